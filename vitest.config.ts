@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+    restoreMocks: true,
+    unstubEnvs: true,
+    coverage: {
+      provider: 'v8',
+      include: ['lambda/**/*.ts'],
+      reporter: ['text-summary'],
+      thresholds: { lines: 90, branches: 85, functions: 90, statements: 90 },
+    },
+  },
+});
