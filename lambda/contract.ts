@@ -1,0 +1,59 @@
+/**
+ * Names shared by the function, the CDK construct and the tests: environment variables,
+ * metrics and events. Changing one here changes it everywhere, so alarms and rules never drift
+ * from what the function emits.
+ */
+
+export const ENV = {
+  appCredentialsSecretId: 'APP_CREDENTIALS_SECRET_ID',
+  tokenSecretIds: 'TOKEN_SECRET_IDS',
+  tokenSecretTagKey: 'TOKEN_SECRET_TAG_KEY',
+  tiktokAuthBaseUrl: 'TIKTOK_AUTH_BASE_URL',
+  refreshBeforeExpirySeconds: 'REFRESH_BEFORE_EXPIRY_SECONDS',
+  eventBusName: 'EVENT_BUS_NAME',
+  tiktokTimeoutMs: 'TIKTOK_TIMEOUT_MS',
+  maxConcurrency: 'MAX_CONCURRENCY',
+  secretWritesPerSecond: 'SECRET_WRITES_PER_SECOND',
+} as const;
+
+export const DEFAULTS = {
+  tiktokAuthBaseUrl: 'https://auth.tiktok-shops.com',
+  refreshBeforeExpirySeconds: 172_800,
+  eventBusName: 'default',
+  tiktokTimeoutMs: 10_000,
+  maxConcurrency: 10,
+  /** Below Secrets Manager's regional 50/s write quota, leaving room for other writers. */
+  secretWritesPerSecond: 45,
+  /** `Authorization Expiring` fires when the seller's authorization ends sooner than this. */
+  authorizationWarningSeconds: 30 * 24 * 3600,
+} as const;
+
+export const METRICS_NAMESPACE = 'TikTokShopTokens';
+
+export const METRIC = {
+  tokensRefreshed: 'TokensRefreshed',
+  tokensSkipped: 'TokensSkipped',
+  tokensSuperseded: 'TokensSuperseded',
+  refreshFailures: 'RefreshFailures',
+  reauthorizationRequired: 'ReauthorizationRequired',
+  transientFailures: 'TransientFailures',
+  unexpectedResponses: 'UnexpectedResponses',
+  malformedSecrets: 'MalformedSecrets',
+  tokensNotStored: 'TokensNotStored',
+  authorizationExpiring: 'AuthorizationExpiring',
+  eventPublishFailures: 'EventPublishFailures',
+  /** Smallest remaining access-token lifetime across shops after a run, in seconds. */
+  minAccessTokenLifetime: 'MinAccessTokenLifetimeSeconds',
+} as const;
+
+export const EVENT_SOURCE = 'tiktok-shop.token-refresher';
+
+export const DETAIL_TYPE = {
+  tokenRefreshed: 'Token Refreshed',
+  tokenRefreshFailed: 'Token Refresh Failed',
+  reauthorizationRequired: 'Reauthorization Required',
+  authorizationExpiring: 'Authorization Expiring',
+} as const;
+
+/** Tag key the CDK construct puts on shop token secrets, used for discovery by default. */
+export const DEFAULT_TOKEN_SECRET_TAG_KEY = 'tiktok-shop-token';
