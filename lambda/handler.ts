@@ -1,4 +1,81 @@
-// Interim entry so the CDK construct can bundle while the core is written; replaced by the real handler.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented yet');
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
+import { type Config, loadConfig } from './config';
+import { METRICS_NAMESPACE } from './contract';
+import { describeError, RefreshIncompleteError, toInternalError } from './errors';
+import { EventBridgePublisher } from './event-publisher';
+import { type RunSummary, refreshShops } from './refresh';
+import { parseRunRequest } from './run-request';
+import { SecretsManagerTokenStore } from './secrets-store';
+import { configuredShops, selectShops } from './shops';
+import { TikTokAuthClient } from './tiktok-client';
+import { systemClock } from './timing';
+
+/** Time kept back at the end of an invocation so that retries stop before Lambda does. */
+const SAFETY_MARGIN_MS = 3_000;
+
+// Built once per execution environment and reused by every invocation it serves.
+const logger = new Logger();
+const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
+});
+// The store retries with its own deadline-aware policy, so the SDK makes single attempts.
+const secretsManager = new SecretsManagerClient({ maxAttempts: 1 });
+const eventBridge = new EventBridgeClient({});
+let config: Config | undefined;
+
+/**
+ * Scheduled or typed by a person in the console: refreshes the shops' tokens that are due and
+ * returns a summary. Throws when a shop failed in a way that a retry may fix, so that Lambda's
+ * async retries, the on-failure destination and the error alarm take over.
+ */
+export const handler = async (event: unknown, context: Context): Promise<RunSummary> => {
+  logger.addContext(context);
+  try {
+    const request = parseRunRequest(event);
+    config ??= loadConfig(process.env);
+    const deadline = () => Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS;
+    const store = new SecretsManagerTokenStore({
+      client: secretsManager,
+      writesPerSecond: config.secretWritesPerSecond,
+      deadline,
+    });
+    const discovered =
+      config.tokenSecretTagKey === undefined ? [] : await store.listByTag(config.tokenSecretTagKey);
+    const shops = selectShops(configuredShops(config.tokenSecretIds, discovered), request.shops);
+    logger.info('refresh run started', { ...request, shops: shops.length });
+
+    const appCredentialsSecretId = config.appCredentialsSecretId;
+    const summary = await refreshShops(shops, request, config, {
+      store,
+      tiktok: new TikTokAuthClient({
+        baseUrl: config.tiktokAuthBaseUrl,
+        timeoutMs: config.tiktokTimeoutMs,
+      }),
+      appCredentials: () => store.readAppCredentials(appCredentialsSecretId),
+      events: new EventBridgePublisher({ client: eventBridge, busName: config.eventBusName }),
+      logger,
+      metrics,
+      clock: systemClock,
+      remainingMs: () => context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
+    });
+
+    const retryable = summary.shops.filter((shop) => shop.outcome === 'failed' && shop.retryable);
+    if (retryable.length > 0) {
+      const which = retryable.map((shop) => `${shop.shop} (${shop.errorType}: ${shop.message})`);
+      throw new RefreshIncompleteError(
+        `${retryable.length} of ${summary.shops.length} shops failed and may succeed on retry: ${which.join('; ')}`,
+      );
+    }
+    return summary;
+  } catch (error) {
+    const failure = toInternalError(error);
+    logger.error('invocation failed', describeError(failure));
+    throw failure;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
 };

@@ -1,0 +1,109 @@
+/**
+ * npm run refresh -- --token-file <path> [--force] [--dry-run]
+ *
+ * Runs the same core as the Lambda function against a token kept in a local JSON file (TikTok's
+ * answer, as the secret holds it). App key and secret come from TIKTOK_APP_KEY/TIKTOK_APP_SECRET.
+ */
+import { basename } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DEFAULTS, ENV } from '../contract';
+import { ConfigurationError, describeError } from '../errors';
+import { FileTokenStore } from '../file-store';
+import { type Logger, type RunSummary, refreshShops } from '../refresh';
+import { TikTokAuthClient } from '../tiktok-client';
+import { systemClock } from '../timing';
+
+const USAGE = 'usage: npm run refresh -- --token-file <path> [--force] [--dry-run]';
+
+/** Warnings and errors to stderr, one line each; the summary goes to stdout. */
+const stderrLogger: Logger = {
+  info: () => {},
+  warn: (message, extra) => console.error(`warning: ${message} ${JSON.stringify(extra)}`),
+  error: (message, extra) => console.error(`error: ${message} ${JSON.stringify(extra)}`),
+};
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(argv);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const path = args.values['token-file'];
+  if (path === undefined) {
+    console.error(`--token-file is required\n${USAGE}`);
+    return 2;
+  }
+  const appKey = env.TIKTOK_APP_KEY;
+  const appSecret = env.TIKTOK_APP_SECRET;
+  const baseUrl = env[ENV.tiktokAuthBaseUrl] ?? DEFAULTS.tiktokAuthBaseUrl;
+
+  const summary = await refreshShops(
+    [{ id: path, name: basename(path) }],
+    {
+      trigger: 'manual',
+      force: args.values.force ?? false,
+      dryRun: args.values['dry-run'] ?? false,
+    },
+    { refreshBeforeExpirySeconds: DEFAULTS.refreshBeforeExpirySeconds, maxConcurrency: 1 },
+    {
+      store: new FileTokenStore(),
+      tiktok: new TikTokAuthClient({ baseUrl, timeoutMs: DEFAULTS.tiktokTimeoutMs }),
+      appCredentials: async () => {
+        if (!appKey || !appSecret) {
+          throw new ConfigurationError(
+            'set TIKTOK_APP_KEY and TIKTOK_APP_SECRET to refresh a token',
+          );
+        }
+        return { app_key: appKey, app_secret: appSecret };
+      },
+      events: { publish: async () => ({ failed: 0, reasons: [] }) },
+      logger: stderrLogger,
+      metrics: { addMetric: () => {} },
+      clock: systemClock,
+      remainingMs: () => Number.POSITIVE_INFINITY,
+    },
+  );
+  console.log(describeRun(summary));
+  return summary.counts.failed > 0 ? 1 : 0;
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    options: {
+      'token-file': { type: 'string' },
+      force: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+}
+
+function describeRun(summary: RunSummary): string {
+  return summary.shops
+    .map((shop) => {
+      const expiry = shop.accessTokenExpiresAt
+        ? `; access token expires ${shop.accessTokenExpiresAt}`
+        : '';
+      const why = shop.reason ? ` (${shop.reason})` : '';
+      const failure = shop.errorType ? `: ${shop.errorType}: ${shop.message}` : '';
+      return `${shop.shop}: ${shop.outcome}${why}${failure}${expiry}`;
+    })
+    .join('\n');
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2), process.env).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(`error: ${describeError(error).message}`);
+      process.exitCode = 1;
+    },
+  );
+}

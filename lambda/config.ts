@@ -1,0 +1,103 @@
+import { DEFAULTS, ENV } from './contract';
+import { ConfigurationError } from './errors';
+
+export interface Config {
+  readonly appCredentialsSecretId: string;
+  /** Token secrets named explicitly (names or ARNs). */
+  readonly tokenSecretIds: readonly string[];
+  /** Every secret carrying this tag key is a shop token too. */
+  readonly tokenSecretTagKey?: string;
+  readonly tiktokAuthBaseUrl: string;
+  readonly refreshBeforeExpirySeconds: number;
+  readonly eventBusName: string;
+  readonly tiktokTimeoutMs: number;
+  readonly maxConcurrency: number;
+  readonly secretWritesPerSecond: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads the configuration once. Every problem is collected first, so one error names all of
+ * them instead of making a person fix them one deployment at a time.
+ */
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+  const text = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const value = text(name);
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!/^\d+$/.test(value) || parsed < min || parsed > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max}`);
+    }
+    return parsed;
+  };
+
+  const appCredentialsSecretId = text(ENV.appCredentialsSecretId);
+  if (appCredentialsSecretId === undefined)
+    problems.push(`${ENV.appCredentialsSecretId} is required`);
+
+  const tokenSecretIds = (text(ENV.tokenSecretIds) ?? '')
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
+  const tokenSecretTagKey = text(ENV.tokenSecretTagKey);
+  if (tokenSecretIds.length === 0 && tokenSecretTagKey === undefined) {
+    problems.push(`set ${ENV.tokenSecretIds} or ${ENV.tokenSecretTagKey} (or both)`);
+  }
+
+  const tiktokAuthBaseUrl = text(ENV.tiktokAuthBaseUrl) ?? DEFAULTS.tiktokAuthBaseUrl;
+  const urlProblem = checkBaseUrl(tiktokAuthBaseUrl);
+  if (urlProblem !== undefined) problems.push(`${ENV.tiktokAuthBaseUrl} ${urlProblem}`);
+
+  const config: Config = {
+    appCredentialsSecretId: appCredentialsSecretId ?? '',
+    tokenSecretIds: [...new Set(tokenSecretIds)],
+    ...(tokenSecretTagKey === undefined ? {} : { tokenSecretTagKey }),
+    tiktokAuthBaseUrl: tiktokAuthBaseUrl.replace(/\/+$/, ''),
+    // Beyond an access token's ~7-day life every run would refresh every shop.
+    refreshBeforeExpirySeconds: integer(
+      ENV.refreshBeforeExpirySeconds,
+      DEFAULTS.refreshBeforeExpirySeconds,
+      0,
+      7 * 24 * 3600,
+    ),
+    eventBusName: text(ENV.eventBusName) ?? DEFAULTS.eventBusName,
+    tiktokTimeoutMs: integer(ENV.tiktokTimeoutMs, DEFAULTS.tiktokTimeoutMs, 100, 60_000),
+    maxConcurrency: integer(ENV.maxConcurrency, DEFAULTS.maxConcurrency, 1, 100),
+    secretWritesPerSecond: integer(
+      ENV.secretWritesPerSecond,
+      DEFAULTS.secretWritesPerSecond,
+      1,
+      1000,
+    ),
+  };
+  if (problems.length > 0) {
+    throw new ConfigurationError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return config;
+}
+
+/** https everywhere except loopback, where the local endpoints run. */
+function checkBaseUrl(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an absolute URL such as https://auth.tiktok-shops.com';
+  }
+  if (url.search !== '' || url.username !== '' || url.password !== '') {
+    return 'must not contain credentials or a query string';
+  }
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'http:' && isLoopback(url.hostname)) return undefined;
+  return 'must use https (http is accepted only for a loopback host)';
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}

@@ -1,0 +1,139 @@
+/**
+ * Every failure the refresher reports is one of these. `errorType` is what the summary, the
+ * metrics and the events carry; `retryable` decides whether the invocation fails so that Lambda's
+ * async retries and the alarms take over. Messages never contain a token, a secret or a URL.
+ */
+export abstract class RefresherError extends Error {
+  abstract readonly errorType: string;
+  readonly retryable: boolean = false;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Environment variables missing or invalid; names every one of them. */
+export class ConfigurationError extends RefresherError {
+  readonly errorType = 'ConfigurationError';
+}
+
+/** The invocation event is not one the handler accepts; nothing was called. */
+export class InvalidEventError extends RefresherError {
+  readonly errorType = 'InvalidEvent';
+}
+
+/** A stored secret does not hold what it must (a token document, or the app credentials). */
+export class MalformedSecretError extends RefresherError {
+  readonly errorType = 'MalformedSecret';
+}
+
+/** TikTok refuses the refresh token or auth code: only the seller authorizing again helps. */
+export class ReauthorizationRequiredError extends RefresherError {
+  readonly errorType = 'ReauthorizationRequired';
+
+  constructor(
+    message: string,
+    readonly tiktokCode?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** TikTok answered something that is not a usable token (not JSON, wrong shape, unknown code). */
+export class UnexpectedResponseError extends RefresherError {
+  readonly errorType = 'UnexpectedResponse';
+
+  constructor(
+    message: string,
+    readonly tiktokCode?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Secrets Manager refused a call for a reason a retry does not fix (not found, access denied). */
+export class SecretStoreError extends RefresherError {
+  readonly errorType = 'SecretStoreError';
+  /** The AWS error name, e.g. ResourceNotFoundException. */
+  readonly awsName: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; awsName?: string }) {
+    super(message, options);
+    this.awsName = options?.awsName;
+  }
+}
+
+/** Network, timeout, HTTP 5xx/429 or AWS throttling that outlasted the retries. */
+export class TransientError extends RefresherError {
+  readonly errorType = 'Transient';
+  override readonly retryable = true;
+}
+
+/**
+ * TikTok issued a new token and it could not be stored. The most serious failure: if TikTok
+ * rotated the refresh token, the shop is locked out until this is fixed, so it is always loud.
+ */
+export class TokenNotStoredError extends RefresherError {
+  readonly errorType = 'TokenNotStored';
+  override readonly retryable = true;
+}
+
+/** Too little time was left in the invocation to refresh and also store the result. */
+export class DeadlineError extends RefresherError {
+  readonly errorType = 'DeadlineExceeded';
+  override readonly retryable = true;
+}
+
+/** Thrown by the handler after a run in which some shop failed in a way a retry may fix. */
+export class RefreshIncompleteError extends RefresherError {
+  readonly errorType = 'RefreshIncomplete';
+  override readonly retryable = true;
+}
+
+/** Anything not foreseen (a bug). Its message names only the original error's class. */
+export class InternalError extends RefresherError {
+  readonly errorType = 'InternalError';
+}
+
+/** Removes every known secret value from text that came from outside (e.g. TikTok's message). */
+export function redact(text: string, secrets: readonly string[]): string {
+  let clean = text;
+  for (const secret of secrets) {
+    if (secret.length > 0) clean = clean.split(secret).join('[redacted]');
+  }
+  // Nothing legitimate in an error message is this long; a long one may be an echoed payload.
+  return clean.length > 300 ? `${clean.slice(0, 300)}…` : clean;
+}
+
+/** The part of any error that may be reported: type and message, never a stack or a cause. */
+export function describeError(error: unknown): {
+  errorType: string;
+  message: string;
+  tiktokCode?: number;
+} {
+  if (error instanceof RefresherError) {
+    const tiktokCode =
+      error instanceof ReauthorizationRequiredError || error instanceof UnexpectedResponseError
+        ? error.tiktokCode
+        : undefined;
+    return {
+      errorType: error.errorType,
+      message: error.message,
+      ...(tiktokCode === undefined ? {} : { tiktokCode }),
+    };
+  }
+  return describeError(toInternalError(error));
+}
+
+/**
+ * Wraps an unforeseen error. Its message could hold anything (JSON.parse, for one, quotes its
+ * input), so only its class is reported; the original stays reachable as `cause` in memory.
+ */
+export function toInternalError(error: unknown): RefresherError {
+  if (error instanceof RefresherError) return error;
+  const name = error instanceof Error ? error.name : typeof error;
+  return new InternalError(`unexpected ${name} inside the refresher (a bug)`, { cause: error });
+}

@@ -1,0 +1,66 @@
+import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EVENT_SOURCE } from './contract';
+
+export interface RefresherEvent {
+  readonly detailType: string;
+  /** Shop, expiry times, error type and TikTok code: never a token. */
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+export interface PublishResult {
+  readonly failed: number;
+  readonly reasons: readonly string[];
+}
+
+export interface EventPublisher {
+  /** Publishes every event; answers how many could not be delivered, and why. */
+  publish(events: readonly RefresherEvent[]): Promise<PublishResult>;
+}
+
+/** PutEvents takes at most 10 entries a call. */
+const BATCH = 10;
+
+export class EventBridgePublisher implements EventPublisher {
+  readonly #client: EventBridgeClient;
+  readonly #busName: string;
+
+  constructor(options: { client: EventBridgeClient; busName: string }) {
+    this.#client = options.client;
+    this.#busName = options.busName;
+  }
+
+  async publish(events: readonly RefresherEvent[]): Promise<PublishResult> {
+    const batches: RefresherEvent[][] = [];
+    for (let start = 0; start < events.length; start += BATCH) {
+      batches.push(events.slice(start, start + BATCH));
+    }
+    const results = await Promise.all(batches.map((batch) => this.#send(batch)));
+    return {
+      failed: results.reduce((sum, result) => sum + result.failed, 0),
+      reasons: [...new Set(results.flatMap((result) => result.reasons))],
+    };
+  }
+
+  async #send(batch: readonly RefresherEvent[]): Promise<PublishResult> {
+    try {
+      const answer = await this.#client.send(
+        new PutEventsCommand({
+          Entries: batch.map((event) => ({
+            EventBusName: this.#busName,
+            Source: EVENT_SOURCE,
+            DetailType: event.detailType,
+            Detail: JSON.stringify(event.detail),
+          })),
+        }),
+      );
+      const reasons = (answer.Entries ?? []).flatMap((entry) =>
+        entry.ErrorCode === undefined ? [] : [`${entry.ErrorCode}: ${entry.ErrorMessage ?? ''}`],
+      );
+      return { failed: answer.FailedEntryCount ?? 0, reasons };
+    } catch (error) {
+      // Whatever went wrong, the whole batch is undelivered; the caller counts and logs it.
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      return { failed: batch.length, reasons: [reason] };
+    }
+  }
+}

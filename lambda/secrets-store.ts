@@ -1,0 +1,261 @@
+import { createHash } from 'node:crypto';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  PutSecretValueCommand,
+  type SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
+import type { SdkError } from '@smithy/types';
+import { MalformedSecretError, SecretStoreError, TransientError } from './errors';
+import { type Clock, RateLimiter, retry, systemClock } from './timing';
+import { AppCredentials, parseJson } from './token';
+
+const CURRENT = 'AWSCURRENT';
+const PENDING = 'AWSPENDING';
+
+export interface StoredVersion {
+  readonly versionId: string;
+  readonly raw: string;
+}
+
+export interface StoredToken {
+  readonly current: StoredVersion;
+  /** A version labelled AWSPENDING other than the current one: a write that was not promoted. */
+  readonly pending?: StoredVersion;
+}
+
+export type WriteOutcome =
+  | { readonly stored: true; readonly versionId: string }
+  | { readonly stored: false; readonly currentVersionId: string | undefined };
+
+/** Where shop tokens live. The core sees only this; Secrets Manager and a local file implement it. */
+export interface TokenStore {
+  read(shopId: string): Promise<StoredToken>;
+  /**
+   * Stores `raw` as the successor of `basedOnVersionId`. Never replaces a version other than
+   * that one: if another writer got there first, answers `stored: false` and keeps theirs.
+   */
+  replace(shopId: string, raw: string, basedOnVersionId: string): Promise<WriteOutcome>;
+  /** Makes an already stored version current, on the same condition as `replace`. */
+  promote(shopId: string, versionId: string, basedOnVersionId: string): Promise<WriteOutcome>;
+}
+
+export interface SecretsManagerTokenStoreOptions {
+  readonly client: SecretsManagerClient;
+  /** Pace of PutSecretValue + UpdateSecretVersionStage calls, below the regional quota. */
+  readonly writesPerSecond: number;
+  readonly clock?: Clock;
+  /** Epoch ms after which no retry starts; the handler passes the invocation's end. */
+  readonly deadline?: () => number;
+}
+
+/**
+ * Shop tokens in Secrets Manager. A new token is written as a new version labelled AWSPENDING,
+ * then AWSCURRENT is moved onto it with UpdateSecretVersionStage naming the version it was
+ * based on: Secrets Manager refuses the move if AWSCURRENT went elsewhere meanwhile, so an
+ * older refresh can never replace a newer token (compare-and-swap). The version id is derived
+ * from the secret and the value, so a retried put is a no-op instead of a second version.
+ */
+export class SecretsManagerTokenStore implements TokenStore {
+  readonly #client: SecretsManagerClient;
+  readonly #clock: Clock;
+  readonly #writes: RateLimiter;
+  readonly #deadline: () => number;
+
+  constructor(options: SecretsManagerTokenStoreOptions) {
+    this.#client = options.client;
+    this.#clock = options.clock ?? systemClock;
+    this.#writes = new RateLimiter(options.writesPerSecond, this.#clock);
+    this.#deadline = options.deadline ?? (() => Number.POSITIVE_INFINITY);
+  }
+
+  async read(shopId: string): Promise<StoredToken> {
+    // Both labels in one round trip: the pending one decides whether a refresh is needed at all.
+    const [current, pending] = await Promise.all([
+      this.#getValue(shopId, CURRENT),
+      this.#getValue(shopId, PENDING),
+    ]);
+    if (current === undefined) {
+      throw new SecretStoreError(`secret ${shopId} has no ${CURRENT} version`);
+    }
+    return pending === undefined || pending.versionId === current.versionId
+      ? { current }
+      : { current, pending };
+  }
+
+  async replace(shopId: string, raw: string, basedOnVersionId: string): Promise<WriteOutcome> {
+    const versionId = versionIdFor(shopId, raw);
+    await this.#write('PutSecretValue', () =>
+      this.#client.send(
+        new PutSecretValueCommand({
+          SecretId: shopId,
+          SecretString: raw,
+          ClientRequestToken: versionId,
+          VersionStages: [PENDING],
+        }),
+      ),
+    );
+    return this.promote(shopId, versionId, basedOnVersionId);
+  }
+
+  async promote(
+    shopId: string,
+    versionId: string,
+    basedOnVersionId: string,
+  ): Promise<WriteOutcome> {
+    try {
+      await this.#write('UpdateSecretVersionStage', () =>
+        this.#client.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: shopId,
+            VersionStage: CURRENT,
+            MoveToVersionId: versionId,
+            RemoveFromVersionId: basedOnVersionId,
+          }),
+        ),
+      );
+      return { stored: true, versionId };
+    } catch (error) {
+      if (error instanceof TransientError) throw error;
+      // Refused: either AWSCURRENT moved elsewhere (lost the race), or an earlier attempt whose
+      // answer was lost already moved it here. Only the labels as they are now can tell.
+      const stages = await this.#stages(shopId);
+      const currentVersionId = stages.find(([, labels]) => labels.includes(CURRENT))?.[0];
+      if (currentVersionId === versionId) return { stored: true, versionId };
+      if (currentVersionId === basedOnVersionId) throw error;
+      await this.#dropPendingLabel(shopId, versionId, stages);
+      return { stored: false, currentVersionId };
+    }
+  }
+
+  /** The app key and secret TikTok's auth host wants, from their own secret. */
+  async readAppCredentials(secretId: string): Promise<AppCredentials> {
+    const value = await this.#getValue(secretId, CURRENT);
+    const parsed = parseJson(value?.raw ?? '', AppCredentials);
+    if (!parsed.ok) {
+      throw new MalformedSecretError(
+        `secret ${secretId} does not hold {"app_key","app_secret"} (${parsed.problems.join('; ')})`,
+      );
+    }
+    return parsed.value;
+  }
+
+  /** Names of every secret carrying `tagKey`, for discovery. */
+  async listByTag(tagKey: string): Promise<{ name: string; arn: string }[]> {
+    const found: { name: string; arn: string }[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.#withRetry('ListSecrets', () =>
+        this.#client.send(
+          new ListSecretsCommand({
+            Filters: [{ Key: 'tag-key', Values: [tagKey] }],
+            MaxResults: 100,
+            NextToken: nextToken,
+          }),
+        ),
+      );
+      for (const secret of page.SecretList ?? []) {
+        if (secret.Name !== undefined && secret.ARN !== undefined) {
+          found.push({ name: secret.Name, arn: secret.ARN });
+        }
+      }
+      nextToken = page.NextToken;
+    } while (nextToken !== undefined);
+    return found;
+  }
+
+  /** The value under a label; undefined when no version carries it. */
+  async #getValue(secretId: string, stage: string): Promise<StoredVersion | undefined> {
+    try {
+      const answer = await this.#withRetry('GetSecretValue', () =>
+        this.#client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage })),
+      );
+      if (answer.VersionId === undefined || answer.SecretString === undefined) {
+        throw new MalformedSecretError(
+          `secret ${secretId} holds binary data, not a token document`,
+        );
+      }
+      return { versionId: answer.VersionId, raw: answer.SecretString };
+    } catch (error) {
+      // The secret exists but nothing carries this label (AWSPENDING normally does not).
+      if (
+        stage !== CURRENT &&
+        error instanceof SecretStoreError &&
+        error.awsName === 'ResourceNotFoundException'
+      ) {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  async #stages(secretId: string): Promise<[string, string[]][]> {
+    const answer = await this.#withRetry('DescribeSecret', () =>
+      this.#client.send(new DescribeSecretCommand({ SecretId: secretId })),
+    );
+    return Object.entries(answer.VersionIdsToStages ?? {});
+  }
+
+  /** A version that lost the race must not look like an interrupted write to the next run. */
+  async #dropPendingLabel(
+    secretId: string,
+    versionId: string,
+    stages: [string, string[]][],
+  ): Promise<void> {
+    const holdsPending = stages.some(
+      ([id, labels]) => id === versionId && labels.includes(PENDING),
+    );
+    if (!holdsPending) return;
+    await this.#write('UpdateSecretVersionStage', () =>
+      this.#client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: secretId,
+          VersionStage: PENDING,
+          RemoveFromVersionId: versionId,
+        }),
+      ),
+    );
+  }
+
+  #write<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return this.#withRetry(operation, async () => {
+      await this.#writes.take();
+      return call();
+    });
+  }
+
+  /** Retries throttling, 5xx and network errors until the deadline; names the operation on failure. */
+  async #withRetry<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await retry(call, {
+        clock: this.#clock,
+        isRetryable: isRetryableAwsError,
+        maxAttempts: 12,
+        baseDelayMs: 100,
+        maxDelayMs: 5_000,
+        deadline: this.#deadline(),
+      });
+    } catch (error) {
+      if (error instanceof MalformedSecretError) throw error;
+      const { name, message } = error instanceof Error ? error : new Error(String(error));
+      const text = `Secrets Manager ${operation} failed: ${name}: ${message}`;
+      if (isRetryableAwsError(error)) throw new TransientError(text, { cause: error });
+      throw new SecretStoreError(text, { cause: error, awsName: name });
+    }
+  }
+}
+
+function isRetryableAwsError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const sdkError = error as SdkError;
+  return isThrottlingError(sdkError) || isTransientError(sdkError) || isServerError(sdkError);
+}
+
+/** A UUID-shaped id fixed by secret and value: the same put, retried, creates no second version. */
+export function versionIdFor(secretId: string, raw: string): string {
+  const hex = createHash('sha256').update(secretId).update('\0').update(raw).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
