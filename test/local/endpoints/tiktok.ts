@@ -1,0 +1,475 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LocalHttpServer } from './http';
+
+/**
+ * A local TikTok Shop auth host (`auth.tiktok-shops.com`): the two GET token endpoints with
+ * TikTok's wire format (HTTP 200 and `code != 0` for application errors, absolute expiry
+ * timestamps), sellers whose refresh tokens rotate, and the failures seen in the wild.
+ */
+
+export const REFRESH_PATH = '/api/v2/token/refresh';
+export const GET_TOKEN_PATH = '/api/v2/token/get';
+
+/**
+ * Codes this host answers. 36004001, 36004004 and 36004005 are TikTok's own; TikTok's codes for
+ * bad app credentials and missing parameters are unknown, so 36004002 and 36004003 stand in.
+ */
+export const TIKTOK_CODE = {
+  success: 0,
+  refreshTokenExpired: 36004001,
+  invalidAppCredentials: 36004002,
+  invalidParameters: 36004003,
+  invalidAuthCode: 36004004,
+  noAuthRecord: 36004005,
+} as const;
+
+const DEFAULT_SCOPES = ['seller.authorization.info', 'seller.order.info', 'seller.product.basic'];
+const SEVEN_DAYS_SECONDS = 7 * 24 * 3600;
+const HUNDRED_YEARS_SECONDS = 100 * 365 * 24 * 3600;
+
+export interface LocalTikTokOptions {
+  appKey: string;
+  appSecret: string;
+  /** Default 0: a free port. */
+  port?: number;
+  /** Access token lifetime. Default 7 days. */
+  accessTokenTtlSeconds?: number;
+  /** Default expiry of a seller's refresh token, epoch seconds. Default 100 years ahead. */
+  refreshTokenExpiresAt?: number;
+  /** Clock in epoch ms. Default Date.now. */
+  now?: () => number;
+  /**
+   * Default true: a refresh token stops working once used and only the returned one works.
+   * When false, a refresh returns the same refresh token, which keeps working.
+   */
+  rotateRefreshTokens?: boolean;
+  /** Fixed delay added to every request. Default 0. */
+  latencyMs?: number;
+}
+
+/**
+ * A forced failure, for the next requests (`failNext`) or every request (`failAlways`).
+ * `delayMs` answers late and has no effect if the client gave up meanwhile; `loseAnswer`
+ * handles the request (a refresh token rotates) and then drops the connection, the worst case
+ * of a timeout.
+ */
+export type TikTokFault =
+  | { httpStatus: 429 | 500 | 502 | 503; retryAfterSeconds?: number }
+  | { code: number; message?: string }
+  | { delayMs: number }
+  | { body: string }
+  | { json: unknown }
+  | { dropConnection: true }
+  | { loseAnswer: true };
+
+export interface TikTokCall {
+  method: string;
+  /** Without the query string, which holds app_secret and tokens. */
+  path: string;
+  /** Arrival time from the injected clock, epoch ms. */
+  at: number;
+  /** HTTP status answered; 0 while in flight or when the connection was dropped. */
+  status: number;
+  /** TikTok `code` answered in a JSON body. */
+  code?: number;
+}
+
+/** The `data` object of a successful token answer: what a token secret would hold. */
+export interface TikTokTokenData {
+  access_token: string;
+  /** Absolute, epoch seconds. */
+  access_token_expire_in: number;
+  refresh_token: string;
+  /** Absolute, epoch seconds. */
+  refresh_token_expire_in: number;
+  open_id: string;
+  seller_name: string;
+  seller_base_region: string;
+  user_type: number;
+  granted_scopes: string[];
+}
+
+export interface AddSellerOptions {
+  /** A refresh token that works from now on. Generated when neither this nor authCode is given. */
+  refreshToken?: string;
+  /** A one-time code for /token/get. */
+  authCode?: string;
+  openId?: string;
+  sellerName?: string;
+  sellerBaseRegion?: string;
+  grantedScopes?: string[];
+  /** Epoch seconds; after it the seller's refresh tokens answer 36004001. */
+  refreshTokenExpiresAt?: number;
+}
+
+export interface LocalSeller {
+  openId: string;
+  sellerName: string;
+  refreshToken?: string;
+  authCode?: string;
+}
+
+interface Seller {
+  openId: string;
+  sellerName: string;
+  sellerBaseRegion: string;
+  grantedScopes: string[];
+  refreshTokenExpiresAt: number;
+  /** Refresh tokens that work now, oldest first. */
+  validRefreshTokens: Set<string>;
+  /** Every refresh token the seller ever had, so that revoke() also finds it by a used one. */
+  knownRefreshTokens: Set<string>;
+  unusedAuthCodes: Set<string>;
+}
+
+interface TikTokResult {
+  code: number;
+  message: string;
+  data?: TikTokTokenData;
+}
+
+type Grant = 'refresh' | 'authorize';
+const GRANTS = new Map<string, Grant>([
+  [REFRESH_PATH, 'refresh'],
+  [GET_TOKEN_PATH, 'authorize'],
+]);
+
+export async function startLocalTikTok(options: LocalTikTokOptions): Promise<LocalTikTok> {
+  const endpoint = new LocalTikTok(options);
+  await endpoint.listen(options.port);
+  return endpoint;
+}
+
+export class LocalTikTok {
+  /** Fixed delay added to every request, in ms. */
+  latencyMs: number;
+  rotateRefreshTokens: boolean;
+
+  readonly #appKey: string;
+  readonly #appSecret: string;
+  readonly #accessTokenTtlSeconds: number;
+  readonly #refreshTokenExpiresAt: number | undefined;
+  readonly #now: () => number;
+  readonly #http = new LocalHttpServer((req, res) => this.#handle(req, res));
+  readonly #sellers: Seller[] = [];
+  /** Every token and auth code that ever existed here: what must never show up in a log. */
+  readonly #issued = new Set<string>();
+  #faults: TikTokFault[] = [];
+  #permanentFault: TikTokFault | undefined;
+  #calls: TikTokCall[] = [];
+  #lastRefreshToken: string | undefined;
+
+  constructor(options: LocalTikTokOptions) {
+    this.#appKey = options.appKey;
+    this.#appSecret = options.appSecret;
+    this.#accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? SEVEN_DAYS_SECONDS;
+    this.#refreshTokenExpiresAt = options.refreshTokenExpiresAt;
+    this.#now = options.now ?? Date.now;
+    this.rotateRefreshTokens = options.rotateRefreshTokens ?? true;
+    this.latencyMs = options.latencyMs ?? 0;
+  }
+
+  get url(): string {
+    return this.#http.url;
+  }
+
+  listen(port?: number): Promise<void> {
+    return this.#http.listen(port);
+  }
+
+  close(): Promise<void> {
+    return this.#http.close();
+  }
+
+  /** Registers an authorization: its refresh token (or auth code) works from now on. */
+  addSeller(options: AddSellerOptions = {}): LocalSeller {
+    const id = randomBytes(6).toString('hex');
+    const seller: Seller = {
+      openId: options.openId ?? `open_${id}`,
+      sellerName: options.sellerName ?? `Local Shop ${id}`,
+      sellerBaseRegion: options.sellerBaseRegion ?? 'GB',
+      grantedScopes: options.grantedScopes ?? DEFAULT_SCOPES,
+      refreshTokenExpiresAt:
+        options.refreshTokenExpiresAt ??
+        this.#refreshTokenExpiresAt ??
+        this.#nowSeconds() + HUNDRED_YEARS_SECONDS,
+      validRefreshTokens: new Set(),
+      knownRefreshTokens: new Set(),
+      unusedAuthCodes: new Set(),
+    };
+    // Given tokens and codes are remembered first, so that a duplicate registers nothing.
+    if (options.refreshToken !== undefined) this.#remember(options.refreshToken);
+    if (options.authCode !== undefined) this.#remember(options.authCode);
+    const refreshToken =
+      options.refreshToken ??
+      (options.authCode === undefined ? this.#newToken('TTS_RT_') : undefined);
+    if (refreshToken !== undefined) this.#addRefreshToken(seller, refreshToken);
+    if (options.authCode !== undefined) seller.unusedAuthCodes.add(options.authCode);
+    this.#sellers.push(seller);
+    return {
+      openId: seller.openId,
+      sellerName: seller.sellerName,
+      refreshToken,
+      authCode: options.authCode,
+    };
+  }
+
+  /** Ends a seller's authorization (by open_id or any refresh token it had): refreshes answer 36004005. */
+  revoke(refreshTokenOrOpenId: string): void {
+    const seller = this.#seller(refreshTokenOrOpenId);
+    seller.validRefreshTokens.clear();
+    seller.unusedAuthCodes.clear();
+  }
+
+  isRefreshTokenValid(refreshToken: string): boolean {
+    const seller = this.#sellers.find((candidate) =>
+      candidate.validRefreshTokens.has(refreshToken),
+    );
+    return seller !== undefined && this.#nowSeconds() < seller.refreshTokenExpiresAt;
+  }
+
+  /** The newest refresh token that works for the seller, if any. */
+  refreshTokenOf(openId: string): string | undefined {
+    return [...this.#seller(openId).validRefreshTokens].at(-1);
+  }
+
+  /**
+   * A full token document for a seller (by open_id or a working refresh token), with a newly
+   * issued access token: what a token secret holds, for seeding secrets.
+   */
+  tokenDocument(
+    refreshTokenOrOpenId: string,
+    options: { accessTokenExpiresAt?: number } = {},
+  ): TikTokTokenData {
+    const seller = this.#seller(refreshTokenOrOpenId);
+    const refreshToken = seller.validRefreshTokens.has(refreshTokenOrOpenId)
+      ? refreshTokenOrOpenId
+      : [...seller.validRefreshTokens].at(-1);
+    if (refreshToken === undefined)
+      throw new Error(`seller ${seller.openId} has no working refresh token`);
+    return this.#grant(seller, refreshToken, options.accessTokenExpiresAt);
+  }
+
+  /** The app secret and every access token, refresh token and auth code ever issued or registered. */
+  issuedSecrets(): string[] {
+    return [this.#appSecret, ...this.#issued];
+  }
+
+  /** The next `count` token requests fail with `fault` (after any already queued). */
+  failNext(count: number, fault: TikTokFault): void {
+    for (let i = 0; i < count; i++) this.#faults.push(fault);
+  }
+
+  /** Every token request fails with `fault` until clearFaults(); queued faults still come first. */
+  failAlways(fault: TikTokFault): void {
+    this.#permanentFault = fault;
+  }
+
+  clearFaults(): void {
+    this.#faults = [];
+    this.#permanentFault = undefined;
+  }
+
+  /** Every request received, oldest first, 404s included. */
+  get calls(): readonly TikTokCall[] {
+    return this.#calls;
+  }
+
+  /** The refresh token of the latest /token/refresh request, valid or not. */
+  get lastRefreshToken(): string | undefined {
+    return this.#lastRefreshToken;
+  }
+
+  /** Forgets faults and recorded calls; sellers and tokens stay. */
+  reset(): void {
+    this.clearFaults();
+    this.#calls = [];
+    this.#lastRefreshToken = undefined;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const call: TikTokCall = {
+      method: req.method ?? '',
+      path: url.pathname,
+      at: this.#now(),
+      status: 0,
+    };
+    this.#calls.push(call);
+    const grant = req.method === 'GET' ? GRANTS.get(url.pathname) : undefined;
+    // Anything but the two GETs gets a bare 404, a POST with a form or JSON body included.
+    if (!grant) {
+      this.#answer(res, call, 404, 'text/plain', '404 page not found');
+      return;
+    }
+    const params = url.searchParams;
+    if (grant === 'refresh') this.#lastRefreshToken = params.get('refresh_token') ?? undefined;
+    await this.#http.wait(this.latencyMs);
+
+    const fault = this.#faults.shift() ?? this.#permanentFault;
+    if (fault && 'delayMs' in fault) {
+      await this.#http.wait(fault.delayMs);
+      // A client that timed out meanwhile never reached the backend: nothing happens.
+      if (req.socket.destroyed) return;
+    } else if (fault && !('loseAnswer' in fault)) {
+      this.#answerFault(res, call, fault);
+      return;
+    }
+    const result = grant === 'refresh' ? this.#refresh(params) : this.#authorize(params);
+    if (fault && 'loseAnswer' in fault) {
+      res.destroy();
+      return;
+    }
+    this.#answerJson(res, call, result);
+  }
+
+  #answerFault(res: ServerResponse, call: TikTokCall, fault: TikTokFault): void {
+    if ('httpStatus' in fault) {
+      const retryAfter: Record<string, string> =
+        fault.httpStatus === 429 ? { 'Retry-After': String(fault.retryAfterSeconds ?? 1) } : {};
+      const page = `<html><body><h1>${fault.httpStatus}</h1></body></html>`;
+      this.#answer(res, call, fault.httpStatus, 'text/html', page, retryAfter);
+    } else if ('code' in fault) {
+      this.#answerJson(res, call, {
+        code: fault.code,
+        message: fault.message ?? `error ${fault.code}`,
+      });
+    } else if ('body' in fault) {
+      this.#answer(res, call, 200, 'text/html', fault.body);
+    } else if ('json' in fault) {
+      this.#answer(res, call, 200, 'application/json', JSON.stringify(fault.json));
+    } else {
+      res.destroy();
+    }
+  }
+
+  #refresh(params: URLSearchParams): TikTokResult {
+    const refused = this.#refuseRequest(params, 'refresh_token', 'refresh_token');
+    if (refused) return refused;
+    const presented = params.get('refresh_token') ?? '';
+    const seller = this.#sellers.find((candidate) => candidate.validRefreshTokens.has(presented));
+    if (!seller)
+      return { code: TIKTOK_CODE.noAuthRecord, message: 'can not find related auth record' };
+    if (this.#nowSeconds() >= seller.refreshTokenExpiresAt) {
+      return { code: TIKTOK_CODE.refreshTokenExpired, message: 'rt has expired' };
+    }
+    let refreshToken = presented;
+    if (this.rotateRefreshTokens) {
+      seller.validRefreshTokens.clear();
+      refreshToken = this.#addRefreshToken(seller, this.#newToken('TTS_RT_'));
+    }
+    return {
+      code: TIKTOK_CODE.success,
+      message: 'success',
+      data: this.#grant(seller, refreshToken),
+    };
+  }
+
+  #authorize(params: URLSearchParams): TikTokResult {
+    const refused = this.#refuseRequest(params, 'authorized_code', 'auth_code');
+    if (refused) return refused;
+    const code = params.get('auth_code') ?? '';
+    // Set.delete answers whether the code was there: each code works once.
+    const seller = this.#sellers.find((candidate) => candidate.unusedAuthCodes.delete(code));
+    if (!seller) return { code: TIKTOK_CODE.invalidAuthCode, message: 'invalid auth code' };
+    // A new authorization: with rotation, the refresh tokens handed out before stop working.
+    if (this.rotateRefreshTokens) seller.validRefreshTokens.clear();
+    const refreshToken = this.#addRefreshToken(seller, this.#newToken('TTS_RT_'));
+    return {
+      code: TIKTOK_CODE.success,
+      message: 'success',
+      data: this.#grant(seller, refreshToken),
+    };
+  }
+
+  #refuseRequest(
+    params: URLSearchParams,
+    grantType: string,
+    credential: string,
+  ): TikTokResult | undefined {
+    for (const name of ['app_key', 'app_secret', 'grant_type', credential]) {
+      if (!params.get(name))
+        return { code: TIKTOK_CODE.invalidParameters, message: `${name} is required` };
+    }
+    if (params.get('grant_type') !== grantType) {
+      return { code: TIKTOK_CODE.invalidParameters, message: `grant_type must be ${grantType}` };
+    }
+    if (params.get('app_key') !== this.#appKey || params.get('app_secret') !== this.#appSecret) {
+      return { code: TIKTOK_CODE.invalidAppCredentials, message: 'invalid app_key or app_secret' };
+    }
+    return undefined;
+  }
+
+  #grant(seller: Seller, refreshToken: string, accessTokenExpiresAt?: number): TikTokTokenData {
+    return {
+      access_token: this.#newToken('TTS_AT_'),
+      access_token_expire_in:
+        accessTokenExpiresAt ?? this.#nowSeconds() + this.#accessTokenTtlSeconds,
+      refresh_token: refreshToken,
+      refresh_token_expire_in: seller.refreshTokenExpiresAt,
+      open_id: seller.openId,
+      seller_name: seller.sellerName,
+      seller_base_region: seller.sellerBaseRegion,
+      user_type: 0,
+      granted_scopes: [...seller.grantedScopes],
+    };
+  }
+
+  #seller(refreshTokenOrOpenId: string): Seller {
+    const seller = this.#sellers.find(
+      (candidate) =>
+        candidate.openId === refreshTokenOrOpenId ||
+        candidate.knownRefreshTokens.has(refreshTokenOrOpenId),
+    );
+    if (!seller) throw new Error('no local TikTok seller has that open_id or refresh token');
+    return seller;
+  }
+
+  #addRefreshToken(seller: Seller, refreshToken: string): string {
+    seller.validRefreshTokens.add(refreshToken);
+    seller.knownRefreshTokens.add(refreshToken);
+    return refreshToken;
+  }
+
+  /** Recognisable in a log search, unique, and long enough to look real. */
+  #newToken(prefix: string): string {
+    const token = `${prefix}${randomBytes(16).toString('hex')}`;
+    this.#remember(token);
+    return token;
+  }
+
+  #remember(secret: string): void {
+    if (this.#issued.has(secret))
+      throw new Error('a local TikTok token or auth code must be unique');
+    this.#issued.add(secret);
+  }
+
+  #nowSeconds(): number {
+    return Math.floor(this.#now() / 1000);
+  }
+
+  #answerJson(res: ServerResponse, call: TikTokCall, result: TikTokResult): void {
+    call.code = result.code;
+    const body = JSON.stringify({ ...result, request_id: requestId(this.#now()) });
+    this.#answer(res, call, 200, 'application/json', body);
+  }
+
+  #answer(
+    res: ServerResponse,
+    call: TikTokCall,
+    status: number,
+    contentType: string,
+    body: string,
+    headers: Record<string, string> = {},
+  ): void {
+    call.status = status;
+    res.writeHead(status, { 'Content-Type': contentType, ...headers }).end(body);
+  }
+}
+
+/** TikTok's request ids start with the UTC time as yyyyMMddHHmmss, then random hex. */
+function requestId(nowMs: number): string {
+  const stamp = new Date(nowMs).toISOString().replace(/\D/g, '').slice(0, 14);
+  return `${stamp}${randomBytes(9).toString('hex').toUpperCase()}`;
+}

@@ -1,0 +1,703 @@
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  TagResourceCommand,
+  UpdateSecretCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  type LocalSecretsManager,
+  startLocalSecretsManager,
+} from '../../local/endpoints/secrets-manager';
+
+const credentials = { accessKeyId: 'x', secretAccessKey: 'y' };
+const tokenA = 'aaaaaaaa-0000-4000-8000-000000000001';
+
+function clientFor(endpoint: LocalSecretsManager, maxAttempts = 1): SecretsManagerClient {
+  return new SecretsManagerClient({
+    endpoint: endpoint.url,
+    region: 'us-east-1',
+    credentials,
+    maxAttempts,
+  });
+}
+
+/** The error a promise rejects with, so a test can assert on its name and message. */
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('LocalSecretsManager', () => {
+  let endpoint: LocalSecretsManager;
+  let client: SecretsManagerClient;
+
+  beforeEach(async () => {
+    endpoint = await startLocalSecretsManager();
+    client = clientFor(endpoint);
+  });
+
+  afterEach(async () => {
+    client.destroy();
+    await endpoint.close();
+  });
+
+  describe('CreateSecret', () => {
+    it('returns an ARN with a six-character suffix and makes the value AWSCURRENT', async () => {
+      // Act
+      const created = await client.send(
+        new CreateSecretCommand({ Name: 'shop/a', SecretString: 'v1', ClientRequestToken: tokenA }),
+      );
+
+      // Assess
+      expect(created.ARN).toMatch(
+        /^arn:aws:secretsmanager:us-east-1:123456789012:secret:shop\/a-[A-Za-z0-9]{6}$/,
+      );
+      expect(created.VersionId).toBe(tokenA);
+      expect(endpoint.versions('shop/a')).toEqual([
+        expect.objectContaining({ versionId: tokenA, secretString: 'v1', stages: ['AWSCURRENT'] }),
+      ]);
+    });
+
+    it('refuses a name that exists with ResourceExistsException', async () => {
+      // Prepare
+      endpoint.seed('shop/a', 'v1');
+
+      // Act
+      const error = await failure(
+        client.send(new CreateSecretCommand({ Name: 'shop/a', SecretString: 'v2' })),
+      );
+
+      // Assess
+      expect(error.name).toBe('ResourceExistsException');
+      expect(endpoint.current('shop/a')).toBe('v1');
+    });
+  });
+
+  describe('GetSecretValue', () => {
+    it('finds a secret by name, full ARN and partial ARN', async () => {
+      // Prepare
+      const { arn } = endpoint.seed('shop/a', 'v1');
+
+      // Act
+      const answers = await Promise.all(
+        ['shop/a', arn, arn.slice(0, -7)].map((SecretId) =>
+          client.send(new GetSecretValueCommand({ SecretId })),
+        ),
+      );
+
+      // Assess
+      for (const answer of answers) {
+        expect(answer).toMatchObject({
+          ARN: arn,
+          Name: 'shop/a',
+          SecretString: 'v1',
+          VersionStages: ['AWSCURRENT'],
+        });
+        expect(answer.CreatedDate).toBeInstanceOf(Date);
+      }
+    });
+
+    it('answers ResourceNotFoundException for an unknown secret and for a stage no version has', async () => {
+      // Prepare
+      endpoint.seed('shop/a', 'v1');
+
+      // Act
+      const unknown = await failure(client.send(new GetSecretValueCommand({ SecretId: 'shop/b' })));
+      const noPending = await failure(
+        client.send(new GetSecretValueCommand({ SecretId: 'shop/a', VersionStage: 'AWSPENDING' })),
+      );
+
+      // Assess
+      expect(unknown.name).toBe('ResourceNotFoundException');
+      expect(noPending.name).toBe('ResourceNotFoundException');
+      expect(noPending.message).toContain('AWSPENDING');
+    });
+
+    it('returns an older version by VersionId', async () => {
+      // Prepare
+      const first = endpoint.seed('shop/a', 'v1');
+      endpoint.seed('shop/a', 'v2');
+
+      // Act
+      const old = await client.send(
+        new GetSecretValueCommand({ SecretId: 'shop/a', VersionId: first.versionId }),
+      );
+
+      // Assess
+      expect(old).toMatchObject({ SecretString: 'v1', VersionStages: ['AWSPREVIOUS'] });
+    });
+  });
+
+  describe('PutSecretValue', () => {
+    it('keeps AWSPREVIOUS on the version AWSCURRENT left', async () => {
+      // Prepare
+      const first = endpoint.seed('shop/a', 'v1');
+
+      // Act
+      const put = await client.send(
+        new PutSecretValueCommand({ SecretId: 'shop/a', SecretString: 'v2' }),
+      );
+      await client.send(new PutSecretValueCommand({ SecretId: 'shop/a', SecretString: 'v3' }));
+
+      // Assess
+      expect(put.VersionStages).toEqual(['AWSCURRENT']);
+      expect(endpoint.versions('shop/a').map((v) => [v.secretString, v.stages])).toEqual([
+        ['v1', []],
+        ['v2', ['AWSPREVIOUS']],
+        ['v3', ['AWSCURRENT']],
+      ]);
+      expect(endpoint.versions('shop/a')[0]?.versionId).toBe(first.versionId);
+      expect(endpoint.current('shop/a')).toBe('v3');
+    });
+
+    it('stores an AWSPENDING value without making it current', async () => {
+      // Prepare
+      endpoint.seed('shop/a', 'v1');
+
+      // Act
+      await client.send(
+        new PutSecretValueCommand({
+          SecretId: 'shop/a',
+          SecretString: 'v2',
+          VersionStages: ['AWSPENDING'],
+        }),
+      );
+
+      // Assess
+      expect(endpoint.current('shop/a')).toBe('v1');
+      const pending = await client.send(
+        new GetSecretValueCommand({ SecretId: 'shop/a', VersionStage: 'AWSPENDING' }),
+      );
+      expect(pending.SecretString).toBe('v2');
+    });
+
+    it('treats a repeated ClientRequestToken with the same value as a no-op', async () => {
+      // Prepare
+      endpoint.seed('shop/a', 'v1');
+      const put = () =>
+        client.send(
+          new PutSecretValueCommand({
+            SecretId: 'shop/a',
+            SecretString: 'v2',
+            ClientRequestToken: tokenA,
+          }),
+        );
+      await put();
+
+      // Act
+      const again = await put();
+
+      // Assess
+      expect(again).toMatchObject({ VersionId: tokenA, VersionStages: ['AWSCURRENT'] });
+      expect(endpoint.versions('shop/a')).toHaveLength(2);
+    });
+
+    it('refuses a repeated ClientRequestToken with another value with ResourceExistsException', async () => {
+      // Prepare
+      endpoint.seed('shop/a', 'v1');
+      await client.send(
+        new PutSecretValueCommand({
+          SecretId: 'shop/a',
+          SecretString: 'v2',
+          ClientRequestToken: tokenA,
+        }),
+      );
+
+      // Act
+      const error = await failure(
+        client.send(
+          new PutSecretValueCommand({
+            SecretId: 'shop/a',
+            SecretString: 'other',
+            ClientRequestToken: tokenA,
+          }),
+        ),
+      );
+
+      // Assess
+      expect(error.name).toBe('ResourceExistsException');
+      expect(endpoint.current('shop/a')).toBe('v2');
+    });
+
+    it('refuses a ClientRequestToken shorter than 32 characters, as AWS does', async () => {
+      // Prepare
+      endpoint.seed('shop/a', 'v1');
+
+      // Act
+      const error = await failure(
+        client.send(
+          new PutSecretValueCommand({
+            SecretId: 'shop/a',
+            SecretString: 'v2',
+            ClientRequestToken: 'short',
+          }),
+        ),
+      );
+
+      // Assess
+      expect(error.name).toBe('ValidationException');
+    });
+
+    it('drops the oldest deprecated versions beyond 100', () => {
+      // Act
+      for (let i = 1; i <= 105; i++) endpoint.seed('shop/a', `v${i}`);
+
+      // Assess
+      const versions = endpoint.versions('shop/a');
+      expect(versions).toHaveLength(100);
+      expect(versions[0]?.secretString).toBe('v6');
+      expect(versions.at(-1)).toMatchObject({ secretString: 'v105', stages: ['AWSCURRENT'] });
+    });
+  });
+
+  describe('UpdateSecretVersionStage', () => {
+    it('promotes AWSPENDING when RemoveFromVersionId names the current version', async () => {
+      // Prepare
+      const first = endpoint.seed('shop/a', 'v1');
+      const pending = await client.send(
+        new PutSecretValueCommand({
+          SecretId: 'shop/a',
+          SecretString: 'v2',
+          VersionStages: ['AWSPENDING'],
+        }),
+      );
+
+      // Act
+      await client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: 'shop/a',
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: pending.VersionId,
+          RemoveFromVersionId: first.versionId,
+        }),
+      );
+
+      // Assess
+      expect(endpoint.versions('shop/a').map((v) => v.stages)).toEqual([
+        ['AWSPREVIOUS'],
+        ['AWSPENDING', 'AWSCURRENT'],
+      ]);
+      expect(endpoint.current('shop/a')).toBe('v2');
+    });
+
+    it('fails the compare-and-swap when AWSCURRENT has moved off RemoveFromVersionId', async () => {
+      // Prepare: a second writer made v2 current after we read v1.
+      const first = endpoint.seed('shop/a', 'v1');
+      endpoint.seed('shop/a', 'v2');
+      const ours = await client.send(
+        new PutSecretValueCommand({
+          SecretId: 'shop/a',
+          SecretString: 'v3',
+          VersionStages: ['AWSPENDING'],
+        }),
+      );
+
+      // Act
+      const error = await failure(
+        client.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: 'shop/a',
+            VersionStage: 'AWSCURRENT',
+            MoveToVersionId: ours.VersionId,
+            RemoveFromVersionId: first.versionId,
+          }),
+        ),
+      );
+
+      // Assess
+      expect(error.name).toBe('InvalidParameterException');
+      expect(error.message).toContain('RemoveFromVersionId');
+      expect(endpoint.current('shop/a')).toBe('v2');
+    });
+
+    it('fails when RemoveFromVersionId is missing and the label sits on another version', async () => {
+      // Prepare
+      const current = endpoint.seed('shop/a', 'v1');
+      const pending = await client.send(
+        new PutSecretValueCommand({
+          SecretId: 'shop/a',
+          SecretString: 'v2',
+          VersionStages: ['AWSPENDING'],
+        }),
+      );
+
+      // Act
+      const error = await failure(
+        client.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: 'shop/a',
+            VersionStage: 'AWSCURRENT',
+            MoveToVersionId: pending.VersionId,
+          }),
+        ),
+      );
+
+      // Assess
+      expect(error.name).toBe('InvalidParameterException');
+      expect(error.message).toBe(
+        `The parameter RemoveFromVersionId can't be empty. Staging label AWSCURRENT is currently attached to version ${current.versionId}, so you must explicitly reference that version in RemoveFromVersionId.`,
+      );
+    });
+
+    it('moves AWSPREVIOUS when rolling AWSCURRENT back to the previous version', async () => {
+      // Prepare
+      const first = endpoint.seed('shop/a', 'v1');
+      const second = endpoint.seed('shop/a', 'v2');
+
+      // Act
+      await client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: 'shop/a',
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: first.versionId,
+          RemoveFromVersionId: second.versionId,
+        }),
+      );
+
+      // Assess
+      expect(endpoint.versions('shop/a').map((v) => [v.secretString, v.stages])).toEqual([
+        ['v1', ['AWSCURRENT']],
+        ['v2', ['AWSPREVIOUS']],
+      ]);
+    });
+
+    it('removes a label when no MoveToVersionId is given', async () => {
+      // Prepare
+      endpoint.seed('shop/a', 'v1');
+      const pending = await client.send(
+        new PutSecretValueCommand({
+          SecretId: 'shop/a',
+          SecretString: 'v2',
+          VersionStages: ['AWSPENDING'],
+        }),
+      );
+
+      // Act
+      await client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: 'shop/a',
+          VersionStage: 'AWSPENDING',
+          RemoveFromVersionId: pending.VersionId,
+        }),
+      );
+
+      // Assess
+      expect(endpoint.versions('shop/a').map((v) => v.stages)).toEqual([['AWSCURRENT'], []]);
+    });
+
+    it('answers ResourceNotFoundException for an unknown version', async () => {
+      // Prepare
+      const current = endpoint.seed('shop/a', 'v1');
+
+      // Act
+      const error = await failure(
+        client.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: 'shop/a',
+            VersionStage: 'AWSCURRENT',
+            MoveToVersionId: 'ffffffff-0000-4000-8000-000000000000',
+            RemoveFromVersionId: current.versionId,
+          }),
+        ),
+      );
+
+      // Assess
+      expect(error.name).toBe('ResourceNotFoundException');
+    });
+  });
+
+  describe('UpdateSecret', () => {
+    it('adds an AWSCURRENT version and updates the description', async () => {
+      // Prepare
+      endpoint.seed('shop/a', 'v1');
+
+      // Act
+      await client.send(
+        new UpdateSecretCommand({ SecretId: 'shop/a', SecretString: 'v2', Description: 'd' }),
+      );
+
+      // Assess
+      const described = await client.send(new DescribeSecretCommand({ SecretId: 'shop/a' }));
+      expect(described.Description).toBe('d');
+      expect(endpoint.current('shop/a')).toBe('v2');
+    });
+  });
+
+  describe('DescribeSecret', () => {
+    it('returns tags and the labelled versions only', async () => {
+      // Prepare
+      const first = endpoint.seed('shop/a', 'v1', { 'tiktok-shop-token': 'shop-a' });
+      const second = endpoint.seed('shop/a', 'v2');
+      const third = endpoint.seed('shop/a', 'v3');
+
+      // Act
+      const described = await client.send(new DescribeSecretCommand({ SecretId: 'shop/a' }));
+
+      // Assess
+      expect(described.Tags).toEqual([{ Key: 'tiktok-shop-token', Value: 'shop-a' }]);
+      expect(described.VersionIdsToStages).toEqual({
+        [second.versionId]: ['AWSPREVIOUS'],
+        [third.versionId]: ['AWSCURRENT'],
+      });
+      expect(described.VersionIdsToStages).not.toHaveProperty(first.versionId);
+    });
+  });
+
+  describe('ListSecrets', () => {
+    it('filters by tag key and pages with NextToken', async () => {
+      // Prepare
+      for (let i = 0; i < 5; i++)
+        endpoint.seed(`shop/${i}`, 'v', { 'tiktok-shop-token': String(i) });
+      endpoint.seed('other', 'v', { team: 'x' });
+      const Filters = [{ Key: 'tag-key' as const, Values: ['tiktok-shop-token'] }];
+
+      // Act
+      const names: string[] = [];
+      let NextToken: string | undefined;
+      let pages = 0;
+      do {
+        const page = await client.send(
+          new ListSecretsCommand({ Filters, MaxResults: 2, NextToken }),
+        );
+        names.push(...(page.SecretList ?? []).map((s) => s.Name ?? ''));
+        NextToken = page.NextToken;
+        pages++;
+      } while (NextToken);
+
+      // Assess
+      expect(names).toEqual(['shop/0', 'shop/1', 'shop/2', 'shop/3', 'shop/4']);
+      expect(pages).toBe(3);
+    });
+
+    it('filters by name prefix and reports the labelled versions', async () => {
+      // Prepare
+      const a = endpoint.seed('shop/a', 'v1');
+      endpoint.seed('other/b', 'v1');
+
+      // Act
+      const listed = await client.send(
+        new ListSecretsCommand({ Filters: [{ Key: 'name', Values: ['shop/'] }] }),
+      );
+
+      // Assess
+      expect(listed.SecretList).toEqual([
+        expect.objectContaining({
+          Name: 'shop/a',
+          SecretVersionsToStages: { [a.versionId]: ['AWSCURRENT'] },
+        }),
+      ]);
+      expect(listed.NextToken).toBeUndefined();
+    });
+
+    it('refuses a NextToken it did not issue', async () => {
+      // Act
+      const error = await failure(client.send(new ListSecretsCommand({ NextToken: 'bogus' })));
+
+      // Assess
+      expect(error.name).toBe('InvalidNextTokenException');
+    });
+  });
+
+  describe('TagResource', () => {
+    it('adds tags that a tag-key filter then finds', async () => {
+      // Prepare
+      endpoint.seed('shop/a', 'v1');
+
+      // Act
+      await client.send(
+        new TagResourceCommand({ SecretId: 'shop/a', Tags: [{ Key: 'k', Value: 'v' }] }),
+      );
+
+      // Assess
+      const listed = await client.send(
+        new ListSecretsCommand({ Filters: [{ Key: 'tag-key', Values: ['k'] }] }),
+      );
+      expect(listed.SecretList?.map((s) => s.Name)).toEqual(['shop/a']);
+    });
+  });
+
+  describe('wire protocol', () => {
+    const post = (target: string, body: string) =>
+      fetch(endpoint.url, {
+        method: 'POST',
+        headers: { 'X-Amz-Target': target, 'Content-Type': 'application/x-amz-json-1.1' },
+        body,
+      });
+
+    it('answers UnknownOperationException in both the header and __type', async () => {
+      // Act
+      const response = await post('secretsmanager.Frobnicate', '{}');
+
+      // Assess
+      expect(response.status).toBe(400);
+      expect(response.headers.get('x-amzn-errortype')).toBe('UnknownOperationException');
+      expect(await response.json()).toMatchObject({ __type: 'UnknownOperationException' });
+    });
+
+    it('answers SerializationException to a body that is not JSON', async () => {
+      // Act
+      const response = await post('secretsmanager.GetSecretValue', '{not json');
+
+      // Assess
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ __type: 'SerializationException' });
+    });
+
+    it('is reached through AWS_ENDPOINT_URL_SECRETS_MANAGER', async () => {
+      // Prepare
+      endpoint.seed('shop/a', 'v1');
+      vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', endpoint.url);
+      const fromEnv = new SecretsManagerClient({ region: 'us-east-1', credentials });
+
+      // Act
+      const answer = await fromEnv.send(new GetSecretValueCommand({ SecretId: 'shop/a' }));
+      fromEnv.destroy();
+
+      // Assess
+      expect(answer.SecretString).toBe('v1');
+    });
+  });
+
+  describe('fault injection', () => {
+    it('fails the next calls with ThrottlingException, which the SDK names', async () => {
+      // Prepare
+      endpoint.seed('shop/a', 'v1');
+      endpoint.failNext('GetSecretValue', 2);
+      const get = () => client.send(new GetSecretValueCommand({ SecretId: 'shop/a' }));
+
+      // Act
+      const errors = [await failure(get()), await failure(get())];
+      const third = await get();
+
+      // Assess
+      expect(errors.map((e) => e.name)).toEqual(['ThrottlingException', 'ThrottlingException']);
+      expect(errors[0]?.message).toBe('Rate exceeded');
+      expect(third.SecretString).toBe('v1');
+    });
+
+    it('answers InternalServiceError with HTTP 500, which the SDK retries', async () => {
+      // Prepare
+      endpoint.seed('shop/a', 'v1');
+      endpoint.failNext('GetSecretValue', 1, 'InternalServiceError');
+      const retrying = clientFor(endpoint, 2);
+
+      // Act
+      const answer = await retrying.send(new GetSecretValueCommand({ SecretId: 'shop/a' }));
+      retrying.destroy();
+
+      // Assess
+      expect(answer.SecretString).toBe('v1');
+      expect(endpoint.calls.map((c) => [c.status, c.error])).toEqual([
+        [500, 'InternalServiceError'],
+        [200, undefined],
+      ]);
+    });
+
+    it('drops the connection without an answer', async () => {
+      // Prepare
+      endpoint.seed('shop/a', 'v1');
+      endpoint.failNext('PutSecretValue', 1, 'DropConnection');
+
+      // Act
+      const error = await failure(
+        client.send(new PutSecretValueCommand({ SecretId: 'shop/a', SecretString: 'v2' })),
+      );
+
+      // Assess
+      expect(error).toMatchObject({ code: 'ECONNRESET' });
+      expect(endpoint.current('shop/a')).toBe('v1');
+      expect(endpoint.calls[0]?.status).toBe(0);
+    });
+
+    it('delays the next calls and adds latencyMs to every call', async () => {
+      // Prepare
+      endpoint.seed('shop/a', 'v1');
+      endpoint.latencyMs = 20;
+      endpoint.delayNext('GetSecretValue', 1, 60);
+      const timed = async () => {
+        const started = performance.now();
+        await client.send(new GetSecretValueCommand({ SecretId: 'shop/a' }));
+        return performance.now() - started;
+      };
+
+      // Act
+      const delayed = await timed();
+      const normal = await timed();
+
+      // Assess
+      expect(delayed).toBeGreaterThanOrEqual(75);
+      expect(normal).toBeGreaterThanOrEqual(18);
+      expect(normal).toBeLessThan(75);
+    });
+  });
+
+  describe('write quota', () => {
+    it('throttles writes beyond writeQuotaPerSecond and counts them, leaving reads alone', async () => {
+      // Prepare
+      endpoint.writeQuotaPerSecond = 3;
+      endpoint.seed('shop/a', 'v0');
+
+      // Act
+      const puts = await Promise.allSettled(
+        [1, 2, 3, 4, 5].map((i) =>
+          client.send(new PutSecretValueCommand({ SecretId: 'shop/a', SecretString: `v${i}` })),
+        ),
+      );
+      const read = await client.send(new GetSecretValueCommand({ SecretId: 'shop/a' }));
+
+      // Assess
+      const rejected = puts.filter((p) => p.status === 'rejected');
+      expect(rejected).toHaveLength(2);
+      expect(rejected.map((p) => (p.reason as Error).name)).toEqual([
+        'ThrottlingException',
+        'ThrottlingException',
+      ]);
+      expect(endpoint.throttledWrites).toBe(2);
+      expect(read.SecretString).toBeDefined();
+    });
+  });
+
+  describe('inspection', () => {
+    it('records calls with the SecretId but never the value', async () => {
+      // Prepare
+      endpoint.seed('shop/a', 'v1');
+
+      // Act
+      await client.send(
+        new PutSecretValueCommand({ SecretId: 'shop/a', SecretString: 'TOP-SECRET' }),
+      );
+
+      // Assess
+      expect(endpoint.calls).toEqual([
+        expect.objectContaining({ operation: 'PutSecretValue', secretId: 'shop/a', status: 200 }),
+      ]);
+      expect(JSON.stringify(endpoint.calls)).not.toContain('TOP-SECRET');
+    });
+
+    it('forgets faults and calls on reset but keeps the secrets', async () => {
+      // Prepare
+      endpoint.seed('shop/a', 'v1');
+      endpoint.failNext('GetSecretValue', 1);
+      await failure(client.send(new GetSecretValueCommand({ SecretId: 'shop/a' })));
+      endpoint.failNext('GetSecretValue', 1);
+
+      // Act
+      endpoint.reset();
+      const answer = await client.send(new GetSecretValueCommand({ SecretId: 'shop/a' }));
+
+      // Assess
+      expect(answer.SecretString).toBe('v1');
+      expect(endpoint.calls).toHaveLength(1);
+    });
+  });
+});
