@@ -75,7 +75,10 @@ export interface TikTokCall {
   code?: number;
 }
 
-/** The `data` object of a successful token answer: what a token secret would hold. */
+/**
+ * The `data` object of a successful token answer. The token secret holds the whole answer
+ * (`{ code: 0, message: 'success', data, request_id }`, see lambda/token.ts) around it.
+ */
 export interface TikTokTokenData {
   access_token: string;
   /** Absolute, epoch seconds. */
@@ -235,8 +238,8 @@ export class LocalTikTok {
   }
 
   /**
-   * A full token document for a seller (by open_id or a working refresh token), with a newly
-   * issued access token: what a token secret holds, for seeding secrets.
+   * The token data for a seller (by open_id or a working refresh token) with a newly issued
+   * access token, as a refresh would answer it; wrap it in the envelope to seed a token secret.
    */
   tokenDocument(
     refreshTokenOrOpenId: string,
