@@ -1,0 +1,633 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  PutSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DETAIL_TYPE, METRIC } from '../../lambda/contract';
+import type { RunSummary } from '../../lambda/refresh';
+import { versionIdFor } from '../../lambda/secrets-store';
+import { type LocalTikTok, REFRESH_PATH, startLocalTikTok } from '../local/endpoints/tiktok';
+
+const APP_KEY = 'test-app-key';
+const APP_SECRET = 'APPSECRET_0f9e8d7c6b5a';
+const CREDENTIALS_ID = 'tiktok-shop/app-credentials';
+const SHOP_A = 'tiktok-shop/tokens/shop-a';
+const SHOP_B = 'tiktok-shop/tokens/shop-b';
+const DAY = 24 * 3600;
+
+const sm = mockClient(SecretsManagerClient);
+const eb = mockClient(EventBridgeClient);
+let tiktok: LocalTikTok;
+
+/** Everything the suite's scenarios let out: log lines, results, errors and events. */
+const emitted: string[] = [];
+/** Where the current test's output starts in `emitted`. */
+let testStart = 0;
+/** Every token value the suite put into a secret, on top of what the TikTok host issued. */
+const seededSecrets: string[] = [];
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** A token document as the secret holds it, for a new seller whose access token ends in `accessTtl`. */
+function seller(accessTtl: number, options: { refreshTokenExpiresAt?: number } = {}) {
+  const added = tiktok.addSeller(options);
+  const refreshToken = added.refreshToken ?? '';
+  const data = tiktok.tokenDocument(refreshToken, {
+    accessTokenExpiresAt: nowSeconds() + accessTtl,
+  });
+  const raw = JSON.stringify({ code: 0, message: 'success', data, request_id: 'req-seed' });
+  seededSecrets.push(data.access_token, data.refresh_token);
+  return { raw, refreshToken, data };
+}
+
+/** Scripts Secrets Manager: what each label of a secret answers. */
+function stored(
+  secretId: string,
+  current: { raw: string; versionId: string },
+  pending?: { raw: string; versionId: string },
+) {
+  sm.on(GetSecretValueCommand, { SecretId: secretId, VersionStage: 'AWSCURRENT' }).resolves({
+    Name: secretId,
+    VersionId: current.versionId,
+    SecretString: current.raw,
+  });
+  const pendingLabel = sm.on(GetSecretValueCommand, {
+    SecretId: secretId,
+    VersionStage: 'AWSPENDING',
+  });
+  if (pending === undefined) {
+    pendingLabel.rejects(
+      new ResourceNotFoundException({ message: "can't find label AWSPENDING", $metadata: {} }),
+    );
+  } else {
+    pendingLabel.resolves({
+      Name: secretId,
+      VersionId: pending.versionId,
+      SecretString: pending.raw,
+    });
+  }
+}
+
+function putValues(secretId: string): string[] {
+  return sm
+    .commandCalls(PutSecretValueCommand, { SecretId: secretId })
+    .map((call) => call.args[0].input.SecretString ?? '');
+}
+
+function publishedEvents(): { detailType: string; detail: Record<string, unknown> }[] {
+  return eb.commandCalls(PutEventsCommand).flatMap((call) =>
+    (call.args[0].input.Entries ?? []).map((entry) => ({
+      detailType: entry.DetailType ?? '',
+      detail: JSON.parse(entry.Detail ?? '{}') as Record<string, unknown>,
+    })),
+  );
+}
+
+function refreshCalls(): number {
+  return tiktok.calls.filter((call) => call.path === REFRESH_PATH).length;
+}
+
+/** The current test's JSON log lines (Powertools logs and EMF metrics). */
+function logLines(): Record<string, unknown>[] {
+  return emitted.slice(testStart).flatMap((chunk) =>
+    chunk
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>),
+  );
+}
+
+async function invoke(
+  event: unknown,
+  remainingMs = 300_000,
+): Promise<{ result?: RunSummary; error?: Error }> {
+  const { handler } = await import('../../lambda/handler');
+  const context = {
+    functionName: 'refresher',
+    awsRequestId: 'request-1',
+    getRemainingTimeInMillis: () => remainingMs,
+  } as unknown as Context;
+  try {
+    const result = await handler(event, context);
+    emitted.push(JSON.stringify(result));
+    return { result };
+  } catch (error) {
+    emitted.push(String(error), (error as Error).stack ?? '');
+    return { error: error as Error };
+  } finally {
+    emitted.push(JSON.stringify(publishedEvents()));
+  }
+}
+
+describe('Function: handler', () => {
+  beforeAll(async () => {
+    tiktok = await startLocalTikTok({ appKey: APP_KEY, appSecret: APP_SECRET });
+  });
+
+  afterAll(async () => {
+    await tiktok.close();
+  });
+
+  beforeEach(() => {
+    testStart = emitted.length;
+    vi.resetModules();
+    sm.reset();
+    eb.reset();
+    tiktok.reset();
+    eb.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+    sm.on(GetSecretValueCommand, { SecretId: CREDENTIALS_ID }).resolves({
+      VersionId: 'c1',
+      SecretString: JSON.stringify({ app_key: APP_KEY, app_secret: APP_SECRET }),
+    });
+    sm.on(PutSecretValueCommand).resolves({});
+    sm.on(UpdateSecretVersionStageCommand).resolves({});
+    vi.stubEnv('AWS_REGION', 'us-east-1');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+    vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'refresher-test');
+    vi.stubEnv('APP_CREDENTIALS_SECRET_ID', CREDENTIALS_ID);
+    vi.stubEnv('TOKEN_SECRET_IDS', `${SHOP_A},${SHOP_B}`);
+    vi.stubEnv('TOKEN_SECRET_TAG_KEY', '');
+    vi.stubEnv('TIKTOK_AUTH_BASE_URL', tiktok.url);
+    const capture = (chunk: unknown) => {
+      emitted.push(String(chunk));
+      return true;
+    };
+    vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+    vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+  });
+
+  describe('a scheduled run', () => {
+    it('stores exactly what TikTok answered for a due shop and skips a fresh one', async () => {
+      // Prepare
+      const due = seller(3600);
+      const fresh = seller(6 * DAY);
+      stored(SHOP_A, { raw: due.raw, versionId: 'a1' });
+      stored(SHOP_B, { raw: fresh.raw, versionId: 'b1' });
+
+      // Act
+      const { result, error } = await invoke({
+        source: 'aws.scheduler',
+        'detail-type': 'Scheduled Event',
+        detail: {},
+      });
+
+      // Assess
+      expect(error).toBeUndefined();
+      expect(result?.counts).toEqual({ refreshed: 1, skipped: 1, superseded: 0, failed: 0 });
+      const [written] = putValues(SHOP_A);
+      const answer = JSON.parse(written ?? '{}') as {
+        code: number;
+        data: { refresh_token: string };
+      };
+      expect(answer.code).toBe(0);
+      expect(tiktok.isRefreshTokenValid(answer.data.refresh_token)).toBe(true);
+      expect(tiktok.isRefreshTokenValid(due.refreshToken)).toBe(false);
+      expect(putValues(SHOP_B)).toEqual([]);
+      expect(sm.commandCalls(UpdateSecretVersionStageCommand)[0]?.args[0].input).toMatchObject({
+        SecretId: SHOP_A,
+        VersionStage: 'AWSCURRENT',
+        RemoveFromVersionId: 'a1',
+        MoveToVersionId: versionIdFor(SHOP_A, written ?? ''),
+      });
+      expect(result?.trigger).toBe('schedule');
+    });
+
+    it('reports expiry times in ISO 8601 and publishes Token Refreshed without the token', async () => {
+      const due = seller(60);
+      stored(SHOP_A, { raw: due.raw, versionId: 'a1' });
+      vi.stubEnv('TOKEN_SECRET_IDS', SHOP_A);
+
+      const { result } = await invoke({});
+
+      const line = result?.shops[0];
+      expect(line?.outcome).toBe('refreshed');
+      expect(line?.accessTokenExpiresAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(Date.parse(line?.accessTokenExpiresAt ?? '')).toBeGreaterThan(
+        Date.now() + 6 * DAY * 1000,
+      );
+      const events = publishedEvents();
+      expect(events.map((event) => event.detailType)).toEqual([DETAIL_TYPE.tokenRefreshed]);
+      expect(events[0]?.detail).toEqual({
+        shop: SHOP_A,
+        accessTokenExpiresAt: line?.accessTokenExpiresAt,
+        refreshTokenExpiresAt: line?.refreshTokenExpiresAt,
+      });
+    });
+
+    it('calls nothing but Secrets Manager reads when no shop is due', async () => {
+      stored(SHOP_A, { raw: seller(5 * DAY).raw, versionId: 'a1' });
+      stored(SHOP_B, { raw: seller(5 * DAY).raw, versionId: 'b1' });
+
+      const { result } = await invoke({});
+
+      expect(result?.counts.skipped).toBe(2);
+      expect(result?.shops.map((shop) => shop.reason)).toEqual(['not-due', 'not-due']);
+      expect(refreshCalls()).toBe(0);
+      expect(sm.commandCalls(GetSecretValueCommand, { SecretId: CREDENTIALS_ID })).toHaveLength(0);
+      expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    });
+
+    it('finds shops by tag as well as by name, each once', async () => {
+      vi.stubEnv('TOKEN_SECRET_IDS', SHOP_A);
+      vi.stubEnv('TOKEN_SECRET_TAG_KEY', 'tiktok-shop-token');
+      sm.on(ListSecretsCommand).resolves({
+        SecretList: [
+          {
+            Name: SHOP_A,
+            ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${SHOP_A}-AbCdEf`,
+          },
+          {
+            Name: SHOP_B,
+            ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${SHOP_B}-GhIjKl`,
+          },
+        ],
+      });
+      stored(SHOP_A, { raw: seller(5 * DAY).raw, versionId: 'a1' });
+      stored(`arn:aws:secretsmanager:us-east-1:123456789012:secret:${SHOP_B}-GhIjKl`, {
+        raw: seller(5 * DAY).raw,
+        versionId: 'b1',
+      });
+
+      const { result } = await invoke({});
+
+      expect(result?.shops.map((shop) => shop.shop)).toEqual([SHOP_A, SHOP_B]);
+    });
+
+    it('publishes Authorization Expiring when the seller authorization ends within 30 days', async () => {
+      vi.stubEnv('TOKEN_SECRET_IDS', SHOP_A);
+      const due = seller(60, { refreshTokenExpiresAt: nowSeconds() + 10 * DAY });
+      stored(SHOP_A, { raw: due.raw, versionId: 'a1' });
+
+      await invoke({});
+
+      expect(publishedEvents().map((event) => event.detailType)).toEqual([
+        DETAIL_TYPE.tokenRefreshed,
+        DETAIL_TYPE.authorizationExpiring,
+      ]);
+    });
+
+    it('emits outcome counts and the smallest remaining access-token lifetime as metrics', async () => {
+      stored(SHOP_A, { raw: seller(3 * DAY).raw, versionId: 'a1' });
+      stored(SHOP_B, { raw: seller(5 * DAY).raw, versionId: 'b1' });
+
+      await invoke({});
+
+      const emf = logLines().find((line) => '_aws' in line);
+      expect(emf?.[METRIC.tokensSkipped]).toBe(2);
+      expect(emf?.[METRIC.refreshFailures]).toBe(0);
+      expect(emf?.[METRIC.minAccessTokenLifetime]).toBeGreaterThan(3 * DAY - 60);
+      expect(emf?.[METRIC.minAccessTokenLifetime]).toBeLessThanOrEqual(3 * DAY);
+    });
+  });
+
+  describe('a manual run', () => {
+    it('refreshes a token that is not due when forced', async () => {
+      vi.stubEnv('TOKEN_SECRET_IDS', SHOP_A);
+      stored(SHOP_A, { raw: seller(6 * DAY).raw, versionId: 'a1' });
+
+      const { result } = await invoke({ force: true });
+
+      expect(result?.shops[0]?.outcome).toBe('refreshed');
+      expect(putValues(SHOP_A)).toHaveLength(1);
+    });
+
+    it('only touches the shops asked for, by name or ARN', async () => {
+      stored(SHOP_A, { raw: seller(6 * DAY).raw, versionId: 'a1' });
+      stored(SHOP_B, { raw: seller(6 * DAY).raw, versionId: 'b1' });
+
+      const { result } = await invoke({
+        force: true,
+        shops: [`arn:aws:secretsmanager:us-east-1:123456789012:secret:${SHOP_B}-GhIjKl`],
+      });
+
+      expect(result?.shops.map((shop) => shop.shop)).toEqual([SHOP_B]);
+      expect(putValues(SHOP_A)).toEqual([]);
+      expect(putValues(SHOP_B)).toHaveLength(1);
+    });
+
+    it('decides but neither calls TikTok nor writes in a dry run', async () => {
+      const due = seller(60);
+      stored(SHOP_A, { raw: due.raw, versionId: 'a1' });
+      stored(SHOP_B, { raw: seller(6 * DAY).raw, versionId: 'b1' });
+
+      const { result } = await invoke({ dryRun: true });
+
+      expect(result?.shops.map((shop) => [shop.outcome, shop.reason])).toEqual([
+        ['skipped', 'dry-run'],
+        ['skipped', 'not-due'],
+      ]);
+      expect(refreshCalls()).toBe(0);
+      expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+      expect(tiktok.isRefreshTokenValid(due.refreshToken)).toBe(true);
+    });
+
+    it.each([
+      [{ forse: true }, "unknown field 'forse'"],
+      [{ force: 'yes' }, 'force: must be a boolean'],
+      [{ shops: 'shop-a' }, 'shops: must be an array'],
+      [{ shops: ['tiktok-shop/tokens/nope'] }, 'not configured: tiktok-shop/tokens/nope'],
+      [[], 'must be a JSON object'],
+    ])('refuses the event %j before any call, naming what is wrong', async (event, expected) => {
+      const { error } = await invoke(event);
+
+      expect(error?.name).toBe('InvalidEventError');
+      expect(error?.message).toContain(expected);
+      expect(refreshCalls()).toBe(0);
+      expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+    });
+
+    it('names every missing or invalid setting in one error', async () => {
+      vi.stubEnv('APP_CREDENTIALS_SECRET_ID', '');
+      vi.stubEnv('TOKEN_SECRET_IDS', '');
+      vi.stubEnv('TIKTOK_AUTH_BASE_URL', 'http://auth.example.com');
+
+      const { error } = await invoke({});
+
+      expect(error?.name).toBe('ConfigurationError');
+      expect(error?.message).toContain('APP_CREDENTIALS_SECRET_ID is required');
+      expect(error?.message).toContain('TOKEN_SECRET_IDS or TOKEN_SECRET_TAG_KEY');
+      expect(error?.message).toContain('TIKTOK_AUTH_BASE_URL must use https');
+    });
+  });
+
+  describe('when TikTok refuses', () => {
+    beforeEach(() => {
+      vi.stubEnv('TOKEN_SECRET_IDS', SHOP_A);
+    });
+
+    it.each([36004001, 36004005])(
+      'keeps the stored token when TikTok answers code %i, asks for reauthorization and does not retry',
+      async (code) => {
+        stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+        tiktok.failNext(1, { code, message: 'refresh token invalid' });
+
+        const { result, error } = await invoke({});
+
+        expect(error).toBeUndefined();
+        expect(result?.shops[0]).toMatchObject({
+          outcome: 'failed',
+          errorType: 'ReauthorizationRequired',
+          tiktokCode: code,
+          retryable: false,
+        });
+        expect(refreshCalls()).toBe(1);
+        expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+        expect(publishedEvents()[0]?.detailType).toBe(DETAIL_TYPE.reauthorizationRequired);
+      },
+    );
+
+    it('asks for reauthorization without calling TikTok when the stored refresh token has expired', async () => {
+      const expired = seller(60);
+      const document = JSON.parse(expired.raw) as { data: Record<string, unknown> };
+      document.data.refresh_token_expire_in = nowSeconds() - DAY;
+      stored(SHOP_A, { raw: JSON.stringify(document), versionId: 'a1' });
+
+      const { result } = await invoke({});
+
+      expect(result?.shops[0]?.errorType).toBe('ReauthorizationRequired');
+      expect(result?.shops[0]?.message).toContain('stored refresh token expired at');
+      expect(refreshCalls()).toBe(0);
+    });
+
+    it('reports a shop as superseded when another writer refreshed it meanwhile', async () => {
+      const due = seller(60);
+      // First read sees a1; the re-read after TikTok's refusal sees the other writer's a2.
+      sm.on(GetSecretValueCommand, { SecretId: SHOP_A, VersionStage: 'AWSCURRENT' })
+        .resolvesOnce({ VersionId: 'a1', SecretString: due.raw })
+        .resolves({ VersionId: 'a2', SecretString: due.raw });
+      sm.on(GetSecretValueCommand, { SecretId: SHOP_A, VersionStage: 'AWSPENDING' }).rejects(
+        new ResourceNotFoundException({ message: 'no label', $metadata: {} }),
+      );
+      tiktok.failNext(1, { code: 36004005, message: 'no related auth record' });
+
+      const { result, error } = await invoke({});
+
+      expect(error).toBeUndefined();
+      expect(result?.shops[0]?.outcome).toBe('superseded');
+      expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    });
+
+    it('retries HTTP 503, then fails the invocation so Lambda retries it', async () => {
+      const due = seller(60);
+      stored(SHOP_A, { raw: due.raw, versionId: 'a1' });
+      tiktok.failAlways({ httpStatus: 503 });
+
+      const { error } = await invoke({});
+
+      expect(error?.name).toBe('RefreshIncompleteError');
+      expect(error?.message).toContain(`${SHOP_A} (Transient: TikTok answered HTTP 503)`);
+      expect(refreshCalls()).toBe(3);
+      expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+      expect(tiktok.isRefreshTokenValid(due.refreshToken)).toBe(true);
+    });
+
+    it('succeeds when TikTok recovers within the retries', async () => {
+      stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+      tiktok.failNext(1, { httpStatus: 429, retryAfterSeconds: 0 });
+
+      const { result } = await invoke({});
+
+      expect(result?.shops[0]?.outcome).toBe('refreshed');
+      expect(refreshCalls()).toBe(2);
+    });
+
+    it('treats a timeout as transient', async () => {
+      vi.stubEnv('TIKTOK_TIMEOUT_MS', '200');
+      stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+      tiktok.failAlways({ delayMs: 1_000 });
+
+      const { error } = await invoke({});
+
+      expect(error?.message).toContain('TikTok did not answer within 200 ms');
+    });
+
+    it.each([
+      [{ body: '<html>bad gateway</html>' }, 'unusable body (not valid JSON)'],
+      [
+        { json: { code: 0, message: 'success', data: { access_token: 'x' } } },
+        'data.refresh_token: missing',
+      ],
+      [
+        { code: 12345678, message: 'something new' },
+        'TikTok answered code 12345678: something new',
+      ],
+    ])('writes nothing when TikTok answers %j', async (fault, expected) => {
+      stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+      tiktok.failNext(1, fault);
+
+      const { result, error } = await invoke({});
+
+      expect(error).toBeUndefined();
+      expect(result?.shops[0]).toMatchObject({
+        outcome: 'failed',
+        errorType: 'UnexpectedResponse',
+      });
+      expect(result?.shops[0]?.message).toContain(expected);
+      expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+      expect(publishedEvents()[0]?.detailType).toBe(DETAIL_TYPE.tokenRefreshFailed);
+    });
+  });
+
+  describe('reading and storing', () => {
+    beforeEach(() => {
+      vi.stubEnv('TOKEN_SECRET_IDS', SHOP_A);
+    });
+
+    it('reports a malformed secret by shop without calling TikTok', async () => {
+      stored(SHOP_A, {
+        raw: '{"code":0,"data":{"access_token":"AT_LEAK_CHECK"}}',
+        versionId: 'a1',
+      });
+      seededSecrets.push('AT_LEAK_CHECK');
+
+      const { result } = await invoke({});
+
+      expect(result?.shops[0]).toMatchObject({
+        shop: SHOP_A,
+        outcome: 'failed',
+        errorType: 'MalformedSecret',
+      });
+      expect(result?.shops[0]?.message).toContain('data.refresh_token: missing');
+      expect(refreshCalls()).toBe(0);
+    });
+
+    it('reports malformed app credentials for due shops only', async () => {
+      vi.stubEnv('TOKEN_SECRET_IDS', `${SHOP_A},${SHOP_B}`);
+      sm.on(GetSecretValueCommand, { SecretId: CREDENTIALS_ID }).resolves({
+        VersionId: 'c1',
+        SecretString: '{"app_key":"k"}',
+      });
+      stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+      stored(SHOP_B, { raw: seller(6 * DAY).raw, versionId: 'b1' });
+
+      const { result } = await invoke({});
+
+      expect(result?.shops.map((shop) => shop.outcome)).toEqual(['failed', 'skipped']);
+      expect(result?.shops[0]?.message).toContain('app_secret: missing');
+      expect(refreshCalls()).toBe(0);
+    });
+
+    it('stores the token after throttled writes without calling TikTok again', async () => {
+      stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+      const throttled = Object.assign(new Error('Rate exceeded'), {
+        name: 'ThrottlingException',
+        $metadata: { httpStatusCode: 400 },
+      });
+      sm.on(PutSecretValueCommand).rejectsOnce(throttled).rejectsOnce(throttled).resolves({});
+
+      const { result } = await invoke({});
+
+      expect(result?.shops[0]?.outcome).toBe('refreshed');
+      expect(refreshCalls()).toBe(1);
+      expect(new Set(putValues(SHOP_A)).size).toBe(1);
+      expect(putValues(SHOP_A)).toHaveLength(3);
+    });
+
+    it('fails loudly when a token TikTok issued cannot be stored', async () => {
+      stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+      sm.on(PutSecretValueCommand).rejects(
+        Object.assign(new Error('not authorized to perform PutSecretValue'), {
+          name: 'AccessDeniedException',
+          $metadata: { httpStatusCode: 400 },
+        }),
+      );
+
+      const { result, error } = await invoke({});
+
+      expect(result).toBeUndefined();
+      expect(error?.message).toContain(
+        'TokenNotStored: TikTok issued a new token that could not be stored',
+      );
+      expect(publishedEvents()[0]).toMatchObject({
+        detailType: DETAIL_TYPE.tokenRefreshFailed,
+        detail: { errorType: 'TokenNotStored' },
+      });
+      const errorLog = logLines().find((line) => line.message === 'shop failed');
+      expect(errorLog).toMatchObject({ level: 'ERROR', errorType: 'TokenNotStored', shop: SHOP_A });
+    });
+
+    it('keeps the other writer’s token when the compare-and-swap is lost', async () => {
+      stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+      sm.on(UpdateSecretVersionStageCommand, { VersionStage: 'AWSCURRENT' }).rejects(
+        Object.assign(new Error('AWSCURRENT is not on a1'), {
+          name: 'InvalidParameterException',
+          $metadata: { httpStatusCode: 400 },
+        }),
+      );
+      sm.on(DescribeSecretCommand).resolves({
+        VersionIdsToStages: { a1: ['AWSPREVIOUS'], a2: ['AWSCURRENT'] },
+      });
+
+      const { result, error } = await invoke({});
+
+      expect(error).toBeUndefined();
+      expect(result?.shops[0]).toMatchObject({ outcome: 'superseded' });
+      expect(result?.counts.superseded).toBe(1);
+    });
+
+    it('promotes a newer token left pending by an interrupted run instead of calling TikTok', async () => {
+      const old = seller(60);
+      const newer = JSON.parse(old.raw) as { data: Record<string, unknown> };
+      newer.data.access_token_expire_in = nowSeconds() + 7 * DAY;
+      const pendingRaw = JSON.stringify(newer);
+      stored(SHOP_A, { raw: old.raw, versionId: 'a1' }, { raw: pendingRaw, versionId: 'a2' });
+
+      const { result } = await invoke({});
+
+      expect(result?.shops[0]).toMatchObject({ outcome: 'refreshed', recovered: true });
+      expect(refreshCalls()).toBe(0);
+      expect(sm.commandCalls(UpdateSecretVersionStageCommand)[0]?.args[0].input).toEqual({
+        SecretId: SHOP_A,
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: 'a2',
+        RemoveFromVersionId: 'a1',
+      });
+    });
+
+    it('does not start a refresh without time left to store its result', async () => {
+      stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+
+      const { error } = await invoke({}, 20_000);
+
+      expect(error?.message).toContain('DeadlineExceeded: refresh not started');
+      expect(refreshCalls()).toBe(0);
+    });
+
+    it('logs and counts events it could not publish, and still refreshes', async () => {
+      stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+      eb.on(PutEventsCommand).rejects(
+        Object.assign(new Error('bus gone'), { name: 'ResourceNotFoundException' }),
+      );
+
+      const { result } = await invoke({});
+
+      expect(result?.shops[0]?.outcome).toBe('refreshed');
+      expect(logLines().find((line) => line.message === 'events not published')).toMatchObject({
+        failed: 1,
+        reasons: ['ResourceNotFoundException: bus gone'],
+      });
+      expect(logLines().find((line) => '_aws' in line)?.[METRIC.eventPublishFailures]).toBe(1);
+    });
+  });
+
+  it('never lets a token, secret or refresh URL reach a log line, event, error or result', () => {
+    const secrets = [...tiktok.issuedSecrets(), ...seededSecrets, APP_SECRET];
+    const everything = emitted.join('\n');
+
+    expect(emitted.length).toBeGreaterThan(50);
+    expect(secrets.length).toBeGreaterThan(20);
+    for (const secret of secrets) expect(everything).not.toContain(secret);
+    expect(everything).not.toContain('app_secret=');
+    expect(everything).not.toContain('refresh_token=');
+    expect(everything).not.toContain(REFRESH_PATH);
+  });
+});

@@ -1,0 +1,294 @@
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  PutSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { MalformedSecretError, SecretStoreError, TransientError } from '../../lambda/errors';
+import { SecretsManagerTokenStore, versionIdFor } from '../../lambda/secrets-store';
+import type { Clock } from '../../lambda/timing';
+
+const SHOP = 'tiktok-shop/tokens/shop-a';
+const sm = mockClient(SecretsManagerClient);
+
+/** A clock that never waits, so retries and pacing cost no real time. */
+function instantClock(): Clock & { slept: number[] } {
+  let now = 1_700_000_000_000;
+  const slept: number[] = [];
+  return {
+    slept,
+    now: () => now,
+    sleep: async (ms) => {
+      slept.push(ms);
+      now += ms;
+    },
+  };
+}
+
+function throttling(): Error {
+  return Object.assign(new Error('Rate exceeded'), {
+    name: 'ThrottlingException',
+    $metadata: { httpStatusCode: 400 },
+  });
+}
+
+function invalidParameter(): Error {
+  return Object.assign(new Error('label is not attached to RemoveFromVersionId'), {
+    name: 'InvalidParameterException',
+    $metadata: { httpStatusCode: 400 },
+  });
+}
+
+function store(clock = instantClock()) {
+  return new SecretsManagerTokenStore({
+    client: new SecretsManagerClient({ region: 'us-east-1' }),
+    writesPerSecond: 50,
+    clock,
+  });
+}
+
+describe('Class: SecretsManagerTokenStore', () => {
+  beforeEach(() => {
+    sm.reset();
+  });
+
+  describe('Method: read', () => {
+    it('returns the current version and no pending one when AWSPENDING is absent', async () => {
+      sm.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' }).resolves({
+        VersionId: 'v1',
+        SecretString: '{"a":1}',
+      });
+      sm.on(GetSecretValueCommand, { VersionStage: 'AWSPENDING' }).rejects(
+        new ResourceNotFoundException({ message: 'no such label', $metadata: {} }),
+      );
+
+      const stored = await store().read(SHOP);
+
+      expect(stored).toEqual({ current: { versionId: 'v1', raw: '{"a":1}' } });
+    });
+
+    it('returns a pending version that differs from the current one', async () => {
+      sm.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' }).resolves({
+        VersionId: 'v1',
+        SecretString: 'old',
+      });
+      sm.on(GetSecretValueCommand, { VersionStage: 'AWSPENDING' }).resolves({
+        VersionId: 'v2',
+        SecretString: 'new',
+      });
+
+      const stored = await store().read(SHOP);
+
+      expect(stored.pending).toEqual({ versionId: 'v2', raw: 'new' });
+    });
+
+    it('ignores AWSPENDING when it sits on the current version', async () => {
+      sm.on(GetSecretValueCommand).resolves({ VersionId: 'v1', SecretString: 'same' });
+
+      const stored = await store().read(SHOP);
+
+      expect(stored.pending).toBeUndefined();
+    });
+
+    it('reports a missing secret as a store error naming the secret', async () => {
+      sm.on(GetSecretValueCommand).rejects(
+        new ResourceNotFoundException({
+          message: "Secrets Manager can't find the specified secret.",
+          $metadata: {},
+        }),
+      );
+
+      await expect(store().read(SHOP)).rejects.toThrow(SecretStoreError);
+      await expect(store().read(SHOP)).rejects.toThrow(
+        /GetSecretValue failed: ResourceNotFoundException/,
+      );
+    });
+
+    it('reports a binary secret as malformed', async () => {
+      sm.on(GetSecretValueCommand).resolves({ VersionId: 'v1', SecretBinary: new Uint8Array([1]) });
+
+      await expect(store().read(SHOP)).rejects.toThrow(MalformedSecretError);
+    });
+
+    it('retries throttled reads and gives up as a transient error', async () => {
+      const clock = instantClock();
+      sm.on(GetSecretValueCommand).rejects(throttling());
+
+      await expect(store(clock).read(SHOP)).rejects.toThrow(TransientError);
+      expect(sm.commandCalls(GetSecretValueCommand).length).toBeGreaterThan(2);
+    });
+  });
+
+  describe('Method: replace', () => {
+    it('writes the value as AWSPENDING with a version id fixed by the value, then moves AWSCURRENT onto it', async () => {
+      sm.on(PutSecretValueCommand).resolves({});
+      sm.on(UpdateSecretVersionStageCommand).resolves({});
+
+      const outcome = await store().replace(SHOP, 'NEW', 'v1');
+
+      const versionId = versionIdFor(SHOP, 'NEW');
+      expect(outcome).toEqual({ stored: true, versionId });
+      expect(sm.commandCalls(PutSecretValueCommand)[0]?.args[0].input).toEqual({
+        SecretId: SHOP,
+        SecretString: 'NEW',
+        ClientRequestToken: versionId,
+        VersionStages: ['AWSPENDING'],
+      });
+      expect(sm.commandCalls(UpdateSecretVersionStageCommand)[0]?.args[0].input).toEqual({
+        SecretId: SHOP,
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: versionId,
+        RemoveFromVersionId: 'v1',
+      });
+    });
+
+    it('retries a throttled put with the same client request token', async () => {
+      sm.on(PutSecretValueCommand).rejectsOnce(throttling()).rejectsOnce(throttling()).resolves({});
+      sm.on(UpdateSecretVersionStageCommand).resolves({});
+
+      const outcome = await store().replace(SHOP, 'NEW', 'v1');
+
+      expect(outcome.stored).toBe(true);
+      const tokens = sm
+        .commandCalls(PutSecretValueCommand)
+        .map((call) => call.args[0].input.ClientRequestToken);
+      expect(tokens).toHaveLength(3);
+      expect(new Set(tokens).size).toBe(1);
+    });
+
+    it('keeps the other writer’s token when AWSCURRENT moved meanwhile, and unlabels its own version', async () => {
+      const ours = versionIdFor(SHOP, 'NEW');
+      sm.on(PutSecretValueCommand).resolves({});
+      sm.on(UpdateSecretVersionStageCommand, { VersionStage: 'AWSCURRENT' }).rejects(
+        invalidParameter(),
+      );
+      sm.on(UpdateSecretVersionStageCommand, { VersionStage: 'AWSPENDING' }).resolves({});
+      sm.on(DescribeSecretCommand).resolves({
+        VersionIdsToStages: { v1: ['AWSPREVIOUS'], theirs: ['AWSCURRENT'], [ours]: ['AWSPENDING'] },
+      });
+
+      const outcome = await store().replace(SHOP, 'NEW', 'v1');
+
+      expect(outcome).toEqual({ stored: false, currentVersionId: 'theirs' });
+      expect(
+        sm.commandCalls(UpdateSecretVersionStageCommand, { VersionStage: 'AWSPENDING' })[0]?.args[0]
+          .input,
+      ).toEqual({
+        SecretId: SHOP,
+        VersionStage: 'AWSPENDING',
+        RemoveFromVersionId: ours,
+      });
+    });
+
+    it('counts a refused move as stored when an earlier attempt already made the version current', async () => {
+      const ours = versionIdFor(SHOP, 'NEW');
+      sm.on(PutSecretValueCommand).resolves({});
+      sm.on(UpdateSecretVersionStageCommand).rejects(invalidParameter());
+      sm.on(DescribeSecretCommand).resolves({
+        VersionIdsToStages: { v1: ['AWSPREVIOUS'], [ours]: ['AWSCURRENT'] },
+      });
+
+      const outcome = await store().replace(SHOP, 'NEW', 'v1');
+
+      expect(outcome).toEqual({ stored: true, versionId: ours });
+    });
+
+    it('raises a refused move when AWSCURRENT is still where it was (e.g. access denied)', async () => {
+      sm.on(PutSecretValueCommand).resolves({});
+      sm.on(UpdateSecretVersionStageCommand).rejects(
+        Object.assign(new Error('not authorized'), {
+          name: 'AccessDeniedException',
+          $metadata: { httpStatusCode: 400 },
+        }),
+      );
+      sm.on(DescribeSecretCommand).resolves({ VersionIdsToStages: { v1: ['AWSCURRENT'] } });
+
+      await expect(store().replace(SHOP, 'NEW', 'v1')).rejects.toThrow(
+        /UpdateSecretVersionStage failed: AccessDeniedException/,
+      );
+    });
+
+    it('stops retrying at the deadline', async () => {
+      const clock = instantClock();
+      const limited = new SecretsManagerTokenStore({
+        client: new SecretsManagerClient({ region: 'us-east-1' }),
+        writesPerSecond: 50,
+        clock,
+        deadline: () => clock.now() + 150,
+      });
+      sm.on(PutSecretValueCommand).rejects(throttling());
+
+      await expect(limited.replace(SHOP, 'NEW', 'v1')).rejects.toThrow(TransientError);
+      expect(clock.slept.reduce((sum, ms) => sum + ms, 0)).toBeLessThan(150 + 100);
+    });
+
+    it('paces writes to the configured rate', async () => {
+      const clock = instantClock();
+      sm.on(PutSecretValueCommand).resolves({});
+      sm.on(UpdateSecretVersionStageCommand).resolves({});
+      const paced = new SecretsManagerTokenStore({
+        client: new SecretsManagerClient({ region: 'us-east-1' }),
+        writesPerSecond: 10,
+        clock,
+      });
+      const start = clock.now();
+
+      await Promise.all(['a', 'b', 'c'].map((value) => paced.replace(SHOP, value, 'v0')));
+
+      // Six writes at 10 per second: the last one starts half a second (of fake time) after the first.
+      expect(clock.now() - start).toBeGreaterThanOrEqual(500);
+    });
+  });
+
+  describe('Method: readAppCredentials', () => {
+    it('returns the app key and secret', async () => {
+      sm.on(GetSecretValueCommand).resolves({
+        VersionId: 'v1',
+        SecretString: '{"app_key":"k","app_secret":"s"}',
+      });
+
+      await expect(store().readAppCredentials('creds')).resolves.toEqual({
+        app_key: 'k',
+        app_secret: 's',
+      });
+    });
+
+    it('names the missing field without quoting the secret', async () => {
+      sm.on(GetSecretValueCommand).resolves({
+        VersionId: 'v1',
+        SecretString: '{"app_key":"k-value"}',
+      });
+
+      const error = await store()
+        .readAppCredentials('creds')
+        .catch((e: unknown) => e as Error);
+
+      expect(error).toBeInstanceOf(MalformedSecretError);
+      expect(error.message).toContain('app_secret: missing');
+      expect(error.message).not.toContain('k-value');
+    });
+  });
+
+  describe('Method: listByTag', () => {
+    it('follows pagination and filters by tag key', async () => {
+      sm.on(ListSecretsCommand)
+        .resolvesOnce({ SecretList: [{ Name: 'a', ARN: 'arn:a' }], NextToken: 'next' })
+        .resolvesOnce({ SecretList: [{ Name: 'b', ARN: 'arn:b' }, { Name: 'no-arn' }] });
+
+      const found = await store().listByTag('tiktok-shop-token');
+
+      expect(found).toEqual([
+        { name: 'a', arn: 'arn:a' },
+        { name: 'b', arn: 'arn:b' },
+      ]);
+      expect(sm.commandCalls(ListSecretsCommand)[0]?.args[0].input.Filters).toEqual([
+        { Key: 'tag-key', Values: ['tiktok-shop-token'] },
+      ]);
+    });
+  });
+});
