@@ -1,0 +1,295 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../lambda/cli/refresh';
+import { ENV } from '../../lambda/contract';
+import { type LocalTikTok, startLocalTikTok } from '../local/endpoints/tiktok';
+
+const APP_KEY = '6cli1app2key3';
+const APP_SECRET = 'APPSECRET_cli_5e4d3c2b1a09f8e7d6c5b4a3';
+const HOUR = 3600;
+const USAGE = 'usage: npm run refresh -- --token-file <path> [--force] [--dry-run]';
+
+describe('Function: main (npm run refresh)', () => {
+  let tiktok: LocalTikTok;
+  let dir: string;
+  let file: string;
+  let env: NodeJS.ProcessEnv;
+  let stdout: string[];
+  let stderr: string[];
+
+  /** Everything the command printed, one string. */
+  const printed = (): string => [...stdout, ...stderr].join('\n');
+
+  /**
+   * Writes a token file for a new local seller, its access token expiring in `expiresInSeconds`.
+   * Answers the seller's open_id and the file's exact content.
+   */
+  async function tokenFile(expiresInSeconds: number): Promise<{ openId: string; raw: string }> {
+    const { openId } = tiktok.addSeller();
+    const data = tiktok.tokenDocument(openId, {
+      accessTokenExpiresAt: Math.floor(Date.now() / 1000) + expiresInSeconds,
+    });
+    const raw = JSON.stringify({ code: 0, message: 'success', data, request_id: '2024LOCAL' });
+    await writeFile(file, raw, { mode: 0o600 });
+    return { openId, raw };
+  }
+
+  function expectNoSecretPrinted(): void {
+    const output = printed();
+    expect(tiktok.issuedSecrets().length).toBeGreaterThan(1);
+    for (const secret of tiktok.issuedSecrets()) expect(output).not.toContain(secret);
+    expect(output).not.toContain('app_secret=');
+  }
+
+  beforeAll(async () => {
+    tiktok = await startLocalTikTok({ appKey: APP_KEY, appSecret: APP_SECRET });
+  });
+
+  afterAll(async () => {
+    await tiktok.close();
+  });
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cli-refresh-test-'));
+    file = join(dir, 'shop-a.json');
+    env = {
+      TIKTOK_APP_KEY: APP_KEY,
+      TIKTOK_APP_SECRET: APP_SECRET,
+      [ENV.tiktokAuthBaseUrl]: tiktok.url,
+    };
+    stdout = [];
+    stderr = [];
+    vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+      stdout.push(args.join(' '));
+    });
+    vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
+      stderr.push(args.join(' '));
+    });
+  });
+
+  afterEach(async () => {
+    tiktok.reset();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  describe('usage errors', () => {
+    it('exits 2 with the usage when --token-file is missing', async () => {
+      const code = await main([], env);
+
+      expect(code).toBe(2);
+      expect(stderr).toEqual([`--token-file is required\n${USAGE}`]);
+      expect(stdout).toEqual([]);
+      expect(tiktok.calls).toEqual([]);
+    });
+
+    it.each([
+      [['--token-file']],
+      [['--token-file', 'a.json', '--verbose']],
+      [['--token-file', 'a.json', 'extra']],
+      [['--force=yes', '--token-file', 'a.json']],
+    ])('exits 2 with the usage for %j', async (argv) => {
+      const code = await main(argv, env);
+
+      expect(code).toBe(2);
+      expect(stderr).toHaveLength(1);
+      expect(stderr[0]).toMatch(new RegExp(`\\n${USAGE.replace(/[[\]]/g, '\\$&')}$`));
+      expect(stdout).toEqual([]);
+      expect(tiktok.calls).toEqual([]);
+    });
+  });
+
+  it('skips a token that is not due, without app credentials or a call to TikTok', async () => {
+    // Prepare
+    const { raw } = await tokenFile(6 * 24 * HOUR);
+
+    // Act
+    const code = await main(['--token-file', file], {});
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout).toHaveLength(1);
+    expect(stdout[0]).toMatch(
+      /^shop-a\.json: skipped \(not-due\); access token expires \d{4}-\d\d-\d\dT[\d:.]+Z$/,
+    );
+    expect(stderr).toEqual([]);
+    expect(tiktok.calls).toEqual([]);
+    expect(await readFile(file, 'utf8')).toBe(raw);
+    expectNoSecretPrinted();
+  });
+
+  it('refreshes a due token and writes TikTok’s answer to the file', async () => {
+    // Prepare
+    const { openId, raw } = await tokenFile(HOUR);
+
+    // Act
+    const code = await main(['--token-file', file], env);
+
+    // Assess
+    expect(code).toBe(0);
+    const written = JSON.parse(await readFile(file, 'utf8')) as {
+      data: { refresh_token: string; access_token_expire_in: number };
+    };
+    expect(written.data.refresh_token).toBe(tiktok.refreshTokenOf(openId));
+    expect(tiktok.isRefreshTokenValid(written.data.refresh_token)).toBe(true);
+    expect(await readFile(`${file}.previous`, 'utf8')).toBe(raw);
+    expect((await readdir(dir)).sort()).toEqual(['shop-a.json', 'shop-a.json.previous']);
+    expect(stdout).toEqual([
+      `shop-a.json: refreshed; access token expires ${new Date(written.data.access_token_expire_in * 1000).toISOString()}`,
+    ]);
+    expect(stderr).toEqual([]);
+    expect(tiktok.calls).toMatchObject([{ method: 'GET', status: 200, code: 0 }]);
+    expectNoSecretPrinted();
+  });
+
+  it('refreshes a token that is not due when forced', async () => {
+    const { raw } = await tokenFile(6 * 24 * HOUR);
+
+    const code = await main(['--token-file', file, '--force'], env);
+
+    expect(code).toBe(0);
+    expect(stdout[0]).toMatch(/^shop-a\.json: refreshed; /);
+    expect(await readFile(file, 'utf8')).not.toBe(raw);
+    expect(tiktok.calls).toHaveLength(1);
+    expectNoSecretPrinted();
+  });
+
+  it('decides but neither calls TikTok nor writes in a dry run', async () => {
+    // Prepare
+    const { raw } = await tokenFile(HOUR);
+
+    // Act
+    const code = await main(['--token-file', file, '--dry-run', '--force'], env);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout).toHaveLength(1);
+    expect(stdout[0]).toMatch(/^shop-a\.json: skipped \(dry-run\); access token expires /);
+    expect(tiktok.calls).toEqual([]);
+    expect(await readFile(file, 'utf8')).toBe(raw);
+    expect(await readdir(dir)).toEqual(['shop-a.json']);
+    expectNoSecretPrinted();
+  });
+
+  it('fails a dry run of a due token when the app credentials are not set', async () => {
+    const { raw } = await tokenFile(HOUR);
+
+    const code = await main(['--token-file', file, '--dry-run'], { TIKTOK_APP_KEY: APP_KEY });
+
+    expect(code).toBe(1);
+    expect(stdout[0]).toMatch(
+      /^shop-a\.json: failed: ConfigurationError: set TIKTOK_APP_KEY and TIKTOK_APP_SECRET to refresh a token; access token expires /,
+    );
+    expect(await readFile(file, 'utf8')).toBe(raw);
+    expect(tiktok.calls).toEqual([]);
+  });
+
+  it('exits 1 and keeps the file when TikTok refuses the refresh token', async () => {
+    // Prepare
+    const { openId, raw } = await tokenFile(HOUR);
+    tiktok.revoke(openId);
+
+    // Act
+    const code = await main(['--token-file', file], env);
+
+    // Assess
+    expect(code).toBe(1);
+    expect(stdout).toHaveLength(1);
+    expect(stdout[0]).toMatch(
+      /^shop-a\.json: failed: ReauthorizationRequired: seller must authorize again: .*36004005.*; access token expires /,
+    );
+    expect(stderr).toHaveLength(1);
+    expect(stderr[0]).toMatch(/^error: shop failed \{.*"errorType":"ReauthorizationRequired"/);
+    expect(await readFile(file, 'utf8')).toBe(raw);
+    expect(await readdir(dir)).toEqual(['shop-a.json']);
+    expectNoSecretPrinted();
+  });
+
+  it('exits 1 when the token file does not exist', async () => {
+    const code = await main(['--token-file', join(dir, 'missing.json')], env);
+
+    expect(code).toBe(1);
+    expect(stdout).toEqual([
+      `missing.json: failed: SecretStoreError: token file ${join(dir, 'missing.json')} does not exist`,
+    ]);
+    expect(tiktok.calls).toEqual([]);
+  });
+
+  it('exits 1 without calling TikTok when the file does not hold a token', async () => {
+    // Prepare: a file that looks like a token but has its expiry as a duration
+    await writeFile(
+      file,
+      JSON.stringify({
+        code: 0,
+        data: {
+          access_token: 'TTS_AT_file_only',
+          access_token_expire_in: 604_800,
+          refresh_token: 'TTS_RT_file_only',
+          refresh_token_expire_in: 4_841_467_787,
+        },
+      }),
+    );
+
+    // Act
+    const code = await main(['--token-file', file], env);
+
+    // Assess
+    expect(code).toBe(1);
+    expect(stdout[0]).toContain('shop-a.json: failed: MalformedSecret: ');
+    expect(stdout[0]).toContain('data.access_token_expire_in');
+    expect(printed()).not.toContain('TTS_AT_file_only');
+    expect(printed()).not.toContain('TTS_RT_file_only');
+    expect(tiktok.calls).toEqual([]);
+  });
+
+  it('refuses an http TikTok URL that is not loopback, before sending the app secret', async () => {
+    // Prepare: nothing may leave the machine; record only where it would have gone
+    await tokenFile(HOUR);
+    const contacted: string[] = [];
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input) => {
+      contacted.push(new URL(String(input)).origin);
+      return new Response('{"code":36004005,"message":"no"}');
+    });
+
+    // Act
+    const code = await main(['--token-file', file], {
+      ...env,
+      [ENV.tiktokAuthBaseUrl]: 'http://auth.tiktok-shops.example.com',
+    });
+
+    // Assess
+    expect(contacted).toEqual([]);
+    expect(code).not.toBe(0);
+    expect(printed()).toContain(ENV.tiktokAuthBaseUrl);
+  });
+
+  it('sets the process exit code when run as a script', async () => {
+    // Prepare
+    const run = (argv: string[]) =>
+      new Promise<{ status: number | null; stderr: string; stdout: string }>((done) => {
+        execFile(
+          resolve('node_modules/.bin/tsx'),
+          [resolve('lambda/cli/refresh.ts'), ...argv],
+          { env: { PATH: process.env.PATH }, timeout: 20_000 },
+          (error, stdout, stderr) =>
+            done({ status: error ? Number(error.code) : 0, stdout, stderr }),
+        );
+      });
+
+    // Act
+    const [usage, missing] = await Promise.all([
+      run([]),
+      run(['--token-file', join(dir, 'missing.json')]),
+    ]);
+
+    // Assess
+    expect(usage).toMatchObject({ status: 2, stdout: '' });
+    expect(usage.stderr).toContain(USAGE);
+    expect(missing.status).toBe(1);
+    expect(missing.stdout).toBe(
+      `missing.json: failed: SecretStoreError: token file ${join(dir, 'missing.json')} does not exist\n`,
+    );
+  });
+});

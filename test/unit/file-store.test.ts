@@ -1,0 +1,238 @@
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SecretStoreError } from '../../lambda/errors';
+import { FileTokenStore } from '../../lambda/file-store';
+
+/** A token document as the file holds it; `n` makes each one distinct. */
+function token(n: number): string {
+  return JSON.stringify({
+    code: 0,
+    message: 'success',
+    data: {
+      access_token: `TTS_AT_${n}`,
+      access_token_expire_in: 1_900_000_000 + n,
+      refresh_token: `TTS_RT_${n}`,
+      refresh_token_expire_in: 4_841_467_787,
+    },
+  });
+}
+
+function versionOf(raw: string): string {
+  return createHash('sha256').update(raw).digest('hex');
+}
+
+async function mode(path: string): Promise<number> {
+  return (await stat(path)).mode & 0o777;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('Class: FileTokenStore', () => {
+  let dir: string;
+  let file: string;
+  const store = new FileTokenStore();
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'file-store-test-'));
+    file = join(dir, 'shop-a.json');
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  describe('Method: read', () => {
+    it('answers the file content with a version derived from it', async () => {
+      await writeFile(file, token(1));
+
+      const stored = await store.read(file);
+
+      expect(stored).toEqual({ current: { raw: token(1), versionId: versionOf(token(1)) } });
+    });
+
+    it('refuses a file that does not exist, naming it', async () => {
+      const read = store.read(join(dir, 'missing.json'));
+
+      await expect(read).rejects.toBeInstanceOf(SecretStoreError);
+      await expect(read).rejects.toThrow(`token file ${join(dir, 'missing.json')} does not exist`);
+    });
+
+    it('answers a pending file left by an interrupted write', async () => {
+      // Prepare
+      await writeFile(file, token(1));
+      await writeFile(`${file}.pending`, token(2));
+
+      // Act
+      const stored = await store.read(file);
+
+      // Assess
+      expect(stored).toEqual({
+        current: { raw: token(1), versionId: versionOf(token(1)) },
+        pending: { raw: token(2), versionId: versionOf(token(2)) },
+      });
+    });
+
+    it('ignores a pending file that holds the current token', async () => {
+      await writeFile(file, token(1));
+      await writeFile(`${file}.pending`, token(1));
+
+      await expect(store.read(file)).resolves.toEqual({
+        current: { raw: token(1), versionId: versionOf(token(1)) },
+      });
+    });
+
+    it('passes on a read failure other than a missing file', async () => {
+      await mkdir(file);
+
+      await expect(store.read(file)).rejects.toMatchObject({ code: 'EISDIR' });
+    });
+  });
+
+  describe('Method: replace', () => {
+    it('replaces the file atomically and keeps the replaced token as <file>.previous', async () => {
+      // Prepare
+      await writeFile(file, token(1));
+
+      // Act
+      const outcome = await store.replace(file, token(2), versionOf(token(1)));
+
+      // Assess
+      expect(outcome).toEqual({ stored: true, versionId: versionOf(token(2)) });
+      expect(await readFile(file, 'utf8')).toBe(token(2));
+      expect(await readFile(`${file}.previous`, 'utf8')).toBe(token(1));
+      expect((await readdir(dir)).sort()).toEqual(['shop-a.json', 'shop-a.json.previous']);
+    });
+
+    it('writes the token and its backup readable by the owner only', async () => {
+      await writeFile(file, token(1), { mode: 0o644 });
+
+      await store.replace(file, token(2), versionOf(token(1)));
+
+      expect(await mode(file)).toBe(0o600);
+      expect(await mode(`${file}.previous`)).toBe(0o600);
+    });
+
+    it('keeps the other writer’s file and moves ours to .superseded when the compare-and-swap is lost', async () => {
+      // Prepare: another writer replaced token 1 with token 3 after we read token 1
+      await writeFile(file, token(3));
+
+      // Act
+      const outcome = await store.replace(file, token(2), versionOf(token(1)));
+
+      // Assess
+      expect(outcome).toEqual({ stored: false, currentVersionId: versionOf(token(3)) });
+      expect(await readFile(file, 'utf8')).toBe(token(3));
+      expect(await readFile(`${file}.superseded`, 'utf8')).toBe(token(2));
+      expect(await mode(`${file}.superseded`)).toBe(0o600);
+      expect(await exists(`${file}.pending`)).toBe(false);
+      expect(await exists(`${file}.previous`)).toBe(false);
+    });
+
+    it('keeps a token whose file disappeared as .superseded', async () => {
+      const outcome = await store.replace(file, token(2), versionOf(token(1)));
+
+      expect(outcome).toEqual({ stored: false, currentVersionId: undefined });
+      expect(await readFile(`${file}.superseded`, 'utf8')).toBe(token(2));
+      expect(await exists(file)).toBe(false);
+    });
+
+    it('answers stored when the file already holds the same token', async () => {
+      await writeFile(file, token(2));
+
+      const outcome = await store.replace(file, token(2), versionOf(token(1)));
+
+      expect(outcome).toEqual({ stored: true, versionId: versionOf(token(2)) });
+      expect(await readFile(file, 'utf8')).toBe(token(2));
+    });
+
+    it('leaves no temporary file behind', async () => {
+      await writeFile(file, token(1));
+
+      await store.replace(file, token(2), versionOf(token(1)));
+      await store.replace(file, token(3), versionOf(token(2)));
+
+      expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+      expect(await readFile(file, 'utf8')).toBe(token(3));
+      expect(await readFile(`${file}.previous`, 'utf8')).toBe(token(2));
+    });
+  });
+
+  describe('Method: promote', () => {
+    it('recovers a pending file found by read() and makes it current', async () => {
+      // Prepare: an earlier run wrote token 2 as pending and stopped before the rename
+      await writeFile(file, token(1));
+      await writeFile(`${file}.pending`, token(2));
+      const stored = await store.read(file);
+      expect(stored.pending).toBeDefined();
+
+      // Act
+      const outcome = await store.promote(
+        file,
+        stored.pending?.versionId ?? '',
+        stored.current.versionId,
+      );
+
+      // Assess
+      expect(outcome).toEqual({ stored: true, versionId: versionOf(token(2)) });
+      expect(await readFile(file, 'utf8')).toBe(token(2));
+      expect(await readFile(`${file}.previous`, 'utf8')).toBe(token(1));
+      await expect(store.read(file)).resolves.toEqual({
+        current: { raw: token(2), versionId: versionOf(token(2)) },
+      });
+    });
+
+    it('answers stored without a change when the version is already current', async () => {
+      await writeFile(file, token(2));
+
+      const outcome = await store.promote(file, versionOf(token(2)), versionOf(token(1)));
+
+      expect(outcome).toEqual({ stored: true, versionId: versionOf(token(2)) });
+      expect(await exists(`${file}.previous`)).toBe(false);
+    });
+
+    it('leaves another writer’s pending token alone', async () => {
+      // Prepare: the pending file is not the version we ask to promote
+      await writeFile(file, token(1));
+      await writeFile(`${file}.pending`, token(3));
+
+      // Act
+      const outcome = await store.promote(file, versionOf(token(2)), versionOf(token(1)));
+
+      // Assess
+      expect(outcome).toEqual({ stored: false, currentVersionId: versionOf(token(1)) });
+      expect(await readFile(file, 'utf8')).toBe(token(1));
+      expect(await readFile(`${file}.pending`, 'utf8')).toBe(token(3));
+    });
+
+    it('answers not stored when there is no pending file', async () => {
+      await writeFile(file, token(1));
+
+      const outcome = await store.promote(file, versionOf(token(2)), versionOf(token(1)));
+
+      expect(outcome).toEqual({ stored: false, currentVersionId: versionOf(token(1)) });
+      expect(await readFile(file, 'utf8')).toBe(token(1));
+    });
+
+    it('moves the pending token to .superseded when the file moved on', async () => {
+      await writeFile(file, token(3));
+      await writeFile(`${file}.pending`, token(2));
+
+      const outcome = await store.promote(file, versionOf(token(2)), versionOf(token(1)));
+
+      expect(outcome).toEqual({ stored: false, currentVersionId: versionOf(token(3)) });
+      expect(await readFile(file, 'utf8')).toBe(token(3));
+      expect(await readFile(`${file}.superseded`, 'utf8')).toBe(token(2));
+      expect(await exists(`${file}.pending`)).toBe(false);
+    });
+  });
+});

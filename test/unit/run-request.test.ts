@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidEventError } from '../../lambda/errors';
+import { parseRunRequest } from '../../lambda/run-request';
+
+const ACCEPTED =
+  'accepted fields: force (boolean), shops (array of secret names or ARNs), dryRun (boolean)';
+
+function invalidEvent(event: unknown): InvalidEventError {
+  try {
+    parseRunRequest(event);
+  } catch (error) {
+    if (error instanceof InvalidEventError) return error;
+    throw error;
+  }
+  throw new Error('parseRunRequest accepted the event');
+}
+
+/** What an EventBridge rule with a schedule expression delivers. */
+const RULE_ENVELOPE = {
+  version: '0',
+  id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '123456789012',
+  time: '2025-05-08T12:00:00Z',
+  region: 'eu-west-1',
+  resources: ['arn:aws:events:eu-west-1:123456789012:rule/refresh-tokens'],
+  detail: {},
+};
+
+describe('Function: parseRunRequest', () => {
+  describe('manual events', () => {
+    it.each([undefined, null])('treats %s as a manual run of every shop', (event) => {
+      expect(parseRunRequest(event)).toEqual({ trigger: 'manual', force: false, dryRun: false });
+    });
+
+    it('treats an empty object as a manual run of every shop', () => {
+      const request = parseRunRequest({});
+
+      expect(request).toEqual({ trigger: 'manual', force: false, dryRun: false });
+      expect(request).not.toHaveProperty('shops');
+    });
+
+    it('reads force, dryRun and shops in any combination', () => {
+      expect(parseRunRequest({ force: true })).toEqual({
+        trigger: 'manual',
+        force: true,
+        dryRun: false,
+      });
+      expect(parseRunRequest({ dryRun: true, shops: ['shop-a'] })).toEqual({
+        trigger: 'manual',
+        force: false,
+        dryRun: true,
+        shops: ['shop-a'],
+      });
+      expect(parseRunRequest({ force: false, dryRun: false, shops: ['a', 'b'] })).toEqual({
+        trigger: 'manual',
+        force: false,
+        dryRun: false,
+        shops: ['a', 'b'],
+      });
+    });
+
+    it('names each requested shop once', () => {
+      const request = parseRunRequest({ shops: ['shop-a', 'shop-b', 'shop-a'] });
+
+      expect(request.shops).toEqual(['shop-a', 'shop-b']);
+    });
+
+    it('rejects an unknown field in a manual event and lists the accepted ones', () => {
+      const error = invalidEvent({ forse: true });
+
+      expect(error.message).toBe(`invalid event: unknown field 'forse'; ${ACCEPTED}`);
+      expect(error.errorType).toBe('InvalidEvent');
+      expect(error.retryable).toBe(false);
+    });
+
+    it('names every unknown field at once', () => {
+      const error = invalidEvent({ force: true, dry_run: true, shop: 'a' });
+
+      expect(error.message).toBe(`invalid event: unknown fields 'dry_run', 'shop'; ${ACCEPTED}`);
+    });
+
+    it.each([
+      [{ force: 'true' }, 'force: must be a boolean'],
+      [{ dryRun: 1 }, 'dryRun: must be a boolean'],
+      [{ shops: 'shop-a' }, 'shops: must be an array'],
+      [{ shops: [] }, 'shops: must name at least one shop'],
+      [{ shops: ['shop-a', ''] }, 'shops.1: must not be empty'],
+      [{ shops: [42] }, 'shops.0: must be a string'],
+    ])('rejects %j naming the field that is wrong', (event, problem) => {
+      expect(invalidEvent(event).message).toBe(`invalid event: ${problem}; ${ACCEPTED}`);
+    });
+
+    it.each([[[{ force: true }]], ['{"force":true}'], [42], [true]])(
+      'rejects %j because it is not a JSON object',
+      (event) => {
+        expect(invalidEvent(event).message).toBe(
+          `invalid event: must be a JSON object; ${ACCEPTED}`,
+        );
+      },
+    );
+  });
+
+  describe('scheduled events', () => {
+    it('treats an EventBridge rule envelope as a scheduled run', () => {
+      expect(parseRunRequest(RULE_ENVELOPE)).toEqual({
+        trigger: 'schedule',
+        force: false,
+        dryRun: false,
+      });
+    });
+
+    it('treats an EventBridge Scheduler envelope as a scheduled run', () => {
+      // Prepare: Scheduler's own source, no detail at all
+      const event = {
+        source: 'aws.scheduler',
+        'detail-type': 'Scheduled Event',
+        resources: ['arn:aws:scheduler:eu-west-1:123456789012:schedule/default/refresh-tokens'],
+      };
+
+      // Act
+      const request = parseRunRequest(event);
+
+      // Assess
+      expect(request).toEqual({ trigger: 'schedule', force: false, dryRun: false });
+    });
+
+    it('reads the options from the detail of a scheduled event', () => {
+      const request = parseRunRequest({
+        ...RULE_ENVELOPE,
+        detail: { force: true, shops: ['shop-b', 'shop-b'] },
+      });
+
+      expect(request).toEqual({
+        trigger: 'schedule',
+        force: true,
+        dryRun: false,
+        shops: ['shop-b'],
+      });
+    });
+
+    it('rejects an unknown field in the detail of a scheduled event', () => {
+      const error = invalidEvent({ ...RULE_ENVELOPE, detail: { everything: true } });
+
+      expect(error.message).toBe(`invalid event: detail: unknown field 'everything'; ${ACCEPTED}`);
+    });
+
+    it('rejects a wrongly typed option in the detail of a scheduled event', () => {
+      const error = invalidEvent({ ...RULE_ENVELOPE, detail: { dryRun: 'yes' } });
+
+      expect(error.message).toBe(`invalid event: detail.dryRun: must be a boolean; ${ACCEPTED}`);
+    });
+
+    it('rejects an envelope of another detail type', () => {
+      const error = invalidEvent({ ...RULE_ENVELOPE, 'detail-type': 'Object Created' });
+
+      expect(error.message).toBe(
+        `invalid event: detail-type: must be "Scheduled Event"; ${ACCEPTED}`,
+      );
+    });
+
+    it('rejects an envelope without a detail type', () => {
+      const error = invalidEvent({ source: 'aws.events', detail: {} });
+
+      expect(error.message).toContain('detail-type');
+    });
+
+    it('rejects an envelope without a source', () => {
+      const error = invalidEvent({ 'detail-type': 'Scheduled Event' });
+
+      expect(error.message).toBe(`invalid event: source: missing; ${ACCEPTED}`);
+    });
+  });
+});

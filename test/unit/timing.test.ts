@@ -1,0 +1,353 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  type Clock,
+  mapWithConcurrency,
+  RateLimiter,
+  type RetryOptions,
+  retry,
+  systemClock,
+} from '../../lambda/timing';
+
+const START = 1_700_000_000_000;
+
+/**
+ * A clock that never waits. A sleep resolves at once and moves "now" to when it would have
+ * ended (never backwards), so parallel sleepers see the time the latest of them woke.
+ */
+function fakeClock(start = START): Clock & { slept: number[]; set(ms: number): void } {
+  let now = start;
+  const slept: number[] = [];
+  return {
+    slept,
+    now: () => now,
+    set: (ms) => {
+      now = ms;
+    },
+    sleep: async (ms) => {
+      slept.push(ms);
+      const wake = now + ms;
+      await Promise.resolve();
+      now = Math.max(now, wake);
+    },
+  };
+}
+
+class Retryable extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+function options(clock: Clock, overrides: Partial<RetryOptions> = {}): RetryOptions {
+  return {
+    clock,
+    isRetryable: (error) => error instanceof Retryable,
+    maxAttempts: 4,
+    baseDelayMs: 100,
+    maxDelayMs: 1_000,
+    ...overrides,
+  };
+}
+
+/** An attempt function that fails with the given errors in turn, then answers `value`. */
+function failingThen<T>(errors: Error[], value: T): { attempt: () => Promise<T>; calls: number } {
+  const state = {
+    calls: 0,
+    attempt: async () => {
+      const error = errors[state.calls++];
+      if (error !== undefined) throw error;
+      return value;
+    },
+  };
+  return state;
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('Function: retry', () => {
+  it('answers the first success without waiting', async () => {
+    const clock = fakeClock();
+    const work = failingThen([], 'token');
+
+    await expect(retry(work.attempt, options(clock))).resolves.toBe('token');
+    expect(work.calls).toBe(1);
+    expect(clock.slept).toEqual([]);
+  });
+
+  it('retries retryable errors until an attempt succeeds', async () => {
+    // Prepare
+    const clock = fakeClock();
+    const work = failingThen([new Retryable('503'), new Retryable('503')], 'token');
+
+    // Act
+    const result = await retry(work.attempt, options(clock));
+
+    // Assess
+    expect(result).toBe('token');
+    expect(work.calls).toBe(3);
+    expect(clock.slept).toHaveLength(2);
+  });
+
+  it('throws the last error once the attempts are used up', async () => {
+    const clock = fakeClock();
+    const errors = [new Retryable('first'), new Retryable('second'), new Retryable('third')];
+    const work = failingThen(errors, 'never');
+
+    await expect(retry(work.attempt, options(clock, { maxAttempts: 3 }))).rejects.toBe(errors[2]);
+    expect(work.calls).toBe(3);
+    expect(clock.slept).toHaveLength(2);
+  });
+
+  it('throws a non-retryable error at once', async () => {
+    const clock = fakeClock();
+    const fatal = new Error('36004005');
+    const work = failingThen([new Retryable('503'), fatal], 'never');
+
+    await expect(retry(work.attempt, options(clock))).rejects.toBe(fatal);
+    expect(work.calls).toBe(2);
+    expect(clock.slept).toHaveLength(1);
+  });
+
+  it('makes a single attempt when maxAttempts is 1', async () => {
+    const clock = fakeClock();
+    const error = new Retryable('503');
+    const work = failingThen([error], 'never');
+
+    await expect(retry(work.attempt, options(clock, { maxAttempts: 1 }))).rejects.toBe(error);
+    expect(clock.slept).toEqual([]);
+  });
+
+  it('grows the waits exponentially up to maxDelayMs', async () => {
+    // Prepare: the largest jitter, so each wait is its ceiling
+    vi.spyOn(Math, 'random').mockReturnValue(1);
+    const clock = fakeClock();
+    const work = failingThen(
+      Array.from({ length: 5 }, () => new Retryable('503')),
+      'token',
+    );
+
+    // Act
+    await retry(work.attempt, options(clock, { maxAttempts: 6 }));
+
+    // Assess
+    expect(clock.slept).toEqual([200, 400, 800, 1_000, 1_000]);
+    expect(clock.now()).toBe(START + 3_400);
+  });
+
+  it('spreads the waits with full jitter', async () => {
+    vi.spyOn(Math, 'random').mockReturnValueOnce(0).mockReturnValueOnce(0.5);
+    const clock = fakeClock();
+    const work = failingThen([new Retryable('503'), new Retryable('503')], 'token');
+
+    await retry(work.attempt, options(clock));
+
+    expect(clock.slept).toEqual([0, 200]);
+  });
+
+  it('honours a retryAfterMs hint longer than the backoff', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const clock = fakeClock();
+    const work = failingThen([new Retryable('429', 2_500), new Retryable('429', 10)], 'token');
+
+    await retry(work.attempt, options(clock));
+
+    expect(clock.slept).toEqual([2_500, 200]);
+  });
+
+  it('stops before a wait that would pass the deadline and throws the last error', async () => {
+    // Prepare
+    vi.spyOn(Math, 'random').mockReturnValue(1);
+    const clock = fakeClock();
+    const last = new Retryable('second');
+    const work = failingThen([new Retryable('first'), last], 'never');
+
+    // Act: the first wait (200 ms) fits, the second (400 ms) would end at the deadline
+    const outcome = retry(work.attempt, options(clock, { deadline: START + 600 }));
+
+    // Assess
+    await expect(outcome).rejects.toBe(last);
+    expect(work.calls).toBe(2);
+    expect(clock.slept).toEqual([200]);
+  });
+
+  it('retries freely while the deadline is far away', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(1);
+    const clock = fakeClock();
+    const work = failingThen([new Retryable('a'), new Retryable('b')], 'token');
+
+    await expect(retry(work.attempt, options(clock, { deadline: START + 60_000 }))).resolves.toBe(
+      'token',
+    );
+    expect(clock.slept).toEqual([200, 400]);
+  });
+});
+
+describe('Class: RateLimiter', () => {
+  it('lets the first call through at once', async () => {
+    const clock = fakeClock();
+
+    await new RateLimiter(10, clock).take();
+
+    expect(clock.slept).toEqual([]);
+  });
+
+  it('spaces calls made together evenly at the rate', async () => {
+    // Prepare
+    const clock = fakeClock();
+    const limiter = new RateLimiter(10, clock);
+
+    // Act
+    await Promise.all(Array.from({ length: 4 }, () => limiter.take()));
+
+    // Assess: each caller waits for its own slot, 100 ms after the previous one
+    expect(clock.slept).toEqual([100, 200, 300]);
+    expect(clock.now()).toBe(START + 300);
+  });
+
+  it('spaces calls made one after another', async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter(4, clock);
+
+    await limiter.take();
+    await limiter.take();
+    await limiter.take();
+
+    expect(clock.slept).toEqual([250, 250]);
+    expect(clock.now()).toBe(START + 500);
+  });
+
+  it('does not wait after a pause longer than the spacing', async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter(2, clock);
+
+    await limiter.take();
+    clock.set(START + 5_000);
+    await limiter.take();
+
+    expect(clock.slept).toEqual([]);
+  });
+
+  it('waits only for the rest of the spacing', async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter(2, clock);
+
+    await limiter.take();
+    clock.set(START + 300);
+    await limiter.take();
+
+    expect(clock.slept).toEqual([200]);
+  });
+});
+
+describe('Function: mapWithConcurrency', () => {
+  /** Work whose calls stay in flight until the test lets them finish. */
+  function controlledWork() {
+    const pending = new Map<number, () => void>();
+    const started: number[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const work = async (item: number): Promise<string> => {
+      started.push(item);
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise<void>((resolve) => pending.set(item, resolve));
+      inFlight--;
+      return `done ${item}`;
+    };
+    const finish = async (item: number): Promise<void> => {
+      const resolve = pending.get(item);
+      if (resolve === undefined) throw new Error(`item ${item} is not in flight`);
+      pending.delete(item);
+      resolve();
+      await new Promise((tick) => setImmediate(tick));
+    };
+    return { work, finish, started, maxInFlight: () => maxInFlight, pending };
+  }
+
+  it('never has more than the limit in flight and answers in input order', async () => {
+    // Prepare
+    const control = controlledWork();
+
+    // Act
+    const run = mapWithConcurrency([1, 2, 3, 4, 5], 2, control.work);
+    await new Promise((tick) => setImmediate(tick));
+    expect(control.started).toEqual([1, 2]);
+    await control.finish(2);
+    expect(control.started).toEqual([1, 2, 3]);
+    await control.finish(3);
+    await control.finish(1);
+    expect(control.started).toEqual([1, 2, 3, 4, 5]);
+    await control.finish(5);
+    await control.finish(4);
+    const results = await run;
+
+    // Assess
+    expect(control.maxInFlight()).toBe(2);
+    expect(results).toEqual(['done 1', 'done 2', 'done 3', 'done 4', 'done 5']);
+  });
+
+  it('starts every item at once when the limit exceeds the items', async () => {
+    const control = controlledWork();
+
+    const run = mapWithConcurrency([1, 2, 3], 10, control.work);
+    await new Promise((tick) => setImmediate(tick));
+    expect(control.started).toEqual([1, 2, 3]);
+    for (const item of [3, 1, 2]) await control.finish(item);
+
+    await expect(run).resolves.toEqual(['done 1', 'done 2', 'done 3']);
+    expect(control.maxInFlight()).toBe(3);
+  });
+
+  it('runs one at a time with a limit of 1', async () => {
+    const control = controlledWork();
+
+    const run = mapWithConcurrency([1, 2, 3], 1, control.work);
+    for (const item of [1, 2, 3]) {
+      await new Promise((tick) => setImmediate(tick));
+      expect([...control.pending.keys()]).toEqual([item]);
+      await control.finish(item);
+    }
+
+    await expect(run).resolves.toEqual(['done 1', 'done 2', 'done 3']);
+    expect(control.maxInFlight()).toBe(1);
+  });
+
+  it('answers an empty list without calling work', async () => {
+    const work = vi.fn(async (item: number) => item);
+
+    await expect(mapWithConcurrency([], 5, work)).resolves.toEqual([]);
+    expect(work).not.toHaveBeenCalled();
+  });
+});
+
+describe('Constant: systemClock', () => {
+  it('tells the time of the system', () => {
+    vi.useFakeTimers({ now: START });
+
+    expect(systemClock.now()).toBe(START);
+  });
+
+  it('sleeps for the given time', async () => {
+    // Prepare
+    vi.useFakeTimers({ now: START });
+    let woke = false;
+
+    // Act
+    const sleeping = systemClock.sleep(1_000).then(() => {
+      woke = true;
+    });
+    await vi.advanceTimersByTimeAsync(999);
+    const beforeTime = woke;
+    await vi.advanceTimersByTimeAsync(1);
+    await sleeping;
+
+    // Assess
+    expect(beforeTime).toBe(false);
+    expect(woke).toBe(true);
+  });
+});
