@@ -82,16 +82,16 @@ export function loadConfig(env: Env): Config {
   return config;
 }
 
-/** https everywhere except loopback, where the local endpoints run. */
-function checkBaseUrl(value: string): string | undefined {
+/** https everywhere except loopback, where the local endpoints run. Answers the problem, if any. */
+export function checkBaseUrl(value: string): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     return 'must be an absolute URL such as https://auth.tiktok-shops.com';
   }
-  if (url.search !== '' || url.username !== '' || url.password !== '') {
-    return 'must not contain credentials or a query string';
+  if (/[?#]/.test(value) || url.username !== '' || url.password !== '') {
+    return 'must not contain credentials, a query string or a fragment';
   }
   if (url.protocol === 'https:') return undefined;
   if (url.protocol === 'http:' && isLoopback(url.hostname)) return undefined;

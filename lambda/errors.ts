@@ -98,6 +98,27 @@ export class InternalError extends RefresherError {
   readonly errorType = 'InternalError';
 }
 
+/**
+ * Thrown by a reader's own API call (see lambda/reader.ts) when TikTok refused the access token:
+ * `withShopToken` then re-reads the secret and retries once. Its message must not hold the token.
+ */
+export class AccessTokenRejectedError extends RefresherError {
+  readonly errorType = 'AccessTokenRejected';
+}
+
+/**
+ * The stored access token has expired even on a fresh read: the refresher has not renewed it
+ * (its alarms say why), or the seller must authorize again. Calling TikTok with it cannot work.
+ */
+export class ShopTokenExpiredError extends RefresherError {
+  readonly errorType = 'ShopTokenExpired';
+}
+
+/** A command-line or request argument is missing or invalid; nothing was called. */
+export class UsageError extends RefresherError {
+  readonly errorType = 'UsageError';
+}
+
 /** Removes every known secret value from text that came from outside (e.g. TikTok's message). */
 export function redact(text: string, secrets: readonly string[]): string {
   let clean = text;

@@ -32,8 +32,8 @@ export class FileTokenStore implements TokenStore {
     if (pending?.versionId !== versionId)
       return { stored: false, currentVersionId: current?.versionId };
     if (current?.versionId !== basedOnVersionId) {
-      // Kept, not deleted: nothing TikTok issued is ever thrown away.
-      await rename(`${path}.pending`, `${path}.superseded`);
+      // Kept, not deleted (one file per version): nothing TikTok issued is ever thrown away.
+      await rename(`${path}.pending`, `${path}.superseded-${versionId.slice(0, 12)}`);
       return { stored: false, currentVersionId: current?.versionId };
     }
     await writeAtomically(`${path}.previous`, current.raw);
@@ -51,8 +51,11 @@ async function readVersion(path: string): Promise<StoredVersion | undefined> {
     const raw = await readFile(path, 'utf8');
     return { versionId: versionOf(raw), raw };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new SecretStoreError(`token file ${path} cannot be read (${code ?? 'unknown error'})`, {
+      cause: error,
+    });
   }
 }
 

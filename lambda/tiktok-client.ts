@@ -65,6 +65,7 @@ export class TikTokAuthClient {
     return this.#call(
       '/api/v2/token/refresh',
       { refresh_token: refreshToken, grant_type: 'refresh_token' },
+      [credentials.app_secret, refreshToken],
       credentials,
       deadline,
     );
@@ -75,6 +76,7 @@ export class TikTokAuthClient {
     return this.#call(
       '/api/v2/token/get',
       { auth_code: authCode, grant_type: 'authorized_code' },
+      [credentials.app_secret, authCode],
       credentials,
       deadline,
     );
@@ -83,6 +85,8 @@ export class TikTokAuthClient {
   #call(
     path: string,
     params: Record<string, string>,
+    /** Values to strip from anything TikTok says back. */
+    secrets: readonly string[],
     credentials: AppCredentials,
     deadline: number | undefined,
   ): Promise<ParsedToken> {
@@ -92,7 +96,6 @@ export class TikTokAuthClient {
       ...params,
     });
     const url = `${this.#baseUrl}${path}?${query}`;
-    const secrets = [credentials.app_secret, ...Object.values(params)];
     return retry(() => this.#once(url, secrets), {
       clock: this.#clock,
       isRetryable: (error) => error instanceof TransientError,

@@ -7,6 +7,7 @@
 import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { checkBaseUrl } from '../config';
 import { DEFAULTS, ENV } from '../contract';
 import { ConfigurationError, describeError } from '../errors';
 import { FileTokenStore } from '../file-store';
@@ -38,7 +39,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
   const appKey = env.TIKTOK_APP_KEY;
   const appSecret = env.TIKTOK_APP_SECRET;
-  const baseUrl = env[ENV.tiktokAuthBaseUrl] ?? DEFAULTS.tiktokAuthBaseUrl;
+  const baseUrl = env[ENV.tiktokAuthBaseUrl] || DEFAULTS.tiktokAuthBaseUrl;
+  const urlProblem = checkBaseUrl(baseUrl);
+  if (urlProblem !== undefined) {
+    console.error(`${ENV.tiktokAuthBaseUrl} ${urlProblem}\n${USAGE}`);
+    return 2;
+  }
 
   const summary = await refreshShops(
     [{ id: path, name: basename(path) }],

@@ -256,11 +256,13 @@ describe('Function: loadConfig', () => {
       'https://user:pass@auth.tiktok-shops.com',
       'https://user@auth.tiktok-shops.com',
       'https://auth.tiktok-shops.com/?app_secret=s3cr3t',
-    ])('rejects credentials or a query string in %s without repeating them', (url) => {
+      'https://auth.tiktok-shops.com/?',
+      'https://auth.tiktok-shops.com/#s3cr3t',
+    ])('rejects credentials, a query string or a fragment in %s without repeating them', (url) => {
       const error = configError({ ...MINIMAL, [ENV.tiktokAuthBaseUrl]: url });
 
       expect(error.message).toBe(
-        `invalid configuration: ${ENV.tiktokAuthBaseUrl} must not contain credentials or a query string`,
+        `invalid configuration: ${ENV.tiktokAuthBaseUrl} must not contain credentials, a query string or a fragment`,
       );
       expect(error.message).not.toContain('pass');
       expect(error.message).not.toContain('s3cr3t');

@@ -40,6 +40,8 @@ async function exists(path: string): Promise<boolean> {
 describe('Class: FileTokenStore', () => {
   let dir: string;
   let file: string;
+  /** Where a token that lost the compare-and-swap is kept: one file per version, never overwritten. */
+  const superseded = (raw: string) => `${file}.superseded-${versionOf(raw).slice(0, 12)}`;
   const store = new FileTokenStore();
 
   beforeEach(async () => {
@@ -91,10 +93,10 @@ describe('Class: FileTokenStore', () => {
       });
     });
 
-    it('passes on a read failure other than a missing file', async () => {
+    it('reports a read failure other than a missing file as a store error naming the cause', async () => {
       await mkdir(file);
 
-      await expect(store.read(file)).rejects.toMatchObject({ code: 'EISDIR' });
+      await expect(store.read(file)).rejects.toThrow(`token file ${file} cannot be read (EISDIR)`);
     });
   });
 
@@ -122,7 +124,7 @@ describe('Class: FileTokenStore', () => {
       expect(await mode(`${file}.previous`)).toBe(0o600);
     });
 
-    it('keeps the other writer’s file and moves ours to .superseded when the compare-and-swap is lost', async () => {
+    it('keeps the other writer’s file and moves ours to .superseded-<version> when the compare-and-swap is lost', async () => {
       // Prepare: another writer replaced token 1 with token 3 after we read token 1
       await writeFile(file, token(3));
 
@@ -132,17 +134,17 @@ describe('Class: FileTokenStore', () => {
       // Assess
       expect(outcome).toEqual({ stored: false, currentVersionId: versionOf(token(3)) });
       expect(await readFile(file, 'utf8')).toBe(token(3));
-      expect(await readFile(`${file}.superseded`, 'utf8')).toBe(token(2));
-      expect(await mode(`${file}.superseded`)).toBe(0o600);
+      expect(await readFile(superseded(token(2)), 'utf8')).toBe(token(2));
+      expect(await mode(superseded(token(2)))).toBe(0o600);
       expect(await exists(`${file}.pending`)).toBe(false);
       expect(await exists(`${file}.previous`)).toBe(false);
     });
 
-    it('keeps a token whose file disappeared as .superseded', async () => {
+    it('keeps a token whose file disappeared as .superseded-<version>', async () => {
       const outcome = await store.replace(file, token(2), versionOf(token(1)));
 
       expect(outcome).toEqual({ stored: false, currentVersionId: undefined });
-      expect(await readFile(`${file}.superseded`, 'utf8')).toBe(token(2));
+      expect(await readFile(superseded(token(2)), 'utf8')).toBe(token(2));
       expect(await exists(file)).toBe(false);
     });
 
@@ -223,7 +225,7 @@ describe('Class: FileTokenStore', () => {
       expect(await readFile(file, 'utf8')).toBe(token(1));
     });
 
-    it('moves the pending token to .superseded when the file moved on', async () => {
+    it('moves the pending token to .superseded-<version> when the file moved on', async () => {
       await writeFile(file, token(3));
       await writeFile(`${file}.pending`, token(2));
 
@@ -231,7 +233,7 @@ describe('Class: FileTokenStore', () => {
 
       expect(outcome).toEqual({ stored: false, currentVersionId: versionOf(token(3)) });
       expect(await readFile(file, 'utf8')).toBe(token(3));
-      expect(await readFile(`${file}.superseded`, 'utf8')).toBe(token(2));
+      expect(await readFile(superseded(token(2)), 'utf8')).toBe(token(2));
       expect(await exists(`${file}.pending`)).toBe(false);
     });
   });

@@ -1,0 +1,118 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { MalformedSecretError } from './errors';
+import { secretReadError } from './reader';
+
+/**
+ * The `state` carried through TikTok's seller consent page. The callback stores a token for the
+ * shop named in it, so it must be one this app issued: an HMAC-SHA256 over the shop name and an
+ * expiry, keyed with a secret only the CLI and the callback can read. Without it, anyone could
+ * send a seller's consent to the callback under another shop's name and replace that token.
+ *
+ * Format: `<base64url(shop)>.<expiry, epoch seconds>.<base64url(mac)>`.
+ */
+
+/** A consent link is used within minutes; an hour leaves room for a seller to find it. */
+export const CONSENT_STATE_TTL_SECONDS = 3600;
+
+/** Shorter keys are refused: the MAC is only as strong as the key. */
+export const MIN_SIGNING_KEY_LENGTH = 32;
+
+/** Far longer than any state issued here; longer input is refused before any work. */
+const MAX_STATE_LENGTH = 512;
+
+/** Names what the MAC covers, so that it cannot be mistaken for a MAC made for anything else. */
+const DOMAIN = 'tiktok-shop-consent-state:v1';
+
+export const CONSENT_HOSTS = {
+  /** Rest of the world. */
+  row: 'https://services.tiktokshop.com',
+  us: 'https://services.us.tiktokshop.com',
+} as const;
+export type ConsentRegion = keyof typeof CONSENT_HOSTS;
+
+export type StateCheck =
+  | { readonly valid: true; readonly shop: string; readonly expiresAt: Date }
+  | { readonly valid: false; readonly reason: 'malformed' | 'bad-signature' | 'expired' };
+
+/** A state for `shop` that the callback accepts until `now + ttlSeconds`. */
+export function signConsentState(
+  shop: string,
+  key: string,
+  options: { readonly now: number; readonly ttlSeconds?: number },
+): string {
+  const expiry = Math.floor(options.now / 1000) + (options.ttlSeconds ?? CONSENT_STATE_TTL_SECONDS);
+  const encodedShop = Buffer.from(shop, 'utf8').toString('base64url');
+  return `${encodedShop}.${expiry}.${mac(key, shop, expiry).toString('base64url')}`;
+}
+
+/**
+ * Accepts only a state signed with `key` that has not expired. The signature is checked before
+ * anything in the state is believed, and compared in constant time.
+ */
+export function verifyConsentState(
+  state: string,
+  key: string,
+  options: { readonly now: number },
+): StateCheck {
+  const parts = state.length <= MAX_STATE_LENGTH ? state.split('.') : [];
+  const [encodedShop, expiryText, encodedMac] = parts;
+  if (
+    parts.length !== 3 ||
+    encodedShop === undefined ||
+    expiryText === undefined ||
+    encodedMac === undefined ||
+    !/^[A-Za-z0-9_-]+$/.test(encodedShop) ||
+    !/^\d{1,12}$/.test(expiryText) ||
+    !/^[A-Za-z0-9_-]+$/.test(encodedMac)
+  ) {
+    return { valid: false, reason: 'malformed' };
+  }
+  const shop = Buffer.from(encodedShop, 'base64url').toString('utf8');
+  const expiry = Number(expiryText);
+  const expected = mac(key, shop, expiry);
+  const presented = Buffer.from(encodedMac, 'base64url');
+  // The length of a SHA-256 MAC is public; only equal lengths reach the constant-time compare.
+  if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
+    return { valid: false, reason: 'bad-signature' };
+  }
+  if (expiry * 1000 <= options.now) return { valid: false, reason: 'expired' };
+  return { valid: true, shop, expiresAt: new Date(expiry * 1000) };
+}
+
+/** The page where a seller grants the app access to their shop, with `state` passed through. */
+export function consentLink(options: {
+  readonly region: ConsentRegion;
+  readonly serviceId: string;
+  readonly state: string;
+}): string {
+  const url = new URL('/open/authorize', CONSENT_HOSTS[options.region]);
+  url.searchParams.set('service_id', options.serviceId);
+  url.searchParams.set('state', options.state);
+  return url.toString();
+}
+
+/**
+ * The signing key is the secret's whole string value (in CDK: a secret with
+ * `generateSecretString`), read through `get` so that the caller decides about caching.
+ */
+export async function readSigningKey(
+  secretId: string,
+  get: (secretId: string) => Promise<unknown>,
+): Promise<string> {
+  let value: unknown;
+  try {
+    value = await get(secretId);
+  } catch (error) {
+    throw secretReadError(secretId, error);
+  }
+  if (typeof value !== 'string' || value.length < MIN_SIGNING_KEY_LENGTH) {
+    throw new MalformedSecretError(
+      `secret ${secretId} must hold a signing key of at least ${MIN_SIGNING_KEY_LENGTH} characters as its string value`,
+    );
+  }
+  return value;
+}
+
+function mac(key: string, shop: string, expiry: number): Buffer {
+  return createHmac('sha256', key).update(`${DOMAIN}\n${shop}\n${expiry}`).digest();
+}
