@@ -1,0 +1,180 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DEFAULT_TOKEN_SECRET_TAG_KEY } from '../../lambda/contract';
+import type { RunSummary } from '../../lambda/refresh';
+import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge';
+import {
+  type LocalSecretsManager,
+  startLocalSecretsManager,
+} from '../local/endpoints/secrets-manager';
+import {
+  type LocalTikTok,
+  type LocalTikTokOptions,
+  startLocalTikTok,
+} from '../local/endpoints/tiktok';
+import { synthesizeRefresher } from './synth';
+
+const run = promisify(execFile);
+const RUNNER = join(import.meta.dirname, 'lambda-runner.mjs');
+const APP_KEY = 'local-app-key';
+const APP_SECRET = 'LOCAL_APP_SECRET_5e1f0c2a9b';
+
+export interface InvokeOutcome {
+  readonly result?: RunSummary;
+  /** What Lambda reports for a failed invocation. */
+  readonly error?: { readonly errorType: string; readonly errorMessage: string };
+  /** Every line the function printed: its JSON logs and EMF metrics. */
+  readonly logs: readonly string[];
+  /** Milliseconds to import the bundle, and to serve the invocation after that. */
+  readonly initMs?: number;
+  readonly durationMs?: number;
+}
+
+export interface LocalDeploymentOptions {
+  /** Shops the synthesized stack creates token secrets for. @default ['shop-a', 'shop-b'] */
+  readonly shops?: readonly string[];
+  readonly tiktok?: Partial<Omit<LocalTikTokOptions, 'appKey' | 'appSecret'>>;
+  /** Secrets Manager's regional write quota, enforced by the local endpoint. */
+  readonly writeQuotaPerSecond?: number;
+}
+
+/**
+ * The product as CDK deploys it, on this machine: the bundle the stack synthesizes, run in a
+ * fresh Node process per invocation with the environment the template gives the function,
+ * against local Secrets Manager, EventBridge and TikTok endpoints on 127.0.0.1.
+ */
+export class LocalDeployment {
+  /** Every value the function printed or returned, kept for a leak check at the end of a suite. */
+  readonly outputs: string[] = [];
+
+  private constructor(
+    readonly secretsManager: LocalSecretsManager,
+    readonly eventBridge: LocalEventBridge,
+    readonly tiktok: LocalTikTok,
+    readonly functionEnvironment: Readonly<Record<string, string>>,
+    readonly handlerPath: string,
+    readonly handlerExport: string,
+    readonly timeoutMs: number,
+    private readonly workDir: string,
+  ) {}
+
+  static async start(options: LocalDeploymentOptions = {}): Promise<LocalDeployment> {
+    const shops = options.shops ?? ['shop-a', 'shop-b'];
+    const deployed = await synthesizeRefresher({ shops });
+    const [secretsManager, eventBridge, tiktok] = await Promise.all([
+      startLocalSecretsManager(
+        options.writeQuotaPerSecond === undefined
+          ? {}
+          : { writeQuotaPerSecond: options.writeQuotaPerSecond },
+      ),
+      startLocalEventBridge(),
+      startLocalTikTok({ ...options.tiktok, appKey: APP_KEY, appSecret: APP_SECRET }),
+    ]);
+    const deployment = new LocalDeployment(
+      secretsManager,
+      eventBridge,
+      tiktok,
+      deployed.environment,
+      deployed.handlerPath,
+      deployed.handlerExport,
+      deployed.timeoutSeconds * 1000,
+      await mkdtemp(join(tmpdir(), 'tiktok-refresher-')),
+    );
+    secretsManager.seed(
+      deployed.environment.APP_CREDENTIALS_SECRET_ID ?? '',
+      JSON.stringify({ app_key: APP_KEY, app_secret: APP_SECRET }),
+    );
+    return deployment;
+  }
+
+  /** The token secret names the template hands the function. */
+  get shopSecretNames(): string[] {
+    return (this.functionEnvironment.TOKEN_SECRET_IDS ?? '')
+      .split(',')
+      .filter((name) => name !== '');
+  }
+
+  /**
+   * Registers a seller at the local TikTok host and stores its token in the shop's secret, as
+   * onboarding would: TikTok's answer, unchanged, whose access token ends in `accessTtlSeconds`.
+   */
+  seedShop(
+    secretName: string,
+    options: { accessTtlSeconds: number; refreshTokenExpiresAt?: number },
+  ): { refreshToken: string; openId: string } {
+    const seller = this.tiktok.addSeller(
+      options.refreshTokenExpiresAt === undefined
+        ? {}
+        : { refreshTokenExpiresAt: options.refreshTokenExpiresAt },
+    );
+    const refreshToken = seller.refreshToken ?? '';
+    const data = this.tiktok.tokenDocument(refreshToken, {
+      accessTokenExpiresAt: Math.floor(Date.now() / 1000) + options.accessTtlSeconds,
+    });
+    const answer = { code: 0, message: 'success', data, request_id: `seed-${seller.openId}` };
+    this.secretsManager.seed(secretName, JSON.stringify(answer), {
+      [DEFAULT_TOKEN_SECRET_TAG_KEY]: secretName,
+    });
+    return { refreshToken, openId: seller.openId };
+  }
+
+  /** The refresh token the shop's secret holds now. */
+  storedRefreshToken(secretName: string): string | undefined {
+    const current = this.secretsManager.current(secretName);
+    if (current === undefined) return undefined;
+    return (JSON.parse(current) as { data?: { refresh_token?: string } }).data?.refresh_token;
+  }
+
+  /** One invocation in a fresh process, like a cold Lambda execution environment. */
+  async invoke(
+    event: unknown,
+    options: { timeoutMs?: number; environment?: Record<string, string> } = {},
+  ): Promise<InvokeOutcome> {
+    const outcomeFile = join(this.workDir, `${crypto.randomUUID()}.json`);
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [
+        RUNNER,
+        this.handlerPath,
+        this.handlerExport,
+        JSON.stringify(event),
+        String(options.timeoutMs ?? this.timeoutMs),
+        outcomeFile,
+      ],
+      { env: { ...this.environment(), ...options.environment }, maxBuffer: 64 * 1024 * 1024 },
+    );
+    const outcome = JSON.parse(await readFile(outcomeFile, 'utf8')) as Omit<InvokeOutcome, 'logs'>;
+    await rm(outcomeFile);
+    const logs = `${stdout}${stderr}`.split('\n').filter((line) => line.trim() !== '');
+    this.outputs.push(...logs, JSON.stringify(outcome));
+    return { ...outcome, logs };
+  }
+
+  /** Every token and secret the local TikTok host ever issued, plus the app secret. */
+  secretValues(): string[] {
+    return this.tiktok.issuedSecrets();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.secretsManager.close(), this.eventBridge.close(), this.tiktok.close()]);
+    await rm(this.workDir, { recursive: true, force: true });
+  }
+
+  /** The template's environment, pointed at the local endpoints through the SDK's own variables. */
+  private environment(): Record<string, string> {
+    return {
+      ...this.functionEnvironment,
+      TIKTOK_AUTH_BASE_URL: this.tiktok.url,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: this.secretsManager.url,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: this.eventBridge.url,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_LAMBDA_FUNCTION_NAME: 'TikTokShopTokenRefresher',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
+    };
+  }
+}
