@@ -1,6 +1,8 @@
-import { link, open, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { SecretStoreError, UsageError } from './errors';
+import { constants } from 'node:fs';
+import { access, link, open, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { describeError, SecretStoreError, TokenNotStoredError, UsageError } from './errors';
 import { FileTokenStore } from './file-store';
 import type { FirstTokenStored } from './secrets-store';
 import type { AppCredentials, ParsedToken } from './token';
@@ -59,7 +61,8 @@ export interface ConnectDependencies {
 
 /**
  * Exchanges the code and stores the answer. A refused code throws TikTok's error before
- * anything is written; an auth code works once, so a failed store cannot be retried with it.
+ * anything is written. An auth code works once, so a token that could not be stored is lost:
+ * that is TokenNotStoredError, distinct from anything TikTok said.
  */
 export async function connectShop(
   shop: string,
@@ -67,7 +70,15 @@ export async function connectShop(
   deps: ConnectDependencies,
 ): Promise<ConnectedShop> {
   const token = await deps.tiktok.getToken(await deps.appCredentials(), authCode);
-  const stored = await deps.store(token.raw);
+  let stored: StoredFirstToken;
+  try {
+    stored = await deps.store(token.raw);
+  } catch (error) {
+    throw new TokenNotStoredError(
+      `TikTok issued the shop's token and it could not be stored; the authorization code is used up, so the seller must approve the app again: ${describeError(error).message}`,
+      { cause: error },
+    );
+  }
   const { data } = token.document;
   return {
     shop,
@@ -98,23 +109,42 @@ export async function storeFirstTokenFile(path: string, raw: string): Promise<St
   return { name: path, versionId: outcome.versionId, created: false };
 }
 
+/**
+ * Fails unless a token file can be written at `path`. Checked before the code is exchanged:
+ * a code works once, so finding out afterwards would lose the token.
+ */
+export async function checkTokenFileWritable(path: string): Promise<void> {
+  try {
+    await access(dirname(path), constants.W_OK);
+  } catch (error) {
+    throw fileError(path, 'cannot be written', error);
+  }
+}
+
 /** True when the file was created; false when it already existed. */
 async function createExclusively(path: string, content: string): Promise<boolean> {
   const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const file = await open(temp, 'wx', 0o600);
   try {
-    await file.writeFile(content, 'utf8');
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  try {
-    await link(temp, path);
-    return true;
+    const file = await open(temp, 'wx', 0o600);
+    try {
+      await file.writeFile(content, 'utf8');
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    try {
+      await link(temp, path);
+      return true;
+    } finally {
+      await unlink(temp);
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  } finally {
-    await unlink(temp);
+    throw fileError(path, 'cannot be written', error);
   }
+}
+
+function fileError(path: string, what: string, error: unknown): SecretStoreError {
+  const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+  return new SecretStoreError(`token file ${path} ${what} (${code})`, { cause: error });
 }

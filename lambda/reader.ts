@@ -3,7 +3,7 @@
  *
  * ```ts
  * import { withShopToken } from './reader';
- * const orders = await withShopToken(process.env.SHOP_TOKEN_SECRET_ID, (accessToken) =>
+ * const orders = await withShopToken('tiktok-shop/tokens/acme-uk', (accessToken) =>
  *   tiktokShopApi.getOrders({ accessToken }),
  * );
  * ```

@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { checkBaseUrl } from '../config';
 import {
   type ConsentRegion,
   consentLink,
@@ -26,6 +27,7 @@ import { describeError, UsageError } from '../errors';
 import {
   type ConnectedShop,
   checkShopName,
+  checkTokenFileWritable,
   connectShop,
   DEFAULT_APP_CREDENTIALS_SECRET_ID,
   DEFAULT_CALLBACK_STATE_SECRET_ID,
@@ -128,6 +130,8 @@ function parseCommand(argv: readonly string[], env: Env): Command {
   if (tokenFile !== undefined && values['secret-prefix'] !== undefined) {
     throw new UsageError('--token-file and --secret-prefix exclude each other');
   }
+  const urlProblem = checkBaseUrl(tiktokAuthBaseUrl(env));
+  if (urlProblem !== undefined) throw new UsageError(`${ENV.tiktokAuthBaseUrl} ${urlProblem}`);
   if (Boolean(env.TIKTOK_APP_KEY) !== Boolean(env.TIKTOK_APP_SECRET)) {
     throw new UsageError(
       `set both TIKTOK_APP_KEY and TIKTOK_APP_SECRET, or neither to read them from the secret ${appCredentialsSecretId(env)}`,
@@ -175,13 +179,14 @@ async function authorize(
     return tokenStore;
   };
   const tagKey = env[ENV.tokenSecretTagKey] || DEFAULT_TOKEN_SECRET_TAG_KEY;
+  if (command.toFile) await checkTokenFileWritable(command.destination);
   return connectShop(command.shop, command.authCode, {
     appCredentials: async (): Promise<AppCredentials> =>
       env.TIKTOK_APP_KEY && env.TIKTOK_APP_SECRET
         ? { app_key: env.TIKTOK_APP_KEY, app_secret: env.TIKTOK_APP_SECRET }
         : store().readAppCredentials(appCredentialsSecretId(env)),
     tiktok: new TikTokAuthClient({
-      baseUrl: env[ENV.tiktokAuthBaseUrl] || DEFAULTS.tiktokAuthBaseUrl,
+      baseUrl: tiktokAuthBaseUrl(env),
       timeoutMs: DEFAULTS.tiktokTimeoutMs,
     }),
     store: (raw): Promise<StoredFirstToken> =>
@@ -204,6 +209,10 @@ async function printableConsentLink(
   const state = signConsentState(command.shop, key, { now: Date.now() });
   const link = consentLink({ region: command.region, serviceId: command.serviceId, state });
   return `Consent link for shop ${command.shop} (valid for one hour; the seller opens it and approves):\n${link}`;
+}
+
+function tiktokAuthBaseUrl(env: Env): string {
+  return env[ENV.tiktokAuthBaseUrl] || DEFAULTS.tiktokAuthBaseUrl;
 }
 
 function appCredentialsSecretId(env: Env): string {

@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CONSENT_STATE_TTL_SECONDS,
+  consentLink,
+  readSigningKey,
+  signConsentState,
+  verifyConsentState,
+} from '../../lambda/consent-state';
+import { MalformedSecretError, SecretStoreError } from '../../lambda/errors';
+
+const KEY = 'STATEKEY_consent_0123456789abcdef01234567';
+const OTHER_KEY = 'OTHERKEY_consent_76543210fedcba9876543210';
+const NOW = 1_750_000_000_000;
+
+/** The state with its shop part replaced, the signature kept. */
+function withShop(state: string, shop: string): string {
+  const [, expiry, mac] = state.split('.');
+  return `${Buffer.from(shop).toString('base64url')}.${expiry}.${mac}`;
+}
+
+describe('Module: consent-state', () => {
+  describe('Function: verifyConsentState', () => {
+    it('accepts a state it signed and answers its shop and expiry', () => {
+      // Prepare
+      const state = signConsentState('acme-uk', KEY, { now: NOW });
+
+      // Act
+      const check = verifyConsentState(state, KEY, { now: NOW + 60_000 });
+
+      // Assess
+      expect(check).toEqual({
+        valid: true,
+        shop: 'acme-uk',
+        expiresAt: new Date(NOW + CONSENT_STATE_TTL_SECONDS * 1000),
+      });
+    });
+
+    it('keeps the state URL-safe and free of the key', () => {
+      const state = signConsentState('acme-uk', KEY, { now: NOW });
+
+      expect(state).toMatch(/^[A-Za-z0-9_-]+\.\d+\.[A-Za-z0-9_-]+$/);
+      expect(encodeURIComponent(state)).toBe(state);
+      expect(state).not.toContain(KEY);
+    });
+
+    it('refuses a state whose shop was changed (another shop’s name, same signature)', () => {
+      const state = signConsentState('acme-uk', KEY, { now: NOW });
+
+      const check = verifyConsentState(withShop(state, 'rival-shop'), KEY, { now: NOW });
+
+      expect(check).toEqual({ valid: false, reason: 'bad-signature' });
+    });
+
+    it('refuses a state whose expiry was pushed back', () => {
+      const state = signConsentState('acme-uk', KEY, { now: NOW });
+      const [shop, expiry, mac] = state.split('.');
+
+      const check = verifyConsentState(`${shop}.${Number(expiry) + 86_400}.${mac}`, KEY, {
+        now: NOW,
+      });
+
+      expect(check).toEqual({ valid: false, reason: 'bad-signature' });
+    });
+
+    it('refuses a state signed with another key', () => {
+      const state = signConsentState('acme-uk', OTHER_KEY, { now: NOW });
+
+      expect(verifyConsentState(state, KEY, { now: NOW })).toEqual({
+        valid: false,
+        reason: 'bad-signature',
+      });
+    });
+
+    it('refuses a signature of the wrong length without comparing it', () => {
+      const state = signConsentState('acme-uk', KEY, { now: NOW });
+
+      expect(verifyConsentState(`${state}AAAA`, KEY, { now: NOW })).toEqual({
+        valid: false,
+        reason: 'bad-signature',
+      });
+    });
+
+    it('refuses a state once its hour has passed, and accepts it one second before', () => {
+      const state = signConsentState('acme-uk', KEY, { now: NOW });
+      const end = NOW + CONSENT_STATE_TTL_SECONDS * 1000;
+
+      expect(verifyConsentState(state, KEY, { now: end - 1000 }).valid).toBe(true);
+      expect(verifyConsentState(state, KEY, { now: end })).toEqual({
+        valid: false,
+        reason: 'expired',
+      });
+    });
+
+    it('honours a shorter lifetime', () => {
+      const state = signConsentState('acme-uk', KEY, { now: NOW, ttlSeconds: 60 });
+
+      expect(verifyConsentState(state, KEY, { now: NOW + 61_000 })).toEqual({
+        valid: false,
+        reason: 'expired',
+      });
+    });
+
+    it.each([
+      ['empty', ''],
+      ['no separators', 'abcdef'],
+      ['four parts', 'a.1.b.c'],
+      ['a non-numeric expiry', 'YWNtZQ.soon.c2ln'],
+      ['characters outside base64url', 'ac+me.1750000000.c2ln'],
+      ['an oversized state', `${'a'.repeat(600)}.1.b`],
+    ])('refuses %s as malformed', (_, state) => {
+      expect(verifyConsentState(state, KEY, { now: NOW })).toEqual({
+        valid: false,
+        reason: 'malformed',
+      });
+    });
+  });
+
+  describe('Function: consentLink', () => {
+    it('points rest-of-world sellers at services.tiktokshop.com with service_id and state', () => {
+      const link = consentLink({ region: 'row', serviceId: '7012345678', state: 'abc.1.def' });
+
+      expect(link).toBe(
+        'https://services.tiktokshop.com/open/authorize?service_id=7012345678&state=abc.1.def',
+      );
+    });
+
+    it('points US sellers at services.us.tiktokshop.com', () => {
+      const link = new URL(consentLink({ region: 'us', serviceId: '70 12', state: 's' }));
+
+      expect(link.origin).toBe('https://services.us.tiktokshop.com');
+      expect(link.pathname).toBe('/open/authorize');
+      expect(link.searchParams.get('service_id')).toBe('70 12');
+    });
+  });
+
+  describe('Function: readSigningKey', () => {
+    it('answers the secret’s string value', async () => {
+      const key = await readSigningKey('tiktok-shop/callback-state-key', async () => KEY);
+
+      expect(key).toBe(KEY);
+    });
+
+    it.each([
+      ['a short key', 'too-short'],
+      ['binary data', new Uint8Array([1, 2, 3])],
+      ['no value', undefined],
+    ])('refuses %s, naming the secret but not the value', async (_, value) => {
+      const read = readSigningKey('tiktok-shop/callback-state-key', async () => value);
+
+      await expect(read).rejects.toThrow(MalformedSecretError);
+      await expect(read).rejects.toThrow(
+        'secret tiktok-shop/callback-state-key must hold a signing key of at least 32 characters',
+      );
+      await expect(read).rejects.not.toThrow('too-short');
+    });
+
+    it('names the secret and the AWS error when it cannot be read', async () => {
+      const denied = Object.assign(new Error('not authorized to perform GetSecretValue'), {
+        name: 'AccessDeniedException',
+      });
+      const wrapped = new Error('wrapped by Powertools', { cause: denied });
+
+      const read = readSigningKey('tiktok-shop/callback-state-key', async () => {
+        throw wrapped;
+      });
+
+      await expect(read).rejects.toThrow(SecretStoreError);
+      await expect(read).rejects.toThrow(
+        'could not read secret tiktok-shop/callback-state-key: AccessDeniedException: not authorized',
+      );
+    });
+  });
+});
