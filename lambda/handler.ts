@@ -73,7 +73,8 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
     return summary;
   } catch (error) {
     const failure = toInternalError(error);
-    logger.error('invocation failed', describeError(failure));
+    const { message: errorMessage, ...described } = describeError(failure);
+    logger.error('invocation failed', { ...described, errorMessage });
     throw failure;
   } finally {
     metrics.publishStoredMetrics();

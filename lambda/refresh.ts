@@ -113,8 +113,11 @@ export async function refreshShops(
   );
 
   for (const { result } of reports) {
-    if (result.outcome === 'failed') deps.logger.error('shop failed', { ...result });
-    else deps.logger.info(`shop ${result.outcome}`, { ...result });
+    // Powertools reserves `message` for the log line's own text, so the result's goes elsewhere.
+    const { message: errorMessage, ...fields } = result;
+    const extra = errorMessage === undefined ? fields : { ...fields, errorMessage };
+    if (result.outcome === 'failed') deps.logger.error('shop failed', extra);
+    else deps.logger.info(`shop ${result.outcome}`, extra);
   }
   const published = await deps.events.publish(reports.flatMap((report) => report.events));
   if (published.failed > 0) {

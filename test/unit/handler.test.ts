@@ -553,6 +553,9 @@ describe('Function: handler', () => {
       });
       const errorLog = logLines().find((line) => line.message === 'shop failed');
       expect(errorLog).toMatchObject({ level: 'ERROR', errorType: 'TokenNotStored', shop: SHOP_A });
+      expect(errorLog?.errorMessage).toContain(
+        'could not be stored: Secrets Manager PutSecretValue failed',
+      );
     });
 
     it('keeps the other writer’s token when the compare-and-swap is lost', async () => {
