@@ -1,0 +1,36 @@
+import { Annotations, App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { STACK_NAME, TikTokShopTokenRefresherStack } from './stack';
+
+/**
+ * Shop used when no `shops` context is given, so that a bare `cdk synth` or `cdk deploy` works.
+ * Its secret stays empty, and the alarms say so, until a real shop's token is put in.
+ */
+const PLACEHOLDER_SHOP = 'example-shop';
+
+const app = new App();
+const context = (key: string): string | undefined => {
+  const value: unknown = app.node.tryGetContext(key);
+  return value === undefined || value === '' ? undefined : String(value);
+};
+
+const shops = context('shops')
+  ?.split(',')
+  .map((shop) => shop.trim())
+  .filter((shop) => shop !== '');
+const stack = new TikTokShopTokenRefresherStack(app, STACK_NAME, {
+  shops: shops ?? [PLACEHOLDER_SHOP],
+  discoverByTag: context('discoverByTag') === 'true',
+  alarmEmail: context('alarmEmail'),
+});
+if (shops === undefined) {
+  // A deploy without the context would drop the shops of the previous deploy from the function.
+  Annotations.of(stack).addWarningV2(
+    'tiktok-shop:placeholderShop',
+    `No "shops" context: deploying the placeholder shop "${PLACEHOLDER_SHOP}". Pass -c shops=shop-a,shop-b or set "shops" under "context" in cdk.json.`,
+  );
+}
+
+// cdk-nag 3 runs as a policy-validation plugin: unacknowledged findings fail the synth.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+app.synth();

@@ -1,0 +1,121 @@
+import { App, type PolicyValidationPluginReport, type Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { describe, expect, it } from 'vitest';
+import { STACK_NAME, TikTokShopTokenRefresherStack } from '../../infra/stack';
+import { synthesizeVariant } from './variants';
+
+/** The product stack as the app builds it, and the construct with every optional feature on. */
+function stacks(): Record<string, Stack> {
+  const app = new App({
+    context: { 'aws:cdk:bundling-stacks': [] },
+    builtinCloudFormationValidation: false,
+  });
+  const product = new TikTokShopTokenRefresherStack(app, STACK_NAME, {
+    shops: ['shop-a', 'shop-b'],
+    alarmEmail: 'ops@example.com',
+  });
+  const everything = synthesizeVariant(
+    (scope) => ({
+      shops: ['shop-a'],
+      discoverTokenSecretsByTag: true,
+      encryptionKey: new kms.Key(scope, 'Key', { enableKeyRotation: true }),
+    }),
+    (scope, refresher) => {
+      // A reader role without managed policies, so that only the grant itself is under review.
+      const reader = new iam.Role(scope, 'ReaderRole', {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      });
+      refresher.grantReadTokens(reader);
+    },
+  );
+  return { product, everything: everything.stack };
+}
+
+const cases = Object.entries(stacks());
+
+/** Findings as cdk-nag reports them, optionally with every acknowledgment ignored. */
+function findings(scope: IConstruct, ignoreAcknowledgments = false): PolicyValidationPluginReport {
+  const pack = new AwsSolutionsChecks();
+  if (ignoreAcknowledgments) Reflect.set(pack, 'isAcknowledged', () => false);
+  return pack.validateScope(scope);
+}
+
+/** Every `Validations.acknowledge` entry below a scope: [construct path, rule id, reason]. */
+function acknowledgments(scope: IConstruct): [string, string, string][] {
+  return scope.node
+    .findAll()
+    .flatMap((construct) =>
+      construct.node.metadata
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) =>
+          Object.entries(entry.data as Record<string, string>).map(
+            ([id, reason]): [string, string, string] => [
+              construct.node.path,
+              id.replace(/^annotation::/i, ''),
+              reason,
+            ],
+          ),
+        ),
+    );
+}
+
+describe('cdk-nag AwsSolutions pack', () => {
+  it.each(cases)('finds nothing unacknowledged in the %s stack', (_name, stack) => {
+    // Act
+    const report = findings(stack);
+
+    // Assess: errors and warnings alike
+    expect(report.violations.map((violation) => violation.ruleName)).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  it.each(cases)('leaves no warning or error annotation on the %s stack', (_name, stack) => {
+    // Act
+    const annotations = Annotations.fromStack(stack);
+
+    // Assess
+    expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
+    expect(annotations.findError('*', Match.anyValue())).toEqual([]);
+  });
+
+  it.each(cases)(
+    'acknowledges one finding at a time, with its reason, in the %s stack',
+    (_name, stack) => {
+      // Act
+      const entries = acknowledgments(stack);
+
+      // Assess
+      expect(entries.length).toBeGreaterThan(0);
+      for (const [path, id, reason] of entries) {
+        expect(id, path).toMatch(/^AwsSolutions-[A-Z]+[0-9]+(\[[^\]]+\])?$/);
+        // IAM findings are acknowledged per action or resource, never for the whole rule.
+        if (/^AwsSolutions-IAM[45]/.test(id))
+          expect(id, path).toMatch(/\[(Action|Resource|Policy)::.+\]$/);
+        expect(reason.length, `${path} ${id}`).toBeGreaterThan(60);
+      }
+    },
+  );
+
+  it.each(cases)('acknowledges only findings that exist in the %s stack', (_name, stack) => {
+    // Prepare
+    const raw = findings(stack, true).violations.flatMap((violation) =>
+      violation.violatingResources.map((resource) => ({
+        rule: violation.ruleName,
+        path: resource.constructPath ?? '',
+      })),
+    );
+
+    // Act
+    const stale = acknowledgments(stack).filter(
+      ([path, id]) =>
+        !raw.some((finding) => finding.rule === id && finding.path.startsWith(`${path}/`)),
+    );
+
+    // Assess
+    expect(stale).toEqual([]);
+  });
+});
