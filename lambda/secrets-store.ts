@@ -90,7 +90,10 @@ export class SecretsManagerTokenStore implements TokenStore {
       this.#getValue(shopId, PENDING),
     ]);
     if (current === undefined) {
-      throw new SecretStoreError(`secret ${shopId} has no ${CURRENT} version`);
+      throw new SecretStoreError(
+        `secret ${shopId} does not exist or holds no token yet (store the seller's first token: npm run authorize)`,
+        { awsName: 'ResourceNotFoundException' },
+      );
     }
     return pending === undefined || pending.versionId === current.versionId
       ? { current }
@@ -190,7 +193,12 @@ export class SecretsManagerTokenStore implements TokenStore {
   /** The app key and secret TikTok's auth host wants, from their own secret. */
   async readAppCredentials(secretId: string): Promise<AppCredentials> {
     const value = await this.#getValue(secretId, CURRENT);
-    const parsed = parseJson(value?.raw ?? '', AppCredentials);
+    if (value === undefined) {
+      throw new SecretStoreError(`secret ${secretId} does not exist or holds no value yet`, {
+        awsName: 'ResourceNotFoundException',
+      });
+    }
+    const parsed = parseJson(value.raw, AppCredentials);
     if (!parsed.ok) {
       throw new MalformedSecretError(
         `secret ${secretId} does not hold {"app_key","app_secret"} (${parsed.problems.join('; ')})`,
@@ -236,12 +244,8 @@ export class SecretsManagerTokenStore implements TokenStore {
       }
       return { versionId: answer.VersionId, raw: answer.SecretString };
     } catch (error) {
-      // The secret exists but nothing carries this label (AWSPENDING normally does not).
-      if (
-        stage !== CURRENT &&
-        error instanceof SecretStoreError &&
-        error.awsName === 'ResourceNotFoundException'
-      ) {
+      // No such secret, or no version carries this label (a secret created empty has none).
+      if (error instanceof SecretStoreError && error.awsName === 'ResourceNotFoundException') {
         return undefined;
       }
       throw error;

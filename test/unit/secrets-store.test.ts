@@ -95,7 +95,7 @@ describe('Class: SecretsManagerTokenStore', () => {
       expect(stored.pending).toBeUndefined();
     });
 
-    it('reports a missing secret as a store error naming the secret', async () => {
+    it('reports a missing or empty secret as a store error that says how to fill it', async () => {
       sm.on(GetSecretValueCommand).rejects(
         new ResourceNotFoundException({
           message: "Secrets Manager can't find the specified secret.",
@@ -246,6 +246,32 @@ describe('Class: SecretsManagerTokenStore', () => {
   });
 
   describe('Method: readAppCredentials', () => {
+    it('says when the credentials secret holds no value yet', async () => {
+      sm.on(GetSecretValueCommand).rejects(
+        new ResourceNotFoundException({
+          message: "can't find the secret value for AWSCURRENT",
+          $metadata: {},
+        }),
+      );
+
+      await expect(store().readAppCredentials('creds')).rejects.toThrow(
+        'secret creds does not exist or holds no value yet',
+      );
+    });
+
+    it('reports access denied with the AWS error', async () => {
+      sm.on(GetSecretValueCommand).rejects(
+        Object.assign(new Error('not authorized'), {
+          name: 'AccessDeniedException',
+          $metadata: { httpStatusCode: 400 },
+        }),
+      );
+
+      await expect(store().readAppCredentials('creds')).rejects.toThrow(
+        'Secrets Manager GetSecretValue failed: AccessDeniedException: not authorized',
+      );
+    });
+
     it('returns the app key and secret', async () => {
       sm.on(GetSecretValueCommand).resolves({
         VersionId: 'v1',
