@@ -105,7 +105,7 @@ describe('Class: SecretsManagerTokenStore', () => {
 
       await expect(store().read(SHOP)).rejects.toThrow(SecretStoreError);
       await expect(store().read(SHOP)).rejects.toThrow(
-        /GetSecretValue failed: ResourceNotFoundException/,
+        `secret ${SHOP} does not exist or holds no token yet (store the seller's first token: npm run authorize)`,
       );
     });
 
