@@ -1,13 +1,11 @@
-import { fileURLToPath } from 'node:url';
 import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -23,6 +21,15 @@ import {
   METRIC,
   METRICS_NAMESPACE,
 } from '../lambda/contract';
+import { createAppFunction } from './lambda-function';
+import {
+  arnForPolicies,
+  grantKeyThroughSecretsManager,
+  nagArn,
+  secretArnPattern,
+  secretKeys,
+  tagPresent,
+} from './secret-access';
 
 /** The event the schedule sends: the handler treats a "Scheduled Event" envelope as a scheduled run. */
 export const SCHEDULED_EVENT = {
@@ -30,9 +37,6 @@ export const SCHEDULED_EVENT = {
   'detail-type': 'Scheduled Event',
   detail: {},
 } as const;
-
-const HANDLER_ENTRY = fileURLToPath(new URL('../lambda/handler.ts', import.meta.url));
-const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
 
 // Characters Secrets Manager allows in a name, minus the comma that separates TOKEN_SECRET_IDS.
 const SECRET_NAME_PART = /^[A-Za-z0-9/_+=.@-]+$/;
@@ -194,8 +198,18 @@ export class TikTokShopTokenRefresher extends Construct {
   public readonly serviceName: string;
   /** How often the function runs; the period of its metrics. */
   public readonly refreshInterval: Duration;
+  /** Prefix of every secret name the construct creates or may discover. */
+  public readonly secretNamePrefix: string;
+  /** Tag key of the token secrets: the shop name is its value, discovery looks for the key. */
+  public readonly tokenSecretTagKey: string;
+  /** Whether the function also refreshes secrets found by `tokenSecretTagKey` under the token prefix. */
+  public readonly discoversTokenSecretsByTag: boolean;
+  /** Bus that receives the refresh events (`source` EVENT_SOURCE, `detail.shop` the secret's name). */
+  public readonly eventBus: events.IEventBus;
+  /** Customer-managed key of the created secrets, queues, log group and topic, if one was given. */
+  public readonly encryptionKey: kms.IKey | undefined;
 
-  private readonly encryptionKey: kms.IKey | undefined;
+  private readonly createdTokenSecrets: ReadonlyMap<string, secretsmanager.ISecret>;
   private readonly discoveryScope: { arn: string; tagKey: string } | undefined;
 
   constructor(scope: Construct, id: string, props: TikTokShopTokenRefresherProps = {}) {
@@ -205,6 +219,9 @@ export class TikTokShopTokenRefresher extends Construct {
     const shops = props.shops ?? [];
     const tagKey = props.tokenSecretTagKey ?? DEFAULT_TOKEN_SECRET_TAG_KEY;
     const discover = props.discoverTokenSecretsByTag ?? false;
+    this.secretNamePrefix = prefix;
+    this.tokenSecretTagKey = tagKey;
+    this.discoversTokenSecretsByTag = discover;
     this.refreshInterval = props.refreshInterval ?? Duration.hours(1);
     const refreshBeforeExpiry = props.refreshBeforeExpiry ?? Duration.hours(48);
     const expiryAlarmThreshold = props.expiryAlarmThreshold ?? Duration.hours(24);
@@ -222,39 +239,35 @@ export class TikTokShopTokenRefresher extends Construct {
         reason:
           'The app secret is issued by TikTok Partner Center and can only be renewed there; the owner updates this secret by hand when it does.',
       });
-    const createdTokenSecrets = shops.map((shop) => {
+    const createdTokenSecrets = shops.map((shop): [string, secretsmanager.ISecret] => {
       const secret = this.emptySecret(`TokenSecret-${shop}`, {
-        secretName: `${prefix}tokens/${shop}`,
+        secretName: this.tokenSecretName(shop),
         description: `TikTok Shop OAuth tokens of shop ${shop}, kept fresh by ${this.node.path}`,
         removalPolicy,
         reason:
           'The refresher function renews these tokens on its own schedule with compare-and-swap version stages; a Secrets Manager rotation schedule would be a second, uncoordinated writer.',
       });
       Tags.of(secret).add(tagKey, shop);
-      return secret;
+      return [shop, secret];
     });
+    this.createdTokenSecrets = new Map(createdTokenSecrets);
     const existingTokenSecrets = props.existingTokenSecrets ?? [];
-    this.tokenSecrets = [...createdTokenSecrets, ...existingTokenSecrets];
+    this.tokenSecrets = [...this.createdTokenSecrets.values(), ...existingTokenSecrets];
     // Literal names for created secrets: their secretName attribute is a token parsed from the ARN.
     this.appCredentialsSecretId = props.existingAppCredentialsSecret
       ? adoptedSecretId(props.existingAppCredentialsSecret)
       : `${prefix}app-credentials`;
     this.tokenSecretIds = [
-      ...shops.map((shop) => `${prefix}tokens/${shop}`),
+      ...shops.map((shop) => this.tokenSecretName(shop)),
       ...existingTokenSecrets.map(adoptedSecretId),
     ];
     this.discoveryScope = discover
       ? {
           tagKey,
-          arn: stack.formatArn({
-            service: 'secretsmanager',
-            resource: 'secret',
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            resourceName: `${prefix}tokens/*`,
-          }),
+          arn: secretArnPattern(this, this.tokenSecretName('*')),
         }
       : undefined;
-    const eventBus =
+    this.eventBus =
       props.eventBus ??
       events.EventBus.fromEventBusName(this, 'DefaultEventBus', DEFAULTS.eventBusName);
 
@@ -267,33 +280,14 @@ export class TikTokShopTokenRefresher extends Construct {
       'It is the on-failure destination of the function; a record left here is investigated and deleted by hand.',
     );
 
-    const logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-      encryptionKey: this.encryptionKey,
-    });
-    this.allowCloudWatchLogsToUseKey();
-
-    // An explicit role: the default one carries the AWSLambdaBasicExecutionRole managed policy,
-    // which may create log groups and write to any of them.
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'TikTok Shop token refresher: reads app credentials, refreshes token secrets',
-    });
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn],
-      }),
-    );
-
     const timeout = props.timeout ?? Duration.minutes(5);
-    const fn = new nodejs.NodejsFunction(this, 'Function', {
-      entry: HANDLER_ENTRY,
-      handler: 'handler',
-      depsLockFilePath: LOCK_FILE,
+    const { fn, role } = createAppFunction(this, {
+      entryFile: 'handler.ts',
+      roleDescription:
+        'TikTok Shop token refresher: reads app credentials, refreshes token secrets',
+      logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      logEncryptionKey: this.encryptionKey,
       description: 'Refreshes TikTok Shop OAuth tokens stored in Secrets Manager',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
       // Init work (SDK clients, TLS) is CPU-bound and CPU grows with memory; at one run an hour
       // the extra memory costs next to nothing.
       memorySize: 256,
@@ -301,9 +295,6 @@ export class TikTokShopTokenRefresher extends Construct {
       // One writer at a time: two concurrent runs could both refresh a shop and one of them would
       // store a refresh token TikTok has already replaced.
       reservedConcurrentExecutions: 1,
-      role,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
       retryAttempts: 2,
       // A run older than one interval is superseded by the next scheduled run.
       maxEventAge: minDuration(this.refreshInterval, Duration.hours(6)),
@@ -316,32 +307,17 @@ export class TikTokShopTokenRefresher extends Construct {
         ...(discover && { [ENV.tokenSecretTagKey]: tagKey }),
         [ENV.tiktokAuthBaseUrl]: DEFAULTS.tiktokAuthBaseUrl,
         [ENV.refreshBeforeExpirySeconds]: String(refreshBeforeExpiry.toSeconds()),
-        [ENV.eventBusName]: eventBus.eventBusName,
+        [ENV.eventBusName]: this.eventBus.eventBusName,
         [ENV.tiktokTimeoutMs]: String(DEFAULTS.tiktokTimeoutMs),
         [ENV.maxConcurrency]: String(DEFAULTS.maxConcurrency),
         [ENV.secretWritesPerSecond]: String(DEFAULTS.secretWritesPerSecond),
         POWERTOOLS_SERVICE_NAME: this.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        forceDockerBundling: false,
-        minify: true,
-        // Lambda reports a failed invocation by its error's class name (errorType): keep it.
-        keepNames: true,
-        sourceMap: true,
-        format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        // Bundled CommonJS dependencies may call require() on Node built-ins, which ESM lacks.
-        banner:
-          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-        // The SDK ships inside the bundle: a lower cold start than loading the runtime's copy.
-        externalModules: [],
       },
     });
+    this.allowCloudWatchLogsToUseKey();
     this.function = fn;
-    this.grantFunctionAccess(role, eventBus);
+    this.grantFunctionAccess(role, this.eventBus);
 
     const scheduleRole = new iam.Role(this, 'ScheduleRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
@@ -385,36 +361,39 @@ export class TikTokShopTokenRefresher extends Construct {
    * kms:Decrypt through Secrets Manager when they are encrypted with a customer-managed key.
    */
   public grantReadTokens(grantee: iam.IGrantable): iam.Grant {
-    const actions = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'];
-    const grants: iam.Grant[] = [];
-    if (this.tokenSecrets.length > 0) {
-      grants.push(
-        iam.Grant.addToPrincipal({
-          grantee,
-          actions,
-          resourceArns: this.tokenSecrets.map(arnForPolicies),
-        }),
+    const discoverableArn = this.discoveryScope?.arn;
+    if (discoverableArn !== undefined && Construct.isConstruct(grantee.grantPrincipal)) {
+      Validations.of(grantee.grantPrincipal).acknowledge(
+        discoveredSecretsAcknowledgment(discoverableArn),
       );
-    }
-    if (this.discoveryScope !== undefined) {
-      const { arn, tagKey } = this.discoveryScope;
-      grants.push(
-        iam.Grant.addToPrincipal({
-          grantee,
-          actions,
-          resourceArns: [arn],
-          conditions: tagPresent(tagKey),
-        }),
-      );
-      if (Construct.isConstruct(grantee.grantPrincipal)) {
-        Validations.of(grantee.grantPrincipal).acknowledge(discoveredSecretsAcknowledgment(arn));
-      }
-    }
-    for (const key of secretKeys(this.tokenSecrets)) {
-      grants.push(this.grantKeyThroughSecretsManager(grantee, key, ['kms:Decrypt']));
     }
     // Never empty: the props are refused unless there are token secrets or discovery is on.
-    return grants.reduce((all, grant) => all.combine(grant));
+    return this.grantRead(grantee, this.tokenSecrets, discoverableArn);
+  }
+
+  /**
+   * Lets another function (or role) read one shop's token secret and no other: the same access
+   * as `grantReadTokens`, on `<secretNamePrefix>tokens/<shop>` only. The shop is one of `shops`
+   * or, with discovery on, a shop onboarded at run time: the grant then names that secret (any
+   * random suffix) and requires the discovery tag key, as the refresher's own access does.
+   */
+  public grantReadToken(grantee: iam.IGrantable, shop: string): iam.Grant {
+    const created = this.createdTokenSecrets.get(shop);
+    if (created !== undefined) return this.grantRead(grantee, [created], undefined);
+    if (this.discoveryScope === undefined) {
+      throw new Error(
+        `${this.node.path}: no token secret for shop "${shop}": it is not in shops, and discovery by tag is off`,
+      );
+    }
+    // The name becomes part of an ARN pattern: no wildcard may slip in.
+    if (!isShopName(shop)) throw new Error(`${this.node.path}: invalid shop name "${shop}"`);
+    const arn = secretArnPattern(this, `${this.tokenSecretName(shop)}-??????`);
+    return this.grantRead(grantee, [], arn);
+  }
+
+  /** `<secretNamePrefix>tokens/<shop>`: where the shop's token is, whoever created the secret. */
+  public tokenSecretName(shop: string): string {
+    return `${this.secretNamePrefix}tokens/${shop}`;
   }
 
   /** A metric the function emits, with the namespace, `service` dimension and run period set. */
@@ -474,7 +453,7 @@ export class TikTokShopTokenRefresher extends Construct {
     }
     if (!SECRET_NAME_PART.test(prefix)) problems.push(`invalid secretNamePrefix "${prefix}"`);
     for (const shop of shops) {
-      if (!SECRET_NAME_PART.test(shop) || shop.includes('/')) {
+      if (!isShopName(shop)) {
         problems.push(`invalid shop name "${shop}": use letters, digits and _+=.@- only`);
       }
     }
@@ -496,6 +475,38 @@ export class TikTokShopTokenRefresher extends Construct {
     if (problems.length > 0) {
       throw new Error(`${this.node.path}: invalid props: ${problems.join('; ')}`);
     }
+  }
+
+  private grantRead(
+    grantee: iam.IGrantable,
+    secrets: secretsmanager.ISecret[],
+    discoverableArn: string | undefined,
+  ): iam.Grant {
+    const actions = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'];
+    const grants: iam.Grant[] = [];
+    if (secrets.length > 0) {
+      grants.push(
+        iam.Grant.addToPrincipal({
+          grantee,
+          actions,
+          resourceArns: secrets.map(arnForPolicies),
+        }),
+      );
+    }
+    if (discoverableArn !== undefined) {
+      grants.push(
+        iam.Grant.addToPrincipal({
+          grantee,
+          actions,
+          resourceArns: [discoverableArn],
+          conditions: tagPresent(this.tokenSecretTagKey),
+        }),
+      );
+    }
+    for (const key of secretKeys(secrets)) {
+      grants.push(grantKeyThroughSecretsManager(this, grantee, key, ['kms:Decrypt']));
+    }
+    return grants.reduce((all, grant) => all.combine(grant));
   }
 
   /**
@@ -592,7 +603,7 @@ export class TikTokShopTokenRefresher extends Construct {
       const actions = tokenKeys.includes(key)
         ? ['kms:Decrypt', 'kms:GenerateDataKey']
         : ['kms:Decrypt'];
-      this.grantKeyThroughSecretsManager(role, key, actions);
+      grantKeyThroughSecretsManager(this, role, key, actions);
     }
     if (this.encryptionKey !== undefined) {
       const reason =
@@ -602,26 +613,6 @@ export class TikTokShopTokenRefresher extends Construct {
         { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason },
       );
     }
-  }
-
-  /**
-   * Key use limited to Secrets Manager calls, written into the grantee's own policy: it then
-   * works for imported keys too (whose policy trusts the account), and does not let a token
-   * reader decrypt the queues or logs under the same key.
-   */
-  private grantKeyThroughSecretsManager(
-    grantee: iam.IGrantable,
-    key: kms.IKey,
-    actions: string[],
-  ): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions,
-      resourceArns: [key.keyArn],
-      conditions: {
-        StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` },
-      },
-    });
   }
 
   private allowCloudWatchLogsToUseKey(): void {
@@ -778,16 +769,6 @@ function adoptedSecretId(secret: secretsmanager.ISecret): string {
   return secret.secretFullArn ?? secret.secretName;
 }
 
-/** The ARN to grant on; a partial ARN (imported by name) gets the random suffix wildcarded, as CDK does. */
-function arnForPolicies(secret: secretsmanager.ISecret): string {
-  return secret.secretFullArn ?? `${secret.secretArn}-??????`;
-}
-
-/** Distinct keys of the given secrets (created secrets carry the construct's key). */
-function secretKeys(secrets: secretsmanager.ISecret[]): kms.IKey[] {
-  return [...new Set(secrets.flatMap((secret) => secret.encryptionKey ?? []))];
-}
-
 function discoveredSecretsAcknowledgment(arn: string): { id: string; reason: string } {
   return {
     id: `AwsSolutions-IAM5[Resource::${nagArn(arn)}]`,
@@ -796,15 +777,11 @@ function discoveredSecretsAcknowledgment(arn: string): { id: string; reason: str
   };
 }
 
-function tagPresent(tagKey: string): Record<string, Record<string, string>> {
-  return { Null: { [`aws:ResourceTag/${tagKey}`]: 'false' } };
+/** A shop name the function and the IAM patterns accept: no `/`, no wildcard, no comma. */
+function isShopName(shop: string): boolean {
+  return SECRET_NAME_PART.test(shop) && !shop.includes('/');
 }
 
 function minDuration(a: Duration, b: Duration): Duration {
   return a.toSeconds() <= b.toSeconds() ? a : b;
-}
-
-/** How cdk-nag spells an ARN built from pseudo parameters in its findings. */
-function nagArn(arn: string): string {
-  return arn.replace(/\$\{Token\[AWS\.(\w+)\.\d+\]\}/g, '<AWS::$1>');
 }
