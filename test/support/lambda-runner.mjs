@@ -33,4 +33,8 @@ try {
     error: { errorType: error?.name ?? 'Error', errorMessage: error?.message ?? String(error) },
   };
 }
-writeFileSync(outcomeFile, JSON.stringify(outcome));
+// Peak memory over the whole process in KB (what Lambda reports as "Max Memory Used") and the
+// CPU time it used, for benchmarks.
+const usage = process.resourceUsage();
+const cpuMs = Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000);
+writeFileSync(outcomeFile, JSON.stringify({ ...outcome, maxRssKb: usage.maxRSS, cpuMs }));

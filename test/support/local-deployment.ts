@@ -31,6 +31,9 @@ export interface InvokeOutcome {
   /** Milliseconds to import the bundle, and to serve the invocation after that. */
   readonly initMs?: number;
   readonly durationMs?: number;
+  /** Peak resident memory of the function's process, in KB, and the CPU time it used. */
+  readonly maxRssKb?: number;
+  readonly cpuMs?: number;
 }
 
 export interface LocalDeploymentOptions {
@@ -103,7 +106,12 @@ export class LocalDeployment {
    */
   seedShop(
     secretName: string,
-    options: { accessTtlSeconds: number; refreshTokenExpiresAt?: number },
+    options: {
+      accessTtlSeconds: number;
+      refreshTokenExpiresAt?: number;
+      /** Tag key the secret carries for discovery. @default DEFAULT_TOKEN_SECRET_TAG_KEY */
+      tagKey?: string;
+    },
   ): { refreshToken: string; openId: string } {
     const seller = this.tiktok.addSeller(
       options.refreshTokenExpiresAt === undefined
@@ -116,7 +124,7 @@ export class LocalDeployment {
     });
     const answer = { code: 0, message: 'success', data, request_id: `seed-${seller.openId}` };
     this.secretsManager.seed(secretName, JSON.stringify(answer), {
-      [DEFAULT_TOKEN_SECRET_TAG_KEY]: secretName,
+      [options.tagKey ?? DEFAULT_TOKEN_SECRET_TAG_KEY]: secretName,
     });
     return { refreshToken, openId: seller.openId };
   }
@@ -131,15 +139,20 @@ export class LocalDeployment {
   /** One invocation in a fresh process, like a cold Lambda execution environment. */
   async invoke(
     event: unknown,
-    options: { timeoutMs?: number; environment?: Record<string, string> } = {},
+    options: {
+      timeoutMs?: number;
+      environment?: Record<string, string>;
+      /** Another bundle to run in the function's place, with its environment (the bench's floor). */
+      bundle?: { readonly handlerPath: string; readonly handlerExport: string };
+    } = {},
   ): Promise<InvokeOutcome> {
     const outcomeFile = join(this.workDir, `${crypto.randomUUID()}.json`);
     const { stdout, stderr } = await run(
       process.execPath,
       [
         RUNNER,
-        this.handlerPath,
-        this.handlerExport,
+        options.bundle?.handlerPath ?? this.handlerPath,
+        options.bundle?.handlerExport ?? this.handlerExport,
         JSON.stringify(event),
         String(options.timeoutMs ?? this.timeoutMs),
         outcomeFile,

@@ -1,0 +1,354 @@
+/**
+ * `npm run bench [-- --json]`: size and speed of the function CDK deploys, measured side by side
+ * in one run against the local endpoints, each figure next to its target. Progress goes to
+ * stderr; stdout holds the report (or, with --json, one JSON object).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalDeployment } from '../support/local-deployment';
+import { synthesizeRefresher } from '../support/synth';
+import { type BundleSizes, measureBundles } from './bundle-size';
+import { type ColdStart, measureColdStart } from './cold-start';
+import { type Figure, figure } from './figures';
+import { type FleetRun, runFleet, WRITE_QUOTA_PER_SECOND, writesIn } from './fleet';
+import { buildFloor } from './floor';
+import {
+  kilobytes,
+  milliseconds,
+  printedRatio,
+  ratio,
+  renderTable,
+  type Style,
+  styleFor,
+} from './format';
+import { measureRoundTrips, type RoundTrips, type RunShape } from './round-trips';
+
+/** Two shops: the cold start skips both; the round-trip runs refresh one of each at a time. */
+const SHOPS = ['bench-a', 'bench-b'];
+const LATENCY_MS = 100;
+const FLEET_SIZES = [250, 1000] as const;
+const FLEET_TIME_TARGET = 1.2;
+/** Flat: four times the shops may cost at most a quarter more memory. */
+const FLEET_MEMORY_TARGET = 1.25;
+
+interface Report {
+  readonly node: string;
+  readonly cpus: number;
+  /** One-minute load average when the bench started: other work on the machine skews timings. */
+  readonly loadAverage: number;
+  readonly bundle: BundleSizes;
+  readonly coldStart: ColdStart;
+  readonly roundTrips: RoundTrips;
+  readonly fleet: readonly FleetRun[];
+  readonly figures: readonly Figure[];
+}
+
+async function main(): Promise<void> {
+  const json = process.argv.includes('--json');
+  const [loadAverage = 0] = loadavg();
+  const workDir = await mkdtemp(join(tmpdir(), 'refresher-bench-'));
+  let deployment: LocalDeployment | undefined;
+  try {
+    progress('synthesizing the stack…');
+    const synthesized = synthesizeRefresher({ shops: SHOPS });
+    progress('building the floor bundle…');
+    const floor = await buildFloor(workDir);
+    const bundle = await measureBundles(synthesized.bundleDir, floor.dir);
+    progress('starting local endpoints…');
+    deployment = await LocalDeployment.start({
+      shops: SHOPS,
+      writeQuotaPerSecond: WRITE_QUOTA_PER_SECOND,
+    });
+    progress('measuring cold starts…');
+    const coldStart = await measureColdStart(deployment, floor);
+    progress(`measuring round trips with ${LATENCY_MS} ms per call…`);
+    const roundTrips = await measureRoundTrips(deployment, LATENCY_MS);
+    const fleet: FleetRun[] = [];
+    for (const size of FLEET_SIZES) {
+      progress(`running a fleet of ${size} shops…`);
+      fleet.push(await runFleet(deployment, size));
+    }
+    const report: Report = {
+      node: process.version,
+      cpus: availableParallelism(),
+      loadAverage,
+      bundle,
+      coldStart,
+      roundTrips,
+      fleet,
+      figures: [
+        bundle.figure,
+        coldStart.figure,
+        ...roundTrips.figures,
+        ...fleetFigures(fleet, loadAverage),
+      ],
+    };
+    process.stdout.write(
+      json
+        ? `${JSON.stringify(report, null, 2)}\n`
+        : `${render(report, styleFor(process.stdout))}\n`,
+    );
+  } finally {
+    await deployment?.close();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+function progress(step: string): void {
+  process.stderr.write(`${step}\n`);
+}
+
+function fleetFigures(fleet: readonly FleetRun[], loadAverage: number): Figure[] {
+  const small = fleet[0];
+  const large = fleet.at(-1);
+  if (small === undefined || large === undefined) return [];
+  const memory = large.maxRssKb / small.maxRssKb;
+  return [
+    figure({
+      name: `fleet ${large.shops}: failed shops`,
+      value: large.failed,
+      measured: String(large.failed),
+      limit: 0,
+      target: '0',
+      why: () =>
+        large.invocationError ??
+        `${large.failed} of ${large.shops} shops failed; the function's log names each`,
+    }),
+    figure({
+      name: `fleet ${large.shops}: time vs write quota`,
+      value: printedRatio(large.timeRatio),
+      measured: `${ratio(large.timeRatio)} (${seconds(large.durationMs)} / ${seconds(large.boundMs)})`,
+      limit: FLEET_TIME_TARGET,
+      target: `≤ ${ratio(FLEET_TIME_TARGET)}`,
+      why: () => fleetTimeWhy(large, loadAverage),
+    }),
+    figure({
+      name: `peak memory, ${large.shops} vs ${small.shops} shops`,
+      value: printedRatio(memory),
+      measured: `${ratio(memory)} (${megabytes(large.maxRssKb)} / ${megabytes(small.maxRssKb)})`,
+      limit: FLEET_MEMORY_TARGET,
+      target: `≤ ${ratio(FLEET_MEMORY_TARGET)}`,
+      why: () => {
+        const grownKb = large.maxRssKb - small.maxRssKb;
+        return `peak RSS grew ${megabytes(grownKb)} for ${large.shops - small.shops} more shops (${(grownKb / (large.shops - small.shops)).toFixed(1)} KB per shop)`;
+      },
+    }),
+  ];
+}
+
+/**
+ * Pacing below the quota is the product's choice; the rest is time before the first write and
+ * write slots the function left unused while busy with reads.
+ */
+function fleetTimeWhy(run: FleetRun, loadAverage: number): string {
+  const pacedMs = (run.writesNeeded / run.pacedWritesPerSecond) * 1000;
+  const calls = Object.values(run.secretsManagerCalls).reduce((sum, count) => sum + count, 0);
+  return [
+    `pacing at SECRET_WRITES_PER_SECOND=${run.pacedWritesPerSecond} alone takes ${seconds(pacedMs)} (${ratio(pacedMs / run.boundMs)})`,
+    `the first write came ${seconds(run.firstWriteMs)} after the first call, then writes ran at ${run.writesPerSecond.toFixed(0)}/s`,
+    `the function used ${seconds(run.cpuMs)} of CPU for ${calls + run.tiktokCalls + run.eventBridgeCalls} calls, on ${availableParallelism()} cores shared with the local endpoints (load average ${loadAverage.toFixed(1)})`,
+    ...(run.throttledWrites > 0 ? [`${run.throttledWrites} writes throttled and retried`] : []),
+  ].join('; ');
+}
+
+function render(report: Report, style: Style): string {
+  return [
+    style.bold(
+      `Token refresher bench (Node ${report.node}, ${report.cpus} CPUs, load average ${report.loadAverage.toFixed(1)} at start)`,
+    ),
+    '',
+    ...renderBundle(report.bundle, style),
+    '',
+    ...renderColdStart(report.coldStart, style),
+    '',
+    ...renderRoundTrips(report.roundTrips, style),
+    '',
+    ...renderFleet(report.fleet, style),
+    '',
+    ...renderFigures(report.figures, style),
+  ].join('\n');
+}
+
+function renderBundle(bundle: BundleSizes, style: Style): string[] {
+  const rows = bundle.files.map((file) => [
+    `asset ${file.name}`,
+    kilobytes(file.bytes),
+    file.name.endsWith('.map') ? 'source map: shipped, not loaded' : 'loaded by Lambda',
+  ]);
+  return [
+    style.bold('Bundle size: the deployed asset and a floor built with the same esbuild options'),
+    ...renderTable(
+      [{ header: 'file' }, { header: 'size', align: 'right' }, { header: '' }],
+      [
+        ...rows,
+        ['asset without maps', kilobytes(bundle.bytes), ''],
+        ['floor index.mjs', kilobytes(bundle.floorBytes), 'two SDK clients, a no-op handler'],
+        ['floor index.mjs.map', kilobytes(bundle.floorMapBytes), ''],
+      ],
+    ),
+    `  beyond the floor: ${bundle.growth
+      .slice(0, 6)
+      .map((entry) => `${entry.source} ${kilobytes(entry.bytes)}`)
+      .join(', ')}`,
+  ];
+}
+
+function renderColdStart(coldStart: ColdStart, style: Style): string[] {
+  const row = (name: string, times: ColdStart['handler']): string[] => [
+    name,
+    milliseconds(times.importMs),
+    milliseconds(times.invocationMs),
+    milliseconds(times.totalMs),
+    milliseconds(times.processMs),
+  ];
+  return [
+    style.bold(
+      `Cold start: median of ${coldStart.runs} fresh processes after a warm-up; a scheduled run with no shop due`,
+    ),
+    ...renderTable(
+      [
+        { header: 'bundle' },
+        { header: 'import', align: 'right' },
+        { header: 'first invocation', align: 'right' },
+        { header: 'import + invocation', align: 'right' },
+        { header: 'whole process', align: 'right' },
+      ],
+      [
+        row('handler', coldStart.handler),
+        ...(coldStart.handlerWithoutSourceMaps === undefined
+          ? []
+          : [row('handler without --enable-source-maps', coldStart.handlerWithoutSourceMaps)]),
+        row('floor', coldStart.floor),
+        ['ratio', '', '', ratio(coldStart.ratio), ratio(coldStart.processRatio)],
+      ],
+    ),
+  ];
+}
+
+function renderRoundTrips(roundTrips: RoundTrips, style: Style): string[] {
+  const row = (run: RunShape): string[] => [
+    run.outcome,
+    milliseconds(run.durationMs),
+    milliseconds(run.baselineMs),
+    String(run.rounds),
+    run.timedRoundTrips.toFixed(1),
+    String(run.secretsManagerCalls),
+    String(run.appCredentialReads),
+    String(run.tiktokCalls),
+    String(run.eventBridgeCalls),
+  ];
+  return [
+    style.bold(
+      `Round trips: one shop per invocation, ${roundTrips.latencyMs} ms added to every Secrets Manager, EventBridge and TikTok call (median of ${roundTrips.runs})`,
+    ),
+    ...renderTable(
+      [
+        { header: 'shop' },
+        { header: 'invocation', align: 'right' },
+        { header: 'at 0 ms', align: 'right' },
+        { header: 'round trips', align: 'right' },
+        { header: 'timed', align: 'right' },
+        { header: 'SM calls (shop)', align: 'right' },
+        { header: 'SM calls (app credentials, per run)', align: 'right' },
+        { header: 'TikTok calls', align: 'right' },
+        { header: 'PutEvents (per run)', align: 'right' },
+      ],
+      [row(roundTrips.refreshed), row(roundTrips.skipped)],
+    ),
+    `  path, refreshed: ${roundTrips.refreshed.path}`,
+    `  path, skipped:   ${roundTrips.skipped.path}`,
+  ];
+}
+
+function renderFleet(fleet: readonly FleetRun[], style: Style): string[] {
+  const first = fleet[0];
+  if (first === undefined) return [];
+  const override = Object.entries(first.environmentOverride)
+    .map(([name, value]) => `${name}=${value === '' ? "''" : value}`)
+    .join(' ');
+  const longest = Math.max(...fleet.map((run) => run.durationMs));
+  const rows = fleet.map((run) => [
+    String(run.shops),
+    String(run.due),
+    String(writesIn(run.secretsManagerCalls)),
+    seconds(run.boundMs),
+    seconds(run.durationMs),
+    ratio(run.timeRatio),
+    seconds(run.firstWriteMs),
+    run.writesPerSecond.toFixed(0),
+    String(run.throttledWrites),
+    megabytes(run.maxRssKb),
+    seconds(run.cpuMs),
+    String(run.refreshed),
+    String(run.failed),
+    String(run.tiktokCalls),
+    String(run.eventBridgeCalls),
+  ]);
+  const right = (header: string) => ({ header, align: 'right' as const });
+  return [
+    style.bold(
+      `Fleet: scheduled runs, 30 % of shops due, local Secrets Manager enforcing ${WRITE_QUOTA_PER_SECOND} writes/s`,
+    ),
+    `  shops found by tag: the template's environment with ${override} (<n> per fleet)`,
+    ...renderTable(
+      [
+        right('shops'),
+        right('due'),
+        right('writes'),
+        right('quota bound'),
+        right('time'),
+        right('vs bound'),
+        right('first write'),
+        right('writes/s'),
+        right('throttled'),
+        right('peak RSS'),
+        right('CPU'),
+        right('refreshed'),
+        right('failed'),
+        right('TikTok calls'),
+        right('PutEvents'),
+      ],
+      rows,
+    ),
+    ...fleet.map(
+      (run) =>
+        `  Secrets Manager calls, ${run.shops} shops: ${Object.entries(run.secretsManagerCalls)
+          .map(([operation, count]) => `${operation} ${count}`)
+          .join(', ')}`,
+    ),
+    `  Lambda timeout ${seconds(first.lambdaTimeoutMs)}: the longest run took ${seconds(longest)} (${Math.round((longest / first.lambdaTimeoutMs) * 100)} %), ${longest < first.lambdaTimeoutMs ? 'not cut short' : 'CUT SHORT'}`,
+  ];
+}
+
+function renderFigures(figures: readonly Figure[], style: Style): string[] {
+  const rows = figures.map((entry) => [
+    entry.name,
+    entry.measured,
+    entry.target,
+    entry.pass ? style.good('PASS') : style.bad('MISS'),
+  ]);
+  const misses = figures.filter((entry) => !entry.pass);
+  return [
+    style.bold('Targets'),
+    ...renderTable(
+      [{ header: 'figure' }, { header: 'measured' }, { header: 'target' }, { header: 'result' }],
+      rows,
+    ),
+    ...(misses.length === 0 ? [] : ['', style.bold('Why missed')]),
+    ...misses.map((entry) => `  ${entry.name}: ${entry.why ?? ''}`),
+  ];
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function megabytes(kb: number): string {
+  return `${(kb / 1024).toFixed(0)} MB`;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exitCode = 1;
+});
