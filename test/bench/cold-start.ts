@@ -2,7 +2,7 @@ import { SCHEDULED_EVENT } from '../../infra/token-refresher';
 import type { LocalDeployment } from '../support/local-deployment';
 import { type Figure, figure } from './figures';
 import type { FloorBundle } from './floor';
-import { median, milliseconds, printedRatio, ratio } from './format';
+import { median, milliseconds, millisecondsDelta, printedRatio, ratio } from './format';
 
 const TARGET_RATIO = 1.1;
 const WARM_UPS = 1;
@@ -86,7 +86,7 @@ export async function measureColdStart(
       limit: TARGET_RATIO,
       target: `≤ ${ratio(TARGET_RATIO)}`,
       why: () =>
-        `import +${milliseconds(handler.importMs - base.importMs)} for the larger bundle, first invocation +${milliseconds(handler.invocationMs - base.invocationMs)}: it reads ${shops.length * 2} secret labels (the SDK's first request: credentials, signing, connection) where the floor makes no call`,
+        `import ${millisecondsDelta(handler.importMs - base.importMs)} for the larger bundle, first invocation ${millisecondsDelta(handler.invocationMs - base.invocationMs)}: it reads ${shops.length * 2} secret labels (the SDK's first request: credentials, signing, connection) where the floor makes no call`,
     }),
   };
 }

@@ -80,6 +80,12 @@ export function milliseconds(ms: number): string {
   return `${Math.round(ms)} ms`;
 }
 
+/** A difference, always with its sign: `+24 ms`, `−2 ms`. */
+export function millisecondsDelta(ms: number): string {
+  const rounded = Math.round(ms);
+  return `${rounded < 0 ? '−' : '+'}${Math.abs(rounded)} ms`;
+}
+
 export function ratio(value: number): string {
   return `${value.toFixed(2)}x`;
 }

@@ -2,7 +2,14 @@ import { build } from 'esbuild';
 import { describe, expect, it, vi } from 'vitest';
 import { figure } from '../bench/figures';
 import { shopOutcomes, writesIn, writeTimeline } from '../bench/fleet';
-import { median, printedRatio, renderTable, styleFor, visibleLength } from '../bench/format';
+import {
+  median,
+  millisecondsDelta,
+  printedRatio,
+  renderTable,
+  styleFor,
+  visibleLength,
+} from '../bench/format';
 import { describeRounds, sequentialRounds } from '../bench/rounds';
 import { decodeSegment, growth, packageOf, sizeBySource, UNMAPPED } from '../bench/source-map';
 
@@ -21,6 +28,14 @@ describe('Function: printedRatio', () => {
   it('judges a ratio as it is printed, to two decimals', () => {
     expect(printedRatio(1.2049)).toBe(1.2);
     expect(printedRatio(1.2051)).toBe(1.21);
+  });
+});
+
+describe('Function: millisecondsDelta', () => {
+  it('always shows the sign', () => {
+    expect(millisecondsDelta(24.4)).toBe('+24 ms');
+    expect(millisecondsDelta(-2.2)).toBe('−2 ms');
+    expect(millisecondsDelta(0)).toBe('+0 ms');
   });
 });
 
