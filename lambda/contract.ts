@@ -22,8 +22,11 @@ export const DEFAULTS = {
   eventBusName: 'default',
   tiktokTimeoutMs: 10_000,
   maxConcurrency: 10,
-  /** Below Secrets Manager's regional 50/s write quota, leaving room for other writers. */
-  secretWritesPerSecond: 45,
+  /**
+   * Just below Secrets Manager's regional 50/s write quota: pacing avoids bursts of throttling;
+   * the occasional throttle from another writer in the account is retried.
+   */
+  secretWritesPerSecond: 48,
   /** `Authorization Expiring` fires when the seller's authorization ends sooner than this. */
   authorizationWarningSeconds: 30 * 24 * 3600,
 } as const;

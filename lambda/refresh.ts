@@ -9,7 +9,7 @@ import {
 } from './errors';
 import type { EventPublisher, RefresherEvent } from './event-publisher';
 import type { RunRequest } from './run-request';
-import type { StoredVersion, TokenStore, WriteOutcome } from './secrets-store';
+import type { StoredToken, TokenStore, WriteOutcome } from './secrets-store';
 import type { Shop } from './shops';
 import { type Clock, mapWithConcurrency } from './timing';
 import {
@@ -108,6 +108,9 @@ export async function refreshShops(
   deps: RefreshDependencies,
 ): Promise<RunSummary> {
   const credentials = once(deps.appCredentials);
+  // Read beside the shops' own reads, so that a refresh does not wait a round trip for it.
+  // A failure here is reported by each shop that needs the credentials.
+  if (!request.dryRun && shops.length > 0) credentials().catch(() => {});
   const reports = await mapWithConcurrency(shops, settings.maxConcurrency, (shop) =>
     refreshShop(shop, request, settings, deps, credentials),
   );
@@ -162,7 +165,7 @@ async function refreshShop(
 
     // An earlier run stored a newer token but did not get to make it current. Its refresh token
     // may be the only one TikTok still accepts, so it is promoted instead of refreshing again.
-    const interrupted = request.dryRun ? undefined : newerVersion(stored.pending, token);
+    const interrupted = request.dryRun ? undefined : interruptedWrite(stored, token);
     if (interrupted !== undefined) {
       const promoted = await deps.store.promote(shop.id, interrupted.versionId, basedOn);
       if (!promoted.stored) return supersededReport(shop);
@@ -230,12 +233,18 @@ async function refreshShop(
   }
 }
 
-/** The pending version, if it holds a valid token that outlives the current one. */
-function newerVersion(
-  pending: StoredVersion | undefined,
+/**
+ * The pending version, if it is an interrupted write: written after the current version (a
+ * label left behind on an older version does not count) and holding a valid token that
+ * outlives the current one.
+ */
+function interruptedWrite(
+  stored: StoredToken,
   current: TokenDocument,
 ): { versionId: string; token: TokenDocument } | undefined {
+  const { pending } = stored;
   if (pending === undefined) return undefined;
+  if ((pending.createdAt ?? 0) < (stored.current.createdAt ?? 0)) return undefined;
   const token = tryParseToken(pending.raw);
   if (token === undefined) return undefined;
   if (token.data.access_token_expire_in <= current.data.access_token_expire_in) return undefined;

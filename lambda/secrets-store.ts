@@ -21,6 +21,8 @@ const PENDING = 'AWSPENDING';
 export interface StoredVersion {
   readonly versionId: string;
   readonly raw: string;
+  /** When the version was written, epoch ms, where the store knows it. */
+  readonly createdAt?: number;
 }
 
 export interface StoredToken {
@@ -242,7 +244,12 @@ export class SecretsManagerTokenStore implements TokenStore {
           `secret ${secretId} holds binary data, not a token document`,
         );
       }
-      return { versionId: answer.VersionId, raw: answer.SecretString };
+      const createdAt = answer.CreatedDate?.getTime();
+      return {
+        versionId: answer.VersionId,
+        raw: answer.SecretString,
+        ...(createdAt === undefined ? {} : { createdAt }),
+      };
     } catch (error) {
       // No such secret, or no version carries this label (a secret created empty has none).
       if (error instanceof SecretStoreError && error.awsName === 'ResourceNotFoundException') {

@@ -232,8 +232,23 @@ describe('Function: handler', () => {
       expect(result?.counts.skipped).toBe(2);
       expect(result?.shops.map((shop) => shop.reason)).toEqual(['not-due', 'not-due']);
       expect(refreshCalls()).toBe(0);
-      expect(sm.commandCalls(GetSecretValueCommand, { SecretId: CREDENTIALS_ID })).toHaveLength(0);
+      // The app credentials are read once, beside the shops' reads, not once per shop.
+      expect(sm.commandCalls(GetSecretValueCommand, { SecretId: CREDENTIALS_ID })).toHaveLength(1);
       expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+      expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
+    });
+
+    it('does not fail a run with nothing due when the app credentials cannot be read', async () => {
+      sm.on(GetSecretValueCommand, { SecretId: CREDENTIALS_ID }).rejects(
+        new ResourceNotFoundException({ message: 'no value', $metadata: {} }),
+      );
+      stored(SHOP_A, { raw: seller(5 * DAY).raw, versionId: 'a1' });
+      stored(SHOP_B, { raw: seller(5 * DAY).raw, versionId: 'b1' });
+
+      const { result, error } = await invoke({});
+
+      expect(error).toBeUndefined();
+      expect(result?.counts.skipped).toBe(2);
     });
 
     it('finds shops by tag as well as by name, each once', async () => {
@@ -593,6 +608,30 @@ describe('Function: handler', () => {
         VersionStage: 'AWSCURRENT',
         MoveToVersionId: 'a2',
         RemoveFromVersionId: 'a1',
+      });
+    });
+
+    it('ignores an AWSPENDING label left on a version older than the current one', async () => {
+      const old = seller(6 * DAY);
+      const reauthorized = seller(60);
+      sm.on(GetSecretValueCommand, { SecretId: SHOP_A, VersionStage: 'AWSCURRENT' }).resolves({
+        VersionId: 'a3',
+        SecretString: reauthorized.raw,
+        CreatedDate: new Date('2026-11-20T00:00:00Z'),
+      });
+      sm.on(GetSecretValueCommand, { SecretId: SHOP_A, VersionStage: 'AWSPENDING' }).resolves({
+        VersionId: 'a2',
+        SecretString: old.raw,
+        CreatedDate: new Date('2026-11-10T00:00:00Z'),
+      });
+
+      const { result } = await invoke({});
+
+      expect(result?.shops[0]).toMatchObject({ outcome: 'refreshed' });
+      expect(result?.shops[0]?.recovered).toBeUndefined();
+      expect(tiktok.isRefreshTokenValid(reauthorized.refreshToken)).toBe(false);
+      expect(sm.commandCalls(UpdateSecretVersionStageCommand)[0]?.args[0].input).toMatchObject({
+        RemoveFromVersionId: 'a3',
       });
     });
 
