@@ -18,10 +18,22 @@ const shops = context('shops')
   ?.split(',')
   .map((shop) => shop.trim())
   .filter((shop) => shop !== '');
+/** A yes/no context (`-c name=true|false`); undefined when not given, so the stack's default holds. */
+const flag = (key: string): boolean | undefined => {
+  const value = context(key);
+  if (value === undefined) return undefined;
+  if (value !== 'true' && value !== 'false') {
+    throw new Error(`context "${key}" must be true or false (got "${value}")`);
+  }
+  return value === 'true';
+};
+
 const stack = new TikTokShopTokenRefresherStack(app, STACK_NAME, {
   shops: shops ?? [PLACEHOLDER_SHOP],
-  discoverByTag: context('discoverByTag') === 'true',
+  discoverByTag: flag('discoverByTag'),
   alarmEmail: context('alarmEmail'),
+  exampleReader: flag('exampleReader'),
+  consentCallback: flag('consentCallback'),
 });
 if (shops === undefined) {
   // A deploy without the context would drop the shops of the previous deploy from the function.

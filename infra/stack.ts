@@ -1,5 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { TikTokShopConsentCallback } from './consent-callback';
+import { TikTokShopExampleReader } from './example-reader';
 import { TikTokShopTokenRefresher } from './token-refresher';
 
 export const STACK_NAME = 'TikTokShopTokenRefresher';
@@ -8,8 +10,9 @@ export interface TikTokShopTokenRefresherStackProps extends StackProps {
   /** Shops to create token secrets for. */
   readonly shops: string[];
   /**
-   * Also refresh secrets found by tag under the token name prefix.
-   * @default false
+   * Also refresh secrets found by tag under the token name prefix. The consent callback needs
+   * it (it creates new shops' secrets at run time): it cannot be turned off with the callback on.
+   * @default - on when `consentCallback` is, else off
    */
   readonly discoverByTag?: boolean;
   /**
@@ -17,21 +20,43 @@ export interface TikTokShopTokenRefresherStackProps extends StackProps {
    * @default - no subscription
    */
   readonly alarmEmail?: string;
+  /**
+   * Deploy the example reader of the first shop's token, the pattern for other teams' functions.
+   * There is none without a shop.
+   * @default true
+   */
+  readonly exampleReader?: boolean;
+  /**
+   * Deploy the consent callback, whose URL is registered in TikTok Partner Center as the
+   * app's redirect URL. Turns tag discovery on.
+   * @default false
+   */
+  readonly consentCallback?: boolean;
 }
 
 /** The deployable product: the refresher with its defaults, and the outputs an operator needs. */
 export class TikTokShopTokenRefresherStack extends Stack {
   public readonly refresher: TikTokShopTokenRefresher;
+  /** The example reader, unless turned off or there is no shop. */
+  public readonly exampleReader: TikTokShopExampleReader | undefined;
+  /** The consent callback, when turned on. */
+  public readonly consentCallback: TikTokShopConsentCallback | undefined;
 
   constructor(scope: Construct, id: string, props: TikTokShopTokenRefresherStackProps) {
-    const { shops, discoverByTag, alarmEmail, ...stackProps } = props;
+    const { shops, discoverByTag, alarmEmail, exampleReader, consentCallback, ...stackProps } =
+      props;
     super(scope, id, {
       description: 'Keeps TikTok Shop OAuth tokens fresh in AWS Secrets Manager',
       ...stackProps,
     });
+    if (consentCallback === true && discoverByTag === false) {
+      throw new Error(
+        `${id}: consentCallback needs discoverByTag: the callback creates the token secrets of new shops at run time, and the refresher finds them only by tag`,
+      );
+    }
     this.refresher = new TikTokShopTokenRefresher(this, 'Refresher', {
       shops,
-      discoverTokenSecretsByTag: discoverByTag,
+      discoverTokenSecretsByTag: discoverByTag ?? consentCallback,
       alarmEmail,
     });
 
@@ -56,5 +81,37 @@ export class TikTokShopTokenRefresherStack extends Stack {
       value: this.refresher.function.functionName,
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
+
+    const [firstShop] = shops;
+    this.exampleReader =
+      exampleReader !== false && firstShop !== undefined
+        ? new TikTokShopExampleReader(this, 'ExampleReader', {
+            refresher: this.refresher,
+            shop: firstShop,
+          })
+        : undefined;
+    if (this.exampleReader !== undefined) {
+      new CfnOutput(this, 'ExampleReaderFunctionName', {
+        description: `Example reader of ${this.exampleReader.tokenSecretName}: aws lambda invoke --function-name <this> --payload '{}' out.json`,
+        value: this.exampleReader.function.functionName,
+      });
+    }
+
+    this.consentCallback =
+      consentCallback === true
+        ? new TikTokShopConsentCallback(this, 'ConsentCallback', { refresher: this.refresher })
+        : undefined;
+    if (this.consentCallback !== undefined) {
+      new CfnOutput(this, 'ConsentCallbackUrl', {
+        description:
+          "The redirect URL to register in TikTok Partner Center (the app's callback URL): sellers land here after approving the app",
+        value: this.consentCallback.functionUrl.url,
+      });
+      new CfnOutput(this, 'CallbackStateSecretName', {
+        description:
+          'Signing key of consent links: CALLBACK_STATE_SECRET_ID for npm run authorize -- --consent-link',
+        value: this.consentCallback.stateKeySecretName,
+      });
+    }
   }
 }

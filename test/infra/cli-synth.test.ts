@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, parse } from 'node:path';
 import { promisify } from 'node:util';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_NAME } from '../../infra/stack';
 import { synthesizeRefresher } from '../support/synth';
@@ -67,22 +68,30 @@ function comparable(template: CliSynth['template']): Record<string, unknown> {
   );
 }
 
-/** The bundled handler the CLI staged, found through the asset manifest. */
-async function cliBundle(outdir: string, handlerFile: string): Promise<string> {
+/** The bundled handler of one function as the CLI staged it, found through the asset manifest. */
+async function cliBundle(
+  outdir: string,
+  template: CliSynth['template'],
+  functionId: string,
+  handlerFile: string,
+): Promise<string> {
+  const code = (template.Resources[functionId]?.Properties as { Code?: { S3Key?: string } })?.Code;
   const manifest = JSON.parse(
     await readFile(join(outdir, `${STACK_NAME}.assets.json`), 'utf8'),
-  ) as { files: Record<string, { source: { path: string; packaging?: string } }> };
-  const code = Object.values(manifest.files).filter((file) => file.source.packaging === 'zip');
-  expect(code).toHaveLength(1);
-  return readFile(join(outdir, code[0]?.source.path ?? '', handlerFile), 'utf8');
+  ) as { files: Record<string, { source: { path: string } }> };
+  const asset = manifest.files[parse(code?.S3Key ?? '').name];
+  expect(asset).toBeDefined();
+  return readFile(join(outdir, asset?.source.path ?? '', handlerFile), 'utf8');
 }
 
 describe('cdk synth (the real CLI, offline, without credentials)', () => {
   it('synthesizes the stack template', () => {
     // Assess
     const types = Object.values(synth.template.Resources).map((resource) => resource.Type);
-    expect(types).toContain('AWS::Lambda::Function');
     expect(types).toContain('AWS::Scheduler::Schedule');
+    // The refresher and, on by default, the example reader; the consent callback is off.
+    expect(types.filter((type) => type === 'AWS::Lambda::Function')).toHaveLength(2);
+    expect(types).not.toContain('AWS::Lambda::Url');
   });
 
   it('passes cdk-nag and CloudFormation validation without a finding', () => {
@@ -97,7 +106,16 @@ describe('cdk synth (the real CLI, offline, without credentials)', () => {
   it('builds the same template and bundle as the in-process synthesis the tests run', async () => {
     // Act
     const inProcess = synthesizeRefresher({ shops: SHOPS });
-    const bundle = await cliBundle(synth.outdir, basename(inProcess.handlerPath));
+    const { stack } = inProcess;
+    const functionId = stack.getLogicalId(
+      stack.refresher.function.node.defaultChild as CfnFunction,
+    );
+    const bundle = await cliBundle(
+      synth.outdir,
+      synth.template,
+      functionId,
+      basename(inProcess.handlerPath),
+    );
 
     // Assess (a boolean for the bundle: a failed match would print all of it)
     expect(comparable(synth.template)).toEqual(

@@ -1,22 +1,25 @@
-import { App, type PolicyValidationPluginReport, type Stack, Validations } from 'aws-cdk-lib';
+import { type PolicyValidationPluginReport, type Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
-import { STACK_NAME, TikTokShopTokenRefresherStack } from '../../infra/stack';
-import { synthesizeVariant } from './variants';
+import { TikTokShopConsentCallback } from '../../infra/consent-callback';
+import { TikTokShopExampleReader } from '../../infra/example-reader';
+import { synthesizeProduct, synthesizeVariant } from './variants';
 
-/** The product stack as the app builds it, and the construct with every optional feature on. */
+/**
+ * The product stack with everything the app can turn on, and the constructs with every optional
+ * feature on (a customer-managed key, discovery, a reader's grant, the example reader and the
+ * consent callback).
+ */
 function stacks(): Record<string, Stack> {
-  const app = new App({
-    context: { 'aws:cdk:bundling-stacks': [] },
-    builtinCloudFormationValidation: false,
-  });
-  const product = new TikTokShopTokenRefresherStack(app, STACK_NAME, {
+  const product = synthesizeProduct({
     shops: ['shop-a', 'shop-b'],
     alarmEmail: 'ops@example.com',
+    exampleReader: true,
+    consentCallback: true,
   });
   const everything = synthesizeVariant(
     (scope) => ({
@@ -30,9 +33,11 @@ function stacks(): Record<string, Stack> {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       });
       refresher.grantReadTokens(reader);
+      new TikTokShopExampleReader(scope, 'ExampleReader', { refresher, shop: 'shop-a' });
+      new TikTokShopConsentCallback(scope, 'ConsentCallback', { refresher });
     },
   );
-  return { product, everything: everything.stack };
+  return { product: product.stack, everything: everything.stack };
 }
 
 const cases = Object.entries(stacks());

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Duration, type Stack } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -24,6 +24,14 @@ import {
   METRICS_NAMESPACE,
 } from '../../lambda/contract';
 import { synthesizeRefresher } from '../support/synth';
+import {
+  expectExactStatements,
+  logicalIdIn,
+  onlyResourceOfType,
+  properties,
+  pseudoArn,
+  statementsOf,
+} from './template';
 import { synthesizeVariant } from './variants';
 
 // Synthesized once for the file: bundling takes seconds, every test below only reads.
@@ -39,51 +47,11 @@ const TOKEN_ACTIONS = [
 ];
 
 function logicalId(construct: IConstruct, inStack: Stack = stack): string {
-  const element = construct.node.defaultChild ?? construct;
-  return inStack.getLogicalId(element as Parameters<Stack['getLogicalId']>[0]);
+  return logicalIdIn(inStack, construct);
 }
 
-function onlyResourceOfType(inTemplate: Template, type: string): string {
-  const ids = Object.keys(inTemplate.findResources(type));
-  expect(ids).toHaveLength(1);
-  return ids[0] as string;
-}
-
-/** The statements of the policies attached to a role, in any order. */
-function statementsOf(inTemplate: Template, roleId: string): unknown[] {
-  const policies = inTemplate.findResources('AWS::IAM::Policy', {
-    Properties: { Roles: [{ Ref: roleId }] },
-  });
-  return Object.values(policies).flatMap(
-    (policy) => (policy.Properties.PolicyDocument.Statement as unknown[]) ?? [],
-  );
-}
-
-function expectExactStatements(actual: unknown[], expected: unknown[]): void {
-  expect(actual).toHaveLength(expected.length);
-  expect(actual).toEqual(expect.arrayContaining(expected));
-}
-
-function properties(inTemplate: Template, id: string): Record<string, unknown> {
-  const resource = inTemplate.toJSON().Resources?.[id];
-  expect(resource).toBeDefined();
-  return resource.Properties;
-}
-
-const pseudoArn = (service: string, resource: string) => ({
-  'Fn::Join': [
-    '',
-    [
-      'arn:',
-      { Ref: 'AWS::Partition' },
-      `:${service}:`,
-      { Ref: 'AWS::Region' },
-      ':',
-      { Ref: 'AWS::AccountId' },
-      `:${resource}`,
-    ],
-  ],
-});
+/** The refresher's own log group: the product stack has the example reader's too. */
+const logGroupId = logicalId(refresher.node.findChild('LogGroup'));
 
 describe('Construct: TikTokShopTokenRefresher', () => {
   describe('secrets', () => {
@@ -137,7 +105,7 @@ describe('Construct: TikTokShopTokenRefresher', () => {
         Handler: 'index.handler',
         LoggingConfig: {
           LogFormat: 'JSON',
-          LogGroup: { Ref: onlyResourceOfType(template, 'AWS::Logs::LogGroup') },
+          LogGroup: { Ref: logGroupId },
         },
       });
       expect(fn.TracingConfig).toBeUndefined();
@@ -216,7 +184,7 @@ describe('Construct: TikTokShopTokenRefresher', () => {
 
     it('keeps its logs three months', () => {
       // Assess
-      template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+      expect(properties(template, logGroupId)).toEqual({ RetentionInDays: 90 });
     });
   });
 
@@ -234,9 +202,7 @@ describe('Construct: TikTokShopTokenRefresher', () => {
         {
           Effect: 'Allow',
           Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          Resource: {
-            'Fn::GetAtt': [onlyResourceOfType(template, 'AWS::Logs::LogGroup'), 'Arn'],
-          },
+          Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] },
         },
         {
           Effect: 'Allow',
@@ -298,6 +264,99 @@ describe('Construct: TikTokShopTokenRefresher', () => {
           Resource: { Ref: logicalId(variant.tokenSecrets[0] as IConstruct, variantStack) },
         },
       ]);
+    });
+
+    /** A role without managed policies, granted one shop's token by the construct. */
+    function grantOneShop(
+      props: TikTokShopTokenRefresherProps | ((scope: Stack) => TikTokShopTokenRefresherProps),
+      shop: string,
+    ): { statements: unknown[]; variantStack: Stack } {
+      const variant = synthesizeVariant(props, (scope, construct) => {
+        const role = new iam.Role(scope, 'ReaderRole', {
+          assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        });
+        construct.grantReadToken(role, shop);
+      });
+      const roleId = logicalId(variant.stack.node.findChild('ReaderRole'), variant.stack);
+      return { statements: statementsOf(variant.template, roleId), variantStack: variant.stack };
+    }
+
+    it("lets another function read one shop's token secret and no other", () => {
+      // Act
+      const { statements, variantStack } = grantOneShop({ shops: ['shop-a', 'shop-b'] }, 'shop-b');
+
+      // Assess
+      const shopB = variantStack.node.findChild('Refresher').node.findChild('TokenSecret-shop-b');
+      expectExactStatements(statements, [
+        {
+          Effect: 'Allow',
+          Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+          Resource: { Ref: logicalId(shopB, variantStack) },
+        },
+      ]);
+    });
+
+    it('grants a shop onboarded at run time by its secret name, tag required, when discovery is on', () => {
+      // Act
+      const { statements } = grantOneShop(
+        { shops: ['shop-a'], discoverTokenSecretsByTag: true },
+        'shop-new',
+      );
+
+      // Assess: the random suffix of the name, and nothing more, is left open
+      expectExactStatements(statements, [
+        {
+          Effect: 'Allow',
+          Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+          Resource: pseudoArn('secretsmanager', 'secret:tiktok-shop/tokens/shop-new-??????'),
+          Condition: { Null: { [`aws:ResourceTag/${DEFAULT_TOKEN_SECRET_TAG_KEY}`]: 'false' } },
+        },
+      ]);
+    });
+
+    it("lets one shop's reader decrypt through Secrets Manager under a customer-managed key", () => {
+      // Act
+      const { statements, variantStack } = grantOneShop(
+        (scope) => ({
+          shops: ['shop-a'],
+          encryptionKey: new kms.Key(scope, 'Key', { enableKeyRotation: true }),
+        }),
+        'shop-a',
+      );
+
+      // Assess
+      const keyId = logicalId(variantStack.node.findChild('Key'), variantStack);
+      expect(statements).toHaveLength(2);
+      expect(statements).toContainEqual({
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: { 'Fn::GetAtt': [keyId, 'Arn'] },
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': {
+              'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']],
+            },
+          },
+        },
+      });
+    });
+
+    it.each<[string, TikTokShopTokenRefresherProps, string, RegExp]>([
+      [
+        'a shop it has no secret for',
+        { shops: ['shop-a'] },
+        'shop-x',
+        /no token secret for shop "shop-x"/,
+      ],
+      [
+        'a wildcard in a shop name',
+        { shops: ['shop-a'], discoverTokenSecretsByTag: true },
+        'shop-*',
+        /invalid shop name "shop-\*"/,
+      ],
+    ])('refuses to grant %s', (_case, props, shop, message) => {
+      // Act & Assess
+      expect(() => grantOneShop(props, shop)).toThrow(message);
     });
   });
 

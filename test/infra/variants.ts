@@ -1,6 +1,11 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import {
+  STACK_NAME,
+  TikTokShopTokenRefresherStack,
+  type TikTokShopTokenRefresherStackProps,
+} from '../../infra/stack';
+import {
   TikTokShopTokenRefresher,
   type TikTokShopTokenRefresherProps,
 } from '../../infra/token-refresher';
@@ -33,4 +38,26 @@ export function synthesizeVariant(
   );
   extend(stack, refresher);
   return { stack, refresher, template: Template.fromStack(stack) };
+}
+
+export interface ProductVariant {
+  readonly stack: TikTokShopTokenRefresherStack;
+  readonly template: Template;
+}
+
+/**
+ * The product stack with the given props. Without `outdir` bundling is skipped, as for
+ * `synthesizeVariant`; with it, every function is bundled into `outdir`, for a test that loads
+ * a bundle.
+ */
+export function synthesizeProduct(
+  props: TikTokShopTokenRefresherStackProps,
+  outdir?: string,
+): ProductVariant {
+  const app = new App({
+    ...(outdir === undefined ? { context: { 'aws:cdk:bundling-stacks': [] } } : { outdir }),
+    builtinCloudFormationValidation: false,
+  });
+  const stack = new TikTokShopTokenRefresherStack(app, STACK_NAME, props);
+  return { stack, template: Template.fromStack(stack) };
 }

@@ -1,0 +1,175 @@
+import { Duration, Names, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import type { CALLBACK_ENV as HANDLER_ENV } from '../lambda/callback-handler';
+import { DEFAULTS, ENV } from '../lambda/contract';
+import { createAppFunction } from './lambda-function';
+import {
+  arnForPolicies,
+  grantKeyThroughSecretsManager,
+  nagArn,
+  secretArnPattern,
+  secretKeys,
+} from './secret-access';
+import type { TikTokShopTokenRefresher } from './token-refresher';
+
+/**
+ * The handler's environment variables, spelled out: importing them would load the handler
+ * module, which builds its SDK client, into every synth. Typed by the handler's own constant,
+ * so the compiler refuses any difference.
+ */
+const CALLBACK_ENV: typeof HANDLER_ENV = {
+  appCredentialsSecretId: ENV.appCredentialsSecretId,
+  stateSecretId: 'CALLBACK_STATE_SECRET_ID',
+  tokenSecretPrefix: 'TOKEN_SECRET_PREFIX',
+  tokenSecretTagKey: ENV.tokenSecretTagKey,
+  tiktokAuthBaseUrl: ENV.tiktokAuthBaseUrl,
+};
+
+export interface TikTokShopConsentCallbackProps {
+  /**
+   * The refresher whose app credentials the callback reads and under whose token prefix and tag
+   * key it stores a new shop's first token. It must discover token secrets by tag
+   * (`discoverTokenSecretsByTag: true`): the secrets of new shops are created at run time.
+   */
+  readonly refresher: TikTokShopTokenRefresher;
+
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Most requests served at once. The URL is public: this bounds what a flood of requests can
+   * cost (each one reads the signing key, at most every 5 minutes per environment) while a
+   * seller who meets a throttle simply reloads the page.
+   * @default 2
+   */
+  readonly reservedConcurrentExecutions?: number;
+}
+
+/**
+ * TikTok's consent redirect (lambda/callback-handler.ts) behind a Lambda function URL: after a
+ * seller approves the app from a link made by `npm run authorize -- --consent-link`, TikTok sends
+ * the seller's browser here with an authorization code and the link's signed state; the function
+ * exchanges the code and stores the shop's first token as `<prefix>tokens/<shop>`, created and
+ * tagged for the refresher's discovery when missing. Also creates the state-signing key.
+ */
+export class TikTokShopConsentCallback extends Construct {
+  /** The callback function. */
+  public readonly function: lambda.IFunction;
+  /** The function URL: the redirect URL to register in TikTok Partner Center. */
+  public readonly functionUrl: lambda.FunctionUrl;
+  /** The key that signs and verifies consent states (the authorize CLI reads it too). */
+  public readonly stateKeySecret: secretsmanager.ISecret;
+  /** Its name: the authorize CLI's CALLBACK_STATE_SECRET_ID (whose default is the default name). */
+  public readonly stateKeySecretName: string;
+
+  constructor(scope: Construct, id: string, props: TikTokShopConsentCallbackProps) {
+    super(scope, id);
+    const { refresher } = props;
+    if (!refresher.discoversTokenSecretsByTag) {
+      throw new Error(
+        `${this.node.path}: the refresher ${refresher.node.path} must discover token secrets by tag (discoverTokenSecretsByTag: true): the callback creates the token secrets of new shops at run time, which the refresher would otherwise never refresh`,
+      );
+    }
+
+    this.stateKeySecretName = `${refresher.secretNamePrefix}callback-state-key`;
+    const stateKeySecret = new secretsmanager.Secret(this, 'StateKeySecret', {
+      secretName: this.stateKeySecretName,
+      description:
+        'Signs the state of TikTok Shop consent links (the authorize CLI and the callback)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      encryptionKey: refresher.encryptionKey,
+      // Losing it only voids the consent links issued in the last hour.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(stateKeySecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating the state key would void every consent link issued within the hour, and the key never leaves the CLI and the callback; to replace it, put a new random value of 32+ characters by hand.',
+    });
+    this.stateKeySecret = stateKeySecret;
+
+    const { fn, role } = createAppFunction(this, {
+      entryFile: 'callback-handler.ts',
+      roleDescription:
+        'TikTok Shop consent callback: reads app credentials and state key, stores new shop tokens',
+      logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      logEncryptionKey: refresher.encryptionKey,
+      description: "TikTok Shop consent callback: stores a newly authorized shop's first token",
+      memorySize: 256,
+      // The seller's browser waits for the code exchange (10 s at most) and the Secrets Manager
+      // writes after it, which retry on throttling: an authorization code works once, so giving
+      // up early would lose the token.
+      timeout: Duration.seconds(60),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 2,
+      environment: {
+        [CALLBACK_ENV.appCredentialsSecretId]: refresher.appCredentialsSecretId,
+        [CALLBACK_ENV.stateSecretId]: this.stateKeySecretName,
+        [CALLBACK_ENV.tokenSecretPrefix]: refresher.secretNamePrefix,
+        [CALLBACK_ENV.tokenSecretTagKey]: refresher.tokenSecretTagKey,
+        [CALLBACK_ENV.tiktokAuthBaseUrl]: DEFAULTS.tiktokAuthBaseUrl,
+        POWERTOOLS_SERVICE_NAME: Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }),
+      },
+    });
+    this.function = fn;
+    // No IAM auth: TikTok redirects the seller's browser here with a plain GET. The signed state
+    // (HMAC under the state key, one hour) is what authenticates a request.
+    this.functionUrl = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+
+    this.grantAccess(role, refresher, stateKeySecret);
+  }
+
+  private grantAccess(
+    role: iam.Role,
+    refresher: TikTokShopTokenRefresher,
+    stateKeySecret: secretsmanager.ISecret,
+  ): void {
+    const tagKey = refresher.tokenSecretTagKey;
+    const tokenSecrets = secretArnPattern(this, refresher.tokenSecretName('*'));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [arnForPolicies(refresher.appCredentialsSecret), stateKeySecret.secretArn],
+      }),
+    );
+    // A new shop's secret is created with the discovery tag, and an existing one gets it again;
+    // the conditions allow that tag key and no other.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
+        resources: [tokenSecrets],
+        conditions: {
+          Null: { [`aws:RequestTag/${tagKey}`]: 'false' },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [tagKey] },
+        },
+      }),
+    );
+    // No tag condition here: the handler puts the token before it tags an existing secret, and a
+    // code works once, so a refused put would lose the token.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:PutSecretValue'],
+        resources: [tokenSecrets],
+      }),
+    );
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagArn(tokenSecrets)}]`,
+      reason:
+        'A newly authorized shop gets its token secret at run time, under a name not known at deploy time: writes are granted under the token name prefix, and creating or tagging requires the discovery tag key.',
+    });
+
+    for (const key of secretKeys([refresher.appCredentialsSecret, stateKeySecret])) {
+      // The refresher's key also encrypts the token secrets it created, which a new
+      // authorization of their shop overwrites: PutSecretValue needs a data key.
+      const actions =
+        key === refresher.encryptionKey ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'];
+      grantKeyThroughSecretsManager(this, role, key, actions);
+    }
+  }
+}
