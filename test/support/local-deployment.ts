@@ -136,32 +136,54 @@ export class LocalDeployment {
     return (JSON.parse(current) as { data?: { refresh_token?: string } }).data?.refresh_token;
   }
 
-  /** One invocation in a fresh process, like a cold Lambda execution environment. */
+  /**
+   * One invocation in a fresh process, like a cold Lambda execution environment. Aborting
+   * `signal` kills the process on the spot, as Lambda does when an invocation times out: what it
+   * had done stays done, and the outcome is the timeout error Lambda reports.
+   */
   async invoke(
     event: unknown,
     options: {
       timeoutMs?: number;
       environment?: Record<string, string>;
+      signal?: AbortSignal;
       /** Another bundle to run in the function's place, with its environment (the bench's floor). */
       bundle?: { readonly handlerPath: string; readonly handlerExport: string };
     } = {},
   ): Promise<InvokeOutcome> {
     const outcomeFile = join(this.workDir, `${crypto.randomUUID()}.json`);
-    const { stdout, stderr } = await run(
-      process.execPath,
-      [
-        RUNNER,
-        options.bundle?.handlerPath ?? this.handlerPath,
-        options.bundle?.handlerExport ?? this.handlerExport,
-        JSON.stringify(event),
-        String(options.timeoutMs ?? this.timeoutMs),
-        outcomeFile,
-      ],
-      { env: { ...this.environment(), ...options.environment }, maxBuffer: 64 * 1024 * 1024 },
-    );
-    const outcome = JSON.parse(await readFile(outcomeFile, 'utf8')) as Omit<InvokeOutcome, 'logs'>;
-    await rm(outcomeFile);
-    const logs = `${stdout}${stderr}`.split('\n').filter((line) => line.trim() !== '');
+    let printed: { stdout: string; stderr: string };
+    let outcome: Omit<InvokeOutcome, 'logs'>;
+    try {
+      printed = await run(
+        process.execPath,
+        [
+          RUNNER,
+          options.bundle?.handlerPath ?? this.handlerPath,
+          options.bundle?.handlerExport ?? this.handlerExport,
+          JSON.stringify(event),
+          String(options.timeoutMs ?? this.timeoutMs),
+          outcomeFile,
+        ],
+        {
+          env: { ...this.environment(), ...options.environment },
+          maxBuffer: 64 * 1024 * 1024,
+          ...(options.signal === undefined
+            ? {}
+            : { signal: options.signal, killSignal: 'SIGKILL' }),
+        },
+      );
+      outcome = JSON.parse(await readFile(outcomeFile, 'utf8')) as Omit<InvokeOutcome, 'logs'>;
+    } catch (error) {
+      if (options.signal?.aborted !== true) throw error;
+      const killed = error as { stdout?: string; stderr?: string };
+      printed = { stdout: killed.stdout ?? '', stderr: killed.stderr ?? '' };
+      outcome = { error: { errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out' } };
+    }
+    await rm(outcomeFile, { force: true });
+    const logs = `${printed.stdout}${printed.stderr}`
+      .split('\n')
+      .filter((line) => line.trim() !== '');
     this.outputs.push(...logs, JSON.stringify(outcome));
     return { ...outcome, logs };
   }
