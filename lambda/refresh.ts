@@ -208,11 +208,11 @@ async function refreshShop(
         deadline,
       );
     } catch (error) {
-      // With rotating refresh tokens, a concurrent writer's refresh makes ours look revoked.
-      // If the stored token changed meanwhile, theirs stands and this shop is not at fault.
-      if (error instanceof ReauthorizationRequiredError) {
-        const latest = await deps.store.read(shop.id);
-        if (latest.current.versionId !== basedOn) return supersededReport(shop);
+      if (
+        error instanceof ReauthorizationRequiredError &&
+        (await anotherWriterMovedOn(shop, basedOn, reserveMs, deps))
+      ) {
+        return supersededReport(shop);
       }
       throw error;
     }
@@ -231,6 +231,34 @@ async function refreshShop(
   } catch (error) {
     return failedReport(shop, error, inEffect);
   }
+}
+
+/** Pauses between looks at the store after TikTok refused a refresh token, in ms. */
+const MOVED_ON_CHECKS_MS = [0, 500, 1_000, 2_000, 4_000];
+
+/**
+ * With rotating refresh tokens, a concurrent writer's refresh makes ours look revoked, and its
+ * new token may still be on its way to the store (written, not yet current). So the store is
+ * looked at a few times before concluding that the seller must authorize again: a new current
+ * version, or a pending one written after it, means someone else holds the working token.
+ */
+async function anotherWriterMovedOn(
+  shop: Shop,
+  basedOn: string,
+  reserveMs: number,
+  deps: RefreshDependencies,
+): Promise<boolean> {
+  for (const pauseMs of MOVED_ON_CHECKS_MS) {
+    if (deps.remainingMs() - pauseMs < reserveMs) break;
+    await deps.clock.sleep(pauseMs);
+    const latest = await deps.store.read(shop.id);
+    if (latest.current.versionId !== basedOn) return true;
+    const pending = latest.pending;
+    if (pending !== undefined && (pending.createdAt ?? 0) >= (latest.current.createdAt ?? 0)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /**

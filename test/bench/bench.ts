@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     progress('synthesizing the stack…');
     const synthesized = synthesizeRefresher({ shops: SHOPS });
     progress('building the floor bundle…');
-    const floor = await buildFloor(workDir);
+    const floor = buildFloor(workDir);
     const bundle = await measureBundles(synthesized.bundleDir, floor.dir);
     progress('starting local endpoints…');
     deployment = await LocalDeployment.start({
@@ -216,9 +216,6 @@ function renderColdStart(coldStart: ColdStart, style: Style): string[] {
       ],
       [
         row('handler', coldStart.handler),
-        ...(coldStart.handlerWithoutSourceMaps === undefined
-          ? []
-          : [row('handler without --enable-source-maps', coldStart.handlerWithoutSourceMaps)]),
         row('floor', coldStart.floor),
         ['ratio', '', '', ratio(coldStart.ratio), ratio(coldStart.processRatio)],
       ],

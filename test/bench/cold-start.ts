@@ -8,7 +8,6 @@ const TARGET_RATIO = 1.1;
 const WARM_UPS = 1;
 const COLD_START_RUNS = 9;
 const DAY = 24 * 3600;
-const SOURCE_MAPS = '--enable-source-maps';
 
 /** Medians over the measured runs, in ms. */
 export interface StartTimes {
@@ -26,11 +25,6 @@ export interface ColdStart {
   readonly runs: number;
   readonly handler: StartTimes;
   readonly floor: StartTimes;
-  /**
-   * The handler with the template's NODE_OPTIONS minus --enable-source-maps, which makes Node
-   * read the bundle's source map at import; absent when the template does not set it.
-   */
-  readonly handlerWithoutSourceMaps?: StartTimes;
   readonly ratio: number;
   readonly processRatio: number;
   readonly figure: Figure;
@@ -53,21 +47,14 @@ export async function measureColdStart(
 ): Promise<ColdStart> {
   const shops = deployment.shopSecretNames;
   for (const shop of shops) deployment.seedShop(shop, { accessTtlSeconds: 6 * DAY });
-  const nodeOptions = deployment.functionEnvironment.NODE_OPTIONS ?? '';
-  const withoutMaps = nodeOptions.includes(SOURCE_MAPS)
-    ? { NODE_OPTIONS: nodeOptions.replace(SOURCE_MAPS, '').trim() }
-    : undefined;
   const handlerSamples: Sample[] = [];
   const floorSamples: Sample[] = [];
-  const withoutMapsSamples: Sample[] = [];
   for (let run = 0; run < WARM_UPS + COLD_START_RUNS; run++) {
     const handler = await timedInvoke(deployment, shops.length);
     const base = await timedInvoke(deployment, floor);
-    const noMaps = withoutMaps && (await timedInvoke(deployment, shops.length, withoutMaps));
     if (run < WARM_UPS) continue;
     handlerSamples.push(handler);
     floorSamples.push(base);
-    if (noMaps) withoutMapsSamples.push(noMaps);
   }
   const handler = medians(handlerSamples);
   const base = medians(floorSamples);
@@ -76,7 +63,6 @@ export async function measureColdStart(
     runs: COLD_START_RUNS,
     handler,
     floor: base,
-    ...(withoutMaps === undefined ? {} : { handlerWithoutSourceMaps: medians(withoutMapsSamples) }),
     ratio: value,
     processRatio: handler.processMs / base.processMs,
     figure: figure({
@@ -95,13 +81,12 @@ export async function measureColdStart(
 async function timedInvoke(
   deployment: LocalDeployment,
   target: number | FloorBundle,
-  environment: Record<string, string> = {},
 ): Promise<Sample> {
   const started = performance.now();
-  const outcome = await deployment.invoke(SCHEDULED_EVENT, {
-    environment,
-    ...(typeof target === 'number' ? {} : { bundle: target }),
-  });
+  const outcome = await deployment.invoke(
+    SCHEDULED_EVENT,
+    typeof target === 'number' ? {} : { bundle: target },
+  );
   const processMs = performance.now() - started;
   if (outcome.error !== undefined || outcome.initMs === undefined) {
     throw new Error(`cold start run failed: ${outcome.error?.errorMessage ?? 'no timings'}`);

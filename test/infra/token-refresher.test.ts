@@ -124,7 +124,6 @@ describe('Construct: TikTokShopTokenRefresher', () => {
         [ENV.secretWritesPerSecond]: String(DEFAULTS.secretWritesPerSecond),
         POWERTOOLS_SERVICE_NAME: refresher.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        NODE_OPTIONS: '--enable-source-maps',
       });
       expect(product.timeoutSeconds).toBe(300);
     });

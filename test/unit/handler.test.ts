@@ -431,6 +431,30 @@ describe('Function: handler', () => {
       expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
     });
 
+    it('waits for a concurrent writer whose new token is not yet current before reporting superseded', async () => {
+      const due = seller(60);
+      sm.on(GetSecretValueCommand, { SecretId: SHOP_A, VersionStage: 'AWSCURRENT' }).resolves({
+        VersionId: 'a1',
+        SecretString: due.raw,
+        CreatedDate: new Date('2026-11-20T00:00:00Z'),
+      });
+      // Our read, then the first look after the refusal, see no pending version; the second does.
+      sm.on(GetSecretValueCommand, { SecretId: SHOP_A, VersionStage: 'AWSPENDING' })
+        .rejectsOnce(new ResourceNotFoundException({ message: 'no label', $metadata: {} }))
+        .rejectsOnce(new ResourceNotFoundException({ message: 'no label', $metadata: {} }))
+        .resolves({
+          VersionId: 'a2',
+          SecretString: due.raw,
+          CreatedDate: new Date('2026-11-25T00:00:00Z'),
+        });
+      tiktok.failNext(1, { code: 36004005, message: 'no related auth record' });
+
+      const { result } = await invoke({});
+
+      expect(result?.shops[0]?.outcome).toBe('superseded');
+      expect(publishedEvents()).toEqual([]);
+    });
+
     it('retries HTTP 503, then fails the invocation so Lambda retries it', async () => {
       const due = seller(60);
       stored(SHOP_A, { raw: due.raw, versionId: 'a1' });
