@@ -4,8 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { CALLBACK_ENV as HANDLER_ENV } from '../lambda/callback-handler';
-import { DEFAULTS, ENV } from '../lambda/contract';
+import { CALLBACK_ENV, DEFAULTS, ENV } from '../lambda/contract';
 import { createAppFunction } from './lambda-function';
 import {
   arnForPolicies,
@@ -15,19 +14,6 @@ import {
   secretKeys,
 } from './secret-access';
 import type { TikTokShopTokenRefresher } from './token-refresher';
-
-/**
- * The handler's environment variables, spelled out: importing them would load the handler
- * module, which builds its SDK client, into every synth. Typed by the handler's own constant,
- * so the compiler refuses any difference.
- */
-const CALLBACK_ENV: typeof HANDLER_ENV = {
-  appCredentialsSecretId: ENV.appCredentialsSecretId,
-  stateSecretId: 'CALLBACK_STATE_SECRET_ID',
-  tokenSecretPrefix: 'TOKEN_SECRET_PREFIX',
-  tokenSecretTagKey: ENV.tokenSecretTagKey,
-  tiktokAuthBaseUrl: ENV.tiktokAuthBaseUrl,
-};
 
 export interface TikTokShopConsentCallbackProps {
   /**

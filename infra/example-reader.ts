@@ -4,17 +4,9 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DETAIL_TYPE, EVENT_SOURCE } from '../lambda/contract';
-import type { SHOP_TOKEN_SECRET_ID as HANDLER_ENV_NAME } from '../lambda/example-reader';
+import { DETAIL_TYPE, EVENT_SOURCE, SHOP_TOKEN_SECRET_ID } from '../lambda/contract';
 import { createAppFunction } from './lambda-function';
 import type { TikTokShopTokenRefresher } from './token-refresher';
-
-/**
- * The handler's environment variable, spelled out: importing it would load the handler module
- * and its SDK into every synth. Typed by the handler's own constant, so the compiler refuses a
- * difference.
- */
-const SHOP_TOKEN_SECRET_ID: typeof HANDLER_ENV_NAME = 'SHOP_TOKEN_SECRET_ID';
 
 export interface TikTokShopExampleReaderProps {
   /** The refresher that keeps the shop's token fresh and announces each new one on its bus. */

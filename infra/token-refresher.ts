@@ -20,6 +20,7 @@ import {
   ENV,
   METRIC,
   METRICS_NAMESPACE,
+  SHOP_NAME,
 } from '../lambda/contract';
 import { createAppFunction } from './lambda-function';
 import {
@@ -454,7 +455,9 @@ export class TikTokShopTokenRefresher extends Construct {
     if (!SECRET_NAME_PART.test(prefix)) problems.push(`invalid secretNamePrefix "${prefix}"`);
     for (const shop of shops) {
       if (!isShopName(shop)) {
-        problems.push(`invalid shop name "${shop}": use letters, digits and _+=.@- only`);
+        problems.push(
+          `invalid shop name "${shop}": 1 to 64 letters, digits, '-' or '_', starting with a letter or digit`,
+        );
       }
     }
     if (new Set(shops).size !== shops.length) problems.push('a shop is listed twice');
@@ -777,9 +780,9 @@ function discoveredSecretsAcknowledgment(arn: string): { id: string; reason: str
   };
 }
 
-/** A shop name the function and the IAM patterns accept: no `/`, no wildcard, no comma. */
+/** The shop names the onboarding command and the callback accept, so every shop can be connected. */
 function isShopName(shop: string): boolean {
-  return SECRET_NAME_PART.test(shop) && !shop.includes('/');
+  return SHOP_NAME.test(shop);
 }
 
 function minDuration(a: Duration, b: Duration): Duration {

@@ -4,7 +4,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { checkBaseUrl } from './config';
 import { readSigningKey, verifyConsentState } from './consent-state';
-import { DEFAULT_TOKEN_SECRET_TAG_KEY, DEFAULTS, ENV } from './contract';
+import { CALLBACK_ENV, DEFAULT_TOKEN_SECRET_TAG_KEY, DEFAULTS, ENV } from './contract';
 import {
   ConfigurationError,
   describeError,
@@ -32,13 +32,7 @@ import type { AppCredentials } from './token';
  * the event (whose query string holds the code) is never logged.
  */
 
-export const CALLBACK_ENV = {
-  appCredentialsSecretId: ENV.appCredentialsSecretId,
-  stateSecretId: 'CALLBACK_STATE_SECRET_ID',
-  tokenSecretPrefix: 'TOKEN_SECRET_PREFIX',
-  tokenSecretTagKey: ENV.tokenSecretTagKey,
-  tiktokAuthBaseUrl: ENV.tiktokAuthBaseUrl,
-} as const;
+export { CALLBACK_ENV };
 
 /** The signing key changes rarely; caching it keeps a flood of bogus requests off Secrets Manager. */
 const STATE_KEY_MAX_AGE_SECONDS = 300;
@@ -258,6 +252,8 @@ export const handler = async (
     const store = new SecretsManagerTokenStore({
       client: secretsManager,
       writesPerSecond: DEFAULTS.secretWritesPerSecond,
+      // Retries stop before Lambda does, so a timeout is logged as a token not stored.
+      deadline: () => Date.now() + context.getRemainingTimeInMillis() - 3_000,
     });
     const page = await answerConsentCallback(
       { method: event.requestContext.http.method, query: event.queryStringParameters ?? {} },

@@ -16,6 +16,24 @@ export const ENV = {
   secretWritesPerSecond: 'SECRET_WRITES_PER_SECOND',
 } as const;
 
+/** Environment of the consent callback function (lambda/callback-handler.ts). */
+export const CALLBACK_ENV = {
+  appCredentialsSecretId: ENV.appCredentialsSecretId,
+  stateSecretId: 'CALLBACK_STATE_SECRET_ID',
+  tokenSecretPrefix: 'TOKEN_SECRET_PREFIX',
+  tokenSecretTagKey: ENV.tokenSecretTagKey,
+  tiktokAuthBaseUrl: ENV.tiktokAuthBaseUrl,
+} as const;
+
+/** Environment of the example reader function (lambda/example-reader.ts): its shop's secret. */
+export const SHOP_TOKEN_SECRET_ID = 'SHOP_TOKEN_SECRET_ID';
+
+/**
+ * A shop name becomes part of a secret name and of an IAM resource pattern, so it is kept to
+ * characters that mean nothing there: no `/`, no `*`, no `,`, no `..`.
+ */
+export const SHOP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
 export const DEFAULTS = {
   tiktokAuthBaseUrl: 'https://auth.tiktok-shops.com',
   refreshBeforeExpirySeconds: 172_800,

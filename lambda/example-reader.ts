@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { DETAIL_TYPE, EVENT_SOURCE } from './contract';
+import { DETAIL_TYPE, EVENT_SOURCE, SHOP_TOKEN_SECRET_ID } from './contract';
 import { ConfigurationError } from './errors';
 import { getShopToken, type ReadOptions, withShopToken } from './reader';
 import { shopFromId } from './shops';
@@ -20,7 +20,7 @@ import { shopFromId } from './shops';
  * IAM: secretsmanager:GetSecretValue on that secret.
  */
 
-export const SHOP_TOKEN_SECRET_ID = 'SHOP_TOKEN_SECRET_ID';
+export { SHOP_TOKEN_SECRET_ID };
 
 export interface ReaderResult {
   /** The shop's secret name, as the refresher's events name it. */

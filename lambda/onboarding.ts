@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, link, open, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { SHOP_NAME } from './contract';
 import { describeError, SecretStoreError, TokenNotStoredError, UsageError } from './errors';
 import { FileTokenStore } from './file-store';
 import type { FirstTokenStored } from './secrets-store';
@@ -17,12 +18,6 @@ import { expiresAt } from './token';
 export const DEFAULT_TOKEN_SECRET_PREFIX = 'tiktok-shop/';
 export const DEFAULT_APP_CREDENTIALS_SECRET_ID = 'tiktok-shop/app-credentials';
 export const DEFAULT_CALLBACK_STATE_SECRET_ID = 'tiktok-shop/callback-state-key';
-
-/**
- * A shop name becomes part of a secret name and of an IAM resource pattern, so it is kept to
- * characters that mean nothing there: no `/`, no `*`, no `..`.
- */
-const SHOP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 export function checkShopName(shop: string): string {
   if (!SHOP_NAME.test(shop)) {

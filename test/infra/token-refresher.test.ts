@@ -857,6 +857,8 @@ describe('Construct: TikTokShopTokenRefresher', () => {
       ['nothing to refresh', {}, /nothing to refresh/],
       ['a shop name with a slash', { shops: ['a/b'] }, /invalid shop name "a\/b"/],
       ['a shop name with a comma', { shops: ['a,b'] }, /invalid shop name "a,b"/],
+      // The onboarding command and the callback could never connect such a shop.
+      ['a shop name with a dot', { shops: ['shop.eu'] }, /invalid shop name "shop.eu"/],
       ['a shop listed twice', { shops: ['a', 'a'] }, /listed twice/],
       [
         'an interval in seconds',
