@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { CALLBACK_ENV, DEFAULTS, ENV } from '../lambda/contract';
+import { CALLBACK_ENV, DEFAULTS } from '../lambda/contract';
 import { createAppFunction } from './lambda-function';
 import {
   arnForPolicies,

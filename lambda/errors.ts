@@ -28,10 +28,8 @@ export class MalformedSecretError extends RefresherError {
   readonly errorType = 'MalformedSecret';
 }
 
-/** TikTok refuses the refresh token or auth code: only the seller authorizing again helps. */
-export class ReauthorizationRequiredError extends RefresherError {
-  readonly errorType = 'ReauthorizationRequired';
-
+/** A failure TikTok's answer decided; carries TikTok's code when the answer had one. */
+export abstract class TikTokAnswerError extends RefresherError {
   constructor(
     message: string,
     readonly tiktokCode?: number,
@@ -41,17 +39,14 @@ export class ReauthorizationRequiredError extends RefresherError {
   }
 }
 
-/** TikTok answered something that is not a usable token (not JSON, wrong shape, unknown code). */
-export class UnexpectedResponseError extends RefresherError {
-  readonly errorType = 'UnexpectedResponse';
+/** TikTok refuses the refresh token or auth code: only the seller authorizing again helps. */
+export class ReauthorizationRequiredError extends TikTokAnswerError {
+  readonly errorType = 'ReauthorizationRequired';
+}
 
-  constructor(
-    message: string,
-    readonly tiktokCode?: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
+/** TikTok answered something that is not a usable token (not JSON, wrong shape, unknown code). */
+export class UnexpectedResponseError extends TikTokAnswerError {
+  readonly errorType = 'UnexpectedResponse';
 }
 
 /** Secrets Manager refused a call for a reason a retry does not fix (not found, access denied). */
@@ -136,10 +131,7 @@ export function describeError(error: unknown): {
   tiktokCode?: number;
 } {
   if (error instanceof RefresherError) {
-    const tiktokCode =
-      error instanceof ReauthorizationRequiredError || error instanceof UnexpectedResponseError
-        ? error.tiktokCode
-        : undefined;
+    const tiktokCode = error instanceof TikTokAnswerError ? error.tiktokCode : undefined;
     return {
       errorType: error.errorType,
       message: error.message,

@@ -11,7 +11,6 @@
  * App key and secret: TIKTOK_APP_KEY and TIKTOK_APP_SECRET, or else the secret named by
  * APP_CREDENTIALS_SECRET_ID. Exit codes: 0 done, 1 failed (nothing stored), 2 usage.
  */
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -39,6 +38,7 @@ import {
 import { SecretsManagerTokenStore } from '../secrets-store';
 import { TikTokAuthClient } from '../tiktok-client';
 import type { AppCredentials } from '../token';
+import { runAsScript } from './run';
 
 const USAGE = `usage:
   npm run authorize -- --auth-code <code> --shop <name> [--token-file <path> | --secret-prefix <prefix>]
@@ -237,14 +237,4 @@ function describeConnected(connected: ConnectedShop, toFile: boolean): string {
   ].join('\n');
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2), process.env).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(`error: ${describeError(error).message}`);
-      process.exitCode = 1;
-    },
-  );
-}
+runAsScript(import.meta.url, main);

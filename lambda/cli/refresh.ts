@@ -5,15 +5,15 @@
  * answer, as the secret holds it). App key and secret come from TIKTOK_APP_KEY/TIKTOK_APP_SECRET.
  */
 import { basename } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkBaseUrl } from '../config';
 import { DEFAULTS, ENV } from '../contract';
-import { ConfigurationError, describeError } from '../errors';
+import { ConfigurationError } from '../errors';
 import { FileTokenStore } from '../file-store';
 import { type Logger, type RunSummary, refreshShops } from '../refresh';
 import { TikTokAuthClient } from '../tiktok-client';
 import { systemClock } from '../timing';
+import { runAsScript } from './run';
 
 const USAGE = 'usage: npm run refresh -- --token-file <path> [--force] [--dry-run]';
 
@@ -102,14 +102,4 @@ function describeRun(summary: RunSummary): string {
     .join('\n');
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2), process.env).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(`error: ${describeError(error).message}`);
-      process.exitCode = 1;
-    },
-  );
-}
+runAsScript(import.meta.url, main);

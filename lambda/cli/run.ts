@@ -1,0 +1,24 @@
+import { pathToFileURL } from 'node:url';
+import { describeError } from '../errors';
+
+/**
+ * Runs a command's `main` when its module is the script node was started with (not when a test
+ * imports it), and turns the outcome into the exit code; an unforeseen error prints only its
+ * describable part, never a value it may quote.
+ */
+export function runAsScript(
+  moduleUrl: string,
+  main: (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>,
+): void {
+  const script = process.argv[1];
+  if (script === undefined || moduleUrl !== pathToFileURL(script).href) return;
+  main(process.argv.slice(2), process.env).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(`error: ${describeError(error).message}`);
+      process.exitCode = 1;
+    },
+  );
+}
