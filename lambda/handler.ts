@@ -63,11 +63,16 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
       remainingMs: () => context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
     });
 
-    const retryable = summary.shops.filter((shop) => shop.outcome === 'failed' && shop.retryable);
+    const failed = summary.shops.filter((shop) => shop.outcome === 'failed');
+    const retryable = failed.filter((shop) => shop.retryable);
     if (retryable.length > 0) {
-      const which = retryable.map((shop) => `${shop.shop} (${shop.errorType}: ${shop.message})`);
+      // The thrown message is all a person sees in the console, so it names every failure.
+      const describe = (shops: typeof failed) =>
+        shops.map((shop) => `${shop.shop} (${shop.errorType}: ${shop.message})`).join('; ');
+      const others = failed.filter((shop) => !shop.retryable);
       throw new RefreshIncompleteError(
-        `${retryable.length} of ${summary.shops.length} shops failed and may succeed on retry: ${which.join('; ')}`,
+        `${retryable.length} of ${summary.shops.length} shops failed and may succeed on retry: ${describe(retryable)}` +
+          (others.length > 0 ? `; also failed, a retry will not help: ${describe(others)}` : ''),
       );
     }
     return summary;

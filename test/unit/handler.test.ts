@@ -469,6 +469,22 @@ describe('Function: handler', () => {
       expect(tiktok.isRefreshTokenValid(due.refreshToken)).toBe(true);
     });
 
+    it('names the other failed shops too when a retryable failure fails the run', async () => {
+      vi.stubEnv('TOKEN_SECRET_IDS', `${SHOP_A},${SHOP_B}`);
+      stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+      stored(SHOP_B, { raw: '{"code":0}', versionId: 'b1' });
+      tiktok.failAlways({ httpStatus: 503 });
+
+      const { error } = await invoke({});
+
+      expect(error?.message).toContain(
+        `1 of 2 shops failed and may succeed on retry: ${SHOP_A} (Transient`,
+      );
+      expect(error?.message).toContain(
+        `also failed, a retry will not help: ${SHOP_B} (MalformedSecret`,
+      );
+    });
+
     it('succeeds when TikTok recovers within the retries', async () => {
       stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
       tiktok.failNext(1, { httpStatus: 429, retryAfterSeconds: 0 });
