@@ -85,9 +85,10 @@ export interface RefreshDependencies {
 export interface RefreshSettings {
   readonly refreshBeforeExpirySeconds: number;
   readonly maxConcurrency: number;
-  /** Time kept back for storing a token TikTok has answered with. @default 30 s */
-  readonly storeReserveMs?: number;
 }
+
+/** Time kept back in the invocation for storing a token TikTok has answered with. */
+const STORE_RESERVE_MS = 30_000;
 
 interface ShopReport {
   readonly result: ShopResult;
@@ -191,8 +192,7 @@ async function refreshShop(
       await credentials(); // a dry run still proves that the app credentials are readable
       return skippedReport(shop, token, 'dry-run');
     }
-    const reserveMs = settings.storeReserveMs ?? 30_000;
-    const neededMs = deps.tiktok.worstCaseMs + reserveMs;
+    const neededMs = deps.tiktok.worstCaseMs + STORE_RESERVE_MS;
     if (deps.remainingMs() < neededMs) {
       throw new DeadlineError(
         `refresh not started: ${Math.round(deps.remainingMs() / 1000)} s left in the invocation, one needs up to ${Math.round(neededMs / 1000)} s`,
@@ -201,7 +201,7 @@ async function refreshShop(
 
     let answer: ParsedToken;
     try {
-      const deadline = now + deps.remainingMs() - reserveMs;
+      const deadline = now + deps.remainingMs() - STORE_RESERVE_MS;
       answer = await deps.tiktok.refreshToken(
         await credentials(),
         token.data.refresh_token,
@@ -210,7 +210,7 @@ async function refreshShop(
     } catch (error) {
       if (
         error instanceof ReauthorizationRequiredError &&
-        (await anotherWriterMovedOn(shop, basedOn, reserveMs, deps))
+        (await anotherWriterMovedOn(shop, basedOn, deps))
       ) {
         return supersededReport(shop);
       }
@@ -245,11 +245,10 @@ const MOVED_ON_CHECKS_MS = [0, 500, 1_000, 2_000, 4_000];
 async function anotherWriterMovedOn(
   shop: Shop,
   basedOn: string,
-  reserveMs: number,
   deps: RefreshDependencies,
 ): Promise<boolean> {
   for (const pauseMs of MOVED_ON_CHECKS_MS) {
-    if (deps.remainingMs() - pauseMs < reserveMs) break;
+    if (deps.remainingMs() - pauseMs < STORE_RESERVE_MS) break;
     await deps.clock.sleep(pauseMs);
     const latest = await deps.store.read(shop.id);
     if (latest.current.versionId !== basedOn) return true;
