@@ -1,6 +1,6 @@
 import { Annotations, App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { STACK_NAME, TikTokShopTokenRefresherStack } from './stack';
+import { STACK_NAME, TikTokShopTokenRefresherStack } from './stack.js';
 
 /**
  * Shop used when no `shops` context is given, so that a bare `cdk synth` or `cdk deploy` works.

@@ -4,16 +4,16 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { CALLBACK_ENV, DEFAULTS } from '../lambda/contract';
-import { createAppFunction } from './lambda-function';
+import { CALLBACK_ENV, DEFAULTS } from '../lambda/shared/contract.js';
+import { createAppFunction } from './lambda-function.js';
 import {
   arnForPolicies,
   grantKeyThroughSecretsManager,
   nagArn,
   secretArnPattern,
   secretKeys,
-} from './secret-access';
-import type { TikTokShopTokenRefresher } from './token-refresher';
+} from './secret-access.js';
+import type { TikTokShopTokenRefresher } from './token-refresher.js';
 
 export interface TikTokShopConsentCallbackProps {
   /**
@@ -82,7 +82,7 @@ export class TikTokShopConsentCallback extends Construct {
     this.stateKeySecret = stateKeySecret;
 
     const { fn, role } = createAppFunction(this, {
-      entryFile: 'callback-handler.ts',
+      bundle: 'consent-callback',
       roleDescription:
         'TikTok Shop consent callback: reads app credentials and state key, stores new shop tokens',
       logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,

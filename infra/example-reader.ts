@@ -4,9 +4,9 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DETAIL_TYPE, EVENT_SOURCE, SHOP_TOKEN_SECRET_ID } from '../lambda/contract';
-import { createAppFunction } from './lambda-function';
-import type { TikTokShopTokenRefresher } from './token-refresher';
+import { DETAIL_TYPE, EVENT_SOURCE, SHOP_TOKEN_SECRET_ID } from '../lambda/shared/contract.js';
+import { createAppFunction } from './lambda-function.js';
+import type { TikTokShopTokenRefresher } from './token-refresher.js';
 
 export interface TikTokShopExampleReaderProps {
   /** The refresher that keeps the shop's token fresh and announces each new one on its bus. */
@@ -45,7 +45,7 @@ export class TikTokShopExampleReader extends Construct {
     this.tokenSecretName = refresher.tokenSecretName(shop);
 
     const { fn } = createAppFunction(this, {
-      entryFile: 'example-reader.ts',
+      bundle: 'example-reader',
       roleDescription: `TikTok Shop example reader: reads the token of shop ${shop}`,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       logEncryptionKey: refresher.encryptionKey,

@@ -1,8 +1,8 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { TikTokShopConsentCallback } from './consent-callback';
-import { TikTokShopExampleReader } from './example-reader';
-import { TikTokShopTokenRefresher } from './token-refresher';
+import { TikTokShopConsentCallback } from './consent-callback.js';
+import { TikTokShopExampleReader } from './example-reader.js';
+import { TikTokShopTokenRefresher } from './token-refresher.js';
 
 export const STACK_NAME = 'TikTokShopTokenRefresher';
 

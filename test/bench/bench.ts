@@ -6,13 +6,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalDeployment } from '../support/local-deployment';
-import { synthesizeRefresher } from '../support/synth';
-import { type BundleSizes, measureBundles } from './bundle-size';
-import { type ColdStart, measureColdStart } from './cold-start';
-import { type Figure, figure } from './figures';
-import { type FleetRun, runFleet, WRITE_QUOTA_PER_SECOND, writesIn } from './fleet';
-import { buildFloor } from './floor';
+import { LocalDeployment } from '../support/local-deployment.js';
+import { synthesizeRefresher } from '../support/synth.js';
+import { type BundleSizes, measureBundles } from './bundle-size.js';
+import { type ColdStart, measureColdStart } from './cold-start.js';
+import { type Figure, figure } from './figures.js';
+import { type FleetRun, runFleet, WRITE_QUOTA_PER_SECOND, writesIn } from './fleet.js';
+import { buildFloor } from './floor.js';
 import {
   kilobytes,
   milliseconds,
@@ -21,8 +21,8 @@ import {
   renderTable,
   type Style,
   styleFor,
-} from './format';
-import { measureRoundTrips, type RoundTrips, type RunShape } from './round-trips';
+} from './format.js';
+import { measureRoundTrips, type RoundTrips, type RunShape } from './round-trips.js';
 
 /** Two shops: the cold start skips both; the round-trip runs refresh one of each at a time. */
 const SHOPS = ['bench-a', 'bench-b'];
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     progress('synthesizing the stack…');
     const synthesized = synthesizeRefresher({ shops: SHOPS });
     progress('building the floor bundle…');
-    const floor = buildFloor(workDir);
+    const floor = await buildFloor(workDir);
     const bundle = await measureBundles(synthesized.bundleDir, floor.dir);
     progress('starting local endpoints…');
     deployment = await LocalDeployment.start({

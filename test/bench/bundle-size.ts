@@ -1,8 +1,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { type Figure, figure } from './figures';
-import { kilobytes, printedRatio, ratio } from './format';
-import { growth, packageOf, type SourceMap, sizeBySource, UNMAPPED } from './source-map';
+import { type Figure, figure } from './figures.js';
+import { kilobytes, printedRatio, ratio } from './format.js';
+import { growth, packageOf, type SourceMap, sizeBySource, UNMAPPED } from './source-map.js';
 
 const TARGET_RATIO = 1.15;
 const REPOSITORY = join(import.meta.dirname, '..', '..');

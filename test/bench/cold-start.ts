@@ -1,8 +1,8 @@
-import { SCHEDULED_EVENT } from '../../infra/token-refresher';
-import type { LocalDeployment } from '../support/local-deployment';
-import { type Figure, figure } from './figures';
-import type { FloorBundle } from './floor';
-import { median, milliseconds, millisecondsDelta, printedRatio, ratio } from './format';
+import { SCHEDULED_EVENT } from '../../infra/token-refresher.js';
+import type { LocalDeployment } from '../support/local-deployment.js';
+import { type Figure, figure } from './figures.js';
+import type { FloorBundle } from './floor.js';
+import { median, milliseconds, millisecondsDelta, printedRatio, ratio } from './format.js';
 
 const TARGET_RATIO = 1.1;
 const WARM_UPS = 1;

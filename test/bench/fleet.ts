@@ -1,6 +1,6 @@
-import { SCHEDULED_EVENT } from '../../infra/token-refresher';
-import { ENV } from '../../lambda/contract';
-import type { LocalDeployment } from '../support/local-deployment';
+import { SCHEDULED_EVENT } from '../../infra/token-refresher.js';
+import { ENV } from '../../lambda/shared/contract.js';
+import type { LocalDeployment } from '../support/local-deployment.js';
 
 /** AWS's regional quota on PutSecretValue + UpdateSecretVersionStage (+ UpdateSecret). */
 export const WRITE_QUOTA_PER_SECOND = 50;

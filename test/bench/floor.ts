@@ -1,9 +1,4 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import { BUNDLING, LOCK_FILE } from '../../infra/lambda-function';
+import { bundleFunction } from '../../infra/bundle.js';
 
 export interface FloorBundle {
   readonly dir: string;
@@ -11,23 +6,8 @@ export interface FloorBundle {
   readonly handlerExport: string;
 }
 
-/**
- * Builds floor-handler.ts into `dir` exactly as the app's functions are built: a NodejsFunction
- * with the app's bundling recipe, runtime and architecture, synthesized by CDK.
- */
-export function buildFloor(dir: string): FloorBundle {
-  const app = new App({ outdir: dir });
-  new nodejs.NodejsFunction(new Stack(app, 'Floor'), 'Floor', {
-    entry: join(import.meta.dirname, 'floor-handler.ts'),
-    handler: 'handler',
-    depsLockFilePath: LOCK_FILE,
-    runtime: lambda.Runtime.NODEJS_24_X,
-    architecture: lambda.Architecture.ARM_64,
-    bundling: BUNDLING,
-  });
-  app.synth();
-  const asset = readdirSync(dir).find((entry) => entry.startsWith('asset.'));
-  if (asset === undefined) throw new Error(`the floor's asset is missing from ${dir}`);
-  const bundleDir = join(dir, asset);
-  return { dir: bundleDir, handlerPath: join(bundleDir, 'index.mjs'), handlerExport: 'handler' };
+/** Builds floor-handler.ts into `dir` exactly as the package's functions are built. */
+export async function buildFloor(dir: string): Promise<FloorBundle> {
+  const handlerPath = await bundleFunction('test/bench/floor-handler.ts', dir);
+  return { dir, handlerPath, handlerExport: 'handler' };
 }

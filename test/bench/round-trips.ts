@@ -1,7 +1,7 @@
-import type { LocalDeployment } from '../support/local-deployment';
-import { type Figure, figure } from './figures';
-import { median, milliseconds } from './format';
-import { describeRounds, sequentialRounds, type TimedCall } from './rounds';
+import type { LocalDeployment } from '../support/local-deployment.js';
+import { type Figure, figure } from './figures.js';
+import { median, milliseconds } from './format.js';
+import { describeRounds, sequentialRounds, type TimedCall } from './rounds.js';
 
 /** Read, TikTok, store, promote, event. */
 const TARGET_REFRESHED = 5;

@@ -5,8 +5,8 @@ import { basename, join, parse } from 'node:path';
 import { promisify } from 'node:util';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STACK_NAME } from '../../infra/stack';
-import { synthesizeRefresher } from '../support/synth';
+import { STACK_NAME } from '../../infra/stack.js';
+import { synthesizeRefresher } from '../support/synth.js';
 
 const run = promisify(execFile);
 const SHOPS = ['shop-a', 'shop-b'];

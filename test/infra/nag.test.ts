@@ -5,9 +5,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
-import { TikTokShopConsentCallback } from '../../infra/consent-callback';
-import { TikTokShopExampleReader } from '../../infra/example-reader';
-import { synthesizeProduct, synthesizeVariant } from './variants';
+import { TikTokShopConsentCallback } from '../../infra/consent-callback.js';
+import { TikTokShopExampleReader } from '../../infra/example-reader.js';
+import { synthesizeProduct, synthesizeVariant } from './variants.js';
 
 /**
  * The product stack with everything the app can turn on, and the constructs with every optional

@@ -8,21 +8,21 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TikTokShopConsentCallback } from '../../infra/consent-callback';
-import { TikTokShopExampleReader } from '../../infra/example-reader';
-import { CALLBACK_ENV } from '../../lambda/callback-handler';
+import { TikTokShopConsentCallback } from '../../infra/consent-callback.js';
+import { TikTokShopExampleReader } from '../../infra/example-reader.js';
+import { CALLBACK_ENV } from '../../lambda/onboarding/callback-handler.js';
+import {
+  DEFAULT_CALLBACK_STATE_SECRET_ID,
+  DEFAULT_TOKEN_SECRET_PREFIX,
+} from '../../lambda/onboarding/connect.js';
+import { SHOP_TOKEN_SECRET_ID } from '../../lambda/reader/example-handler.js';
 import {
   DEFAULT_TOKEN_SECRET_TAG_KEY,
   DEFAULTS,
   DETAIL_TYPE,
   ENV,
   EVENT_SOURCE,
-} from '../../lambda/contract';
-import { SHOP_TOKEN_SECRET_ID } from '../../lambda/example-reader';
-import {
-  DEFAULT_CALLBACK_STATE_SECRET_ID,
-  DEFAULT_TOKEN_SECRET_PREFIX,
-} from '../../lambda/onboarding';
+} from '../../lambda/shared/contract.js';
 import {
   bundledHandlerOf,
   environmentOf,
@@ -31,8 +31,8 @@ import {
   properties,
   pseudoArn,
   statementsOf,
-} from './template';
-import { synthesizeProduct, synthesizeVariant } from './variants';
+} from './template.js';
+import { synthesizeProduct, synthesizeVariant } from './variants.js';
 
 // Synthesized and bundled once for the file, with both optional parts on; every test only reads.
 const outdir = mkdtempSync(join(tmpdir(), 'tiktok-stack-test-'));

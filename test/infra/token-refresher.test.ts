@@ -15,15 +15,15 @@ import {
   SCHEDULED_EVENT,
   TikTokShopTokenRefresher,
   type TikTokShopTokenRefresherProps,
-} from '../../infra/token-refresher';
+} from '../../infra/token-refresher.js';
 import {
   DEFAULT_TOKEN_SECRET_TAG_KEY,
   DEFAULTS,
   ENV,
   METRIC,
   METRICS_NAMESPACE,
-} from '../../lambda/contract';
-import { synthesizeRefresher } from '../support/synth';
+} from '../../lambda/shared/contract.js';
+import { synthesizeRefresher } from '../support/synth.js';
 import {
   expectExactStatements,
   logicalIdIn,
@@ -31,8 +31,8 @@ import {
   properties,
   pseudoArn,
   statementsOf,
-} from './template';
-import { synthesizeVariant } from './variants';
+} from './template.js';
+import { synthesizeVariant } from './variants.js';
 
 // Synthesized once for the file: bundling takes seconds, every test below only reads.
 const product = synthesizeRefresher({ shops: ['shop-a', 'shop-b'] });
@@ -142,7 +142,7 @@ describe('Construct: TikTokShopTokenRefresher', () => {
       const bundled = (pkg: string) => sourceMap.sources.some((source) => source.includes(pkg));
       expect(bundled('node_modules/@aws-sdk/client-secrets-manager/')).toBe(true);
       expect(bundled('node_modules/@aws-sdk/client-eventbridge/')).toBe(true);
-      expect(bundled('lambda/handler.ts')).toBe(true);
+      expect(bundled('lambda/refresher/handler.ts')).toBe(true);
     });
 
     it('produces a bundle that Node loads and that names a refused event by its error class', () => {

@@ -4,11 +4,11 @@ import {
   STACK_NAME,
   TikTokShopTokenRefresherStack,
   type TikTokShopTokenRefresherStackProps,
-} from '../../infra/stack';
+} from '../../infra/stack.js';
 import {
   TikTokShopTokenRefresher,
   type TikTokShopTokenRefresherProps,
-} from '../../infra/token-refresher';
+} from '../../infra/token-refresher.js';
 
 export interface Variant {
   readonly stack: Stack;

@@ -1,18 +1,21 @@
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main as authorize } from '../../lambda/cli/authorize';
-import { CONSENT_STATE_TTL_SECONDS, signConsentState } from '../../lambda/consent-state';
-import { DEFAULT_TOKEN_SECRET_TAG_KEY } from '../../lambda/contract';
-import { getShopToken } from '../../lambda/reader';
-import type { RunSummary } from '../../lambda/refresh';
-import { SecretsManagerTokenStore } from '../../lambda/secrets-store';
-import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge';
+import { main as authorize } from '../../lambda/commands/authorize.js';
+import {
+  CONSENT_STATE_TTL_SECONDS,
+  signConsentState,
+} from '../../lambda/onboarding/consent-state.js';
+import { getShopToken } from '../../lambda/reader/index.js';
+import type { RunSummary } from '../../lambda/refresher/refresh.js';
+import { DEFAULT_TOKEN_SECRET_TAG_KEY } from '../../lambda/shared/contract.js';
+import { SecretsManagerTokenStore } from '../../lambda/shared/secrets-store.js';
+import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
 import {
   type LocalSecretsManager,
   startLocalSecretsManager,
-} from '../local/endpoints/secrets-manager';
-import { GET_TOKEN_PATH, type LocalTikTok, startLocalTikTok } from '../local/endpoints/tiktok';
+} from '../local/endpoints/secrets-manager.js';
+import { GET_TOKEN_PATH, type LocalTikTok, startLocalTikTok } from '../local/endpoints/tiktok.js';
 
 /**
  * Onboarding against the local endpoints: the authorize command and the consent callback
@@ -74,7 +77,7 @@ function writesTo(name: string): number {
 }
 
 async function callback(query: Record<string, string>) {
-  const { handler } = await import('../../lambda/callback-handler');
+  const { handler } = await import('../../lambda/onboarding/callback-handler.js');
   const event = {
     version: '2.0',
     rawPath: '/',
@@ -231,7 +234,7 @@ describe('Integration: connecting a shop', () => {
       await authorize(['--auth-code', newAuthCode(), '--shop', 'onboard-f'], cliEnv());
       vi.stubEnv('TOKEN_SECRET_IDS', '');
       vi.stubEnv('TOKEN_SECRET_TAG_KEY', DEFAULT_TOKEN_SECRET_TAG_KEY);
-      const { handler } = await import('../../lambda/handler');
+      const { handler } = await import('../../lambda/refresher/handler.js');
 
       const summary: RunSummary = await handler({ force: true, shops: [secret] }, context);
       const token = await getShopToken(secret);

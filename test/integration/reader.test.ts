@@ -3,16 +3,16 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DETAIL_TYPE, EVENT_SOURCE } from '../../lambda/contract';
-import type { ReaderResult } from '../../lambda/example-reader';
-import { getShopToken, withShopToken } from '../../lambda/reader';
-import type { RunSummary } from '../../lambda/refresh';
-import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge';
+import type { ReaderResult } from '../../lambda/reader/example-handler.js';
+import { getShopToken, withShopToken } from '../../lambda/reader/index.js';
+import type { RunSummary } from '../../lambda/refresher/refresh.js';
+import { DETAIL_TYPE, EVENT_SOURCE } from '../../lambda/shared/contract.js';
+import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
 import {
   type LocalSecretsManager,
   startLocalSecretsManager,
-} from '../local/endpoints/secrets-manager';
-import { type LocalTikTok, startLocalTikTok } from '../local/endpoints/tiktok';
+} from '../local/endpoints/secrets-manager.js';
+import { type LocalTikTok, startLocalTikTok } from '../local/endpoints/tiktok.js';
 
 /**
  * Readers against the local Secrets Manager, EventBridge and TikTok endpoints, with the real
@@ -61,14 +61,14 @@ function readsOf(name: string): number {
 /** The real refresher, forced, for one shop. */
 async function refresh(name: string): Promise<RunSummary> {
   vi.stubEnv('TOKEN_SECRET_IDS', name);
-  const { handler } = await import('../../lambda/handler');
+  const { handler } = await import('../../lambda/refresher/handler.js');
   const summary = await handler({ force: true, shops: [name] }, context);
   emitted.push(JSON.stringify(summary));
   return summary;
 }
 
 async function exampleReader(event: unknown): Promise<ReaderResult> {
-  const { handler } = await import('../../lambda/example-reader');
+  const { handler } = await import('../../lambda/reader/example-handler.js');
   const result = await handler(event, context);
   emitted.push(JSON.stringify(result));
   return result;

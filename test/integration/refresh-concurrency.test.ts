@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_TOKEN_SECRET_TAG_KEY, DETAIL_TYPE } from '../../lambda/contract';
-import type { ShopResult } from '../../lambda/refresh';
-import { REFRESH_PATH, TIKTOK_CODE } from '../local/endpoints/tiktok';
-import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment';
-import { synthesizeRefresher } from '../support/synth';
+import type { ShopResult } from '../../lambda/refresher/refresh.js';
+import { DEFAULT_TOKEN_SECRET_TAG_KEY, DETAIL_TYPE } from '../../lambda/shared/contract.js';
+import { REFRESH_PATH, TIKTOK_CODE } from '../local/endpoints/tiktok.js';
+import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment.js';
+import { synthesizeRefresher } from '../support/synth.js';
 
 /**
  * Two writers at once: two invocations of the deployed bundle (each its own process, as two

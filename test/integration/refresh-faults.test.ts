@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_TOKEN_SECRET_TAG_KEY, DETAIL_TYPE } from '../../lambda/contract';
-import type { AwsFault } from '../local/endpoints/aws-json';
-import { REFRESH_PATH, TIKTOK_CODE, type TikTokFault } from '../local/endpoints/tiktok';
-import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment';
-import { synthesizeRefresher } from '../support/synth';
+import { DEFAULT_TOKEN_SECRET_TAG_KEY, DETAIL_TYPE } from '../../lambda/shared/contract.js';
+import type { AwsFault } from '../local/endpoints/aws-json.js';
+import { REFRESH_PATH, TIKTOK_CODE, type TikTokFault } from '../local/endpoints/tiktok.js';
+import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment.js';
+import { synthesizeRefresher } from '../support/synth.js';
 
 /**
  * Runs of the deployed bundle with random faults at TikTok and Secrets Manager. Whatever

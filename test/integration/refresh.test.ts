@@ -2,11 +2,15 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_TOKEN_SECRET_TAG_KEY, DETAIL_TYPE, EVENT_SOURCE } from '../../lambda/contract';
-import type { RecordedEvent } from '../local/endpoints/eventbridge';
-import { REFRESH_PATH, TIKTOK_CODE, type TikTokFault } from '../local/endpoints/tiktok';
-import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment';
-import { synthesizeRefresher } from '../support/synth';
+import {
+  DEFAULT_TOKEN_SECRET_TAG_KEY,
+  DETAIL_TYPE,
+  EVENT_SOURCE,
+} from '../../lambda/shared/contract.js';
+import type { RecordedEvent } from '../local/endpoints/eventbridge.js';
+import { REFRESH_PATH, TIKTOK_CODE, type TikTokFault } from '../local/endpoints/tiktok.js';
+import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment.js';
+import { synthesizeRefresher } from '../support/synth.js';
 
 /**
  * The bundle CDK synthesizes, run as Lambda would run it (a fresh process per invocation, the

@@ -10,11 +10,11 @@ import { pathToFileURL } from 'node:url';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CfnElement } from 'aws-cdk-lib';
-import { getShopToken } from '../../lambda/reader';
-import type { ShopResult } from '../../lambda/refresh';
-import { renderTable, type Style, styleFor } from '../bench/format';
-import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment';
-import { synthesizeRefresher } from '../support/synth';
+import { getShopToken } from '../../lambda/reader/index.js';
+import type { ShopResult } from '../../lambda/refresher/refresh.js';
+import { renderTable, type Style, styleFor } from '../bench/format.js';
+import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment.js';
+import { synthesizeRefresher } from '../support/synth.js';
 
 const HOUR = 3600;
 const DAY = 24 * HOUR;

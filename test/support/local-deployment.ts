@@ -3,19 +3,19 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DEFAULT_TOKEN_SECRET_TAG_KEY } from '../../lambda/contract';
-import type { RunSummary } from '../../lambda/refresh';
-import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge';
+import type { RunSummary } from '../../lambda/refresher/refresh.js';
+import { DEFAULT_TOKEN_SECRET_TAG_KEY } from '../../lambda/shared/contract.js';
+import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
 import {
   type LocalSecretsManager,
   startLocalSecretsManager,
-} from '../local/endpoints/secrets-manager';
+} from '../local/endpoints/secrets-manager.js';
 import {
   type LocalTikTok,
   type LocalTikTokOptions,
   startLocalTikTok,
-} from '../local/endpoints/tiktok';
-import { synthesizeRefresher } from './synth';
+} from '../local/endpoints/tiktok.js';
+import { synthesizeRefresher } from './synth.js';
 
 const run = promisify(execFile);
 const RUNNER = join(import.meta.dirname, 'lambda-runner.mjs');

@@ -4,7 +4,7 @@ import { join, parse } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { STACK_NAME, TikTokShopTokenRefresherStack } from '../../infra/stack';
+import { STACK_NAME, TikTokShopTokenRefresherStack } from '../../infra/stack.js';
 
 export interface SynthesizeOptions {
   /** Shops the stack creates token secrets for. @default ['shop-a', 'shop-b'] */

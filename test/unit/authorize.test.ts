@@ -12,16 +12,16 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../lambda/cli/authorize';
-import { verifyConsentState } from '../../lambda/consent-state';
-import { ENV } from '../../lambda/contract';
-import { versionIdFor } from '../../lambda/secrets-store';
+import { main } from '../../lambda/commands/authorize.js';
+import { verifyConsentState } from '../../lambda/onboarding/consent-state.js';
+import { ENV } from '../../lambda/shared/contract.js';
+import { versionIdFor } from '../../lambda/shared/secrets-store.js';
 import {
   GET_TOKEN_PATH,
   type LocalTikTok,
   startLocalTikTok,
   TIKTOK_CODE,
-} from '../local/endpoints/tiktok';
+} from '../local/endpoints/tiktok.js';
 
 const APP_KEY = 'authorize-app-key';
 const APP_SECRET = 'APPSECRET_authorize_7c6b5a4d3e2f1a0b';

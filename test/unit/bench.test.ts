@@ -1,7 +1,7 @@
 import { build } from 'esbuild';
 import { describe, expect, it, vi } from 'vitest';
-import { figure } from '../bench/figures';
-import { shopOutcomes, writesIn, writeTimeline } from '../bench/fleet';
+import { figure } from '../bench/figures.js';
+import { shopOutcomes, writesIn, writeTimeline } from '../bench/fleet.js';
 import {
   median,
   millisecondsDelta,
@@ -9,9 +9,9 @@ import {
   renderTable,
   styleFor,
   visibleLength,
-} from '../bench/format';
-import { describeRounds, sequentialRounds } from '../bench/rounds';
-import { decodeSegment, growth, packageOf, sizeBySource, UNMAPPED } from '../bench/source-map';
+} from '../bench/format.js';
+import { describeRounds, sequentialRounds } from '../bench/rounds.js';
+import { decodeSegment, growth, packageOf, sizeBySource, UNMAPPED } from '../bench/source-map.js';
 
 describe('Function: median', () => {
   it('takes the middle value, or the mean of the two middle ones', () => {

@@ -9,8 +9,11 @@ import {
 import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CONSENT_STATE_TTL_SECONDS, signConsentState } from '../../lambda/consent-state';
-import { GET_TOKEN_PATH, type LocalTikTok, startLocalTikTok } from '../local/endpoints/tiktok';
+import {
+  CONSENT_STATE_TTL_SECONDS,
+  signConsentState,
+} from '../../lambda/onboarding/consent-state.js';
+import { GET_TOKEN_PATH, type LocalTikTok, startLocalTikTok } from '../local/endpoints/tiktok.js';
 
 const APP_KEY = 'callback-app-key';
 const APP_SECRET = 'APPSECRET_callback_1b2c3d4e5f6a7b8c';
@@ -45,7 +48,7 @@ function state(shop = 'acme-uk', options: { now?: number; key?: string } = {}): 
 }
 
 async function invoke(query: Record<string, string> | undefined, method = 'GET'): Promise<Answer> {
-  const { handler } = await import('../../lambda/callback-handler');
+  const { handler } = await import('../../lambda/onboarding/callback-handler.js');
   const event = {
     version: '2.0',
     rawPath: '/',

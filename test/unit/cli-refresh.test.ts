@@ -3,9 +3,9 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../lambda/cli/refresh';
-import { ENV } from '../../lambda/contract';
-import { type LocalTikTok, startLocalTikTok } from '../local/endpoints/tiktok';
+import { main } from '../../lambda/commands/refresh.js';
+import { ENV } from '../../lambda/shared/contract.js';
+import { type LocalTikTok, startLocalTikTok } from '../local/endpoints/tiktok.js';
 
 const APP_KEY = '6cli1app2key3';
 const APP_SECRET = 'APPSECRET_cli_5e4d3c2b1a09f8e7d6c5b4a3';
@@ -271,7 +271,7 @@ describe('Function: main (npm run refresh)', () => {
       new Promise<{ status: number | null; stderr: string; stdout: string }>((done) => {
         execFile(
           resolve('node_modules/.bin/tsx'),
-          [resolve('lambda/cli/refresh.ts'), ...argv],
+          [resolve('lambda/commands/refresh.ts'), ...argv],
           { env: { PATH: process.env.PATH }, timeout: 20_000 },
           (error, stdout, stderr) =>
             done({ status: error ? Number(error.code) : 0, stdout, stderr }),

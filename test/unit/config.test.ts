@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../lambda/config';
-import { DEFAULTS, ENV } from '../../lambda/contract';
-import { ConfigurationError } from '../../lambda/errors';
+import { loadConfig } from '../../lambda/refresher/config.js';
+import { DEFAULTS, ENV } from '../../lambda/shared/contract.js';
+import { ConfigurationError } from '../../lambda/shared/errors.js';
 
 /** The smallest environment that is valid: everything else has a default. */
 const MINIMAL = {

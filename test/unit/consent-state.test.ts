@@ -5,8 +5,8 @@ import {
   readSigningKey,
   signConsentState,
   verifyConsentState,
-} from '../../lambda/consent-state';
-import { MalformedSecretError, SecretStoreError } from '../../lambda/errors';
+} from '../../lambda/onboarding/consent-state.js';
+import { MalformedSecretError, SecretStoreError } from '../../lambda/shared/errors.js';
 
 const KEY = 'STATEKEY_consent_0123456789abcdef01234567';
 const OTHER_KEY = 'OTHERKEY_consent_76543210fedcba9876543210';

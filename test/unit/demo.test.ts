@@ -8,7 +8,7 @@ import {
   formatExpiry,
   maskToken,
   refTo,
-} from '../local/demo';
+} from '../local/demo.js';
 
 const SERVICE = 'TikTokShopTokenRefresher-CD6978A2';
 

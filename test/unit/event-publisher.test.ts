@@ -6,8 +6,8 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DETAIL_TYPE, EVENT_SOURCE } from '../../lambda/contract';
-import { EventBridgePublisher, type RefresherEvent } from '../../lambda/event-publisher';
+import { DETAIL_TYPE, EVENT_SOURCE } from '../../lambda/shared/contract.js';
+import { EventBridgePublisher, type RefresherEvent } from '../../lambda/shared/event-publisher.js';
 
 const eventBridge = mockClient(EventBridgeClient);
 

@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SecretStoreError } from '../../lambda/errors';
-import { FileTokenStore } from '../../lambda/file-store';
+import { FileTokenStore } from '../../lambda/commands/file-store.js';
+import { SecretStoreError } from '../../lambda/shared/errors.js';
 
 /** A token document as the file holds it; `n` makes each one distinct. */
 function token(n: number): string {

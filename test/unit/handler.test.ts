@@ -11,10 +11,10 @@ import {
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DETAIL_TYPE, METRIC } from '../../lambda/contract';
-import type { RunSummary } from '../../lambda/refresh';
-import { versionIdFor } from '../../lambda/secrets-store';
-import { type LocalTikTok, REFRESH_PATH, startLocalTikTok } from '../local/endpoints/tiktok';
+import type { RunSummary } from '../../lambda/refresher/refresh.js';
+import { DETAIL_TYPE, METRIC } from '../../lambda/shared/contract.js';
+import { versionIdFor } from '../../lambda/shared/secrets-store.js';
+import { type LocalTikTok, REFRESH_PATH, startLocalTikTok } from '../local/endpoints/tiktok.js';
 
 const APP_KEY = 'test-app-key';
 const APP_SECRET = 'APPSECRET_0f9e8d7c6b5a';
@@ -109,7 +109,7 @@ async function invoke(
   event: unknown,
   remainingMs = 300_000,
 ): Promise<{ result?: RunSummary; error?: Error }> {
-  const { handler } = await import('../../lambda/handler');
+  const { handler } = await import('../../lambda/refresher/handler.js');
   const context = {
     functionName: 'refresher',
     awsRequestId: 'request-1',

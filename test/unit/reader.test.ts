@@ -14,7 +14,7 @@ import {
   isAccessTokenRejected,
   ShopTokenExpiredError,
   withShopToken,
-} from '../../lambda/reader';
+} from '../../lambda/reader/index.js';
 
 const SECRET = 'tiktok-shop/tokens/shop-a';
 const NOW = 1_750_000_000_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidEventError } from '../../lambda/errors';
-import { parseRunRequest } from '../../lambda/run-request';
+import { parseRunRequest } from '../../lambda/refresher/run-request.js';
+import { InvalidEventError } from '../../lambda/shared/errors.js';
 
 const ACCEPTED =
   'accepted fields: force (boolean), shops (array of secret names or ARNs), dryRun (boolean)';

@@ -9,9 +9,13 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { MalformedSecretError, SecretStoreError, TransientError } from '../../lambda/errors';
-import { SecretsManagerTokenStore, versionIdFor } from '../../lambda/secrets-store';
-import type { Clock } from '../../lambda/timing';
+import {
+  MalformedSecretError,
+  SecretStoreError,
+  TransientError,
+} from '../../lambda/shared/errors.js';
+import { SecretsManagerTokenStore, versionIdFor } from '../../lambda/shared/secrets-store.js';
+import type { Clock } from '../../lambda/shared/timing.js';
 
 const SHOP = 'tiktok-shop/tokens/shop-a';
 const sm = mockClient(SecretsManagerClient);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidEventError } from '../../lambda/errors';
-import { configuredShops, type Shop, selectShops, shopFromId } from '../../lambda/shops';
+import { configuredShops, type Shop, selectShops } from '../../lambda/refresher/shops.js';
+import { InvalidEventError } from '../../lambda/shared/errors.js';
+import { shopFromId } from '../../lambda/shared/shop.js';
 
 const ARN_A =
   'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tiktok-shop/tokens/shop-a-AbC123';

@@ -4,11 +4,14 @@ import {
   ReauthorizationRequiredError,
   TransientError,
   UnexpectedResponseError,
-} from '../../lambda/errors';
-import { TikTokAuthClient, type TikTokAuthClientOptions } from '../../lambda/tiktok-client';
-import type { Clock } from '../../lambda/timing';
-import type { AppCredentials } from '../../lambda/token';
-import { type LocalTikTok, REFRESH_PATH, startLocalTikTok } from '../local/endpoints/tiktok';
+} from '../../lambda/shared/errors.js';
+import {
+  TikTokAuthClient,
+  type TikTokAuthClientOptions,
+} from '../../lambda/shared/tiktok-auth-client.js';
+import type { Clock } from '../../lambda/shared/timing.js';
+import type { AppCredentials } from '../../lambda/shared/token.js';
+import { type LocalTikTok, REFRESH_PATH, startLocalTikTok } from '../local/endpoints/tiktok.js';
 
 const CREDENTIALS: AppCredentials = {
   app_key: '6abc1def2ghi3',

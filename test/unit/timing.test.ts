@@ -6,7 +6,7 @@ import {
   type RetryOptions,
   retry,
   systemClock,
-} from '../../lambda/timing';
+} from '../../lambda/shared/timing.js';
 
 const START = 1_700_000_000_000;
 

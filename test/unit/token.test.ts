@@ -7,7 +7,7 @@ import {
   parseJson,
   TikTokEnvelope,
   TokenDocument,
-} from '../../lambda/token';
+} from '../../lambda/shared/token.js';
 
 const ACCESS_TOKEN = 'TTS_AT_0f1e2d3c4b5a69788796a5b4c3d2e1f0';
 const REFRESH_TOKEN = 'TTS_RT_a1b2c3d4e5f60718293a4b5c6d7e8f90';

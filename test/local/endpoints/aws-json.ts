@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readBody } from './http';
+import { readBody } from './http.js';
 
 /**
  * The AWS JSON 1.1 protocol as the JS SDK v3 speaks it: `POST /`, the operation in

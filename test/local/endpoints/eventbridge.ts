@@ -9,8 +9,8 @@ import {
   sendAwsError,
   sendAwsResult,
   validationError,
-} from './aws-json';
-import { LocalHttpServer } from './http';
+} from './aws-json.js';
+import { LocalHttpServer } from './http.js';
 
 /**
  * A local EventBridge for PutEvents, reached by the real `@aws-sdk/client-eventbridge` through

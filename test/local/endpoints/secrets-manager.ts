@@ -14,8 +14,8 @@ import {
   sendAwsError,
   sendAwsResult,
   validationError,
-} from './aws-json';
-import { LocalHttpServer } from './http';
+} from './aws-json.js';
+import { LocalHttpServer } from './http.js';
 
 /**
  * A local Secrets Manager that the real `@aws-sdk/client-secrets-manager` talks to over HTTP

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LocalHttpServer } from './http';
+import { LocalHttpServer } from './http.js';
 
 /**
  * A local TikTok Shop auth host (`auth.tiktok-shops.com`): the two GET token endpoints with

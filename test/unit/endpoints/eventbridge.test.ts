@@ -4,7 +4,7 @@ import {
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type LocalEventBridge, startLocalEventBridge } from '../../local/endpoints/eventbridge';
+import { type LocalEventBridge, startLocalEventBridge } from '../../local/endpoints/eventbridge.js';
 
 const credentials = { accessKeyId: 'x', secretAccessKey: 'y' };
 

@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   type LocalSecretsManager,
   startLocalSecretsManager,
-} from '../../local/endpoints/secrets-manager';
+} from '../../local/endpoints/secrets-manager.js';
 
 const credentials = { accessKeyId: 'x', secretAccessKey: 'y' };
 const tokenA = 'aaaaaaaa-0000-4000-8000-000000000001';

@@ -7,7 +7,7 @@ import {
   startLocalTikTok,
   TIKTOK_CODE,
   type TikTokFault,
-} from '../../local/endpoints/tiktok';
+} from '../../local/endpoints/tiktok.js';
 
 const app = { app_key: 'local-app-key', app_secret: 'local-app-secret-1234' };
 const NOW_MS = 1_750_000_000_000;

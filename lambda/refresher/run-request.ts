@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
-import { InvalidEventError } from './errors';
-import { describeIssue } from './token';
+import { InvalidEventError } from '../shared/errors.js';
+import { describeIssue } from '../shared/token.js';
 
 /** What one invocation is asked to do. */
 export interface RunRequest {

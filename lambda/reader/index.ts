@@ -2,7 +2,7 @@
  * For other teams' Lambda functions: read a shop's TikTok access token from its secret.
  *
  * ```ts
- * import { withShopToken } from './reader';
+ * import { withShopToken } from 'tiktok-shop-token-refresher/reader';
  * const orders = await withShopToken('tiktok-shop/tokens/acme-uk', (accessToken) =>
  *   tiktokShopApi.getOrders({ accessToken }),
  * );
@@ -19,12 +19,12 @@ import { getSecret, type SecretsProvider } from '@aws-lambda-powertools/paramete
 import {
   AccessTokenRejectedError,
   MalformedSecretError,
-  SecretStoreError,
   ShopTokenExpiredError,
-} from './errors';
-import { parseJson, TokenDocument } from './token';
+  secretReadError,
+} from '../shared/errors.js';
+import { parseJson, TokenDocument } from '../shared/token.js';
 
-export { AccessTokenRejectedError, ShopTokenExpiredError } from './errors';
+export { AccessTokenRejectedError, ShopTokenExpiredError } from '../shared/errors.js';
 
 /**
  * Seconds a token stays cached. Short on purpose: it costs one GetSecretValue a minute per
@@ -180,18 +180,4 @@ async function readToken(secretId: string, options: ReadOptions): Promise<ShopTo
     ...(data.seller_name === undefined ? {} : { sellerName: data.seller_name }),
     ...(data.open_id === undefined ? {} : { openId: data.open_id }),
   };
-}
-
-/**
- * A failed Powertools read, as SecretStoreError. Powertools wraps the SDK's error; its name
- * (ResourceNotFoundException, AccessDeniedException…) and message are what a person needs, and
- * neither holds the secret's value.
- */
-export function secretReadError(secretId: string, error: unknown): SecretStoreError {
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  const { name, message } = cause instanceof Error ? cause : new Error(String(cause));
-  return new SecretStoreError(`could not read secret ${secretId}: ${name}: ${message}`, {
-    cause: error,
-    awsName: name,
-  });
 }

@@ -1,5 +1,5 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { EVENT_SOURCE } from './contract';
+import { EVENT_SOURCE } from './contract.js';
 
 export interface RefresherEvent {
   readonly detailType: string;

@@ -1,6 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { MalformedSecretError } from './errors';
-import { secretReadError } from './reader';
+import { MalformedSecretError, secretReadError } from '../shared/errors.js';
 
 /**
  * The `state` carried through TikTok's seller consent page. The callback stores a token for the

@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import { describeError } from '../errors';
+import { describeError } from '../shared/errors.js';
 
 /**
  * Runs a command's `main` when its module is the script node was started with (not when a test

@@ -14,31 +14,30 @@
 import { parseArgs } from 'node:util';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { checkBaseUrl } from '../config';
-import {
-  type ConsentRegion,
-  consentLink,
-  readSigningKey,
-  signConsentState,
-} from '../consent-state';
-import { DEFAULT_TOKEN_SECRET_TAG_KEY, DEFAULTS, ENV } from '../contract';
-import { describeError, UsageError } from '../errors';
 import {
   type ConnectedShop,
   checkShopName,
-  checkTokenFileWritable,
   connectShop,
   DEFAULT_APP_CREDENTIALS_SECRET_ID,
   DEFAULT_CALLBACK_STATE_SECRET_ID,
   DEFAULT_TOKEN_SECRET_PREFIX,
   type StoredFirstToken,
-  storeFirstTokenFile,
   tokenSecretName,
-} from '../onboarding';
-import { SecretsManagerTokenStore } from '../secrets-store';
-import { TikTokAuthClient } from '../tiktok-client';
-import type { AppCredentials } from '../token';
-import { runAsScript } from './run';
+} from '../onboarding/connect.js';
+import {
+  type ConsentRegion,
+  consentLink,
+  readSigningKey,
+  signConsentState,
+} from '../onboarding/consent-state.js';
+import { checkBaseUrl } from '../shared/base-url.js';
+import { DEFAULT_TOKEN_SECRET_TAG_KEY, DEFAULTS, ENV } from '../shared/contract.js';
+import { describeError, UsageError } from '../shared/errors.js';
+import { SecretsManagerTokenStore } from '../shared/secrets-store.js';
+import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
+import type { AppCredentials } from '../shared/token.js';
+import { runAsScript } from './run.js';
+import { checkTokenFileWritable, storeFirstTokenFile } from './token-file.js';
 
 const USAGE = `usage:
   npm run authorize -- --auth-code <code> --shop <name> [--token-file <path> | --secret-prefix <prefix>]

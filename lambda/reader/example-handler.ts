@@ -1,10 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { DETAIL_TYPE, EVENT_SOURCE, SHOP_TOKEN_SECRET_ID } from './contract';
-import { ConfigurationError } from './errors';
-import { getShopToken, type ReadOptions, withShopToken } from './reader';
-import { shopFromId } from './shops';
+import { DETAIL_TYPE, EVENT_SOURCE, SHOP_TOKEN_SECRET_ID } from '../shared/contract.js';
+import { ConfigurationError } from '../shared/errors.js';
+import { shopFromId } from '../shared/shop.js';
+import { getShopToken, type ReadOptions, withShopToken } from './index.js';
 
 /**
  * An example of a Lambda function that uses a shop's token, for teams writing their own.

@@ -6,14 +6,14 @@
  */
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkBaseUrl } from '../config';
-import { DEFAULTS, ENV } from '../contract';
-import { ConfigurationError } from '../errors';
-import { FileTokenStore } from '../file-store';
-import { type Logger, type RunSummary, refreshShops } from '../refresh';
-import { TikTokAuthClient } from '../tiktok-client';
-import { systemClock } from '../timing';
-import { runAsScript } from './run';
+import { type Logger, type RunSummary, refreshShops } from '../refresher/refresh.js';
+import { checkBaseUrl } from '../shared/base-url.js';
+import { DEFAULTS, ENV } from '../shared/contract.js';
+import { ConfigurationError } from '../shared/errors.js';
+import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
+import { systemClock } from '../shared/timing.js';
+import { FileTokenStore } from './file-store.js';
+import { runAsScript } from './run.js';
 
 const USAGE = 'usage: npm run refresh -- --token-file <path> [--force] [--dry-run]';
 

@@ -150,3 +150,17 @@ export function toInternalError(error: unknown): RefresherError {
   const name = error instanceof Error ? error.name : typeof error;
   return new InternalError(`unexpected ${name} inside the refresher (a bug)`, { cause: error });
 }
+
+/**
+ * A failed Powertools read, as SecretStoreError. Powertools wraps the SDK's error; its name
+ * (ResourceNotFoundException, AccessDeniedException…) and message are what a person needs, and
+ * neither holds the secret's value.
+ */
+export function secretReadError(secretId: string, error: unknown): SecretStoreError {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const { name, message } = cause instanceof Error ? cause : new Error(String(cause));
+  return new SecretStoreError(`could not read secret ${secretId}: ${name}: ${message}`, {
+    cause: error,
+    awsName: name,
+  });
+}

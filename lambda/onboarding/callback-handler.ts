@@ -2,9 +2,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
-import { checkBaseUrl } from './config';
-import { readSigningKey, verifyConsentState } from './consent-state';
-import { CALLBACK_ENV, DEFAULT_TOKEN_SECRET_TAG_KEY, DEFAULTS } from './contract';
+import { checkBaseUrl } from '../shared/base-url.js';
+import { CALLBACK_ENV, DEFAULT_TOKEN_SECRET_TAG_KEY, DEFAULTS } from '../shared/contract.js';
 import {
   ConfigurationError,
   describeError,
@@ -13,16 +12,17 @@ import {
   TransientError,
   toInternalError,
   UnexpectedResponseError,
-} from './errors';
+} from '../shared/errors.js';
+import { type FirstTokenStored, SecretsManagerTokenStore } from '../shared/secrets-store.js';
+import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
+import type { AppCredentials } from '../shared/token.js';
 import {
   type ConnectDependencies,
   connectShop,
   DEFAULT_TOKEN_SECRET_PREFIX,
   tokenSecretName,
-} from './onboarding';
-import { type FirstTokenStored, SecretsManagerTokenStore } from './secrets-store';
-import { TikTokAuthClient } from './tiktok-client';
-import type { AppCredentials } from './token';
+} from './connect.js';
+import { readSigningKey, verifyConsentState } from './consent-state.js';
 
 /**
  * TikTok's consent redirect, served by a Lambda function URL: `GET ?code=…&state=…` after a

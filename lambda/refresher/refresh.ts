@@ -1,4 +1,4 @@
-import { DEFAULTS, DETAIL_TYPE, METRIC } from './contract';
+import { DEFAULTS, DETAIL_TYPE, METRIC } from '../shared/contract.js';
 import {
   DeadlineError,
   describeError,
@@ -6,12 +6,10 @@ import {
   ReauthorizationRequiredError,
   RefresherError,
   TokenNotStoredError,
-} from './errors';
-import type { EventPublisher, RefresherEvent } from './event-publisher';
-import type { RunRequest } from './run-request';
-import type { StoredToken, TokenStore, WriteOutcome } from './secrets-store';
-import type { Shop } from './shops';
-import { type Clock, mapWithConcurrency } from './timing';
+} from '../shared/errors.js';
+import type { EventPublisher, RefresherEvent } from '../shared/event-publisher.js';
+import type { StoredToken, TokenStore, WriteOutcome } from '../shared/secrets-store.js';
+import { type Clock, mapWithConcurrency } from '../shared/timing.js';
 import {
   type AppCredentials,
   expiresAt,
@@ -19,7 +17,9 @@ import {
   parseJson,
   type TokenDocument,
   TokenDocument as TokenDocumentSchema,
-} from './token';
+} from '../shared/token.js';
+import type { RunRequest } from './run-request.js';
+import type { Shop } from './shops.js';
 
 export type Outcome = 'refreshed' | 'skipped' | 'superseded' | 'failed';
 

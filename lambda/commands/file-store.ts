@@ -1,7 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readFile, rename } from 'node:fs/promises';
-import { SecretStoreError } from './errors';
-import type { StoredToken, StoredVersion, TokenStore, WriteOutcome } from './secrets-store';
+import { SecretStoreError } from '../shared/errors.js';
+import type {
+  StoredToken,
+  StoredVersion,
+  TokenStore,
+  WriteOutcome,
+} from '../shared/secrets-store.js';
 
 /**
  * A token kept in a local JSON file, for the local command. It mirrors the Secrets Manager store:

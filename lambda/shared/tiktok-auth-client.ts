@@ -3,15 +3,15 @@ import {
   redact,
   TransientError,
   UnexpectedResponseError,
-} from './errors';
-import { type Clock, retry, systemClock } from './timing';
+} from './errors.js';
+import { type Clock, retry, systemClock } from './timing.js';
 import {
   type AppCredentials,
   type ParsedToken,
   parseJson,
   TikTokEnvelope,
   TokenDocument,
-} from './token';
+} from './token.js';
 
 /** Codes after which only the seller authorizing again helps: retrying cannot. */
 const REAUTHORIZATION_CODES: ReadonlyMap<number, string> = new Map([

@@ -3,16 +3,16 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { type Config, loadConfig } from './config';
-import { METRICS_NAMESPACE } from './contract';
-import { describeError, RefreshIncompleteError, toInternalError } from './errors';
-import { EventBridgePublisher } from './event-publisher';
-import { type RunSummary, refreshShops } from './refresh';
-import { parseRunRequest } from './run-request';
-import { SecretsManagerTokenStore } from './secrets-store';
-import { configuredShops, selectShops } from './shops';
-import { TikTokAuthClient } from './tiktok-client';
-import { systemClock } from './timing';
+import { METRICS_NAMESPACE } from '../shared/contract.js';
+import { describeError, RefreshIncompleteError, toInternalError } from '../shared/errors.js';
+import { EventBridgePublisher } from '../shared/event-publisher.js';
+import { SecretsManagerTokenStore } from '../shared/secrets-store.js';
+import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
+import { systemClock } from '../shared/timing.js';
+import { type Config, loadConfig } from './config.js';
+import { type RunSummary, refreshShops } from './refresh.js';
+import { parseRunRequest } from './run-request.js';
+import { configuredShops, selectShops } from './shops.js';
 
 /** Time kept back at the end of an invocation so that retries stop before Lambda does. */
 const SAFETY_MARGIN_MS = 3_000;

@@ -11,9 +11,9 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import type { SdkError } from '@smithy/types';
-import { MalformedSecretError, SecretStoreError, TransientError } from './errors';
-import { type Clock, RateLimiter, retry, systemClock } from './timing';
-import { AppCredentials, parseJson } from './token';
+import { MalformedSecretError, SecretStoreError, TransientError } from './errors.js';
+import { type Clock, RateLimiter, retry, systemClock } from './timing.js';
+import { AppCredentials, parseJson } from './token.js';
 
 const CURRENT = 'AWSCURRENT';
 const PENDING = 'AWSPENDING';

@@ -1,0 +1,20 @@
+/** The package's root: the constructs a CDK app adds, and what their props and events name. */
+export {
+  DEFAULT_TOKEN_SECRET_TAG_KEY,
+  DETAIL_TYPE,
+  EVENT_SOURCE,
+  METRIC,
+  METRICS_NAMESPACE,
+} from '../lambda/shared/contract.js';
+export {
+  TikTokShopConsentCallback,
+  type TikTokShopConsentCallbackProps,
+} from './consent-callback.js';
+export { TikTokShopExampleReader, type TikTokShopExampleReaderProps } from './example-reader.js';
+export type { TikTokShopTokenRefresherAlarms } from './refresher-alarms.js';
+export type { TikTokShopTokenRefresherProps } from './refresher-props.js';
+export {
+  TikTokShopTokenRefresherStack,
+  type TikTokShopTokenRefresherStackProps,
+} from './stack.js';
+export { SCHEDULED_EVENT, TikTokShopTokenRefresher } from './token-refresher.js';
