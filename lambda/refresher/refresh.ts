@@ -1,6 +1,6 @@
 import { DEFAULTS, DETAIL_TYPE, METRIC } from '../shared/contract.js';
 import {
-  DeadlineError,
+  DeadlineExceededError,
   describeError,
   MalformedSecretError,
   ReauthorizationRequiredError,
@@ -194,7 +194,7 @@ async function refreshShop(
     }
     const neededMs = deps.tiktok.worstCaseMs + STORE_RESERVE_MS;
     if (deps.remainingMs() < neededMs) {
-      throw new DeadlineError(
+      throw new DeadlineExceededError(
         `refresh not started: ${Math.round(deps.remainingMs() / 1000)} s left in the invocation, one needs up to ${Math.round(neededMs / 1000)} s`,
       );
     }
@@ -355,11 +355,11 @@ function recordMetrics(
     [METRIC.tokensSkipped, count((r) => r.outcome === 'skipped')],
     [METRIC.tokensSuperseded, count((r) => r.outcome === 'superseded')],
     [METRIC.refreshFailures, count((r) => r.outcome === 'failed')],
-    [METRIC.reauthorizationRequired, count((r) => r.errorType === 'ReauthorizationRequired')],
+    [METRIC.reauthorizationRequired, count((r) => r.errorType === 'ReauthorizationRequiredError')],
     [METRIC.transientFailures, count((r) => r.outcome === 'failed' && r.retryable === true)],
-    [METRIC.unexpectedResponses, count((r) => r.errorType === 'UnexpectedResponse')],
-    [METRIC.malformedSecrets, count((r) => r.errorType === 'MalformedSecret')],
-    [METRIC.tokensNotStored, count((r) => r.errorType === 'TokenNotStored')],
+    [METRIC.unexpectedResponses, count((r) => r.errorType === 'UnexpectedResponseError')],
+    [METRIC.malformedSecrets, count((r) => r.errorType === 'MalformedSecretError')],
+    [METRIC.tokensNotStored, count((r) => r.errorType === 'TokenNotStoredError')],
     [
       METRIC.authorizationExpiring,
       reports.filter(

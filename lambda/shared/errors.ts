@@ -4,29 +4,25 @@
  * async retries and the alarms take over. Messages never contain a token, a secret or a URL.
  */
 export abstract class RefresherError extends Error {
-  abstract readonly errorType: string;
+  /** The class's own name, as Lambda reports a thrown error: summaries and logs say the same. */
+  readonly errorType: string;
   readonly retryable: boolean = false;
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
+    this.errorType = new.target.name;
   }
 }
 
 /** Environment variables missing or invalid; names every one of them. */
-export class ConfigurationError extends RefresherError {
-  readonly errorType = 'ConfigurationError';
-}
+export class ConfigurationError extends RefresherError {}
 
 /** The invocation event is not one the handler accepts; nothing was called. */
-export class InvalidEventError extends RefresherError {
-  readonly errorType = 'InvalidEvent';
-}
+export class InvalidEventError extends RefresherError {}
 
 /** A stored secret does not hold what it must (a token document, or the app credentials). */
-export class MalformedSecretError extends RefresherError {
-  readonly errorType = 'MalformedSecret';
-}
+export class MalformedSecretError extends RefresherError {}
 
 /** A failure TikTok's answer decided; carries TikTok's code when the answer had one. */
 export abstract class TikTokAnswerError extends RefresherError {
@@ -40,18 +36,13 @@ export abstract class TikTokAnswerError extends RefresherError {
 }
 
 /** TikTok refuses the refresh token or auth code: only the seller authorizing again helps. */
-export class ReauthorizationRequiredError extends TikTokAnswerError {
-  readonly errorType = 'ReauthorizationRequired';
-}
+export class ReauthorizationRequiredError extends TikTokAnswerError {}
 
 /** TikTok answered something that is not a usable token (not JSON, wrong shape, unknown code). */
-export class UnexpectedResponseError extends TikTokAnswerError {
-  readonly errorType = 'UnexpectedResponse';
-}
+export class UnexpectedResponseError extends TikTokAnswerError {}
 
 /** Secrets Manager refused a call for a reason a retry does not fix (not found, access denied). */
 export class SecretStoreError extends RefresherError {
-  readonly errorType = 'SecretStoreError';
   /** The AWS error name, e.g. ResourceNotFoundException. */
   readonly awsName: string | undefined;
 
@@ -63,7 +54,6 @@ export class SecretStoreError extends RefresherError {
 
 /** Network, timeout, HTTP 5xx/429 or AWS throttling that outlasted the retries. */
 export class TransientError extends RefresherError {
-  readonly errorType = 'Transient';
   override readonly retryable = true;
 }
 
@@ -72,47 +62,36 @@ export class TransientError extends RefresherError {
  * rotated the refresh token, the shop is locked out until this is fixed, so it is always loud.
  */
 export class TokenNotStoredError extends RefresherError {
-  readonly errorType = 'TokenNotStored';
   override readonly retryable = true;
 }
 
 /** Too little time was left in the invocation to refresh and also store the result. */
-export class DeadlineError extends RefresherError {
-  readonly errorType = 'DeadlineExceeded';
+export class DeadlineExceededError extends RefresherError {
   override readonly retryable = true;
 }
 
 /** Thrown by the handler after a run in which some shop failed in a way a retry may fix. */
 export class RefreshIncompleteError extends RefresherError {
-  readonly errorType = 'RefreshIncomplete';
   override readonly retryable = true;
 }
 
 /** Anything not foreseen (a bug). Its message names only the original error's class. */
-export class InternalError extends RefresherError {
-  readonly errorType = 'InternalError';
-}
+export class InternalError extends RefresherError {}
 
 /**
  * Thrown by a reader's own API call (see lambda/reader.ts) when TikTok refused the access token:
  * `withShopToken` then re-reads the secret and retries once. Its message must not hold the token.
  */
-export class AccessTokenRejectedError extends RefresherError {
-  readonly errorType = 'AccessTokenRejected';
-}
+export class AccessTokenRejectedError extends RefresherError {}
 
 /**
  * The stored access token has expired even on a fresh read: the refresher has not renewed it
  * (its alarms say why), or the seller must authorize again. Calling TikTok with it cannot work.
  */
-export class ShopTokenExpiredError extends RefresherError {
-  readonly errorType = 'ShopTokenExpired';
-}
+export class ShopTokenExpiredError extends RefresherError {}
 
 /** A command-line or request argument is missing or invalid; nothing was called. */
-export class UsageError extends RefresherError {
-  readonly errorType = 'UsageError';
-}
+export class UsageError extends RefresherError {}
 
 /** Removes every known secret value from text that came from outside (e.g. TikTok's message). */
 export function redact(text: string, secrets: readonly string[]): string {

@@ -400,7 +400,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
         expect(outcome.result?.shops[0]).toMatchObject({
           shop: SHOP_A,
           outcome: 'failed',
-          errorType: 'ReauthorizationRequired',
+          errorType: 'ReauthorizationRequiredError',
           tiktokCode: code,
           retryable: false,
         });
@@ -419,7 +419,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
             type: DETAIL_TYPE.reauthorizationRequired,
             detail: expect.objectContaining({
               shop: SHOP_A,
-              errorType: 'ReauthorizationRequired',
+              errorType: 'ReauthorizationRequiredError',
               tiktokCode: code,
             }),
           },
@@ -445,7 +445,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
       expect(outcome.result?.shops[1]).toMatchObject({
         shop: SHOP_B,
         outcome: 'failed',
-        errorType: 'ReauthorizationRequired',
+        errorType: 'ReauthorizationRequiredError',
         retryable: false,
       });
       expect(outcome.result?.shops[1]?.message).toContain('the stored refresh token expired at');
@@ -506,7 +506,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
         expect(outcome.error?.errorMessage).toContain(
           `1 of 3 shops failed and may succeed on retry`,
         );
-        expect(outcome.error?.errorMessage).toContain(`${SHOP_C} (Transient: ${said})`);
+        expect(outcome.error?.errorMessage).toContain(`${SHOP_C} (TransientError: ${said})`);
         expect(refreshCalls(deployment)).toBe(3);
         expect(deployment.secretsManager.current(SHOP_C)).toBe(shop.raw);
         expect(deployment.tiktok.isRefreshTokenValid(shop.refreshToken)).toBe(true);
@@ -516,7 +516,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
             type: DETAIL_TYPE.tokenRefreshFailed,
             detail: expect.objectContaining({
               shop: SHOP_C,
-              errorType: 'Transient',
+              errorType: 'TransientError',
               retryable: true,
             }),
           },
@@ -580,7 +580,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
         expect(outcome.result?.shops[0]).toMatchObject({
           shop: SHOP_A,
           outcome: 'failed',
-          errorType: 'UnexpectedResponse',
+          errorType: 'UnexpectedResponseError',
           retryable: false,
         });
         expect(outcome.result?.shops[0]?.message).toContain(said);
@@ -622,7 +622,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
         expect(outcome.result?.shops[1]).toMatchObject({
           shop: SHOP_B,
           outcome: 'failed',
-          errorType: 'MalformedSecret',
+          errorType: 'MalformedSecretError',
           retryable: false,
         });
         expect(outcome.result?.shops[1]?.message).toContain(problem);
@@ -781,8 +781,8 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
       expect(
         outcome.result?.shops.map((shop) => [shop.shop, shop.outcome, shop.errorType]),
       ).toEqual([
-        [SHOP_A, 'failed', 'ReauthorizationRequired'],
-        [SHOP_B, 'failed', 'MalformedSecret'],
+        [SHOP_A, 'failed', 'ReauthorizationRequiredError'],
+        [SHOP_B, 'failed', 'MalformedSecretError'],
         [SHOP_C, 'refreshed', undefined],
       ]);
       const refreshToken = deployment.storedRefreshToken(SHOP_C) ?? '';
@@ -817,7 +817,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
       // Assess
       expect(outcome.error?.errorType).toBe('RefreshIncompleteError');
       expect(outcome.error?.errorMessage).toMatch(
-        new RegExp(`^1 of 3 shops failed and may succeed on retry: ${SHOP_A} \\(Transient: `),
+        new RegExp(`^1 of 3 shops failed and may succeed on retry: ${SHOP_A} \\(TransientError: `),
       );
       for (const shop of [b, c]) {
         expect(relay.answersTo(shop.refreshToken)).toEqual([
@@ -960,11 +960,11 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
       // Assess
       expect(first.error?.errorType).toBe('RefreshIncompleteError');
       expect(first.error?.errorMessage).toContain(
-        `${SHOP_B} (TokenNotStored: TikTok issued a new token that could not be stored`,
+        `${SHOP_B} (TokenNotStoredError: TikTok issued a new token that could not be stored`,
       );
       expect(events(deployment)[0]).toMatchObject({
         type: DETAIL_TYPE.tokenRefreshFailed,
-        detail: { shop: SHOP_B, errorType: 'TokenNotStored', retryable: true },
+        detail: { shop: SHOP_B, errorType: 'TokenNotStoredError', retryable: true },
       });
       expect(pending?.stages).toEqual(['AWSPENDING']);
       expect(second.result?.shops[1]).toMatchObject({ outcome: 'refreshed', recovered: true });

@@ -301,7 +301,7 @@ describe('Function: consent callback handler', () => {
       expect(logLines().find((line) => line.message === 'shop not connected')).toMatchObject({
         level: 'ERROR',
         shop: 'acme-uk',
-        errorType: 'TokenNotStored',
+        errorType: 'TokenNotStoredError',
         errorMessage: expect.stringContaining('AccessDeniedException'),
       });
     });
@@ -332,7 +332,7 @@ describe('Function: consent callback handler', () => {
 
       expect(answer.statusCode).toBe(500);
       expect(logLines().find((line) => line.message === 'consent callback failed')?.errorType).toBe(
-        'MalformedSecret',
+        'MalformedSecretError',
       );
       expect(tokenGets()).toBe(0);
     });

@@ -198,10 +198,10 @@ describe('Function: main (npm run refresh)', () => {
     expect(code).toBe(1);
     expect(stdout).toHaveLength(1);
     expect(stdout[0]).toMatch(
-      /^shop-a\.json: failed: ReauthorizationRequired: seller must authorize again: .*36004005.*; access token expires /,
+      /^shop-a\.json: failed: ReauthorizationRequiredError: seller must authorize again: .*36004005.*; access token expires /,
     );
     expect(stderr).toHaveLength(1);
-    expect(stderr[0]).toMatch(/^error: shop failed \{.*"errorType":"ReauthorizationRequired"/);
+    expect(stderr[0]).toMatch(/^error: shop failed \{.*"errorType":"ReauthorizationRequiredError"/);
     expect(await readFile(file, 'utf8')).toBe(raw);
     expect(await readdir(dir)).toEqual(['shop-a.json']);
     expectNoSecretPrinted();
@@ -237,7 +237,7 @@ describe('Function: main (npm run refresh)', () => {
 
     // Assess
     expect(code).toBe(1);
-    expect(stdout[0]).toContain('shop-a.json: failed: MalformedSecret: ');
+    expect(stdout[0]).toContain('shop-a.json: failed: MalformedSecretError: ');
     expect(stdout[0]).toContain('data.access_token_expire_in');
     expect(printed()).not.toContain('TTS_AT_file_only');
     expect(printed()).not.toContain('TTS_RT_file_only');

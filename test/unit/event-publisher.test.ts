@@ -53,7 +53,7 @@ describe('Class: EventBridgePublisher', () => {
         .resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
       const event: RefresherEvent = {
         detailType: DETAIL_TYPE.reauthorizationRequired,
-        detail: { shop: 'shop-a', errorType: 'ReauthorizationRequired', tiktokCode: 36004005 },
+        detail: { shop: 'shop-a', errorType: 'ReauthorizationRequiredError', tiktokCode: 36004005 },
       };
 
       // Act
@@ -66,7 +66,8 @@ describe('Class: EventBridgePublisher', () => {
           EventBusName: 'shop-events',
           Source: EVENT_SOURCE,
           DetailType: 'Reauthorization Required',
-          Detail: '{"shop":"shop-a","errorType":"ReauthorizationRequired","tiktokCode":36004005}',
+          Detail:
+            '{"shop":"shop-a","errorType":"ReauthorizationRequiredError","tiktokCode":36004005}',
         },
       ]);
     });

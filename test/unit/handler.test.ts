@@ -390,7 +390,7 @@ describe('Function: handler', () => {
         expect(error).toBeUndefined();
         expect(result?.shops[0]).toMatchObject({
           outcome: 'failed',
-          errorType: 'ReauthorizationRequired',
+          errorType: 'ReauthorizationRequiredError',
           tiktokCode: code,
           retryable: false,
         });
@@ -408,7 +408,7 @@ describe('Function: handler', () => {
 
       const { result } = await invoke({});
 
-      expect(result?.shops[0]?.errorType).toBe('ReauthorizationRequired');
+      expect(result?.shops[0]?.errorType).toBe('ReauthorizationRequiredError');
       expect(result?.shops[0]?.message).toContain('stored refresh token expired at');
       expect(refreshCalls()).toBe(0);
     });
@@ -463,7 +463,7 @@ describe('Function: handler', () => {
       const { error } = await invoke({});
 
       expect(error?.name).toBe('RefreshIncompleteError');
-      expect(error?.message).toContain(`${SHOP_A} (Transient: TikTok answered HTTP 503)`);
+      expect(error?.message).toContain(`${SHOP_A} (TransientError: TikTok answered HTTP 503)`);
       expect(refreshCalls()).toBe(3);
       expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
       expect(tiktok.isRefreshTokenValid(due.refreshToken)).toBe(true);
@@ -524,7 +524,7 @@ describe('Function: handler', () => {
       expect(error).toBeUndefined();
       expect(result?.shops[0]).toMatchObject({
         outcome: 'failed',
-        errorType: 'UnexpectedResponse',
+        errorType: 'UnexpectedResponseError',
       });
       expect(result?.shops[0]?.message).toContain(expected);
       expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
@@ -549,7 +549,7 @@ describe('Function: handler', () => {
       expect(result?.shops[0]).toMatchObject({
         shop: SHOP_A,
         outcome: 'failed',
-        errorType: 'MalformedSecret',
+        errorType: 'MalformedSecretError',
       });
       expect(result?.shops[0]?.message).toContain('data.refresh_token: missing');
       expect(refreshCalls()).toBe(0);
@@ -600,14 +600,18 @@ describe('Function: handler', () => {
 
       expect(result).toBeUndefined();
       expect(error?.message).toContain(
-        'TokenNotStored: TikTok issued a new token that could not be stored',
+        'TokenNotStoredError: TikTok issued a new token that could not be stored',
       );
       expect(publishedEvents()[0]).toMatchObject({
         detailType: DETAIL_TYPE.tokenRefreshFailed,
-        detail: { errorType: 'TokenNotStored' },
+        detail: { errorType: 'TokenNotStoredError' },
       });
       const errorLog = logLines().find((line) => line.message === 'shop failed');
-      expect(errorLog).toMatchObject({ level: 'ERROR', errorType: 'TokenNotStored', shop: SHOP_A });
+      expect(errorLog).toMatchObject({
+        level: 'ERROR',
+        errorType: 'TokenNotStoredError',
+        shop: SHOP_A,
+      });
       expect(errorLog?.errorMessage).toContain(
         'could not be stored: Secrets Manager PutSecretValue failed',
       );
@@ -680,7 +684,7 @@ describe('Function: handler', () => {
 
       const { error } = await invoke({}, 20_000);
 
-      expect(error?.message).toContain('DeadlineExceeded: refresh not started');
+      expect(error?.message).toContain('DeadlineExceededError: refresh not started');
       expect(refreshCalls()).toBe(0);
     });
 

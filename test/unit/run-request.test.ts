@@ -71,7 +71,7 @@ describe('Function: parseRunRequest', () => {
       const error = invalidEvent({ forse: true });
 
       expect(error.message).toBe(`invalid event: unknown field 'forse'; ${ACCEPTED}`);
-      expect(error.errorType).toBe('InvalidEvent');
+      expect(error.errorType).toBe('InvalidEventError');
       expect(error.retryable).toBe(false);
     });
 

@@ -180,7 +180,7 @@ describe('Class: TikTokAuthClient', () => {
 
       expect(error).toBeInstanceOf(ReauthorizationRequiredError);
       expect(describeError(error)).toMatchObject({
-        errorType: 'ReauthorizationRequired',
+        errorType: 'ReauthorizationRequiredError',
         tiktokCode: 36004005,
       });
       expect(tiktok.calls).toHaveLength(1);
@@ -221,7 +221,7 @@ describe('Class: TikTokAuthClient', () => {
         expect(error).toBeInstanceOf(TransientError);
         expect(error.message).toBe(`TikTok answered HTTP ${httpStatus}`);
         expect(describeError(error)).toEqual({
-          errorType: 'Transient',
+          errorType: 'TransientError',
           message: `TikTok answered HTTP ${httpStatus}`,
         });
         expect(tiktok.calls.map((call) => call.status)).toEqual([
@@ -365,7 +365,7 @@ describe('Class: TikTokAuthClient', () => {
         'TikTok answered code 0 without a usable token (data.refresh_token: missing; data.refresh_token_expire_in: missing)',
       );
       expect(describeError(error)).toMatchObject({
-        errorType: 'UnexpectedResponse',
+        errorType: 'UnexpectedResponseError',
         tiktokCode: 0,
       });
       expect(error.message).not.toContain('TTS_AT_partial');
@@ -400,7 +400,7 @@ describe('Class: TikTokAuthClient', () => {
       expect(error).toBeInstanceOf(UnexpectedResponseError);
       expect(error.message).toBe('TikTok answered code 36009999: ip not in allow list');
       expect(describeError(error)).toEqual({
-        errorType: 'UnexpectedResponse',
+        errorType: 'UnexpectedResponseError',
         message: 'TikTok answered code 36009999: ip not in allow list',
         tiktokCode: 36009999,
       });
