@@ -1,58 +1,62 @@
 /**
- * For other teams' Lambda functions: read a shop's TikTok access token from its secret.
+ * For other teams' Lambda functions: call the TikTok Shop API for a shop, or read its token.
  *
  * ```ts
- * import { withShopToken } from 'tiktok-shop-token-refresher/reader';
- * const orders = await withShopToken('tiktok-shop/tokens/acme-uk', (accessToken) =>
- *   tiktokShopApi.getOrders({ accessToken }),
- * );
+ * import { tiktokShopApi } from 'tiktok-shop-token-refresher/reader';
+ * const api = tiktokShopApi(); // SHOP_TOKEN_SECRET_ID, APP_CREDENTIALS_SECRET_ID, TIKTOK_API_BASE_URL
+ * const { orders } = await api.post('/order/202309/orders/search', {
+ *   query: { page_size: 50 },
+ *   body: { order_status: 'AWAITING_SHIPMENT' },
+ * });
  * ```
+ *
+ * The client signs every request, finds the shop's cipher, re-reads a refused token and rides
+ * out rate limits (lambda/reader/api-client.ts). To call TikTok some other way, read the token
+ * with `withShopToken` / `getShopToken`.
  *
  * Reads go through Powertools Parameters, which caches the secret in memory for `maxAge`
  * seconds per execution environment. A reader never refreshes a token: the refresher does, at
  * least 48 hours before the access token expires, so any token a reader holds is valid. The
  * cache only bounds how long a reader keeps using a token that a new authorization (or an early
  * refresh) replaced; when TikTok refuses it, `withShopToken` re-reads the secret and retries once.
- * Needs `secretsmanager:GetSecretValue` on the secret (and `kms:Decrypt` for a customer key).
+ * Needs `secretsmanager:GetSecretValue` on the secret (and `kms:Decrypt` for a customer key):
+ * the refresher construct's `grantApiAccess` (token and app credentials) or `grantReadToken`.
  */
-import { getSecret, type SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import {
+import { AccessTokenRejectedError } from '../shared/errors.js';
+import { getShopToken, type ReadOptions, type ShopToken } from './secrets.js';
+
+export {
   AccessTokenRejectedError,
+  ConfigurationError,
+  IpNotAllowedError,
   MalformedSecretError,
+  RateLimitedError,
+  ReauthorizationRequiredError,
+  ScopeNotGrantedError,
+  SecretStoreError,
+  ShopSelectionError,
   ShopTokenExpiredError,
-  secretReadError,
+  SignatureRejectedError,
+  TikTokApiError,
+  TransientError,
+  UnexpectedResponseError,
+  UsageError,
 } from '../shared/errors.js';
-import { parseJson, TokenDocument } from '../shared/token.js';
-
-export { AccessTokenRejectedError, ShopTokenExpiredError } from '../shared/errors.js';
-
-/**
- * Seconds a token stays cached. Short on purpose: it costs one GetSecretValue a minute per
- * execution environment, and a reauthorized shop reaches every reader within a minute.
- */
-export const DEFAULT_MAX_AGE_SECONDS = 60;
-
-/** What a reader gets: the access token and facts about it, never the refresh token. */
-export interface ShopToken {
-  readonly accessToken: string;
-  readonly accessTokenExpiresAt: Date;
-  readonly sellerName?: string;
-  readonly openId?: string;
-}
-
-export interface ReadOptions {
-  /** Seconds a read is served from the cache. @default 60 */
-  readonly maxAge?: number;
-  /** Skip the cache and read Secrets Manager now (the new value is cached). @default false */
-  readonly forceFetch?: boolean;
-  /**
-   * A provider whose client points elsewhere (a local endpoint in tests, another region).
-   * @default Powertools' shared provider, used through `getSecret`
-   */
-  readonly provider?: SecretsProvider;
-  /** Epoch ms, for deciding whether a cached token has expired. @default Date.now */
-  readonly now?: () => number;
-}
+export {
+  type ApiRequestOptions,
+  type QueryValue,
+  type ShopSelector,
+  type TikTokShopApi,
+  type TikTokShopApiOptions,
+  tiktokShopApi,
+} from './api-client.js';
+export {
+  DEFAULT_MAX_AGE_SECONDS,
+  getShopToken,
+  type ReadOptions,
+  type ShopToken,
+} from './secrets.js';
+export { type SignatureInput, signRequest } from './signing.js';
 
 export interface WithTokenOptions extends ReadOptions {
   /**
@@ -60,28 +64,6 @@ export interface WithTokenOptions extends ReadOptions {
    * @default isAccessTokenRejected
    */
   readonly isTokenRejected?: (error: unknown) => boolean;
-}
-
-/**
- * Reads a shop's token, from the cache when it is fresh enough. A cached token that has already
- * expired by the clock is never returned: the secret is read again once, and if that token has
- * expired too, ShopTokenExpiredError says so instead of letting TikTok refuse it.
- */
-export async function getShopToken(
-  secretId: string,
-  options: ReadOptions = {},
-): Promise<ShopToken> {
-  const now = options.now ?? Date.now;
-  let token = await readToken(secretId, options);
-  if (token.accessTokenExpiresAt.getTime() <= now() && options.forceFetch !== true) {
-    token = await readToken(secretId, { ...options, forceFetch: true });
-  }
-  if (token.accessTokenExpiresAt.getTime() <= now()) {
-    throw new ShopTokenExpiredError(
-      `the access token in secret ${secretId} expired at ${token.accessTokenExpiresAt.toISOString()} and has not been renewed; check the refresher (the seller may need to authorize again)`,
-    );
-  }
-  return token;
 }
 
 /**
@@ -146,38 +128,4 @@ function numberAt(value: unknown, path: readonly string[]): number | undefined {
   if (typeof current === 'number') return current;
   if (typeof current === 'string' && /^\d{1,12}$/.test(current)) return Number(current);
   return undefined;
-}
-
-async function readToken(secretId: string, options: ReadOptions): Promise<ShopToken> {
-  const getOptions = {
-    maxAge: options.maxAge ?? DEFAULT_MAX_AGE_SECONDS,
-    forceFetch: options.forceFetch ?? false,
-  };
-  let value: unknown;
-  try {
-    value =
-      options.provider === undefined
-        ? await getSecret(secretId, getOptions)
-        : await options.provider.get(secretId, getOptions);
-  } catch (error) {
-    throw secretReadError(secretId, error);
-  }
-  if (typeof value !== 'string') {
-    throw new MalformedSecretError(
-      `secret ${secretId} holds ${value === undefined ? 'no value' : 'binary data'}, not a token document`,
-    );
-  }
-  const parsed = parseJson(value, TokenDocument);
-  if (!parsed.ok) {
-    throw new MalformedSecretError(
-      `secret ${secretId} does not hold a TikTok token document (${parsed.problems.join('; ')})`,
-    );
-  }
-  const { data } = parsed.value;
-  return {
-    accessToken: data.access_token,
-    accessTokenExpiresAt: new Date(data.access_token_expire_in * 1000),
-    ...(data.seller_name === undefined ? {} : { sellerName: data.seller_name }),
-    ...(data.open_id === undefined ? {} : { openId: data.open_id }),
-  };
 }

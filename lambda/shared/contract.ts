@@ -78,3 +78,16 @@ export const DETAIL_TYPE = {
 
 /** Tag key the CDK construct puts on shop token secrets, used for discovery by default. */
 export const DEFAULT_TOKEN_SECRET_TAG_KEY = 'tiktok-shop-token';
+
+/**
+ * Environment of a function that calls the TikTok Shop API through the reader's client
+ * (lambda/reader/api-client.ts), the example reader's among them.
+ */
+export const API_READER_ENV = {
+  shopTokenSecretId: SHOP_TOKEN_SECRET_ID,
+  appCredentialsSecretId: ENV.appCredentialsSecretId,
+  tiktokApiBaseUrl: 'TIKTOK_API_BASE_URL',
+} as const;
+
+/** The Open API host for every market, US included. */
+export const DEFAULT_TIKTOK_API_BASE_URL = 'https://open-api.tiktokglobalshop.com';

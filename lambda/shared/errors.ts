@@ -143,3 +143,40 @@ export function secretReadError(secretId: string, error: unknown): SecretStoreEr
     awsName: name,
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Calls to the TikTok Shop Open API from a reader (lambda/reader/api-client.ts). Messages name
+// the method, the path and TikTok's code, message and request id; never the query string, the
+// token, the app secret, the signature or the shop cipher.
+
+/**
+ * TikTok answered a non-zero code the client does not handle itself: the caller reads
+ * `tiktokCode` (e.g. an order that does not exist). Also the base of the specific refusals below.
+ */
+export class TikTokApiError extends TikTokAnswerError {
+  constructor(
+    message: string,
+    tiktokCode: number | undefined,
+    /** HTTP status of TikTok's answer. */
+    readonly httpStatus: number,
+    /** TikTok's request_id, for TikTok's support. */
+    readonly requestId?: string,
+  ) {
+    super(message, tiktokCode);
+  }
+}
+
+/** Code 106001: TikTok refused the signature. A signing bug or the wrong app secret: never retried. */
+export class SignatureRejectedError extends TikTokApiError {}
+
+/** Code 105005: the app lacks a scope the API needs; enable it, then the seller authorizes again. */
+export class ScopeNotGrantedError extends TikTokApiError {}
+
+/** Code 36009033: the caller's IP is not in the app's IP allow list (Partner Center). */
+export class IpNotAllowedError extends TikTokApiError {}
+
+/** HTTP 429 or code 36009002 / 36009037 after every attempt: call less often, or later. */
+export class RateLimitedError extends TransientError {}
+
+/** The token covers no shop matching the selection, or several: the message lists them. */
+export class ShopSelectionError extends RefresherError {}

@@ -1,0 +1,655 @@
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type TikTokShopApiOptions, tiktokShopApi } from '../../lambda/reader/index.js';
+import {
+  AccessTokenRejectedError,
+  ConfigurationError,
+  DeadlineExceededError,
+  IpNotAllowedError,
+  RateLimitedError,
+  ReauthorizationRequiredError,
+  ScopeNotGrantedError,
+  ShopSelectionError,
+  SignatureRejectedError,
+  TikTokApiError,
+  TransientError,
+  UnexpectedResponseError,
+  UsageError,
+} from '../../lambda/shared/errors.js';
+import type { Clock } from '../../lambda/shared/timing.js';
+import {
+  type LocalOpenApi,
+  type LocalShop,
+  OPEN_API_CODE,
+  startLocalOpenApi,
+} from '../local/endpoints/open-api.js';
+
+const TOKEN_ID = 'tiktok-shop/tokens/shop-a';
+const CREDENTIALS_ID = 'tiktok-shop/app-credentials';
+const APP_KEY = 'client-app-key';
+const APP_SECRET = 'CLIENT_APP_SECRET_7d1e9f';
+const DAY = 24 * 3600;
+const SEARCH = '/order/202309/orders/search';
+const SHOPS = '/authorization/202309/shops';
+
+const sm = mockClient(SecretsManagerClient);
+/** Every token and app secret any test used: no error message may hold one. */
+const secretsUsed = new Set<string>([APP_SECRET]);
+
+let serial = 0;
+function newToken(): string {
+  serial++;
+  const token = `TTS_AT_client_${serial}_4c2a9e`;
+  secretsUsed.add(token);
+  return token;
+}
+
+function tokenDocument(accessToken: string): string {
+  const refreshToken = `TTS_RT_client_${serial}_b71d03`;
+  secretsUsed.add(refreshToken);
+  const now = Math.floor(Date.now() / 1000);
+  return JSON.stringify({
+    code: 0,
+    message: 'success',
+    data: {
+      access_token: accessToken,
+      access_token_expire_in: now + 5 * DAY,
+      refresh_token: refreshToken,
+      refresh_token_expire_in: now + 365 * DAY,
+    },
+  });
+}
+
+/** The token secret answers these access tokens in turn, the last one from then on. */
+function tokenSecretHolds(...accessTokens: string[]): void {
+  const stub = sm.on(GetSecretValueCommand, { SecretId: TOKEN_ID });
+  accessTokens.forEach((token, index) => {
+    const answer = { Name: TOKEN_ID, SecretString: tokenDocument(token) };
+    if (index === accessTokens.length - 1) stub.resolves(answer);
+    else stub.resolvesOnce(answer);
+  });
+}
+
+function credentialsHold(appSecret: string): void {
+  sm.on(GetSecretValueCommand, { SecretId: CREDENTIALS_ID }).resolves({
+    Name: CREDENTIALS_ID,
+    SecretString: JSON.stringify({ app_key: APP_KEY, app_secret: appSecret }),
+  });
+}
+
+function reads(secretId: string): number {
+  return sm
+    .commandCalls(GetSecretValueCommand)
+    .filter((call) => call.args[0].input.SecretId === secretId).length;
+}
+
+describe('Function: tiktokShopApi', () => {
+  let host: LocalOpenApi;
+  let shop: LocalShop;
+  let valid: Set<string>;
+  let expired: Set<string>;
+  let sleeps: number[];
+  let provider: SecretsProvider;
+  let token: string;
+
+  const clock: Clock = {
+    now: () => Date.now(),
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+  };
+
+  function client(options: TikTokShopApiOptions = {}) {
+    return tiktokShopApi({
+      tokenSecretId: TOKEN_ID,
+      appCredentialsSecretId: CREDENTIALS_ID,
+      baseUrl: host.url,
+      provider,
+      clock,
+      ...options,
+    });
+  }
+
+  const callsTo = (path: string) => host.calls.filter((call) => call.path === path);
+
+  /** The error a call fails with, checked first for every secret any test used so far. */
+  async function failure(promise: Promise<unknown>): Promise<Error> {
+    try {
+      await promise;
+    } catch (error) {
+      const message = (error as Error).message;
+      for (const secret of [...secretsUsed, ...host.issuedSecrets()]) {
+        expect(message.includes(secret), 'an error message holds a secret').toBe(false);
+      }
+      return error as Error;
+    }
+    throw new Error('expected a failure');
+  }
+
+  beforeEach(async () => {
+    vi.stubEnv('AWS_REGION', 'us-east-1');
+    sm.reset();
+    provider = new SecretsProvider({
+      awsSdkV3Client: new SecretsManagerClient({ region: 'us-east-1' }),
+    });
+    valid = new Set();
+    expired = new Set();
+    sleeps = [];
+    host = await startLocalOpenApi({
+      appKey: APP_KEY,
+      appSecret: APP_SECRET,
+      accessTokens: (accessToken) =>
+        valid.has(accessToken) ? 'valid' : expired.has(accessToken) ? 'expired' : 'unknown',
+    });
+    shop = host.addShop({ name: 'Acme UK', region: 'GB' });
+    token = newToken();
+    valid.add(token);
+    tokenSecretHolds(token);
+    credentialsHold(APP_SECRET);
+  });
+
+  afterEach(async () => {
+    await host.close();
+  });
+
+  describe('signed calls', () => {
+    it("signs a shop-scoped POST, sends the token in its header, and answers TikTok's data", async () => {
+      // Prepare
+      const api = client();
+
+      // Act
+      const data = await api.post<{ orders: unknown[]; total_count: number }>(SEARCH, {
+        query: { page_size: 2 },
+        body: { order_status: 'AWAITING_SHIPMENT' },
+      });
+
+      // Assess
+      expect(data.total_count).toBe(3);
+      expect(data.orders).toEqual(host.ordersOf(shop).slice(0, 2));
+      expect(host.calls.map((call) => [call.method, call.path, call.code])).toEqual([
+        ['GET', SHOPS, 0],
+        ['POST', SEARCH, 0],
+      ]);
+      for (const call of host.calls) {
+        expect(call.tokenHeader).toBe(true);
+        expect(call.contentType).toBe('application/json');
+        expect(call.queryKeys).not.toContain('access_token');
+        expect(call.queryKeys).not.toContain('app_secret');
+      }
+      expect(callsTo(SHOPS)[0]?.queryKeys).not.toContain('shop_cipher');
+      expect(callsTo(SEARCH)[0]?.queryKeys).toContain('shop_cipher');
+    });
+
+    it('costs one round trip, the call itself, once the token, credentials and cipher are cached', async () => {
+      // Prepare
+      const api = client();
+      await api.post(SEARCH, { query: { page_size: 1 } });
+      const secretReads = sm.commandCalls(GetSecretValueCommand).length;
+      const apiCalls = host.calls.length;
+
+      // Act
+      await api.post(SEARCH, { query: { page_size: 1 } });
+      await client().post(SEARCH, { query: { page_size: 1 } });
+
+      // Assess: a second client in the same execution environment shares the cipher
+      expect(sm.commandCalls(GetSecretValueCommand).length - secretReads).toBe(0);
+      expect(host.calls.length - apiCalls).toBe(2);
+    });
+
+    it('shares one shop lookup between concurrent calls', async () => {
+      const api = client();
+
+      await Promise.all([1, 2, 3].map((n) => api.post(SEARCH, { query: { page_size: n } })));
+
+      expect(callsTo(SHOPS)).toHaveLength(1);
+      expect(callsTo(SEARCH)).toHaveLength(3);
+    });
+
+    it('leaves the cipher off /authorization/* and uploads, whose multipart body is not signed', async () => {
+      const api = client();
+      const form = new FormData();
+      form.append('data', new Blob([new Uint8Array([137, 80, 78, 71])]), 'image.png');
+
+      const shops = await api.get<{ shops: { id: string }[] }>(SHOPS);
+      const upload = await api.post<{ uri: string }>('/product/202309/images/upload', {
+        body: form,
+      });
+
+      expect(shops.shops.map((entry) => entry.id)).toEqual([shop.id]);
+      expect(upload.uri).toMatch(/^tos-local\//);
+      expect(host.calls.map((call) => call.queryKeys.includes('shop_cipher'))).toEqual([
+        false,
+        false,
+      ]);
+      expect(host.calls[1]?.contentType).toMatch(/^multipart\/form-data; boundary=/);
+    });
+
+    it('comma-joins a list and leaves out empty parameters', async () => {
+      const api = client();
+      const [first, second] = host.ordersOf(shop);
+
+      const data = await api.get<{ orders: { id: string }[] }>('/order/202309/orders', {
+        query: {
+          ids: [first?.id ?? '', second?.id ?? ''],
+          page_token: undefined,
+          sort: '',
+          none: null,
+        },
+      });
+
+      expect(data.orders.map((order) => order.id)).toEqual([first?.id, second?.id]);
+      expect(callsTo('/order/202309/orders')[0]?.queryKeys.sort()).toEqual([
+        'app_key',
+        'ids',
+        'shop_cipher',
+        'sign',
+        'timestamp',
+      ]);
+    });
+
+    it.each([
+      ['sign', { sign: 'x' }],
+      ['access_token', { access_token: 'x' }],
+      ['shop_cipher', { shop_cipher: 'x' }],
+      ['app_key', { app_key: 'x' }],
+    ])('refuses a %s parameter: the client sets it', async (name, query) => {
+      const error = await failure(client().get(SEARCH, { query }));
+
+      expect(error).toBeInstanceOf(UsageError);
+      expect(error.message).toContain(name);
+      expect(host.calls).toHaveLength(0);
+    });
+
+    it.each([
+      ['a query string', '/authorization/202309/shops?app_key=x'],
+      ['a full URL', 'https://open-api.tiktokglobalshop.com/authorization/202309/shops'],
+      ['a dot segment', '/authorization/../shops'],
+    ])('refuses a path with %s', async (_case, path) => {
+      const error = await failure(client().get(path));
+
+      expect(error).toBeInstanceOf(UsageError);
+      expect(host.calls).toHaveLength(0);
+    });
+
+    it('refuses a body on GET and a body that is not JSON', async () => {
+      const onGet = await failure(client().request('GET', SEARCH, { body: {} }));
+      const unserializable = await failure(client().post(SEARCH, { body: () => 1 }));
+
+      expect(onGet).toBeInstanceOf(UsageError);
+      expect(unserializable).toBeInstanceOf(UsageError);
+    });
+  });
+
+  describe('token refusals', () => {
+    it('reads a refused token again, bypassing the cache, and retries once with the new one', async () => {
+      // Prepare: the refresher stored a new token after the client read the old one
+      const newer = newToken();
+      tokenSecretHolds(token, newer);
+      valid = new Set([newer]);
+      expired.add(token);
+
+      // Act
+      const data = await client().get<{ shops: unknown[] }>(SHOPS);
+
+      // Assess
+      expect(data.shops).toHaveLength(1);
+      expect(host.calls.map((call) => call.code)).toEqual([OPEN_API_CODE.accessTokenExpired, 0]);
+      expect(reads(TOKEN_ID)).toBe(2);
+    });
+
+    it('treats a 36009004 that names the access token as a refusal of the token', async () => {
+      const newer = newToken();
+      tokenSecretHolds(token, newer);
+      valid.add(newer);
+      host.failNext(1, {
+        code: OPEN_API_CODE.invalidRequest,
+        message: 'Invalid credentials: the access token is invalid',
+      });
+
+      const data = await client().get<{ shops: unknown[] }>(SHOPS);
+
+      expect(data.shops).toHaveLength(1);
+      expect(reads(TOKEN_ID)).toBe(2);
+    });
+
+    it('says so, without a second call, when the secret holds no newer token', async () => {
+      valid.clear();
+      expired.add(token);
+
+      const error = await failure(client().get(SHOPS));
+
+      expect(error).toBeInstanceOf(AccessTokenRejectedError);
+      expect(error.message).toBe(
+        `TikTok refused the access token of secret ${TOKEN_ID} and the secret holds no newer one: the refresher renews it (check its alarms), or the seller must authorize again`,
+      );
+      expect(host.calls).toHaveLength(1);
+      expect(reads(TOKEN_ID)).toBe(2);
+    });
+
+    it('retries only once when the newer token is refused too', async () => {
+      const newer = newToken();
+      tokenSecretHolds(token, newer);
+      valid.clear();
+      expired.add(token).add(newer);
+
+      const error = await failure(client().get(SHOPS));
+
+      expect(error).toBeInstanceOf(AccessTokenRejectedError);
+      expect(error.message).toMatch(/TikTok code 105002/);
+      expect(host.calls).toHaveLength(2);
+    });
+  });
+
+  describe('retries', () => {
+    it('rides out rate limits with jittered backoff', async () => {
+      host.failNext(1, { code: OPEN_API_CODE.rateLimited, httpStatus: 429 });
+      host.failNext(1, { code: OPEN_API_CODE.developmentShopQuota });
+
+      const data = await client().get<{ shops: unknown[] }>(SHOPS);
+
+      expect(data.shops).toHaveLength(1);
+      expect(host.calls).toHaveLength(3);
+      expect(sleeps).toHaveLength(2);
+      for (const ms of sleeps) expect(ms).toBeLessThanOrEqual(4000);
+      expect(reads(TOKEN_ID)).toBe(1);
+    });
+
+    it('gives up after the bounded attempts with RateLimitedError', async () => {
+      host.failAlways({ httpStatus: 429 });
+
+      const error = await failure(client({ maxAttempts: 4 }).get(SHOPS));
+
+      expect(error).toBeInstanceOf(RateLimitedError);
+      expect(error).toBeInstanceOf(TransientError);
+      expect(host.calls).toHaveLength(4);
+      expect(sleeps).toHaveLength(3);
+    });
+
+    it("waits at least as long as TikTok's Retry-After says", async () => {
+      host.failNext(1, { code: OPEN_API_CODE.rateLimited, httpStatus: 429, retryAfterSeconds: 2 });
+
+      await client().get(SHOPS);
+
+      expect(sleeps[0]).toBeGreaterThanOrEqual(2000);
+    });
+
+    it.each([
+      ['HTTP 503', { httpStatus: 503 as const }],
+      ['code 36009003', { code: OPEN_API_CODE.internalError }],
+      ['code 36009007', { code: OPEN_API_CODE.timeout }],
+      ['a dropped connection', { dropConnection: true as const }],
+    ])('retries %s', async (_case, fault) => {
+      host.failNext(1, fault);
+
+      const data = await client().get<{ shops: unknown[] }>(SHOPS);
+
+      expect(data.shops).toHaveLength(1);
+      expect(host.calls).toHaveLength(2);
+    });
+
+    it('gives up on a call that does not answer within its timeout', async () => {
+      host.failAlways({ delayMs: 500 });
+
+      const error = await failure(client({ timeoutMs: 50, maxAttempts: 2 }).get(SHOPS));
+
+      expect(error).toBeInstanceOf(TransientError);
+      expect(error.message).toBe(`TikTok did not answer GET ${SHOPS} within 50 ms`);
+      expect(host.calls).toHaveLength(2);
+    });
+
+    it('starts no attempt after the deadline', async () => {
+      const error = await failure(client().get(SHOPS, { deadline: Date.now() - 1 }));
+
+      expect(error).toBeInstanceOf(DeadlineExceededError);
+      expect(host.calls).toHaveLength(0);
+    });
+  });
+
+  describe('refusals that fail at once', () => {
+    it.each([
+      [
+        OPEN_API_CODE.signatureInvalid,
+        401,
+        SignatureRejectedError,
+        /signing bug, or secret tiktok-shop\/app-credentials holds another app's secret/,
+      ],
+      [OPEN_API_CODE.ipNotAllowed, 403, IpNotAllowedError, /fixed egress IP/],
+      [
+        OPEN_API_CODE.scopeNotGranted,
+        200,
+        ScopeNotGrantedError,
+        /add it in Partner Center, then the seller authorizes again/,
+      ],
+      [
+        OPEN_API_CODE.deauthorized,
+        200,
+        ReauthorizationRequiredError,
+        /^seller must authorize again/,
+      ],
+    ])(
+      'fails at once on code %i, typed, saying what to do',
+      async (code, httpStatus, ErrorClass, advice) => {
+        host.failNext(1, { code, httpStatus });
+
+        const error = await failure(client().get(SHOPS));
+
+        expect(error).toBeInstanceOf(ErrorClass);
+        expect(error).toMatchObject({ tiktokCode: code });
+        expect(error.message).toMatch(advice);
+        expect(host.calls).toHaveLength(1);
+        expect(reads(TOKEN_ID)).toBe(1);
+        expect(sleeps).toEqual([]);
+      },
+    );
+
+    it('never retries a signature TikTok refuses, nor re-reads the token for it', async () => {
+      // Prepare: the credentials secret holds another app's secret
+      sm.reset();
+      tokenSecretHolds(token);
+      credentialsHold('ANOTHER_APPS_SECRET_0000');
+      secretsUsed.add('ANOTHER_APPS_SECRET_0000');
+
+      // Act
+      const error = await failure(client().get(SHOPS));
+
+      // Assess
+      expect(error).toBeInstanceOf(SignatureRejectedError);
+      expect(error).toMatchObject({
+        tiktokCode: 106001,
+        httpStatus: 401,
+        requestId: expect.any(String),
+      });
+      expect(host.calls).toHaveLength(1);
+      expect(reads(TOKEN_ID)).toBe(1);
+    });
+
+    it('answers an unknown code as TikTokApiError with the code, message and request id', async () => {
+      host.failNext(2, { code: 21001001, message: 'Order is not exist' });
+
+      const error = await failure(client().post(SEARCH, { query: { page_size: 1 } }));
+
+      expect(error).toBeInstanceOf(TikTokApiError);
+      expect(error).toMatchObject({ tiktokCode: 21001001, httpStatus: 200 });
+      expect(error.message).toMatch(
+        /^TikTok refused GET \/authorization\/202309\/shops \(TikTok code 21001001: Order is not exist, request_id \w+\)/,
+      );
+      expect(host.calls).toHaveLength(1);
+    });
+
+    it('fails at once on a 36009004 that does not name the access token', async () => {
+      host.failNext(1, { code: OPEN_API_CODE.invalidRequest, message: 'Invalid app_key' });
+
+      const error = await failure(client().get(SHOPS));
+
+      expect(error).toBeInstanceOf(TikTokApiError);
+      expect(error.message).toMatch(/an unexpected shop_cipher/);
+      expect(reads(TOKEN_ID)).toBe(1);
+    });
+
+    it('does not follow a redirect', async () => {
+      host.failNext(1, { redirectTo: `${host.url}/elsewhere` });
+
+      const error = await failure(client().get(SHOPS));
+
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(error.message).toBe(
+        `TikTok answered GET ${SHOPS} with a redirect (HTTP 302), which is not followed: check TIKTOK_API_BASE_URL`,
+      );
+      expect(host.calls).toHaveLength(1);
+    });
+
+    it('reads no more of an answer than its cap', async () => {
+      host.failNext(1, { bodyBytes: 4096 });
+
+      const error = await failure(client({ maxResponseBytes: 1024 }).get(SHOPS));
+
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(error.message).toBe(
+        `TikTok's answer to GET ${SHOPS} is larger than 1024 bytes; not read`,
+      );
+    });
+
+    it('takes code 0 under an HTTP error status for no success', async () => {
+      host.failNext(1, { code: 0, httpStatus: 404 });
+
+      const error = await failure(client().get(SHOPS));
+
+      expect(error).toBeInstanceOf(TikTokApiError);
+      expect(error).toMatchObject({ tiktokCode: 0, httpStatus: 404 });
+      expect(host.calls).toHaveLength(1);
+    });
+  });
+
+  describe('shop ciphers', () => {
+    it('looks the cipher up again when TikTok says it does not match (101000)', async () => {
+      const api = client();
+      await api.post(SEARCH, { query: { page_size: 1 } });
+      host.changeCipher(shop.id);
+
+      await api.post(SEARCH, { query: { page_size: 1 } });
+
+      expect(host.calls.map((call) => [call.path, call.code])).toEqual([
+        [SHOPS, 0],
+        [SEARCH, 0],
+        [SEARCH, OPEN_API_CODE.cipherMismatch],
+        [SHOPS, 0],
+        [SEARCH, 0],
+      ]);
+    });
+
+    it('looks the cipher up again when TikTok says it is missing (106013)', async () => {
+      const api = client();
+      await api.post(SEARCH, { query: { page_size: 1 } });
+      host.failNext(1, { code: OPEN_API_CODE.cipherMissing });
+
+      await api.post(SEARCH, { query: { page_size: 1 } });
+
+      expect(host.calls.slice(2).map((call) => [call.path, call.code])).toEqual([
+        [SEARCH, OPEN_API_CODE.cipherMissing],
+        [SHOPS, 0],
+        [SEARCH, 0],
+      ]);
+    });
+
+    it('says what to do when shopScoped is set against what the API wants', async () => {
+      const api = client();
+
+      const unscoped = await failure(
+        api.post(SEARCH, { query: { page_size: 1 }, shopScoped: false }),
+      );
+      const scoped = await failure(api.get(SHOPS, { shopScoped: true }));
+
+      expect(unscoped).toMatchObject({ tiktokCode: OPEN_API_CODE.cipherMissing });
+      expect(unscoped.message).toMatch(/this API needs a shop: call it with shopScoped: true$/);
+      expect(scoped).toMatchObject({ tiktokCode: OPEN_API_CODE.invalidRequest });
+      expect(scoped.message).toMatch(/a seller-level API called with shopScoped: true\?/);
+    });
+
+    it('refuses a shop list it cannot read', async () => {
+      host.failNext(1, { code: 0 });
+
+      const error = await failure(client().post(SEARCH, { query: { page_size: 1 } }));
+
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(error.message).toBe(
+        `TikTok answered GET ${SHOPS} without a usable shop list (data: missing)`,
+      );
+    });
+
+    it('picks a shop by id, name or region among several, case ignored', async () => {
+      // Prepare
+      const us = host.addShop({ name: 'Acme US', region: 'US', sellerType: 'CROSS_BORDER' });
+      const search = (selector: TikTokShopApiOptions['shop']) =>
+        client({ shop: selector }).post<{ orders: unknown[] }>(SEARCH, { query: { page_size: 3 } });
+
+      // Act
+      const byRegion = await search({ region: 'us' });
+      const byName = await search({ name: 'acme uk' });
+      const byId = await search({ id: us.id });
+
+      // Assess
+      expect(byRegion.orders).toEqual(host.ordersOf(us));
+      expect(byName.orders).toEqual(host.ordersOf(shop));
+      expect(byId.orders).toEqual(host.ordersOf(us));
+    });
+
+    it("lets one call choose another of the token's shops", async () => {
+      const us = host.addShop({ name: 'Acme US', region: 'US' });
+      const api = client({ shop: { region: 'GB' } });
+
+      const data = await api.post<{ orders: unknown[] }>(SEARCH, {
+        query: { page_size: 3 },
+        shop: { region: 'US' },
+      });
+
+      expect(data.orders).toEqual(host.ordersOf(us));
+    });
+
+    it('says which shops the token covers when the choice is ambiguous or matches none', async () => {
+      const us = host.addShop({ name: 'Acme US', region: 'US', sellerType: 'CROSS_BORDER' });
+
+      const ambiguous = await failure(client().post(SEARCH, { query: { page_size: 1 } }));
+      const none = await failure(
+        client({ shop: { region: 'DE' } }).post(SEARCH, { query: { page_size: 1 } }),
+      );
+
+      const listed = `the token in secret ${TOKEN_ID} covers 2 shops: ${shop.id} "Acme UK" (GB, LOCAL), ${us.id} "Acme US" (US, CROSS_BORDER); choose one with the shop option (id, name or region)`;
+      expect(ambiguous).toBeInstanceOf(ShopSelectionError);
+      expect(ambiguous.message).toBe(`which shop? ${listed}`);
+      expect(none.message).toBe(`no shop region DE: ${listed}`);
+      expect(callsTo(SEARCH)).toHaveLength(0);
+    });
+  });
+
+  describe('configuration', () => {
+    it('takes the secrets and the base URL from the environment', async () => {
+      vi.stubEnv('SHOP_TOKEN_SECRET_ID', TOKEN_ID);
+      vi.stubEnv('APP_CREDENTIALS_SECRET_ID', CREDENTIALS_ID);
+      vi.stubEnv('TIKTOK_API_BASE_URL', host.url);
+
+      const data = await tiktokShopApi({ provider, clock }).get<{ shops: unknown[] }>(SHOPS);
+
+      expect(data.shops).toHaveLength(1);
+    });
+
+    it('names every missing or wrong setting at once', () => {
+      vi.stubEnv('SHOP_TOKEN_SECRET_ID', '');
+      vi.stubEnv('APP_CREDENTIALS_SECRET_ID', '');
+
+      const build = () => tiktokShopApi({ baseUrl: 'http://open-api.tiktokglobalshop.com' });
+
+      expect(build).toThrow(ConfigurationError);
+      expect(build).toThrow(
+        'TikTok Shop API client: tokenSecretId (or SHOP_TOKEN_SECRET_ID) is required; appCredentialsSecretId (or APP_CREDENTIALS_SECRET_ID) is required; the API base URL must use https (http is accepted only for a loopback host)',
+      );
+    });
+
+    it('refuses a base URL with a path', () => {
+      expect(() => client({ baseUrl: 'https://open-api.tiktokglobalshop.com/api' })).toThrow(
+        'the API base URL must be the host only, without a path',
+      );
+    });
+  });
+});
