@@ -4,7 +4,12 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DETAIL_TYPE, EVENT_SOURCE, SHOP_TOKEN_SECRET_ID } from '../lambda/shared/contract.js';
+import {
+  API_READER_ENV,
+  DEFAULT_TIKTOK_API_BASE_URL,
+  DETAIL_TYPE,
+  EVENT_SOURCE,
+} from '../lambda/shared/contract.js';
 import { createAppFunction } from './lambda-function.js';
 import type { TikTokShopTokenRefresher } from './token-refresher.js';
 
@@ -26,13 +31,17 @@ export interface TikTokShopExampleReaderProps {
 }
 
 /**
- * The pattern for a Lambda function of another team that uses a shop's token
- * (lambda/example-reader.ts): read access to that one token secret, granted by the refresher,
- * and a rule that invokes it on the refresher's `Token Refreshed` event for that shop, so that
- * it drops its cached token at once instead of when the cache ages out.
+ * The pattern for a Lambda function of another team that calls the TikTok Shop API for a shop
+ * (lambda/reader/example-handler.ts): read access to that one token secret and to the app
+ * credentials that sign each request, granted by the refresher's `grantApiAccess`, and a rule
+ * that invokes it on the refresher's `Token Refreshed` event for that shop, so that it drops its
+ * cached token at once instead of when the cache ages out.
  */
 export class TikTokShopExampleReader extends Construct {
-  /** The example function (invoke it by hand with `{}`: it answers the token's expiry, never the token). */
+  /**
+   * The example function. Invoke it by hand with `{}`: it calls GET /authorization/202309/shops
+   * and answers the shops the token may act for and the token's expiry, never a token or cipher.
+   */
   public readonly function: lambda.IFunction;
   /** Name of the token secret the function reads, as the refresher's events name the shop. */
   public readonly tokenSecretName: string;
@@ -46,21 +55,23 @@ export class TikTokShopExampleReader extends Construct {
 
     const { fn } = createAppFunction(this, {
       bundle: 'example-reader',
-      roleDescription: `TikTok Shop example reader: reads the token of shop ${shop}`,
+      roleDescription: `TikTok Shop example reader: calls the TikTok Shop API for shop ${shop}`,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       logEncryptionKey: refresher.encryptionKey,
-      description: `Example: reads the TikTok Shop token of shop ${shop}, as other teams' functions do`,
+      description: `Example: calls the TikTok Shop API for shop ${shop}, as other teams' functions do`,
       // As for the refresher: init (SDK client, TLS) is CPU-bound, and CPU grows with memory.
       memorySize: 256,
-      // A real reader calls the TikTok Shop API here, with a 10-second timeout of its own.
+      // Three attempts of at most 10 s each, with backoff; the client starts none past the end.
       timeout: Duration.seconds(30),
       environment: {
-        [SHOP_TOKEN_SECRET_ID]: this.tokenSecretName,
+        [API_READER_ENV.shopTokenSecretId]: this.tokenSecretName,
+        [API_READER_ENV.appCredentialsSecretId]: refresher.appCredentialsSecretId,
+        [API_READER_ENV.tiktokApiBaseUrl]: DEFAULT_TIKTOK_API_BASE_URL,
         POWERTOOLS_SERVICE_NAME: Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }),
       },
     });
     this.function = fn;
-    refresher.grantReadToken(fn, shop);
+    refresher.grantApiAccess(fn, shop);
 
     // No dead-letter queue: a lost event costs at most one cache age (60 s) of the previous
     // token, which stays valid for days after a refresh.

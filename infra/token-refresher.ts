@@ -289,6 +289,18 @@ export class TikTokShopTokenRefresher extends Construct {
     return grantSecretsRead(this, grantee, [], { arn, tagKey: this.tokenSecretTagKey });
   }
 
+  /**
+   * Lets another function (or role) call the TikTok Shop API for one shop: read that shop's
+   * token secret (as `grantReadToken` does) and the app-credentials secret, which signs every
+   * request; plus kms:Decrypt through Secrets Manager when either is encrypted with a
+   * customer-managed key. `grantReadToken` stays token-only.
+   */
+  public grantApiAccess(grantee: iam.IGrantable, shop: string): iam.Grant {
+    const token = this.grantReadToken(grantee, shop);
+    const credentials = grantSecretsRead(this, grantee, [this.appCredentialsSecret], undefined);
+    return token.combine(credentials);
+  }
+
   /** `<secretNamePrefix>tokens/<shop>`: where the shop's token is, whoever created the secret. */
   public tokenSecretName(shop: string): string {
     return `${this.secretNamePrefix}tokens/${shop}`;

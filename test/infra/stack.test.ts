@@ -17,6 +17,8 @@ import {
 } from '../../lambda/onboarding/connect.js';
 import { SHOP_TOKEN_SECRET_ID } from '../../lambda/reader/example-handler.js';
 import {
+  API_READER_ENV,
+  DEFAULT_TIKTOK_API_BASE_URL,
   DEFAULT_TOKEN_SECRET_TAG_KEY,
   DEFAULTS,
   DETAIL_TYPE,
@@ -178,13 +180,16 @@ describe('Construct: TikTokShopExampleReader', () => {
   const fnId = logicalId(reader.function);
   const logGroupId = logicalId(child(reader, 'LogGroup'));
 
-  it('reads the first shop’s token secret, named as the refresher’s events name it', () => {
+  it('calls the API for the first shop, its token secret named as the refresher’s events name it', () => {
     // Assess
     expect(reader.tokenSecretName).toBe('tiktok-shop/tokens/shop-a');
     expect(environmentOf(template, fnId)).toEqual({
       [SHOP_TOKEN_SECRET_ID]: 'tiktok-shop/tokens/shop-a',
+      [API_READER_ENV.appCredentialsSecretId]: refresher.appCredentialsSecretId,
+      [API_READER_ENV.tiktokApiBaseUrl]: DEFAULT_TIKTOK_API_BASE_URL,
       POWERTOOLS_SERVICE_NAME: expect.stringMatching(/ExampleReader/),
     });
+    expect(DEFAULT_TIKTOK_API_BASE_URL).toBe('https://open-api.tiktokglobalshop.com');
     expect(properties(template, fnId)).toMatchObject({
       LoggingConfig: { LogGroup: { Ref: logGroupId } },
       MemorySize: 256,
@@ -193,7 +198,7 @@ describe('Construct: TikTokShopExampleReader', () => {
     expect(properties(template, logGroupId)).toEqual({ RetentionInDays: 30 });
   });
 
-  it('may write its own log and read that one token secret, nothing else', () => {
+  it('may write its own log and read that one token secret and the app credentials, nothing else', () => {
     // Assess
     expectExactStatements(statementsOf(template, logicalId(child(reader, 'Role'))), [
       {
@@ -205,6 +210,11 @@ describe('Construct: TikTokShopExampleReader', () => {
         Effect: 'Allow',
         Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
         Resource: { Ref: logicalId(child(refresher, 'TokenSecret-shop-a')) },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Resource: { Ref: logicalId(child(refresher, 'AppCredentialsSecret')) },
       },
     ]);
   });

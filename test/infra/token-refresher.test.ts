@@ -359,6 +359,112 @@ describe('Construct: TikTokShopTokenRefresher', () => {
     });
   });
 
+  describe('permissions: grantApiAccess', () => {
+    /** A role without managed policies, granted one shop's API access by the construct. */
+    function grantApiAccess(
+      props: TikTokShopTokenRefresherProps | ((scope: Stack) => TikTokShopTokenRefresherProps),
+      shop: string,
+    ): { statements: unknown[]; variantStack: Stack } {
+      const variant = synthesizeVariant(props, (scope, construct) => {
+        const role = new iam.Role(scope, 'ApiRole', {
+          assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        });
+        // Act
+        construct.grantApiAccess(role, shop);
+      });
+      const roleId = logicalId(variant.stack.node.findChild('ApiRole'), variant.stack);
+      return { statements: statementsOf(variant.template, roleId), variantStack: variant.stack };
+    }
+
+    const refresherChild = (variantStack: Stack, id: string) =>
+      logicalId(variantStack.node.findChild('Refresher').node.findChild(id), variantStack);
+
+    it("lets another function read one shop's token and the app credentials, nothing else", () => {
+      // Act
+      const { statements, variantStack } = grantApiAccess(
+        { shops: ['shop-a', 'shop-b'] },
+        'shop-b',
+      );
+
+      // Assess
+      expectExactStatements(statements, [
+        {
+          Effect: 'Allow',
+          Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+          Resource: { Ref: refresherChild(variantStack, 'TokenSecret-shop-b') },
+        },
+        {
+          Effect: 'Allow',
+          Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+          Resource: { Ref: refresherChild(variantStack, 'AppCredentialsSecret') },
+        },
+      ]);
+    });
+
+    it('decrypts both secrets through Secrets Manager only, under a customer-managed key', () => {
+      // Act
+      const { statements, variantStack } = grantApiAccess(
+        (scope) => ({
+          shops: ['shop-a'],
+          encryptionKey: new kms.Key(scope, 'Key', { enableKeyRotation: true }),
+        }),
+        'shop-a',
+      );
+
+      // Assess
+      const decrypts = statements.filter(
+        (statement) => (statement as { Action: unknown }).Action === 'kms:Decrypt',
+      );
+      expect(decrypts).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: {
+            'Fn::GetAtt': [logicalId(variantStack.node.findChild('Key'), variantStack), 'Arn'],
+          },
+          Condition: {
+            StringEquals: {
+              'kms:ViaService': {
+                'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']],
+              },
+            },
+          },
+        },
+      ]);
+      expect(statements).toHaveLength(3);
+    });
+
+    it('grants a shop onboarded at run time by its secret name, tag required, with the credentials', () => {
+      // Act
+      const { statements, variantStack } = grantApiAccess(
+        { shops: ['shop-a'], discoverTokenSecretsByTag: true },
+        'shop-new',
+      );
+
+      // Assess
+      expectExactStatements(statements, [
+        {
+          Effect: 'Allow',
+          Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+          Resource: pseudoArn('secretsmanager', 'secret:tiktok-shop/tokens/shop-new-??????'),
+          Condition: { Null: { [`aws:ResourceTag/${DEFAULT_TOKEN_SECRET_TAG_KEY}`]: 'false' } },
+        },
+        {
+          Effect: 'Allow',
+          Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+          Resource: { Ref: refresherChild(variantStack, 'AppCredentialsSecret') },
+        },
+      ]);
+    });
+
+    it('refuses a shop it has no secret for, as grantReadToken does', () => {
+      // Act & Assess
+      expect(() => grantApiAccess({ shops: ['shop-a'] }, 'shop-x')).toThrow(
+        /no token secret for shop "shop-x"/,
+      );
+    });
+  });
+
   describe('schedule', () => {
     it('starts a run every hour with a scheduled-event payload, retries and a dead-letter queue', () => {
       // Act
