@@ -8,6 +8,7 @@ import { getShopToken, withShopToken } from '../../lambda/reader/index.js';
 import type { RunSummary } from '../../lambda/refresher/refresh.js';
 import { DETAIL_TYPE, EVENT_SOURCE } from '../../lambda/shared/contract.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
+import { type LocalOpenApi, startLocalOpenApi } from '../local/endpoints/open-api.js';
 import {
   type LocalSecretsManager,
   startLocalSecretsManager,
@@ -27,6 +28,8 @@ const DAY = 24 * 3600;
 let secretsManager: LocalSecretsManager;
 let eventBridge: LocalEventBridge;
 let tiktok: LocalTikTok;
+/** The Open API the example reader calls: any token the auth host issued works there. */
+let openApi: LocalOpenApi;
 /** Log lines, results and errors of every test, checked for secrets at the end. */
 const emitted: string[] = [];
 
@@ -120,6 +123,12 @@ describe('Integration: readers of a shop token', () => {
       startLocalEventBridge(),
       startLocalTikTok({ appKey: APP_KEY, appSecret: APP_SECRET }),
     ]);
+    openApi = await startLocalOpenApi({
+      appKey: APP_KEY,
+      appSecret: APP_SECRET,
+      accessTokens: (token) => (tiktok.issuedSecrets().includes(token) ? 'valid' : 'unknown'),
+    });
+    openApi.addShop();
     secretsManager.seed(
       CREDENTIALS_ID,
       JSON.stringify({ app_key: APP_KEY, app_secret: APP_SECRET }),
@@ -127,7 +136,12 @@ describe('Integration: readers of a shop token', () => {
   });
 
   afterAll(async () => {
-    await Promise.all([secretsManager.close(), eventBridge.close(), tiktok.close()]);
+    await Promise.all([
+      secretsManager.close(),
+      eventBridge.close(),
+      tiktok.close(),
+      openApi.close(),
+    ]);
   });
 
   beforeEach(() => {
@@ -145,6 +159,7 @@ describe('Integration: readers of a shop token', () => {
     vi.stubEnv('APP_CREDENTIALS_SECRET_ID', CREDENTIALS_ID);
     vi.stubEnv('TOKEN_SECRET_TAG_KEY', '');
     vi.stubEnv('TIKTOK_AUTH_BASE_URL', tiktok.url);
+    vi.stubEnv('TIKTOK_API_BASE_URL', openApi.url);
     const capture = (chunk: unknown) => {
       emitted.push(String(chunk));
       return true;
@@ -176,6 +191,7 @@ describe('Integration: readers of a shop token', () => {
       'detail-type': DETAIL_TYPE.tokenRefreshed,
       detail: { shop },
     });
+    expect(before.shops).toEqual([expect.objectContaining({ region: 'GB', sellerType: 'LOCAL' })]);
     expect(cached.accessTokenExpiresAt).toBe(before.accessTokenExpiresAt);
     expect(onEvent).toEqual({
       shop,
@@ -255,7 +271,7 @@ describe('Integration: readers of a shop token', () => {
 
   it('never lets a token or the app secret reach a log line, a result or an error', () => {
     const everything = emitted.join('\n');
-    const secrets = tiktok.issuedSecrets();
+    const secrets = [...tiktok.issuedSecrets(), ...openApi.issuedSecrets()];
 
     expect(emitted.length).toBeGreaterThan(10);
     expect(secrets.length).toBeGreaterThan(8);
