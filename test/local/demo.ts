@@ -10,11 +10,12 @@ import { pathToFileURL } from 'node:url';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CfnElement } from 'aws-cdk-lib';
-import { getShopToken } from '../../lambda/reader/index.js';
+import { getShopToken, tiktokShopApi } from '../../lambda/reader/index.js';
 import type { ShopResult } from '../../lambda/refresher/refresh.js';
 import { renderTable, type Style, styleFor } from '../bench/format.js';
 import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment.js';
 import { synthesizeRefresher } from '../support/synth.js';
+import { startLocalOpenApi } from './endpoints/open-api.js';
 
 const HOUR = 3600;
 const DAY = 24 * HOUR;
@@ -369,6 +370,8 @@ async function main(): Promise<void> {
     report.print(
       await readAsAnotherLambda(deployment, secretNameOf(deployment, 'shop-due'), style),
     );
+    progress('calling the local TikTok Shop Open API as another Lambda would…');
+    await callApiAsAnotherLambda(deployment, secretNameOf(deployment, 'shop-due'), style);
   } finally {
     await deployment.close();
   }
@@ -477,6 +480,109 @@ async function readAsAnotherLambda(
     style.bold('Read by another Lambda (getShopToken from lambda/reader.ts)'),
     `  ${secretName}: access token ${maskToken(token.accessToken)}, expires ${formatExpiry(token.accessTokenExpiresAt, Date.now())}`,
   ];
+}
+
+interface SearchedOrders {
+  readonly orders: readonly {
+    id: string;
+    status: string;
+    payment: { currency: string; total_amount: string };
+  }[];
+  readonly total_count: number;
+}
+
+/**
+ * The client another team's Lambda uses (tiktokShopApi from lambda/reader), against a local Open
+ * API host that checks every signature, timestamp, token header and shop_cipher as TikTok does.
+ */
+async function callApiAsAnotherLambda(
+  deployment: LocalDeployment,
+  tokenSecretId: string,
+  style: Style,
+): Promise<void> {
+  const appCredentialsSecretId = deployment.functionEnvironment.APP_CREDENTIALS_SECRET_ID ?? '';
+  const app = JSON.parse(deployment.secretsManager.current(appCredentialsSecretId) ?? '{}') as {
+    app_key: string;
+    app_secret: string;
+  };
+  const currentToken = () =>
+    (
+      JSON.parse(deployment.secretsManager.current(tokenSecretId) ?? '{}') as {
+        data: { access_token: string };
+      }
+    ).data.access_token;
+  const openApi = await startLocalOpenApi({
+    appKey: app.app_key,
+    appSecret: app.app_secret,
+    accessTokens: (token) => (token === currentToken() ? 'valid' : 'unknown'),
+  });
+  try {
+    openApi.addShop({ name: 'Acme UK', region: 'GB', sellerType: 'LOCAL' });
+    openApi.addShop({ name: 'Acme US', region: 'US', sellerType: 'CROSS_BORDER' });
+    const report = new Report(() => [...deployment.secretValues(), ...openApi.issuedSecrets()]);
+    const provider = new SecretsProvider({
+      awsSdkV3Client: new SecretsManagerClient({
+        endpoint: deployment.secretsManager.url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      }),
+    });
+
+    // What another team's Lambda writes (the provider and base URL point at the local hosts).
+    const api = tiktokShopApi({
+      tokenSecretId,
+      appCredentialsSecretId,
+      shop: { region: 'GB' },
+      baseUrl: openApi.url,
+      provider,
+    });
+    const { shops } = await api.get<{
+      shops: { id: string; name: string; region: string; seller_type: string }[];
+    }>('/authorization/202309/shops');
+    const search = () =>
+      api.post<SearchedOrders>('/order/202309/orders/search', {
+        query: { page_size: 2 },
+        body: { order_status: 'AWAITING_SHIPMENT' },
+      });
+    const found = await search();
+    const secretCalls = deployment.secretsManager.calls.length;
+    const apiCalls = openApi.calls.length;
+    await search();
+    const cachedCost = `${openApi.calls.length - apiCalls} Open API call, ${deployment.secretsManager.calls.length - secretCalls} Secrets Manager calls`;
+
+    report.print([
+      '',
+      style.bold(
+        'Called by another Lambda (tiktokShopApi from lambda/reader), against a local Open API',
+      ),
+      "  const api = tiktokShopApi({ tokenSecretId, appCredentialsSecretId, shop: { region: 'GB' } });",
+      "  await api.get('/authorization/202309/shops');",
+      "  await api.post('/order/202309/orders/search', { query: { page_size: 2 }, body: { order_status: 'AWAITING_SHIPMENT' } });",
+      '',
+      style.bold('  Shops the token may act for (their ciphers stay inside the client)'),
+      ...renderTable(
+        [{ header: 'id' }, { header: 'name' }, { header: 'region' }, { header: 'seller type' }],
+        shops.map((shop) => [shop.id, shop.name, shop.region, shop.seller_type]),
+        '    ',
+      ),
+      '',
+      style.bold(`  Orders awaiting shipment in Acme UK: ${found.total_count}, first page of 2`),
+      ...renderTable(
+        [{ header: 'order' }, { header: 'status' }, { header: 'total', align: 'right' }],
+        found.orders.map((order) => [
+          order.id,
+          order.status,
+          `${order.payment.total_amount} ${order.payment.currency}`,
+        ]),
+        '    ',
+      ),
+      '',
+      `  Every request signed and checked: ${openApi.calls.map((call) => `${call.method} ${call.path} → ${call.code}`).join(', ')}`,
+      `  The same search again, token and cipher cached: ${cachedCost}`,
+    ]);
+  } finally {
+    await openApi.close();
+  }
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
