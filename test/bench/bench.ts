@@ -8,6 +8,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalDeployment } from '../support/local-deployment.js';
 import { synthesizeRefresher } from '../support/synth.js';
+import { type ApiClientCost, measureApiClient, renderApiClient } from './api-client.js';
 import { type BundleSizes, measureBundles } from './bundle-size.js';
 import { type ColdStart, measureColdStart } from './cold-start.js';
 import { type Figure, figure } from './figures.js';
@@ -22,6 +23,7 @@ import {
   type Style,
   styleFor,
 } from './format.js';
+import { measureReaderBundle, type ReaderBundle, renderReaderBundle } from './reader-bundle.js';
 import { measureRoundTrips, type RoundTrips, type RunShape } from './round-trips.js';
 
 /** Two shops: the cold start skips both; the round-trip runs refresh one of each at a time. */
@@ -41,6 +43,8 @@ interface Report {
   readonly coldStart: ColdStart;
   readonly roundTrips: RoundTrips;
   readonly fleet: readonly FleetRun[];
+  readonly apiClient: ApiClientCost;
+  readonly readerBundle: ReaderBundle;
   readonly figures: readonly Figure[];
 }
 
@@ -69,6 +73,9 @@ async function main(): Promise<void> {
       progress(`running a fleet of ${size} shops…`);
       fleet.push(await runFleet(deployment, size));
     }
+    progress('measuring the API client with the token and cipher cached…');
+    const apiClient = await measureApiClient();
+    const readerBundle = await measureReaderBundle(join(workDir, 'reader-floor'));
     const report: Report = {
       node: process.version,
       cpus: availableParallelism(),
@@ -77,11 +84,15 @@ async function main(): Promise<void> {
       coldStart,
       roundTrips,
       fleet,
+      apiClient,
+      readerBundle,
       figures: [
         bundle.figure,
         coldStart.figure,
         ...roundTrips.figures,
         ...fleetFigures(fleet, loadAverage),
+        ...apiClient.figures,
+        readerBundle.figure,
       ],
     };
     process.stdout.write(
@@ -165,6 +176,12 @@ function render(report: Report, style: Style): string {
     ...renderRoundTrips(report.roundTrips, style),
     '',
     ...renderFleet(report.fleet, style),
+    '',
+    style.bold(
+      'API client (another team’s Lambda): a cached call, and the example reader’s bundle',
+    ),
+    ...renderApiClient(report.apiClient),
+    ...renderReaderBundle(report.readerBundle),
     '',
     ...renderFigures(report.figures, style),
   ].join('\n');
