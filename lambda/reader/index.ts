@@ -28,6 +28,7 @@ import { getShopToken, type ReadOptions, type ShopToken } from './secrets.js';
 export {
   AccessTokenRejectedError,
   ConfigurationError,
+  DeadlineExceededError,
   IpNotAllowedError,
   MalformedSecretError,
   RateLimitedError,

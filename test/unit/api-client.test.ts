@@ -182,6 +182,32 @@ describe('Function: tiktokShopApi', () => {
       expect(callsTo(SEARCH)[0]?.queryKeys).toContain('shop_cipher');
     });
 
+    it('never puts the token or the app secret into a URL', async () => {
+      // Prepare
+      const urls: string[] = [];
+      const api = client({
+        fetch: (url, init) => {
+          urls.push(String(url));
+          return fetch(url, init);
+        },
+      });
+
+      // Act
+      await api.post(SEARCH, {
+        query: { page_size: 1 },
+        body: { order_status: 'AWAITING_SHIPMENT' },
+      });
+
+      // Assess
+      expect(urls).toHaveLength(2);
+      for (const url of urls) {
+        expect(url.startsWith(`${host.url}/`)).toBe(true);
+        expect(url).not.toContain(token);
+        expect(url).not.toContain(APP_SECRET);
+        expect(new URL(url).searchParams.get('sign')).toMatch(/^[0-9a-f]{64}$/);
+      }
+    });
+
     it('costs one round trip, the call itself, once the token, credentials and cipher are cached', async () => {
       // Prepare
       const api = client();
