@@ -23,6 +23,7 @@ import {
 } from '../lambda/shared/contract.js';
 import { createAlarmTopic } from './alarm-topic.js';
 import { createAppFunction } from './lambda-function.js';
+import { resolveVpcPlacement, type VpcPlacement } from './network.js';
 import { createRefresherAlarms, type TikTokShopTokenRefresherAlarms } from './refresher-alarms.js';
 import {
   allowCloudWatchLogsToUseKey,
@@ -50,7 +51,8 @@ export const SCHEDULED_EVENT = {
 
 /**
  * Keeps TikTok Shop OAuth tokens in Secrets Manager fresh: a scheduled single-writer function,
- * its secrets, least-privilege permissions, dead-letter queues, metrics and alarms.
+ * its secrets, least-privilege permissions, dead-letter queues, metrics and alarms;
+ * optionally in a VPC, for a fixed egress IP.
  */
 export class TikTokShopTokenRefresher extends Construct {
   /** The refresher function (invoke it by hand with `{}`, `{"force":true}`, `{"dryRun":true}`, …). */
@@ -85,6 +87,11 @@ export class TikTokShopTokenRefresher extends Construct {
   public readonly eventBus: events.IEventBus;
   /** Customer-managed key of the created secrets, queues, log group and topic, if one was given. */
   public readonly encryptionKey: kms.IKey | undefined;
+  /**
+   * The VPC, subnets and security groups the function runs in, when given a `vpc`; the consent
+   * callback and the example reader built on this refresher run there too.
+   */
+  public readonly vpcPlacement: VpcPlacement | undefined;
 
   private readonly createdTokenSecrets: ReadonlyMap<string, secretsmanager.ISecret>;
   private readonly discoveryScope: DiscoveryScope | undefined;
@@ -159,6 +166,7 @@ export class TikTokShopTokenRefresher extends Construct {
       props.eventBus ??
       events.EventBus.fromEventBusName(this, 'DefaultEventBus', DEFAULTS.eventBusName);
 
+    this.vpcPlacement = resolveVpcPlacement(this, props);
     this.scheduleDeadLetterQueue = createDeadLetterQueue(
       this,
       'ScheduleDeadLetterQueue',
@@ -179,6 +187,7 @@ export class TikTokShopTokenRefresher extends Construct {
         'TikTok Shop token refresher: reads app credentials, refreshes token secrets',
       logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
       logEncryptionKey: this.encryptionKey,
+      placement: this.vpcPlacement,
       description: 'Refreshes TikTok Shop OAuth tokens stored in Secrets Manager',
       // Init work (SDK clients, TLS) is CPU-bound and CPU grows with memory; at one run an hour
       // the extra memory costs next to nothing.
