@@ -40,6 +40,7 @@ const stack = new TikTokShopTokenRefresherStack(app, STACK_NAME, {
   exampleReader: flag('exampleReader'),
   consentCallback: flag('consentCallback'),
   vpcId,
+  dashboard: flag('dashboard'),
 });
 if (shops === undefined) {
   // A deploy without the context would drop the shops of the previous deploy from the function.

@@ -145,6 +145,13 @@ export interface TikTokShopTokenRefresherProps {
    * @default - one security group for all the functions, allowing outbound HTTPS and no inbound
    */
   readonly securityGroups?: ec2.ISecurityGroup[];
+
+  /**
+   * Create a CloudWatch dashboard of the runs: outcomes and failures per run, the smallest
+   * access-token lifetime, run duration, unpublished events, dead-letter queues and alarm states.
+   * @default true
+   */
+  readonly createDashboard?: boolean;
 }
 
 /** Collects every problem with the props first, so one synth names all of them. */

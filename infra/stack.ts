@@ -40,6 +40,11 @@ export interface TikTokShopTokenRefresherStackProps extends StackProps {
    * @default - no VPC
    */
   readonly vpcId?: string;
+  /**
+   * Create the refresher's CloudWatch dashboard.
+   * @default true
+   */
+  readonly dashboard?: boolean;
 }
 
 /** The deployable product: the refresher with its defaults, and the outputs an operator needs. */
@@ -58,6 +63,7 @@ export class TikTokShopTokenRefresherStack extends Stack {
       exampleReader,
       consentCallback,
       vpcId,
+      dashboard,
       ...stackProps
     } = props;
     super(scope, id, {
@@ -74,6 +80,7 @@ export class TikTokShopTokenRefresherStack extends Stack {
       discoverTokenSecretsByTag: discoverByTag ?? consentCallback,
       alarmEmail,
       vpc: vpcId === undefined ? undefined : ec2.Vpc.fromLookup(this, 'Vpc', { vpcId }),
+      createDashboard: dashboard,
     });
 
     const { appCredentialsSecret, tokenSecrets, alarmTopic } = this.refresher;
@@ -97,6 +104,12 @@ export class TikTokShopTokenRefresherStack extends Stack {
       value: this.refresher.function.functionName,
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
+    if (this.refresher.dashboard !== undefined) {
+      new CfnOutput(this, 'DashboardName', {
+        description: 'The CloudWatch dashboard of the runs (CloudWatch console, Dashboards)',
+        value: this.refresher.dashboard.dashboardName,
+      });
+    }
 
     const [firstShop] = shops;
     this.exampleReader =

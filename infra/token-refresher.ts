@@ -25,6 +25,7 @@ import { createAlarmTopic } from './alarm-topic.js';
 import { createAppFunction } from './lambda-function.js';
 import { resolveVpcPlacement, type VpcPlacement } from './network.js';
 import { createRefresherAlarms, type TikTokShopTokenRefresherAlarms } from './refresher-alarms.js';
+import { createRefresherDashboard } from './refresher-dashboard.js';
 import {
   allowCloudWatchLogsToUseKey,
   type DiscoveryScope,
@@ -51,7 +52,7 @@ export const SCHEDULED_EVENT = {
 
 /**
  * Keeps TikTok Shop OAuth tokens in Secrets Manager fresh: a scheduled single-writer function,
- * its secrets, least-privilege permissions, dead-letter queues, metrics and alarms;
+ * its secrets, least-privilege permissions, dead-letter queues, metrics, alarms and a dashboard;
  * optionally in a VPC, for a fixed egress IP.
  */
 export class TikTokShopTokenRefresher extends Construct {
@@ -92,6 +93,8 @@ export class TikTokShopTokenRefresher extends Construct {
    * callback and the example reader built on this refresher run there too.
    */
   public readonly vpcPlacement: VpcPlacement | undefined;
+  /** The dashboard of the runs, unless turned off with `createDashboard: false`. */
+  public readonly dashboard: cloudwatch.Dashboard | undefined;
 
   private readonly createdTokenSecrets: ReadonlyMap<string, secretsmanager.ISecret>;
   private readonly discoveryScope: DiscoveryScope | undefined;
@@ -260,6 +263,16 @@ export class TikTokShopTokenRefresher extends Construct {
     for (const alarm of Object.values(this.alarms)) alarm.addAlarmAction(action);
     // Only this alarm describes a lasting state whose end is news: tokens are fresh again.
     this.alarms.tokenExpiry.addOkAction(action);
+
+    this.dashboard =
+      props.createDashboard === false
+        ? undefined
+        : createRefresherDashboard(this, {
+            fn,
+            timeout,
+            refreshBeforeExpiry,
+            expiryAlarmThreshold,
+          });
   }
 
   /**
@@ -320,6 +333,16 @@ export class TikTokShopTokenRefresher extends Construct {
     return this.metric(METRIC.tokensRefreshed, props);
   }
 
+  /** Shops not due for a refresh (or left alone by a dry run), summed per run interval. */
+  public metricTokensSkipped(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.tokensSkipped, props);
+  }
+
+  /** Shops where another writer stored a newer token first (it was kept), summed per run interval. */
+  public metricTokensSuperseded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.tokensSuperseded, props);
+  }
+
   /** Refreshes that failed, summed per run interval. */
   public metricRefreshFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.refreshFailures, props);
@@ -328,6 +351,31 @@ export class TikTokShopTokenRefresher extends Construct {
   /** Shops whose seller must authorize again, summed per run interval. */
   public metricReauthorizationRequired(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.reauthorizationRequired, props);
+  }
+
+  /** Failed refreshes a later run may fix (network, throttling, a token not stored), summed per run interval. */
+  public metricTransientFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.transientFailures, props);
+  }
+
+  /** Refreshes TikTok answered with something the function could not read, summed per run interval. */
+  public metricUnexpectedResponses(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.unexpectedResponses, props);
+  }
+
+  /** Token secrets that hold no valid token document, summed per run interval. */
+  public metricMalformedSecrets(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.malformedSecrets, props);
+  }
+
+  /** Refreshed tokens that could not be stored, summed per run interval. */
+  public metricTokensNotStored(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.tokensNotStored, props);
+  }
+
+  /** Refresh events that could not be published to the bus, summed per run interval. */
+  public metricEventPublishFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.eventPublishFailures, props);
   }
 
   /** Shops whose seller authorization ends soon, summed per run interval. */
