@@ -28,12 +28,19 @@ const flag = (key: string): boolean | undefined => {
   return value === 'true';
 };
 
+const vpcId = context('vpcId');
 const stack = new TikTokShopTokenRefresherStack(app, STACK_NAME, {
+  // Finding the VPC needs the account and region; the CLI sets these from the credentials.
+  ...(vpcId !== undefined && {
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  }),
   shops: shops ?? [PLACEHOLDER_SHOP],
   discoverByTag: flag('discoverByTag'),
   alarmEmail: context('alarmEmail'),
   exampleReader: flag('exampleReader'),
   consentCallback: flag('consentCallback'),
+  vpcId,
+  dashboard: flag('dashboard'),
 });
 if (shops === undefined) {
   // A deploy without the context would drop the shops of the previous deploy from the function.

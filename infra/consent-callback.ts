@@ -87,6 +87,8 @@ export class TikTokShopConsentCallback extends Construct {
         'TikTok Shop consent callback: reads app credentials and state key, stores new shop tokens',
       logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
       logEncryptionKey: refresher.encryptionKey,
+      // In the refresher's VPC, if it has one: the calls to TikTok leave from its Elastic IP.
+      placement: refresher.vpcPlacement,
       description: "TikTok Shop consent callback: stores a newly authorized shop's first token",
       memorySize: 256,
       // The seller's browser waits for the code exchange (10 s at most) and the Secrets Manager

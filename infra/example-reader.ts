@@ -58,6 +58,8 @@ export class TikTokShopExampleReader extends Construct {
       roleDescription: `TikTok Shop example reader: calls the TikTok Shop API for shop ${shop}`,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       logEncryptionKey: refresher.encryptionKey,
+      // In the refresher's VPC, if it has one: the calls to TikTok leave from its Elastic IP.
+      placement: refresher.vpcPlacement,
       description: `Example: calls the TikTok Shop API for shop ${shop}, as other teams' functions do`,
       // As for the refresher: init (SDK client, TLS) is CPU-bound, and CPU grows with memory.
       memorySize: 256,

@@ -11,6 +11,7 @@ export {
   type TikTokShopConsentCallbackProps,
 } from './consent-callback.js';
 export { TikTokShopExampleReader, type TikTokShopExampleReaderProps } from './example-reader.js';
+export type { VpcPlacement } from './network.js';
 export type { TikTokShopTokenRefresherAlarms } from './refresher-alarms.js';
 export type { TikTokShopTokenRefresherProps } from './refresher-props.js';
 export {

@@ -4,6 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { type FunctionName, functionAssetDir } from './function-assets.js';
+import { allowNetworkInterfaces, type VpcPlacement } from './network.js';
 
 /** What the recipe fixes; a function's own props set the rest. */
 type FixedProps =
@@ -13,7 +14,10 @@ type FixedProps =
   | 'architecture'
   | 'role'
   | 'logGroup'
-  | 'loggingFormat';
+  | 'loggingFormat'
+  | 'vpc'
+  | 'vpcSubnets'
+  | 'securityGroups';
 
 export interface AppFunctionProps extends Omit<lambda.FunctionProps, FixedProps> {
   /** Which of the package's pre-built bundles the function runs. */
@@ -27,6 +31,12 @@ export interface AppFunctionProps extends Omit<lambda.FunctionProps, FixedProps>
    * @default - CloudWatch Logs' own encryption
    */
   readonly logEncryptionKey?: kms.IKey;
+  /**
+   * VPC, subnets and security groups to attach the function to; the role then may manage the
+   * function's network interfaces.
+   * @default - no VPC
+   */
+  readonly placement?: VpcPlacement;
 }
 
 export interface AppFunction {
@@ -41,7 +51,15 @@ export interface AppFunction {
  * `LogGroup`, `Role` and `Function` directly in `scope`, so one function per scope.
  */
 export function createAppFunction(scope: Construct, props: AppFunctionProps): AppFunction {
-  const { bundle, roleDescription, logRetention, logEncryptionKey, environment, ...rest } = props;
+  const {
+    bundle,
+    roleDescription,
+    logRetention,
+    logEncryptionKey,
+    placement,
+    environment,
+    ...rest
+  } = props;
   const logGroup = new logs.LogGroup(scope, 'LogGroup', {
     retention: logRetention,
     encryptionKey: logEncryptionKey,
@@ -58,8 +76,10 @@ export function createAppFunction(scope: Construct, props: AppFunctionProps): Ap
       resources: [logGroup.logGroupArn],
     }),
   );
+  if (placement !== undefined) allowNetworkInterfaces(role);
   const fn = new lambda.Function(scope, 'Function', {
     ...rest,
+    ...placement,
     code: lambda.Code.fromAsset(functionAssetDir(bundle)),
     handler: 'index.handler',
     runtime: lambda.Runtime.NODEJS_24_X,

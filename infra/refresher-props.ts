@@ -1,10 +1,12 @@
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { SHOP_NAME } from '../lambda/shared/contract.js';
+import { vpcPlacementProblems } from './network.js';
 
 // Characters Secrets Manager allows in a name, minus the comma that separates TOKEN_SECRET_IDS.
 const SECRET_NAME_PART = /^[A-Za-z0-9/_+=.@-]+$/;
@@ -119,6 +121,37 @@ export interface TikTokShopTokenRefresherProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly secretRemovalPolicy?: RemovalPolicy;
+
+  /**
+   * VPC to run the function in, and with it the consent callback and example reader built on this
+   * refresher: their calls to TikTok then leave through the VPC's NAT gateway, from its Elastic IP,
+   * the address to put on the app's IP allow list in TikTok Partner Center. The functions reach
+   * Secrets Manager and EventBridge through the NAT gateway too, unless the VPC has interface
+   * endpoints for them (`secretsmanager`, `events`) with private DNS.
+   * @default - no VPC: the functions call out from Lambda's shared addresses, which change
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * Subnets of `vpc` for the functions. They need a route to the internet through a NAT gateway:
+   * Lambda gives a function no public address, so public subnets are refused.
+   * @default - the private subnets with egress of `vpc` (`SubnetType.PRIVATE_WITH_EGRESS`)
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * Security groups of the functions in `vpc`. They need outbound HTTPS (TCP 443) only, as long
+   * as names resolve through the VPC's own DNS server (which security groups do not filter).
+   * @default - one security group for all the functions, allowing outbound HTTPS and no inbound
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+
+  /**
+   * Create a CloudWatch dashboard of the runs: outcomes and failures per run, the smallest
+   * access-token lifetime, run duration, unpublished events, dead-letter queues and alarm states.
+   * @default true
+   */
+  readonly createDashboard?: boolean;
 }
 
 /** Collects every problem with the props first, so one synth names all of them. */
@@ -161,6 +194,7 @@ export function validateRefresherProps(
   if (expiryAlarmThreshold.toSeconds() >= refreshBeforeExpiry.toSeconds()) {
     problems.push('expiryAlarmThreshold must be shorter than refreshBeforeExpiry');
   }
+  problems.push(...vpcPlacementProblems(props));
   if (problems.length > 0) {
     throw new Error(`${path}: invalid props: ${problems.join('; ')}`);
   }

@@ -1,4 +1,5 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
 import { TikTokShopConsentCallback } from './consent-callback.js';
 import { TikTokShopExampleReader } from './example-reader.js';
@@ -32,6 +33,18 @@ export interface TikTokShopTokenRefresherStackProps extends StackProps {
    * @default false
    */
   readonly consentCallback?: boolean;
+  /**
+   * An existing VPC to run the functions in, found by `cdk synth` (the stack then needs an
+   * account and region): their calls leave through its NAT gateway, from its Elastic IP, the
+   * address for the app's IP allow list. It needs private subnets with a route to a NAT gateway.
+   * @default - no VPC
+   */
+  readonly vpcId?: string;
+  /**
+   * Create the refresher's CloudWatch dashboard.
+   * @default true
+   */
+  readonly dashboard?: boolean;
 }
 
 /** The deployable product: the refresher with its defaults, and the outputs an operator needs. */
@@ -43,8 +56,16 @@ export class TikTokShopTokenRefresherStack extends Stack {
   public readonly consentCallback: TikTokShopConsentCallback | undefined;
 
   constructor(scope: Construct, id: string, props: TikTokShopTokenRefresherStackProps) {
-    const { shops, discoverByTag, alarmEmail, exampleReader, consentCallback, ...stackProps } =
-      props;
+    const {
+      shops,
+      discoverByTag,
+      alarmEmail,
+      exampleReader,
+      consentCallback,
+      vpcId,
+      dashboard,
+      ...stackProps
+    } = props;
     super(scope, id, {
       description: 'Keeps TikTok Shop OAuth tokens fresh in AWS Secrets Manager',
       ...stackProps,
@@ -58,6 +79,8 @@ export class TikTokShopTokenRefresherStack extends Stack {
       shops,
       discoverTokenSecretsByTag: discoverByTag ?? consentCallback,
       alarmEmail,
+      vpc: vpcId === undefined ? undefined : ec2.Vpc.fromLookup(this, 'Vpc', { vpcId }),
+      createDashboard: dashboard,
     });
 
     const { appCredentialsSecret, tokenSecrets, alarmTopic } = this.refresher;
@@ -81,6 +104,12 @@ export class TikTokShopTokenRefresherStack extends Stack {
       value: this.refresher.function.functionName,
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
+    if (this.refresher.dashboard !== undefined) {
+      new CfnOutput(this, 'DashboardName', {
+        description: 'The CloudWatch dashboard of the runs (CloudWatch console, Dashboards)',
+        value: this.refresher.dashboard.dashboardName,
+      });
+    }
 
     const [firstShop] = shops;
     this.exampleReader =

@@ -23,7 +23,9 @@ import {
 } from '../lambda/shared/contract.js';
 import { createAlarmTopic } from './alarm-topic.js';
 import { createAppFunction } from './lambda-function.js';
+import { resolveVpcPlacement, type VpcPlacement } from './network.js';
 import { createRefresherAlarms, type TikTokShopTokenRefresherAlarms } from './refresher-alarms.js';
+import { createRefresherDashboard } from './refresher-dashboard.js';
 import {
   allowCloudWatchLogsToUseKey,
   type DiscoveryScope,
@@ -50,7 +52,8 @@ export const SCHEDULED_EVENT = {
 
 /**
  * Keeps TikTok Shop OAuth tokens in Secrets Manager fresh: a scheduled single-writer function,
- * its secrets, least-privilege permissions, dead-letter queues, metrics and alarms.
+ * its secrets, least-privilege permissions, dead-letter queues, metrics, alarms and a dashboard;
+ * optionally in a VPC, for a fixed egress IP.
  */
 export class TikTokShopTokenRefresher extends Construct {
   /** The refresher function (invoke it by hand with `{}`, `{"force":true}`, `{"dryRun":true}`, …). */
@@ -85,6 +88,13 @@ export class TikTokShopTokenRefresher extends Construct {
   public readonly eventBus: events.IEventBus;
   /** Customer-managed key of the created secrets, queues, log group and topic, if one was given. */
   public readonly encryptionKey: kms.IKey | undefined;
+  /**
+   * The VPC, subnets and security groups the function runs in, when given a `vpc`; the consent
+   * callback and the example reader built on this refresher run there too.
+   */
+  public readonly vpcPlacement: VpcPlacement | undefined;
+  /** The dashboard of the runs, unless turned off with `createDashboard: false`. */
+  public readonly dashboard: cloudwatch.Dashboard | undefined;
 
   private readonly createdTokenSecrets: ReadonlyMap<string, secretsmanager.ISecret>;
   private readonly discoveryScope: DiscoveryScope | undefined;
@@ -159,6 +169,7 @@ export class TikTokShopTokenRefresher extends Construct {
       props.eventBus ??
       events.EventBus.fromEventBusName(this, 'DefaultEventBus', DEFAULTS.eventBusName);
 
+    this.vpcPlacement = resolveVpcPlacement(this, props);
     this.scheduleDeadLetterQueue = createDeadLetterQueue(
       this,
       'ScheduleDeadLetterQueue',
@@ -179,6 +190,7 @@ export class TikTokShopTokenRefresher extends Construct {
         'TikTok Shop token refresher: reads app credentials, refreshes token secrets',
       logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
       logEncryptionKey: this.encryptionKey,
+      placement: this.vpcPlacement,
       description: 'Refreshes TikTok Shop OAuth tokens stored in Secrets Manager',
       // Init work (SDK clients, TLS) is CPU-bound and CPU grows with memory; at one run an hour
       // the extra memory costs next to nothing.
@@ -251,6 +263,16 @@ export class TikTokShopTokenRefresher extends Construct {
     for (const alarm of Object.values(this.alarms)) alarm.addAlarmAction(action);
     // Only this alarm describes a lasting state whose end is news: tokens are fresh again.
     this.alarms.tokenExpiry.addOkAction(action);
+
+    this.dashboard =
+      props.createDashboard === false
+        ? undefined
+        : createRefresherDashboard(this, {
+            fn,
+            timeout,
+            refreshBeforeExpiry,
+            expiryAlarmThreshold,
+          });
   }
 
   /**
@@ -323,6 +345,16 @@ export class TikTokShopTokenRefresher extends Construct {
     return this.metric(METRIC.tokensRefreshed, props);
   }
 
+  /** Shops not due for a refresh (or left alone by a dry run), summed per run interval. */
+  public metricTokensSkipped(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.tokensSkipped, props);
+  }
+
+  /** Shops where another writer stored a newer token first (it was kept), summed per run interval. */
+  public metricTokensSuperseded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.tokensSuperseded, props);
+  }
+
   /** Refreshes that failed, summed per run interval. */
   public metricRefreshFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.refreshFailures, props);
@@ -331,6 +363,31 @@ export class TikTokShopTokenRefresher extends Construct {
   /** Shops whose seller must authorize again, summed per run interval. */
   public metricReauthorizationRequired(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.reauthorizationRequired, props);
+  }
+
+  /** Failed refreshes a later run may fix (network, throttling, a token not stored), summed per run interval. */
+  public metricTransientFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.transientFailures, props);
+  }
+
+  /** Refreshes TikTok answered with something the function could not read, summed per run interval. */
+  public metricUnexpectedResponses(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.unexpectedResponses, props);
+  }
+
+  /** Token secrets that hold no valid token document, summed per run interval. */
+  public metricMalformedSecrets(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.malformedSecrets, props);
+  }
+
+  /** Refreshed tokens that could not be stored, summed per run interval. */
+  public metricTokensNotStored(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.tokensNotStored, props);
+  }
+
+  /** Refresh events that could not be published to the bus, summed per run interval. */
+  public metricEventPublishFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.eventPublishFailures, props);
   }
 
   /** Shops whose seller authorization ends soon, summed per run interval. */

@@ -1,5 +1,6 @@
 import { type PolicyValidationPluginReport, type Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -10,9 +11,9 @@ import { TikTokShopExampleReader } from '../../infra/example-reader.js';
 import { synthesizeProduct, synthesizeVariant } from './variants.js';
 
 /**
- * The product stack with everything the app can turn on, and the constructs with every optional
+ * The product stack with everything the app can turn on, the constructs with every optional
  * feature on (a customer-managed key, discovery, a reader's grant, the example reader and the
- * consent callback).
+ * consent callback), and the three functions placed in a VPC.
  */
 function stacks(): Record<string, Stack> {
   const product = synthesizeProduct({
@@ -37,7 +38,24 @@ function stacks(): Record<string, Stack> {
       new TikTokShopConsentCallback(scope, 'ConsentCallback', { refresher });
     },
   );
-  return { product: product.stack, everything: everything.stack };
+  const inVpc = synthesizeVariant(
+    (scope) => ({
+      shops: ['shop-a'],
+      discoverTokenSecretsByTag: true,
+      // The user's VPC, imported: its own resources are the user's to review.
+      vpc: ec2.Vpc.fromVpcAttributes(scope, 'Vpc', {
+        vpcId: 'vpc-0a1b2c3d4e5f60718',
+        availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+        privateSubnetIds: ['subnet-0a1b2c3d4e5f60718', 'subnet-1a1b2c3d4e5f60718'],
+        privateSubnetRouteTableIds: ['rtb-0a1b2c3d4e5f60718', 'rtb-1a1b2c3d4e5f60718'],
+      }),
+    }),
+    (scope, refresher) => {
+      new TikTokShopExampleReader(scope, 'ExampleReader', { refresher, shop: 'shop-a' });
+      new TikTokShopConsentCallback(scope, 'ConsentCallback', { refresher });
+    },
+  );
+  return { product: product.stack, everything: everything.stack, 'VPC-placed': inVpc.stack };
 }
 
 const cases = Object.entries(stacks());

@@ -15,6 +15,7 @@ import type { ShopResult } from '../../lambda/refresher/refresh.js';
 import { renderTable, type Style, styleFor } from '../bench/format.js';
 import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment.js';
 import { synthesizeRefresher } from '../support/synth.js';
+import { type PictureRun, writeDashboardPicture } from './dashboard-picture.js';
 import { startLocalOpenApi } from './endpoints/open-api.js';
 
 const HOUR = 3600;
@@ -345,6 +346,7 @@ async function main(): Promise<void> {
   const functionId = stack.getLogicalId(stack.refresher.function.node.defaultChild as CfnElement);
   progress('starting local Secrets Manager, EventBridge and TikTok endpoints…');
   const deployment = await LocalDeployment.start({ shops });
+  const runs: PictureRun[] = [];
   try {
     const report = new Report(() => deployment.secretValues());
     progress('creating the app-credentials secret and four shops…');
@@ -353,7 +355,7 @@ async function main(): Promise<void> {
     progress('running the function as the schedule does…');
     report.print(
       await invokeAndDescribe(
-        { deployment, alarms, functionId, style },
+        { deployment, alarms, functionId, style, runs },
         `Run 1 — as the schedule runs it, ${schedule.expression}`,
         schedule.event,
       ),
@@ -361,11 +363,17 @@ async function main(): Promise<void> {
     progress('running it as a person would from the Lambda console…');
     report.print(
       await invokeAndDescribe(
-        { deployment, alarms, functionId, style },
+        { deployment, alarms, functionId, style, runs },
         'Run 2 — as a person runs it from the console: refresh one shop now',
         { force: true, shops: [secretNameOf(deployment, 'shop-fresh')] },
       ),
     );
+    const picture = writeDashboardPicture(synthesized.template.toJSON(), runs);
+    report.print([
+      '',
+      style.bold("The dashboard's figures for these runs, as a picture"),
+      `  ${picture}`,
+    ]);
     progress('reading a token as another Lambda would…');
     report.print(
       await readAsAnotherLambda(deployment, secretNameOf(deployment, 'shop-due'), style),
@@ -385,11 +393,13 @@ async function invokeAndDescribe(
     /** The function's logical id: its Errors metric is named by it. */
     functionId: string;
     style: Style;
+    /** Where the run's metrics and alarm verdicts go, for the dashboard picture. */
+    runs: PictureRun[];
   },
   title: string,
   event: unknown,
 ): Promise<string[]> {
-  const { deployment, alarms, functionId, style } = context;
+  const { deployment, alarms, functionId, style, runs } = context;
   const eventsFrom = deployment.eventBridge.events.length;
   const outcome = await deployment.invoke(event);
   const datapoints = [
@@ -401,7 +411,15 @@ async function invokeAndDescribe(
       dimensions: { FunctionName: refTo(functionId) },
       value: outcome.error ? 1 : 0,
     },
+    {
+      namespace: 'AWS/Lambda',
+      name: 'Duration',
+      dimensions: { FunctionName: refTo(functionId) },
+      value: outcome.durationMs ?? 0,
+    },
   ];
+  const verdicts = evaluateAlarms(alarms, datapoints);
+  runs.push({ title, datapoints, verdicts });
   const indent = (line: string): string => `  ${line}`;
   return [
     '',
@@ -413,7 +431,7 @@ async function invokeAndDescribe(
     ...renderEvents(deployment.eventBridge.events.slice(eventsFrom)).map(indent),
     '',
     style.bold('  Alarms that would fire (from the run’s metrics and the template’s alarms)'),
-    ...renderAlarms(evaluateAlarms(alarms, datapoints), style).map(indent),
+    ...renderAlarms(verdicts, style).map(indent),
   ];
 }
 
