@@ -1,7 +1,16 @@
 import { execFile } from 'node:child_process';
-import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type BuildOptions, build } from 'esbuild';
@@ -36,16 +45,32 @@ export const FUNCTION_BUNDLING: BuildOptions = {
   legalComments: 'none',
 };
 
-/** Bundles one handler module into `<outdir>/index.mjs` (and its source map). */
+/**
+ * Bundles one handler module into `<outdir>/index.mjs` (and its source map). A file whose bytes
+ * did not change is left alone and a changed one is replaced by a rename, so a process reading
+ * the bundles (a test, `npm pack`) while another one rebuilds them (`cdk synth`) never sees a
+ * missing or half-written file.
+ */
 export async function bundleFunction(entry: string, outdir: string): Promise<string> {
-  rmSync(outdir, { recursive: true, force: true });
   const outfile = join(outdir, 'index.mjs');
-  await build({
+  const { outputFiles } = await build({
     ...FUNCTION_BUNDLING,
     entryPoints: [join(ROOT, entry)],
     outfile,
     absWorkingDir: ROOT,
+    write: false,
   });
+  mkdirSync(outdir, { recursive: true });
+  for (const file of outputFiles) {
+    if (existsSync(file.path) && readFileSync(file.path).equals(file.contents)) continue;
+    const temporary = `${file.path}.${process.pid}.tmp`;
+    writeFileSync(temporary, file.contents);
+    renameSync(temporary, file.path);
+  }
+  const outputs = new Set(outputFiles.map((file) => basename(file.path)));
+  for (const name of readdirSync(outdir)) {
+    if (!outputs.has(name) && !name.endsWith('.tmp')) rmSync(join(outdir, name), { force: true });
+  }
   return outfile;
 }
 
