@@ -140,7 +140,7 @@ describe('Function: emfDatapoints', () => {
     const points = emfDatapoints([
       '{"level":"INFO","message":"shop refreshed"}',
       'not json: a runtime warning',
-      emfLine({ RefreshFailures: 2, ReauthorizationRequiredError: 1 }),
+      emfLine({ RefreshFailures: 2, ReauthorizationRequired: 1 }),
     ]);
 
     // Assess
@@ -174,7 +174,7 @@ describe('Function: evaluateAlarms', () => {
 
   it('fires an alarm whose metric crosses the threshold from the template', () => {
     const points = emfDatapoints([
-      emfLine({ ReauthorizationRequiredError: 1, MinAccessTokenLifetimeSeconds: 17_998 }),
+      emfLine({ ReauthorizationRequired: 1, MinAccessTokenLifetimeSeconds: 17_998 }),
     ]);
 
     expect(stateOf(points, 'RefresherReauthorizationRequiredAlarm')).toMatchObject({
@@ -189,7 +189,7 @@ describe('Function: evaluateAlarms', () => {
 
   it('keeps an alarm OK when its metric stays on the right side of the threshold', () => {
     const points = emfDatapoints([
-      emfLine({ ReauthorizationRequiredError: 0, MinAccessTokenLifetimeSeconds: 604_799 }),
+      emfLine({ ReauthorizationRequired: 0, MinAccessTokenLifetimeSeconds: 604_799 }),
     ]);
 
     expect(stateOf(points, 'RefresherReauthorizationRequiredAlarm')?.state).toBe('OK');
@@ -197,7 +197,7 @@ describe('Function: evaluateAlarms', () => {
   });
 
   it('treats a missing datapoint as the alarm says: breaching for the expiry alarm', () => {
-    const points = emfDatapoints([emfLine({ ReauthorizationRequiredError: 0 })]);
+    const points = emfDatapoints([emfLine({ ReauthorizationRequired: 0 })]);
 
     expect(stateOf(points, 'RefresherTokenExpiryAlarm')).toEqual({
       alarm: byName(alarms, 'RefresherTokenExpiryAlarm'),
@@ -206,7 +206,7 @@ describe('Function: evaluateAlarms', () => {
   });
 
   it('ignores datapoints of another service', () => {
-    const points = emfDatapoints([emfLine({ ReauthorizationRequiredError: 3 }, 'other-service')]);
+    const points = emfDatapoints([emfLine({ ReauthorizationRequired: 3 }, 'other-service')]);
 
     expect(stateOf(points, 'RefresherReauthorizationRequiredAlarm')?.state).toBe('OK');
   });
