@@ -22,7 +22,7 @@ import {
   ShopTokenExpiredError,
   secretReadError,
 } from '../shared/errors.js';
-import { parseJson, TokenDocument } from '../shared/token.js';
+import { parseTokenDocument } from '../shared/token.js';
 
 export { AccessTokenRejectedError, ShopTokenExpiredError } from '../shared/errors.js';
 
@@ -167,7 +167,7 @@ async function readToken(secretId: string, options: ReadOptions): Promise<ShopTo
       `secret ${secretId} holds ${value === undefined ? 'no value' : 'binary data'}, not a token document`,
     );
   }
-  const parsed = parseJson(value, TokenDocument);
+  const parsed = parseTokenDocument(value);
   if (!parsed.ok) {
     throw new MalformedSecretError(
       `secret ${secretId} does not hold a TikTok token document (${parsed.problems.join('; ')})`,
