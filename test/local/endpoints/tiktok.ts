@@ -157,6 +157,8 @@ export interface TikTokCall {
   status: number;
   /** TikTok `code` answered in a JSON body. */
   code?: number;
+  /** Bytes of padding a `streamBytes` answer wrote before it ended or the client went away. */
+  streamed?: number;
 }
 
 /**
@@ -455,14 +457,18 @@ export class LocalTikTok {
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.write(whole.slice(0, split));
     const chunk = 'x'.repeat(64 * 1024);
-    for (let sent = 0; sent < bytes && !res.destroyed; sent += chunk.length) {
-      if (!res.write(chunk.slice(0, bytes - sent))) {
+    let sent = 0;
+    while (sent < bytes && !res.destroyed) {
+      const part = chunk.slice(0, bytes - sent);
+      sent += part.length;
+      if (!res.write(part)) {
         await new Promise<void>((resolve) => {
           res.once('drain', resolve);
           res.once('close', resolve);
         });
       }
     }
+    call.streamed = sent;
     if (!res.destroyed) res.end(whole.slice(split));
   }
 
