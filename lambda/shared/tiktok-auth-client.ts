@@ -16,8 +16,6 @@ import {
   type TokenAnswer,
 } from './token.js';
 
-export type { TokenAnswer } from './token.js';
-
 /** Codes after which only the seller authorizing again helps: retrying cannot. */
 const REAUTHORIZATION_CODES: ReadonlyMap<number, string> = new Map([
   [36004001, 'the refresh token has expired'],
