@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, rename } from 'node:fs/promises';
+import { open, readFile, rename, stat } from 'node:fs/promises';
 import { SecretStoreError } from '../shared/errors.js';
 import type {
   StoredToken,
@@ -44,6 +44,18 @@ export class FileTokenStore implements TokenStore {
     await writeAtomically(`${path}.previous`, current.raw);
     await rename(`${path}.pending`, path);
     return { stored: true, versionId };
+  }
+
+  /** `<file>.kept`: the latest answer that was kept but not made current. */
+  async keep(path: string, raw: string): Promise<string> {
+    await writeAtomically(`${path}.kept`, raw);
+    return versionOf(raw);
+  }
+
+  async readKept(path: string): Promise<StoredVersion | undefined> {
+    const kept = await readVersion(`${path}.kept`);
+    if (kept === undefined) return undefined;
+    return { ...kept, createdAt: (await stat(`${path}.kept`)).mtimeMs };
   }
 }
 

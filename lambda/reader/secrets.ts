@@ -1,6 +1,6 @@
 import { getSecret, type SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { MalformedSecretError, ShopTokenExpiredError, secretReadError } from '../shared/errors.js';
-import { AppCredentials, parseJson, TokenDocument } from '../shared/token.js';
+import { AppCredentials, parseJson, parseTokenDocument } from '../shared/token.js';
 
 /**
  * Reads of the secrets a reader uses, through Powertools Parameters: an in-memory cache of
@@ -73,7 +73,7 @@ export async function readAppCredentials(
 }
 
 async function readToken(secretId: string, options: ReadOptions): Promise<ShopToken> {
-  const parsed = parseJson(await readText(secretId, options, 'a token document'), TokenDocument);
+  const parsed = parseTokenDocument(await readText(secretId, options, 'a token document'));
   if (!parsed.ok) {
     throw new MalformedSecretError(
       `secret ${secretId} does not hold a TikTok token document (${parsed.problems.join('; ')})`,

@@ -3,20 +3,31 @@ import {
   DeadlineExceededError,
   describeError,
   MalformedSecretError,
+  OversizedAnswerError,
   ReauthorizationRequiredError,
   RefresherError,
+  RefreshTokenExpiredError,
+  SellerChangedError,
+  TokenNotCurrentError,
   TokenNotStoredError,
 } from '../shared/errors.js';
 import type { EventPublisher, RefresherEvent } from '../shared/event-publisher.js';
-import type { StoredToken, TokenStore, WriteOutcome } from '../shared/secrets-store.js';
+import {
+  KEPT_LABEL,
+  type StoredToken,
+  type StoredVersion,
+  type TokenStore,
+  type WriteOutcome,
+} from '../shared/secrets-store.js';
 import { type Clock, mapWithConcurrency } from '../shared/timing.js';
 import {
   type AppCredentials,
   expiresAt,
-  type ParsedToken,
-  parseJson,
+  fitToStore,
+  MAX_STORED_BYTES,
+  parseTokenDocument,
+  type TokenAnswer,
   type TokenDocument,
-  TokenDocument as TokenDocumentSchema,
 } from '../shared/token.js';
 import type { RunRequest } from './run-request.js';
 import type { Shop } from './shops.js';
@@ -31,6 +42,8 @@ export interface ShopResult {
   readonly reason?: 'not-due' | 'dry-run';
   /** The new token came from an earlier run's write that had not been made current. */
   readonly recovered?: boolean;
+  /** TikTok's answer was longer than a secret holds: the token's fields were stored without the rest. */
+  readonly trimmedFromBytes?: number;
   /** Expiry of the token stored after this run (ISO 8601). */
   readonly accessTokenExpiresAt?: string;
   readonly refreshTokenExpiresAt?: string;
@@ -66,7 +79,7 @@ export interface TokenRefresher {
     credentials: AppCredentials,
     refreshToken: string,
     deadline?: number,
-  ): Promise<ParsedToken>;
+  ): Promise<TokenAnswer>;
 }
 
 /** Everything the core talks to, passed in so that it builds nothing itself. */
@@ -199,7 +212,8 @@ async function refreshShop(
       );
     }
 
-    let answer: ParsedToken;
+    await refuseWhileAnswerKept(shop, stored.current, deps);
+    let answer: TokenAnswer;
     try {
       const deadline = now + deps.remainingMs() - STORE_RESERVE_MS;
       answer = await deps.tiktok.refreshToken(
@@ -216,21 +230,123 @@ async function refreshShop(
       }
       throw error;
     }
-
-    let written: WriteOutcome;
-    try {
-      written = await deps.store.replace(shop.id, answer.raw, basedOn);
-    } catch (error) {
-      throw new TokenNotStoredError(
-        `TikTok issued a new token that could not be stored: ${describeError(error).message}`,
-        { cause: error },
-      );
-    }
-    if (!written.stored) return supersededReport(shop);
-    return refreshedReport(shop, answer.document, recovered, now);
+    return await storeAnswer(shop, answer, token, basedOn, recovered, deps);
   } catch (error) {
     return failedReport(shop, error, inEffect);
   }
+}
+
+/**
+ * What TikTok answered is written before anything else can fail: made current when it is a
+ * usable token for this seller, otherwise kept under KEPT_LABEL and reported with where it is.
+ * Nothing between TikTok's answer and the write can throw.
+ */
+async function storeAnswer(
+  shop: Shop,
+  answer: TokenAnswer,
+  previous: TokenDocument,
+  basedOn: string,
+  recovered: boolean,
+  deps: RefreshDependencies,
+): Promise<ShopReport> {
+  const now = deps.clock.now();
+  const verdict = judge(answer, previous, now);
+  const fitted = fitToStore(answer.raw);
+  if (fitted === undefined) {
+    throw new TokenNotStoredError(
+      `TikTok issued a new token in an answer of ${Buffer.byteLength(answer.raw)} bytes, and even its token fields do not fit in the ${MAX_STORED_BYTES} bytes a secret holds; it could not be stored`,
+    );
+  }
+  if (!verdict.current) {
+    let versionId: string;
+    try {
+      versionId = await deps.store.keep(shop.id, fitted.text);
+    } catch (error) {
+      throw new TokenNotStoredError(
+        `TikTok answered code 0 with a refresh token that could not be stored (${verdict.reason}): ${describeError(error).message}`,
+        { cause: error },
+      );
+    }
+    const where = `kept as version ${versionId} (label ${KEPT_LABEL}) of secret ${shop.name}, not made current`;
+    const kept = { versionId, label: KEPT_LABEL };
+    if (verdict.sellerChanged) {
+      throw new SellerChangedError(`TikTok's answer ${verdict.reason}: ${where}`, kept);
+    }
+    throw new TokenNotCurrentError(`TikTok answered code 0 but ${verdict.reason}: ${where}`, kept);
+  }
+
+  let written: WriteOutcome;
+  try {
+    written = await deps.store.replace(shop.id, fitted.text, basedOn);
+  } catch (error) {
+    throw new TokenNotStoredError(
+      `TikTok issued a new token that could not be stored: ${describeError(error).message}`,
+      { cause: error },
+    );
+  }
+  if (!written.stored) return supersededReport(shop);
+  const { data } = verdict.document;
+  if (data.refresh_token_expire_in * 1000 <= now) {
+    return failedReport(
+      shop,
+      new RefreshTokenExpiredError(
+        `seller must authorize again: TikTok issued a new access token, made current (version ${written.versionId}) and valid until ${expiresAt(data.access_token_expire_in)}, but its refresh token expired at ${expiresAt(data.refresh_token_expire_in)}`,
+      ),
+      verdict.document,
+    );
+  }
+  const report = refreshedReport(shop, verdict.document, recovered, now);
+  if (fitted.trimmedFromBytes === undefined) return report;
+  return { ...report, result: { ...report.result, trimmedFromBytes: fitted.trimmedFromBytes } };
+}
+
+/**
+ * Whether an answer may become current, and why not: it is not a token document, its access
+ * token no longer works, or it is another seller's (readers would act on that seller's shop).
+ */
+function judge(
+  answer: TokenAnswer,
+  previous: TokenDocument,
+  now: number,
+):
+  | { readonly current: true; readonly document: TokenDocument }
+  | { readonly current: false; readonly reason: string; readonly sellerChanged: boolean } {
+  if (!answer.usable) {
+    const reason = `it is not a token document (${answer.problems.join('; ')})`;
+    return { current: false, reason, sellerChanged: false };
+  }
+  const { data } = answer.document;
+  if (data.access_token_expire_in * 1000 <= now) {
+    const reason = `its access token had already expired (at ${expiresAt(data.access_token_expire_in)})`;
+    return { current: false, reason, sellerChanged: false };
+  }
+  const before = previous.data.open_id;
+  if (before !== undefined && data.open_id !== undefined && data.open_id !== before) {
+    const reason =
+      "names another seller (its open_id is not the stored token's): readers would act on that seller's shop";
+    return { current: false, reason, sellerChanged: true };
+  }
+  return { current: true, document: answer.document };
+}
+
+/**
+ * Before TikTok is called (a call that cannot be undone): an answer kept by an earlier run and
+ * written after the current token may hold the only refresh token that works. Presenting the
+ * replaced one could make TikTok revoke it, so nothing is asked until a person has made the kept
+ * answer current or removed its label.
+ */
+async function refuseWhileAnswerKept(
+  shop: Shop,
+  current: StoredVersion,
+  deps: RefreshDependencies,
+): Promise<void> {
+  const kept = await deps.store.readKept(shop.id);
+  if (kept === undefined || kept.versionId === current.versionId) return;
+  if ((kept.createdAt ?? 0) < (current.createdAt ?? 0)) return;
+  throw new TokenNotCurrentError(
+    `an earlier run kept TikTok's answer as version ${kept.versionId} (label ${KEPT_LABEL}) of secret ${shop.name}, newer than the current token; TikTok is not called until someone makes it current or removes the label`,
+    { versionId: kept.versionId, label: KEPT_LABEL },
+  );
 }
 
 /** Pauses between looks at the store after TikTok refused a refresh token, in ms. */
@@ -331,16 +447,29 @@ function failedReport(shop: Shop, error: unknown, inEffect: TokenDocument | unde
     retryable,
     ...(inEffect === undefined ? {} : expiries(inEffect)),
   };
-  const detailType =
-    error instanceof ReauthorizationRequiredError
-      ? DETAIL_TYPE.reauthorizationRequired
-      : DETAIL_TYPE.tokenRefreshFailed;
+  const kept = error instanceof TokenNotCurrentError ? error.kept : undefined;
   return {
     result,
     ...(inEffect === undefined ? {} : { inEffect }),
-    events: [{ detailType, detail: { ...result } }],
+    events: [{ detailType: detailTypeOf(error), detail: { ...result, ...(kept ?? {}) } }],
   };
 }
+
+function detailTypeOf(error: unknown): string {
+  if (error instanceof ReauthorizationRequiredError) return DETAIL_TYPE.reauthorizationRequired;
+  if (error instanceof RefreshTokenExpiredError) return DETAIL_TYPE.refreshTokenExpired;
+  if (error instanceof SellerChangedError) return DETAIL_TYPE.sellerChanged;
+  if (error instanceof TokenNotCurrentError) return DETAIL_TYPE.tokenNotCurrent;
+  return DETAIL_TYPE.tokenRefreshFailed;
+}
+
+/** Failures after which only the seller authorizing again helps. */
+const REAUTHORIZATION_TYPES: readonly string[] = [
+  ReauthorizationRequiredError.name,
+  RefreshTokenExpiredError.name,
+];
+/** Failures that left TikTok's answer stored as a version that is not current. */
+const NOT_CURRENT_TYPES: readonly string[] = [TokenNotCurrentError.name, SellerChangedError.name];
 
 function recordMetrics(
   reports: readonly ShopReport[],
@@ -355,7 +484,10 @@ function recordMetrics(
     [METRIC.tokensSkipped, count((r) => r.outcome === 'skipped')],
     [METRIC.tokensSuperseded, count((r) => r.outcome === 'superseded')],
     [METRIC.refreshFailures, count((r) => r.outcome === 'failed')],
-    [METRIC.reauthorizationRequired, count((r) => r.errorType === 'ReauthorizationRequiredError')],
+    [
+      METRIC.reauthorizationRequired,
+      count((r) => REAUTHORIZATION_TYPES.includes(r.errorType ?? '')),
+    ],
     [METRIC.transientFailures, count((r) => r.outcome === 'failed' && r.retryable === true)],
     [METRIC.unexpectedResponses, count((r) => r.errorType === 'UnexpectedResponseError')],
     [METRIC.malformedSecrets, count((r) => r.errorType === 'MalformedSecretError')],
@@ -367,6 +499,11 @@ function recordMetrics(
       ).length,
     ],
     [METRIC.eventPublishFailures, unpublished],
+    [METRIC.tokensNotCurrent, count((r) => NOT_CURRENT_TYPES.includes(r.errorType ?? ''))],
+    [METRIC.sellersChanged, count((r) => r.errorType === SellerChangedError.name)],
+    [METRIC.refreshTokensExpired, count((r) => r.errorType === RefreshTokenExpiredError.name)],
+    [METRIC.answersTrimmed, count((r) => r.trimmedFromBytes !== undefined)],
+    [METRIC.oversizedAnswers, count((r) => r.errorType === OversizedAnswerError.name)],
   ];
   for (const [name, value] of metrics) deps.metrics.addMetric(name, 'Count', value);
 
@@ -384,7 +521,7 @@ function recordMetrics(
 }
 
 function parseStoredToken(raw: string, shop: Shop): TokenDocument {
-  const parsed = parseJson(raw, TokenDocumentSchema);
+  const parsed = parseTokenDocument(raw);
   if (!parsed.ok) {
     throw new MalformedSecretError(
       `secret ${shop.name} does not hold a TikTok token document (${parsed.problems.join('; ')}); TikTok was not called`,
@@ -394,7 +531,7 @@ function parseStoredToken(raw: string, shop: Shop): TokenDocument {
 }
 
 function tryParseToken(raw: string): TokenDocument | undefined {
-  const parsed = parseJson(raw, TokenDocumentSchema);
+  const parsed = parseTokenDocument(raw);
   return parsed.ok ? parsed.value : undefined;
 }
 

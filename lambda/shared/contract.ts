@@ -63,6 +63,16 @@ export const METRIC = {
   tokensNotStored: 'TokensNotStored',
   authorizationExpiring: 'AuthorizationExpiring',
   eventPublishFailures: 'EventPublishFailures',
+  /** TikTok's code-0 answer was kept as a non-current version (drifted, expired access token). */
+  tokensNotCurrent: 'TokensNotCurrent',
+  /** TikTok answered a refresh with another seller's token; kept, not made current. */
+  sellersChanged: 'SellersChanged',
+  /** TikTok issued a token whose refresh token had already expired (made current). */
+  refreshTokensExpired: 'RefreshTokensExpired',
+  /** An answer too large for a secret, stored as the token's fields without the rest. */
+  answersTrimmed: 'AnswersTrimmed',
+  /** An answer larger than the client reads; reading stopped, nothing of it could be kept. */
+  oversizedAnswers: 'OversizedAnswers',
   /** Smallest remaining access-token lifetime across shops after a run, in seconds. */
   minAccessTokenLifetime: 'MinAccessTokenLifetimeSeconds',
 } as const;
@@ -74,6 +84,12 @@ export const DETAIL_TYPE = {
   tokenRefreshFailed: 'Token Refresh Failed',
   reauthorizationRequired: 'Reauthorization Required',
   authorizationExpiring: 'Authorization Expiring',
+  /** TikTok's answer is stored as a version that is not current; the detail says where and why. */
+  tokenNotCurrent: 'Token Not Current',
+  /** TikTok answered with another seller's token: kept, not current. */
+  sellerChanged: 'Seller Changed',
+  /** The new token is current but its refresh token has expired: the seller must authorize again. */
+  refreshTokenExpired: 'Refresh Token Expired',
 } as const;
 
 /** Tag key the CDK construct puts on shop token secrets, used for discovery by default. */

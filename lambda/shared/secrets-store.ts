@@ -17,6 +17,12 @@ import { AppCredentials, parseJson } from './token.js';
 
 const CURRENT = 'AWSCURRENT';
 const PENDING = 'AWSPENDING';
+/**
+ * The label of a TikTok answer that was kept but not made current (see TokenNotCurrentError):
+ * its own label, so that neither readers (AWSCURRENT) nor the recovery of interrupted writes
+ * (AWSPENDING) ever take it for a usable token. It sits on the latest such answer only.
+ */
+export const KEPT_LABEL = 'TIKTOK_ANSWER_KEPT';
 
 export interface StoredVersion {
   readonly versionId: string;
@@ -54,6 +60,10 @@ export interface TokenStore {
   replace(shopId: string, raw: string, basedOnVersionId: string): Promise<WriteOutcome>;
   /** Makes an already stored version current, on the same condition as `replace`. */
   promote(shopId: string, versionId: string, basedOnVersionId: string): Promise<WriteOutcome>;
+  /** Stores `raw` as a version that is not current, labelled KEPT_LABEL; answers its version id. */
+  keep(shopId: string, raw: string): Promise<string>;
+  /** The version labelled KEPT_LABEL, if there is one. */
+  readKept(shopId: string): Promise<StoredVersion | undefined>;
 }
 
 export interface SecretsManagerTokenStoreOptions {
@@ -115,6 +125,25 @@ export class SecretsManagerTokenStore implements TokenStore {
       ),
     );
     return this.promote(shopId, versionId, basedOnVersionId);
+  }
+
+  async keep(shopId: string, raw: string): Promise<string> {
+    const versionId = versionIdFor(shopId, raw);
+    await this.#write('PutSecretValue', () =>
+      this.#client.send(
+        new PutSecretValueCommand({
+          SecretId: shopId,
+          SecretString: raw,
+          ClientRequestToken: versionId,
+          VersionStages: [KEPT_LABEL],
+        }),
+      ),
+    );
+    return versionId;
+  }
+
+  readKept(shopId: string): Promise<StoredVersion | undefined> {
+    return this.#getValue(shopId, KEPT_LABEL);
   }
 
   async promote(

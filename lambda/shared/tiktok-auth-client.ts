@@ -1,4 +1,5 @@
 import {
+  OversizedAnswerError,
   ReauthorizationRequiredError,
   redact,
   TransientError,
@@ -7,10 +8,12 @@ import {
 import { type Clock, retry, systemClock } from './timing.js';
 import {
   type AppCredentials,
+  holdsRefreshToken,
   type ParsedToken,
   parseJson,
+  parseTokenDocument,
   TikTokEnvelope,
-  TokenDocument,
+  type TokenAnswer,
 } from './token.js';
 
 /** Codes after which only the seller authorizing again helps: retrying cannot. */
@@ -21,6 +24,14 @@ const REAUTHORIZATION_CODES: ReadonlyMap<number, string> = new Map([
 ]);
 
 const MAX_BACKOFF_MS = 4_000;
+
+/**
+ * Most of an answer that is read: a real one is about 1 KB. Well above MAX_STORED_BYTES, so that
+ * an answer too large to store can still be parsed and its token kept (see `fitToStore`); a
+ * larger one is not TikTok's token answer in any plausible case, and reading on would cost the
+ * whole function's memory (one 150 MB answer grew the process to 685 MB).
+ */
+export const MAX_ANSWER_BYTES = 1_048_576;
 
 export interface TikTokAuthClientOptions {
   /** e.g. https://auth.tiktok-shops.com */
@@ -57,11 +68,15 @@ export class TikTokAuthClient {
     return this.#maxAttempts * (this.#timeoutMs + MAX_BACKOFF_MS);
   }
 
+  /**
+   * Exchanges a refresh token. Answers any code-0 answer that carries a refresh token, usable or
+   * not, so that the caller can keep it; throws for everything else.
+   */
   refreshToken(
     credentials: AppCredentials,
     refreshToken: string,
     deadline?: number,
-  ): Promise<ParsedToken> {
+  ): Promise<TokenAnswer> {
     return this.#call(
       '/api/v2/token/refresh',
       { refresh_token: refreshToken, grant_type: 'refresh_token' },
@@ -72,14 +87,26 @@ export class TikTokAuthClient {
   }
 
   /** Exchanges a seller's authorization code for the shop's first token. */
-  getToken(credentials: AppCredentials, authCode: string, deadline?: number): Promise<ParsedToken> {
-    return this.#call(
+  async getToken(
+    credentials: AppCredentials,
+    authCode: string,
+    deadline?: number,
+  ): Promise<ParsedToken> {
+    const answer = await this.#call(
       '/api/v2/token/get',
       { auth_code: authCode, grant_type: 'authorized_code' },
       [credentials.app_secret, authCode],
       credentials,
       deadline,
     );
+    if (!answer.usable) throw unusableToken(answer.problems);
+    if (answer.document.data.access_token_expire_in * 1000 <= this.#clock.now()) {
+      throw new UnexpectedResponseError(
+        'TikTok answered code 0 with an access token that has already expired',
+        0,
+      );
+    }
+    return { raw: answer.raw, document: answer.document };
   }
 
   #call(
@@ -89,7 +116,7 @@ export class TikTokAuthClient {
     secrets: readonly string[],
     credentials: AppCredentials,
     deadline: number | undefined,
-  ): Promise<ParsedToken> {
+  ): Promise<TokenAnswer> {
     const query = new URLSearchParams({
       app_key: credentials.app_key,
       app_secret: credentials.app_secret,
@@ -106,19 +133,31 @@ export class TikTokAuthClient {
     });
   }
 
-  async #once(url: string, secrets: readonly string[]): Promise<ParsedToken> {
+  async #once(url: string, secrets: readonly string[]): Promise<TokenAnswer> {
     let status: number;
     let body: string;
     let retryAfter: string | null;
     try {
       const response = await this.#fetch(url, {
         headers: { accept: 'application/json' },
+        // The URL holds the app secret and the token: a redirect must never carry them elsewhere.
+        redirect: 'manual',
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
       status = response.status;
       retryAfter = response.headers.get('retry-after');
-      body = await response.text();
+      if (status >= 300 && status < 400) {
+        await response.body?.cancel();
+        // The Location is not quoted: it may repeat the query string, secrets included.
+        throw new UnexpectedResponseError(
+          `TikTok answered HTTP ${status}, a redirect; it was not followed (the request carries the app secret and the token)`,
+        );
+      }
+      body = await readCapped(response);
     } catch (error) {
+      if (error instanceof UnexpectedResponseError || error instanceof OversizedAnswerError) {
+        throw error;
+      }
       const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
       throw new TransientError(
         timedOut
@@ -133,17 +172,19 @@ export class TikTokAuthClient {
         retryAfterMs: Math.min(Number(retryAfter) * 1000 || 0, 30_000),
       });
     }
-    if (status !== 200) throw new UnexpectedResponseError(`TikTok answered HTTP ${status}`);
+    if (status < 200 || status >= 300) {
+      throw new UnexpectedResponseError(`TikTok answered HTTP ${status}`);
+    }
 
     const envelope = parseJson(body, TikTokEnvelope);
     if (!envelope.ok) {
       throw new UnexpectedResponseError(
-        `TikTok answered HTTP 200 with an unusable body (${envelope.problems.join('; ')})`,
+        `TikTok answered HTTP ${status} with an unusable body (${envelope.problems.join('; ')})`,
       );
     }
     const { code, message = '' } = envelope.value;
-    const said = redact(message, secrets);
     if (code !== 0) {
+      const said = redact(message, secrets);
       const reason = REAUTHORIZATION_CODES.get(code);
       if (reason !== undefined) {
         throw new ReauthorizationRequiredError(
@@ -154,19 +195,52 @@ export class TikTokAuthClient {
       throw new UnexpectedResponseError(`TikTok answered code ${code}: ${said}`, code);
     }
 
-    const token = parseJson(body, TokenDocument);
-    if (!token.ok) {
-      throw new UnexpectedResponseError(
-        `TikTok answered code 0 without a usable token (${token.problems.join('; ')})`,
-        0,
-      );
+    const token = parseTokenDocument(body);
+    if (token.ok) return { usable: true, raw: body, document: token.value };
+    // Not a token document, but it may still carry the only refresh token that works now.
+    if (holdsRefreshToken(JSON.parse(body))) {
+      return { usable: false, raw: body, problems: token.problems };
     }
-    if (token.value.data.access_token_expire_in * 1000 <= this.#clock.now()) {
-      throw new UnexpectedResponseError(
-        'TikTok answered code 0 with an access token that has already expired',
-        0,
-      );
-    }
-    return { raw: body, document: token.value };
+    throw unusableToken(token.problems);
   }
+}
+
+function unusableToken(problems: readonly string[]): UnexpectedResponseError {
+  return new UnexpectedResponseError(
+    `TikTok answered code 0 without a usable token (${problems.join('; ')})`,
+    0,
+  );
+}
+
+/**
+ * The body as text, reading no more than MAX_ANSWER_BYTES: a longer answer is cut off there and
+ * the connection closed, whatever its Content-Length says.
+ */
+async function readCapped(response: Response): Promise<string> {
+  const declared = Number(response.headers.get('content-length'));
+  const reader = response.body?.getReader();
+  if (reader === undefined) return '';
+  if (declared > MAX_ANSWER_BYTES) {
+    await reader.cancel();
+    throw oversized();
+  }
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.byteLength;
+    if (length > MAX_ANSWER_BYTES) {
+      await reader.cancel();
+      throw oversized();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, length).toString('utf8');
+}
+
+function oversized(): OversizedAnswerError {
+  return new OversizedAnswerError(
+    `TikTok answered more than ${MAX_ANSWER_BYTES} bytes (a token answer is about 1 KB); reading stopped there, so a new refresh token in it, if any, could not be kept`,
+  );
 }

@@ -237,4 +237,37 @@ describe('Class: FileTokenStore', () => {
       expect(await exists(`${file}.pending`)).toBe(false);
     });
   });
+
+  describe('Method: keep', () => {
+    it('writes the answer beside the token as <file>.kept, leaving the token alone', async () => {
+      // Prepare
+      await writeFile(file, token(1));
+
+      // Act
+      const versionId = await store.keep(file, token(2));
+
+      // Assess
+      expect(versionId).toBe(versionOf(token(2)));
+      expect(await readFile(file, 'utf8')).toBe(token(1));
+      expect(await readFile(`${file}.kept`, 'utf8')).toBe(token(2));
+      expect(await mode(`${file}.kept`)).toBe(0o600);
+      expect((await store.read(file)).pending).toBeUndefined();
+    });
+
+    it('answers the kept answer with its version and when it was written', async () => {
+      await writeFile(file, token(1));
+      await store.keep(file, token(2));
+
+      const kept = await store.readKept(file);
+
+      expect(kept).toMatchObject({ versionId: versionOf(token(2)), raw: token(2) });
+      expect(kept?.createdAt).toBeGreaterThan(0);
+    });
+
+    it('answers no kept answer when there is none', async () => {
+      await writeFile(file, token(1));
+
+      expect(await store.readKept(file)).toBeUndefined();
+    });
+  });
 });

@@ -13,8 +13,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RunSummary } from '../../lambda/refresher/refresh.js';
 import { DETAIL_TYPE, METRIC } from '../../lambda/shared/contract.js';
-import { versionIdFor } from '../../lambda/shared/secrets-store.js';
-import { type LocalTikTok, REFRESH_PATH, startLocalTikTok } from '../local/endpoints/tiktok.js';
+import { KEPT_LABEL, versionIdFor } from '../../lambda/shared/secrets-store.js';
+import { MAX_STORED_BYTES } from '../../lambda/shared/token.js';
+import {
+  drift,
+  type LocalTikTok,
+  REFRESH_PATH,
+  startLocalTikTok,
+} from '../local/endpoints/tiktok.js';
 
 const APP_KEY = 'test-app-key';
 const APP_SECRET = 'APPSECRET_0f9e8d7c6b5a';
@@ -149,6 +155,10 @@ describe('Function: handler', () => {
     });
     sm.on(PutSecretValueCommand).resolves({});
     sm.on(UpdateSecretVersionStageCommand).resolves({});
+    // No answer kept from an earlier run, unless a test says otherwise.
+    sm.on(GetSecretValueCommand, { VersionStage: KEPT_LABEL }).rejects(
+      new ResourceNotFoundException({ message: `can't find label ${KEPT_LABEL}`, $metadata: {} }),
+    );
     vi.stubEnv('AWS_REGION', 'us-east-1');
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
@@ -702,6 +712,180 @@ describe('Function: handler', () => {
         reasons: ['ResourceNotFoundException: bus gone'],
       });
       expect(logLines().find((line) => '_aws' in line)?.[METRIC.eventPublishFailures]).toBe(1);
+    });
+  });
+
+  describe('TikTok answers that must not be lost', () => {
+    beforeEach(() => {
+      vi.stubEnv('TOKEN_SECRET_IDS', SHOP_A);
+    });
+
+    /** The metrics line of the current test. */
+    function emf(): Record<string, unknown> | undefined {
+      return logLines().find((line) => '_aws' in line);
+    }
+
+    function keptPuts() {
+      return sm
+        .commandCalls(PutSecretValueCommand)
+        .map((call) => call.args[0].input)
+        .filter((input) => input.VersionStages?.includes(KEPT_LABEL));
+    }
+
+    it('keeps a code-0 answer it cannot read as a version of its own, and fails the run saying where', async () => {
+      // Prepare
+      const due = seller(60);
+      stored(SHOP_A, { raw: due.raw, versionId: 'a1' });
+      tiktok.failNext(1, { rewrite: drift.accessTokenExpiryAsDate });
+
+      // Act
+      const { result, error } = await invoke({});
+
+      // Assess: the refresh token that works now is stored; nothing became current
+      expect(result).toBeUndefined();
+      const [kept] = keptPuts();
+      const keptRaw = kept?.SecretString ?? '';
+      const keptRefreshToken = (JSON.parse(keptRaw) as { data: { refresh_token: string } }).data
+        .refresh_token;
+      expect(tiktok.isRefreshTokenValid(keptRefreshToken)).toBe(true);
+      expect(tiktok.isRefreshTokenValid(due.refreshToken)).toBe(false);
+      expect(kept).toMatchObject({ SecretId: SHOP_A, VersionStages: [KEPT_LABEL] });
+      expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
+      const versionId = versionIdFor(SHOP_A, keptRaw);
+      expect(error?.message).toContain(
+        `${SHOP_A} (TokenNotCurrentError: TikTok answered code 0 but it is not a token document (data.access_token_expire_in: must be a number): kept as version ${versionId} (label ${KEPT_LABEL}) of secret ${SHOP_A}, not made current)`,
+      );
+      expect(publishedEvents()).toMatchObject([
+        {
+          detailType: DETAIL_TYPE.tokenNotCurrent,
+          detail: { shop: SHOP_A, errorType: 'TokenNotCurrentError', versionId, label: KEPT_LABEL },
+        },
+      ]);
+      expect(emf()?.[METRIC.tokensNotCurrent]).toBe(1);
+      expect(emf()?.[METRIC.refreshFailures]).toBe(1);
+    });
+
+    it('keeps an answer whose access token has already expired instead of making it current', async () => {
+      stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+      tiktok.failNext(1, {
+        rewrite: (answer) => ({
+          ...answer,
+          data: { ...answer.data, access_token_expire_in: nowSeconds() - 60 },
+        }),
+      });
+
+      const { error } = await invoke({});
+
+      expect(keptPuts()).toHaveLength(1);
+      expect(error?.message).toMatch(
+        /TokenNotCurrentError: TikTok answered code 0 but its access token had already expired \(at [^)]+\): kept as version/,
+      );
+    });
+
+    it('keeps another seller’s answer out of readers’ reach and says the seller changed', async () => {
+      // Prepare
+      stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+      tiktok.failNext(1, { rewrite: drift.openId('open_somebody_else') });
+
+      // Act
+      const { error } = await invoke({});
+
+      // Assess
+      expect(keptPuts()).toHaveLength(1);
+      expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
+      expect(error?.message).toContain(
+        "SellerChangedError: TikTok's answer names another seller (its open_id is not the stored token's): readers would act on that seller's shop: kept as version",
+      );
+      expect(error?.message).not.toContain('open_somebody_else');
+      expect(publishedEvents()).toMatchObject([
+        { detailType: DETAIL_TYPE.sellerChanged, detail: { errorType: 'SellerChangedError' } },
+      ]);
+      expect(emf()?.[METRIC.sellersChanged]).toBe(1);
+      expect(emf()?.[METRIC.tokensNotCurrent]).toBe(1);
+    });
+
+    it('does not call TikTok while an answer kept by an earlier run is newer than the current token', async () => {
+      // Prepare
+      stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+      sm.on(GetSecretValueCommand, { SecretId: SHOP_A, VersionStage: KEPT_LABEL }).resolves({
+        VersionId: 'a2',
+        SecretString: '{"code":0,"data":{"refresh_token":"kept"}}',
+        CreatedDate: new Date(),
+      });
+
+      // Act
+      const { error } = await invoke({});
+
+      // Assess
+      expect(refreshCalls()).toBe(0);
+      expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+      expect(error?.message).toContain(
+        `TokenNotCurrentError: an earlier run kept TikTok's answer as version a2 (label ${KEPT_LABEL}) of secret ${SHOP_A}, newer than the current token; TikTok is not called until someone makes it current or removes the label`,
+      );
+    });
+
+    it('refreshes again once the current token is newer than the kept answer', async () => {
+      sm.on(GetSecretValueCommand, { SecretId: SHOP_A, VersionStage: 'AWSCURRENT' }).resolves({
+        VersionId: 'a3',
+        SecretString: seller(60).raw,
+        CreatedDate: new Date('2026-11-20T00:00:00Z'),
+      });
+      sm.on(GetSecretValueCommand, { SecretId: SHOP_A, VersionStage: 'AWSPENDING' }).rejects(
+        new ResourceNotFoundException({ message: "can't find label AWSPENDING", $metadata: {} }),
+      );
+      sm.on(GetSecretValueCommand, { SecretId: SHOP_A, VersionStage: KEPT_LABEL }).resolves({
+        VersionId: 'a2',
+        SecretString: '{"code":0,"data":{"refresh_token":"kept"}}',
+        CreatedDate: new Date('2026-11-10T00:00:00Z'),
+      });
+
+      const { result } = await invoke({});
+
+      expect(result?.shops[0]?.outcome).toBe('refreshed');
+      expect(refreshCalls()).toBe(1);
+    });
+
+    it('makes current a token whose refresh token has expired, and asks for reauthorization', async () => {
+      // Prepare
+      stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+      tiktok.failNext(1, { rewrite: drift.refreshTokenExpired(nowSeconds() - 3600) });
+
+      // Act
+      const { result, error } = await invoke({});
+
+      // Assess
+      expect(error).toBeUndefined();
+      expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(1);
+      expect(result?.shops[0]).toMatchObject({
+        outcome: 'failed',
+        errorType: 'RefreshTokenExpiredError',
+        retryable: false,
+      });
+      expect(result?.shops[0]?.message).toMatch(
+        /^seller must authorize again: TikTok issued a new access token, made current \(version [0-9a-f-]+\) and valid until .+, but its refresh token expired at /,
+      );
+      expect(publishedEvents()).toMatchObject([{ detailType: DETAIL_TYPE.refreshTokenExpired }]);
+      expect(emf()?.[METRIC.refreshTokensExpired]).toBe(1);
+      expect(emf()?.[METRIC.reauthorizationRequired]).toBe(1);
+      expect(emf()?.[METRIC.minAccessTokenLifetime]).toBeGreaterThan(6 * DAY);
+    });
+
+    it('stores the token’s fields of an answer too large for a secret and makes them current', async () => {
+      // Prepare
+      stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+      tiktok.failNext(1, { padToBytes: 200_000 });
+
+      // Act
+      const { result } = await invoke({});
+
+      // Assess
+      const [written] = putValues(SHOP_A);
+      expect(Buffer.byteLength(written ?? '')).toBeLessThanOrEqual(MAX_STORED_BYTES);
+      const document = JSON.parse(written ?? '{}') as { data: Record<string, unknown> };
+      expect(tiktok.isRefreshTokenValid(String(document.data.refresh_token))).toBe(true);
+      expect(document.data.padding).toBeUndefined();
+      expect(result?.shops[0]).toMatchObject({ outcome: 'refreshed', trimmedFromBytes: 200_000 });
+      expect(emf()?.[METRIC.answersTrimmed]).toBe(1);
     });
   });
 

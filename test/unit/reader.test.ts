@@ -119,6 +119,24 @@ describe('Module: reader', () => {
       expect(Object.keys(token)).toEqual(['accessToken', 'accessTokenExpiresAt']);
     });
 
+    it('reads a token the refresher accepted leniently: expiries as strings, optional fields of another type', async () => {
+      // Prepare
+      const expiresAt = Math.floor(NOW / 1000) + 5 * DAY;
+      const { raw, accessToken } = tokenSecret(0, {
+        access_token_expire_in: String(expiresAt),
+        refresh_token_expire_in: String(expiresAt + 365 * DAY),
+        seller_name: { en: 'Shop A Ltd' },
+        open_id: 123,
+      });
+      secretHolds(raw);
+
+      // Act
+      const token = await getShopToken(SECRET, { provider });
+
+      // Assess
+      expect(token).toEqual({ accessToken, accessTokenExpiresAt: new Date(expiresAt * 1000) });
+    });
+
     it('serves reads within the cache age from memory', async () => {
       secretHolds(tokenSecret(5 * DAY).raw);
 

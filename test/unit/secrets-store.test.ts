@@ -14,7 +14,11 @@ import {
   SecretStoreError,
   TransientError,
 } from '../../lambda/shared/errors.js';
-import { SecretsManagerTokenStore, versionIdFor } from '../../lambda/shared/secrets-store.js';
+import {
+  KEPT_LABEL,
+  SecretsManagerTokenStore,
+  versionIdFor,
+} from '../../lambda/shared/secrets-store.js';
 import type { Clock } from '../../lambda/shared/timing.js';
 
 const SHOP = 'tiktok-shop/tokens/shop-a';
@@ -125,6 +129,58 @@ describe('Class: SecretsManagerTokenStore', () => {
 
       await expect(store(clock).read(SHOP)).rejects.toThrow(TransientError);
       expect(sm.commandCalls(GetSecretValueCommand).length).toBeGreaterThan(2);
+    });
+  });
+
+  describe('Method: keep', () => {
+    it('writes the value under its own label only, with a version id fixed by the value', async () => {
+      sm.on(PutSecretValueCommand).resolves({});
+
+      const versionId = await store().keep(SHOP, 'KEPT');
+
+      expect(versionId).toBe(versionIdFor(SHOP, 'KEPT'));
+      expect(sm.commandCalls(PutSecretValueCommand)[0]?.args[0].input).toEqual({
+        SecretId: SHOP,
+        SecretString: 'KEPT',
+        ClientRequestToken: versionId,
+        VersionStages: [KEPT_LABEL],
+      });
+      expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
+    });
+
+    it('retries a throttled put with the same client request token', async () => {
+      sm.on(PutSecretValueCommand).rejectsOnce(throttling()).resolves({});
+
+      await store().keep(SHOP, 'KEPT');
+
+      const tokens = sm
+        .commandCalls(PutSecretValueCommand)
+        .map((call) => call.args[0].input.ClientRequestToken);
+      expect(tokens).toEqual([versionIdFor(SHOP, 'KEPT'), versionIdFor(SHOP, 'KEPT')]);
+    });
+  });
+
+  describe('Method: readKept', () => {
+    it('answers the version under the kept label with when it was written', async () => {
+      sm.on(GetSecretValueCommand, { VersionStage: KEPT_LABEL }).resolves({
+        VersionId: 'v2',
+        SecretString: 'KEPT',
+        CreatedDate: new Date(1_700_000_000_000),
+      });
+
+      expect(await store().readKept(SHOP)).toEqual({
+        versionId: 'v2',
+        raw: 'KEPT',
+        createdAt: 1_700_000_000_000,
+      });
+    });
+
+    it('answers nothing when no version carries the label', async () => {
+      sm.on(GetSecretValueCommand, { VersionStage: KEPT_LABEL }).rejects(
+        new ResourceNotFoundException({ message: 'no such label', $metadata: {} }),
+      );
+
+      expect(await store().readKept(SHOP)).toBeUndefined();
     });
   });
 

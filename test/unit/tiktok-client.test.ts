@@ -1,17 +1,32 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   describeError,
+  OversizedAnswerError,
   ReauthorizationRequiredError,
+  redact,
   TransientError,
   UnexpectedResponseError,
 } from '../../lambda/shared/errors.js';
 import {
+  MAX_ANSWER_BYTES,
   TikTokAuthClient,
   type TikTokAuthClientOptions,
 } from '../../lambda/shared/tiktok-auth-client.js';
 import type { Clock } from '../../lambda/shared/timing.js';
-import type { AppCredentials } from '../../lambda/shared/token.js';
-import { type LocalTikTok, REFRESH_PATH, startLocalTikTok } from '../local/endpoints/tiktok.js';
+import {
+  type AppCredentials,
+  MAX_STORED_BYTES,
+  type ParsedToken,
+  type TokenAnswer,
+} from '../../lambda/shared/token.js';
+import { LocalHttpServer } from '../local/endpoints/http.js';
+import {
+  drift,
+  GET_TOKEN_PATH,
+  type LocalTikTok,
+  REFRESH_PATH,
+  startLocalTikTok,
+} from '../local/endpoints/tiktok.js';
 
 const CREDENTIALS: AppCredentials = {
   app_key: '6abc1def2ghi3',
@@ -31,6 +46,12 @@ function instantClock(start = Date.now()): Clock & { slept: number[] } {
       now += ms;
     },
   };
+}
+
+/** The token of an answer that must be usable. */
+function usable(answer: TokenAnswer): ParsedToken {
+  if (!answer.usable) throw new Error(`unusable answer: ${answer.problems.join('; ')}`);
+  return answer;
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<Error> {
@@ -83,7 +104,7 @@ describe('Class: TikTokAuthClient', () => {
       const { refreshToken, openId } = seller();
 
       // Act
-      const token = await client().refreshToken(CREDENTIALS, refreshToken);
+      const token = usable(await client().refreshToken(CREDENTIALS, refreshToken));
 
       // Assess
       const newRefreshToken = tiktok.refreshTokenOf(openId);
@@ -109,7 +130,7 @@ describe('Class: TikTokAuthClient', () => {
       tiktok.failNext(1, { body });
 
       // Act
-      const token = await client().refreshToken(CREDENTIALS, seller().refreshToken);
+      const token = usable(await client().refreshToken(CREDENTIALS, seller().refreshToken));
 
       // Assess
       expect(token.raw).toBe(body);
@@ -237,7 +258,7 @@ describe('Class: TikTokAuthClient', () => {
       const { refreshToken, openId } = seller();
       tiktok.failNext(1, { httpStatus: 502 });
 
-      const token = await client().refreshToken(CREDENTIALS, refreshToken);
+      const token = usable(await client().refreshToken(CREDENTIALS, refreshToken));
 
       expect(token.document.data.refresh_token).toBe(tiktok.refreshTokenOf(openId));
       expect(tiktok.calls.map((call) => call.status)).toEqual([502, 200]);
@@ -249,7 +270,7 @@ describe('Class: TikTokAuthClient', () => {
       tiktok.failNext(1, { httpStatus: 429, retryAfterSeconds: 7 });
 
       // Act
-      const token = await client().refreshToken(CREDENTIALS, seller().refreshToken);
+      const token = usable(await client().refreshToken(CREDENTIALS, seller().refreshToken));
 
       // Assess
       expect(token.document.code).toBe(0);
@@ -309,7 +330,9 @@ describe('Class: TikTokAuthClient', () => {
       const { refreshToken } = seller();
       tiktok.failNext(1, { delayMs: 1_000 });
 
-      const token = await client({ timeoutMs: 250 }).refreshToken(CREDENTIALS, refreshToken);
+      const token = usable(
+        await client({ timeoutMs: 250 }).refreshToken(CREDENTIALS, refreshToken),
+      );
 
       expect(token.document.code).toBe(0);
       expect(tiktok.calls.map((call) => call.status)).toEqual([0, 200]);
@@ -372,24 +395,31 @@ describe('Class: TikTokAuthClient', () => {
       expect(tiktok.calls).toHaveLength(1);
     });
 
-    it('reports code 0 with expiries given as durations as unexpected', async () => {
-      tiktok.failNext(1, {
-        json: {
-          code: 0,
-          data: {
-            access_token: 'a',
-            access_token_expire_in: 604_800,
-            refresh_token: 'r',
-            refresh_token_expire_in: 31_536_000,
-          },
+    it('answers code 0 with expiries given as durations as unusable, for the caller to keep', async () => {
+      // Prepare
+      const json = {
+        code: 0,
+        data: {
+          access_token: 'a',
+          access_token_expire_in: 604_800,
+          refresh_token: 'r',
+          refresh_token_expire_in: 31_536_000,
         },
+      };
+      tiktok.failNext(1, { json });
+
+      // Act
+      const answer = await client().refreshToken(CREDENTIALS, seller().refreshToken);
+
+      // Assess
+      expect(answer).toEqual({
+        usable: false,
+        raw: JSON.stringify(json),
+        problems: [
+          'data.access_token_expire_in: must be an absolute Unix timestamp in seconds, not a duration',
+          'data.refresh_token_expire_in: must be an absolute Unix timestamp in seconds, not a duration',
+        ],
       });
-
-      const error = await failureOf(client().refreshToken(CREDENTIALS, seller().refreshToken));
-
-      expect(error.message).toContain(
-        'data.access_token_expire_in: must be an absolute Unix timestamp in seconds, not a duration',
-      );
     });
 
     it('reports an unknown code as unexpected with its code and message', async () => {
@@ -416,19 +446,18 @@ describe('Class: TikTokAuthClient', () => {
       expect(error).toMatchObject({ tiktokCode: 105001 });
     });
 
-    it('reports an access token that has already expired as unexpected', async () => {
+    it('answers a token whose access token has already expired, for the caller to judge', async () => {
       // Prepare: our clock is 8 days ahead of TikTok's 7-day tokens
       clock = instantClock(Date.now() + 8 * DAY_MS);
+      const { openId } = seller();
 
       // Act
-      const error = await failureOf(client().refreshToken(CREDENTIALS, seller().refreshToken));
+      const answer = await client().refreshToken(CREDENTIALS, tiktok.refreshTokenOf(openId) ?? '');
 
-      // Assess
-      expect(error).toBeInstanceOf(UnexpectedResponseError);
-      expect(error.message).toBe(
-        'TikTok answered code 0 with an access token that has already expired',
-      );
-      expect(error).toMatchObject({ tiktokCode: 0 });
+      // Assess: the refresh token rotated, so the answer is the only copy of the working one
+      const token = usable(answer);
+      expect(token.document.data.access_token_expire_in * 1000).toBeLessThan(clock.now());
+      expect(token.document.data.refresh_token).toBe(tiktok.refreshTokenOf(openId));
     });
 
     it('reports HTTP 404 for a wrong path as unexpected, without retrying', async () => {
@@ -507,7 +536,7 @@ describe('Class: TikTokAuthClient', () => {
         { code: 36001234, message: `${CREDENTIALS.app_secret} ${refreshToken}` },
         { body: `<pre>${tiktok.url}${REFRESH_PATH}?app_secret=${CREDENTIALS.app_secret}</pre>` },
         { json: { code: 0, data: { access_token: refreshToken } } },
-        { json: { code: 0, data: { refresh_token: CREDENTIALS.app_secret } } },
+        { json: { code: 0, data: { access_token: CREDENTIALS.app_secret, expires: 1 } } },
         { dropConnection: true },
         { delayMs: 300 },
       ] as const;
@@ -550,6 +579,208 @@ describe('Class: TikTokAuthClient', () => {
     });
   });
 
+  describe('Method: refreshToken, when the answer is not what it used to be', () => {
+    it('answers expiries sent as strings of digits as a usable token, keeping the text as sent', async () => {
+      // Prepare
+      const { openId } = seller();
+      tiktok.failNext(1, { rewrite: drift.expiriesAsStrings });
+
+      // Act
+      const answer = await client().refreshToken(CREDENTIALS, tiktok.refreshTokenOf(openId) ?? '');
+
+      // Assess
+      const token = usable(answer);
+      const sent = JSON.parse(token.raw) as { data: Record<string, unknown> };
+      expect(typeof sent.data.access_token_expire_in).toBe('string');
+      expect(token.document.data.access_token_expire_in).toBe(
+        Number(sent.data.access_token_expire_in),
+      );
+      expect(token.document.data.refresh_token).toBe(tiktok.refreshTokenOf(openId));
+    });
+
+    it('answers a token without optional fields and with unknown ones as usable', async () => {
+      // Prepare
+      const { openId } = seller();
+      tiktok.failNext(1, { rewrite: drift.optionalFieldsMissingAndExtraFields });
+
+      // Act
+      const answer = await client().refreshToken(CREDENTIALS, tiktok.refreshTokenOf(openId) ?? '');
+
+      // Assess: an open_id of another type reads as absent
+      const token = usable(answer);
+      expect(token.document.data.open_id).toBeUndefined();
+      expect(token.document.data.seller_name).toBeUndefined();
+      expect(token.document.data).toMatchObject({ shop_cipher: 'GCP_XXXX' });
+    });
+
+    it('answers a code sent as a string of digits like the number', async () => {
+      const { openId } = seller();
+      tiktok.failNext(1, { rewrite: (answer) => ({ ...answer, code: '0' }) });
+
+      const answer = await client().refreshToken(CREDENTIALS, tiktok.refreshTokenOf(openId) ?? '');
+
+      expect(usable(answer).document.data.refresh_token).toBe(tiktok.refreshTokenOf(openId));
+    });
+
+    it('answers a code-0 answer whose expiry changed type as unusable, byte for byte, naming the field', async () => {
+      // Prepare
+      const { openId } = seller();
+      tiktok.failNext(1, { rewrite: drift.accessTokenExpiryAsDate });
+
+      // Act
+      const answer = await client().refreshToken(CREDENTIALS, tiktok.refreshTokenOf(openId) ?? '');
+
+      // Assess: not thrown away, since its refresh token is the only one that works now
+      expect(answer).toMatchObject({
+        usable: false,
+        problems: ['data.access_token_expire_in: must be a number'],
+      });
+      expect(answer.raw).toContain(tiktok.refreshTokenOf(openId));
+      expect(tiktok.calls).toHaveLength(1);
+    });
+
+    it('answers a code-0 answer whose tokens moved elsewhere as unusable rather than dropping it', async () => {
+      // Prepare
+      const { openId } = seller();
+      tiktok.failNext(1, { rewrite: drift.tokensNested });
+
+      // Act
+      const answer = await client().refreshToken(CREDENTIALS, tiktok.refreshTokenOf(openId) ?? '');
+
+      // Assess
+      expect(answer.usable).toBe(false);
+      expect(answer.raw).toContain(tiktok.refreshTokenOf(openId));
+    });
+
+    it('answers an answer longer than a secret holds, since its token can still be kept', async () => {
+      // Prepare
+      const { openId } = seller();
+      tiktok.failNext(1, { padToBytes: 3 * MAX_STORED_BYTES });
+
+      // Act
+      const answer = await client().refreshToken(CREDENTIALS, tiktok.refreshTokenOf(openId) ?? '');
+
+      // Assess
+      const token = usable(answer);
+      expect(Buffer.byteLength(token.raw)).toBe(3 * MAX_STORED_BYTES);
+      expect(token.document.data.refresh_token).toBe(tiktok.refreshTokenOf(openId));
+    });
+
+    it('reads far more than a secret holds before it stops', () => {
+      expect(MAX_ANSWER_BYTES).toBeGreaterThanOrEqual(16 * MAX_STORED_BYTES);
+    });
+
+    it.each([
+      ['streamed', { streamBytes: 50 * MAX_ANSWER_BYTES }],
+      ['with its length announced', { padToBytes: 2 * MAX_ANSWER_BYTES }],
+    ] as const)(
+      'stops reading an answer longer than the cap (%s) and says so, without retrying',
+      async (_, fault) => {
+        // Prepare
+        tiktok.failNext(1, fault);
+
+        // Act
+        const error = await failureOf(client().refreshToken(CREDENTIALS, seller().refreshToken));
+
+        // Assess
+        expect(error).toBeInstanceOf(OversizedAnswerError);
+        expect(error).toMatchObject({ retryable: true });
+        expect(error.message).toBe(
+          `TikTok answered more than ${MAX_ANSWER_BYTES} bytes (a token answer is about 1 KB); reading stopped there, so a new refresh token in it, if any, could not be kept`,
+        );
+        expect(tiktok.calls).toHaveLength(1);
+      },
+    );
+  });
+
+  describe('Method: refreshToken, when the auth host redirects', () => {
+    let elsewhere: LocalHttpServer;
+    /** Every request the redirect target received, with its query. */
+    let received: string[];
+
+    beforeAll(async () => {
+      elsewhere = new LocalHttpServer(async (req, res) => {
+        received.push(req.url ?? '');
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"code":0}');
+      });
+      await elsewhere.listen();
+    });
+
+    beforeEach(() => {
+      received = [];
+    });
+
+    afterAll(async () => {
+      await elsewhere.close();
+    });
+
+    it('would hand the secrets to the redirect target if a client followed it', async () => {
+      // Prepare: what fetch does by default, to show what the redirect fault sets up
+      tiktok.failNext(1, { redirect: 307, to: elsewhere.url });
+      const url = `${tiktok.url}${REFRESH_PATH}?app_secret=${CREDENTIALS.app_secret}&refresh_token=r`;
+
+      // Act
+      await fetch(url);
+
+      // Assess
+      expect(received).toHaveLength(1);
+      expect(received[0]).toContain(CREDENTIALS.app_secret);
+    });
+
+    it.each([301, 302, 307, 308] as const)(
+      'never follows HTTP %i and reports it without its Location, without retrying',
+      async (status) => {
+        // Prepare
+        const { refreshToken } = seller();
+        tiktok.failNext(1, { redirect: status, to: elsewhere.url });
+
+        // Act
+        const error = await failureOf(client().refreshToken(CREDENTIALS, refreshToken));
+
+        // Assess
+        expect(received).toEqual([]);
+        expect(error).toBeInstanceOf(UnexpectedResponseError);
+        expect(error.message).toBe(
+          `TikTok answered HTTP ${status}, a redirect; it was not followed (the request carries the app secret and the token)`,
+        );
+        expect(error.message).not.toContain(elsewhere.url);
+        expect(tiktok.calls).toMatchObject([{ path: REFRESH_PATH, status }]);
+        expect(tiktok.isRefreshTokenValid(refreshToken)).toBe(true);
+      },
+    );
+
+    it('never follows a redirect of the code exchange either', async () => {
+      tiktok.addSeller({ authCode: 'TTS_AUTH_CODE_REDIRECT' });
+      tiktok.failNext(1, { redirect: 302, to: elsewhere.url });
+
+      const error = await failureOf(client().getToken(CREDENTIALS, 'TTS_AUTH_CODE_REDIRECT'));
+
+      expect(received).toEqual([]);
+      expect(error.message).toContain('TikTok answered HTTP 302, a redirect');
+      expect(tiktok.calls).toMatchObject([{ path: GET_TOKEN_PATH, status: 302 }]);
+    });
+  });
+
+  describe('Method: refreshToken, when TikTok quotes secrets in another form', () => {
+    const SPECIAL: AppCredentials = { app_key: 'k', app_secret: 'S3cr+t/x=y&z "q" é' };
+
+    it.each([
+      ['URL-encoded', encodeURIComponent(SPECIAL.app_secret)],
+      ['form-encoded', new URLSearchParams({ s: SPECIAL.app_secret }).toString().slice(2)],
+      ['JSON-escaped', JSON.stringify(SPECIAL.app_secret).slice(1, -1)],
+      ['base64', Buffer.from(SPECIAL.app_secret).toString('base64')],
+    ])('redacts the app secret when it comes back %s', async (_, form) => {
+      // Prepare
+      tiktok.failNext(1, { code: 36001234, message: `bad credentials ${form} given` });
+
+      // Act
+      const error = await failureOf(client().refreshToken(SPECIAL, 'TTS_RT_whatever_0001'));
+
+      // Assess
+      expect(error.message).toBe('TikTok answered code 36001234: bad credentials [redacted] given');
+    });
+  });
+
   describe('Method: getToken', () => {
     it('exchanges an authorization code with a GET to /api/v2/token/get', async () => {
       // Prepare
@@ -589,10 +820,104 @@ describe('Class: TikTokAuthClient', () => {
     });
   });
 
+  describe('Method: getToken, when the answer is not a usable token', () => {
+    it('reports an answer that is not a token document as unexpected', async () => {
+      tiktok.addSeller({ authCode: 'TTS_AUTH_CODE_DRIFT' });
+      tiktok.failNext(1, { rewrite: drift.accessTokenExpiryAsDate });
+
+      const error = await failureOf(client().getToken(CREDENTIALS, 'TTS_AUTH_CODE_DRIFT'));
+
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(error.message).toBe(
+        'TikTok answered code 0 without a usable token (data.access_token_expire_in: must be a number)',
+      );
+    });
+
+    it('reports an access token that has already expired as unexpected', async () => {
+      clock = instantClock(Date.now() + 8 * DAY_MS);
+      tiktok.addSeller({ authCode: 'TTS_AUTH_CODE_LATE' });
+
+      const error = await failureOf(client().getToken(CREDENTIALS, 'TTS_AUTH_CODE_LATE'));
+
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(error.message).toBe(
+        'TikTok answered code 0 with an access token that has already expired',
+      );
+      expect(error).toMatchObject({ tiktokCode: 0 });
+    });
+  });
+
   describe('Property: worstCaseMs', () => {
     it('allows every attempt its timeout and the longest backoff', () => {
       expect(client({ timeoutMs: 1_000 }).worstCaseMs).toBe(3 * (1_000 + 4_000));
       expect(client({ timeoutMs: 10_000, maxAttempts: 1 }).worstCaseMs).toBe(14_000);
     });
+  });
+});
+
+describe('Function: redact', () => {
+  const SECRET = 'S3cr+t/x=y&z "q" é€😀';
+
+  it('removes the secret as it is', () => {
+    expect(redact(`a ${SECRET} b`, [SECRET])).toBe('a [redacted] b');
+  });
+
+  it.each([
+    ['URL-encoded', encodeURIComponent(SECRET)],
+    [
+      'URL-encoded in lower case',
+      encodeURIComponent(SECRET).replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()),
+    ],
+    ['URL-encoded twice', encodeURIComponent(encodeURIComponent(SECRET))],
+    ['form-encoded', new URLSearchParams({ s: SECRET }).toString().slice(2)],
+    ['JSON-escaped', JSON.stringify(SECRET).slice(1, -1)],
+    [
+      'JSON-escaped to ASCII',
+      JSON.stringify(SECRET)
+        .slice(1, -1)
+        .replace(/[^ -~]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+    ],
+    ['JSON-escaped with an escaped slash', JSON.stringify(SECRET).slice(1, -1).replace('/', '\\/')],
+    ['as HTML entities', SECRET.replace(/&/g, '&amp;').replace(/"/g, '&quot;')],
+    ['base64', Buffer.from(SECRET).toString('base64')],
+    ['base64url', Buffer.from(SECRET).toString('base64url')],
+    ['hex', Buffer.from(SECRET).toString('hex')],
+  ])('removes the secret %s', (_, form) => {
+    expect(redact(`a ${form} b`, [SECRET])).toBe('a [redacted] b');
+  });
+
+  it.each([0, 1, 2])(
+    'removes the secret base64-encoded inside a longer text (%i bytes before it)',
+    (before) => {
+      // Prepare: e.g. an echoed Basic authorization header, "<app key>:<app secret>"
+      const encoded = Buffer.from(`${'k'.repeat(before)}${SECRET}!tail`).toString('base64');
+
+      // Act
+      const clean = redact(`auth ${encoded}`, [SECRET]);
+
+      // Assess: what is left of the encoding no longer decodes to the secret
+      expect(clean).toContain('[redacted]');
+      const left = clean.replace('auth ', '').split('[redacted]').join('');
+      expect(Buffer.from(left, 'base64').toString('utf8')).not.toContain(SECRET.slice(0, 6));
+    },
+  );
+
+  it('removes every secret given and keeps the words around them', () => {
+    expect(
+      redact('token abc_123_refresh and key XYZ_SECRET_9 end', ['abc_123_refresh', 'XYZ_SECRET_9']),
+    ).toBe('token [redacted] and key [redacted] end');
+  });
+
+  it('keeps text that holds no secret', () => {
+    expect(redact('grant_type must be refresh_token', [SECRET, 'TTS_RT_0123456789'])).toBe(
+      'grant_type must be refresh_token',
+    );
+  });
+
+  it('shortens a long text after removing the secrets', () => {
+    const clean = redact(`${'x'.repeat(298)}${SECRET}${'y'.repeat(500)}`, [SECRET]);
+
+    expect(clean).toBe(`${'x'.repeat(298)}[r…`);
+    expect(clean).not.toContain(SECRET.slice(0, 4));
   });
 });

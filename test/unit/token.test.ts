@@ -4,9 +4,14 @@ import {
   AppCredentials,
   describeIssue,
   expiresAt,
+  fitToStore,
+  holdsRefreshToken,
+  MAX_STORED_BYTES,
   parseJson,
+  parseTokenDocument,
   TikTokEnvelope,
   TokenDocument,
+  TRIMMED_FIELD,
 } from '../../lambda/shared/token.js';
 
 const ACCESS_TOKEN = 'TTS_AT_0f1e2d3c4b5a69788796a5b4c3d2e1f0';
@@ -104,12 +109,10 @@ describe('Function: parseJson with TokenDocument', () => {
   });
 
   it('tells a field of the wrong type from a missing one', () => {
-    expect(problemsOf(answer({ seller_name: 7 }, { data: null }))).toEqual([
-      'data: must be an object',
-    ]);
-    expect(problemsOf(answer({ seller_name: 7, open_id: false }))).toEqual([
-      'data.seller_name: must be a string',
-      'data.open_id: must be a string',
+    expect(problemsOf(answer({}, { data: null }))).toEqual(['data: must be an object']);
+    expect(problemsOf(answer({ access_token: 7, refresh_token: undefined }))).toEqual([
+      'data.access_token: must be a string',
+      'data.refresh_token: missing',
     ]);
   });
 
@@ -156,6 +159,175 @@ describe('Function: parseJson with TokenDocument', () => {
   });
 });
 
+describe('Function: parseTokenDocument', () => {
+  it('reads expiries sent as strings of digits as their numbers', () => {
+    // Act
+    const result = parseTokenDocument(
+      answer({ access_token_expire_in: '1722342011', refresh_token_expire_in: '4841467787' }),
+    );
+
+    // Assess
+    expect(result).toMatchObject({
+      ok: true,
+      value: {
+        data: { access_token_expire_in: 1_722_342_011, refresh_token_expire_in: 4_841_467_787 },
+      },
+    });
+  });
+
+  it('still refuses a string expiry that is not an absolute time in seconds', () => {
+    expect(problemsOf(answer({ access_token_expire_in: '604800' }))).toEqual([
+      'data.access_token_expire_in: must be an absolute Unix timestamp in seconds, not a duration',
+    ]);
+    expect(problemsOf(answer({ refresh_token_expire_in: '2024-07-30T12:00:00Z' }))).toEqual([
+      'data.refresh_token_expire_in: must be a number',
+    ]);
+    expect(problemsOf(answer({ access_token_expire_in: '' }))).toEqual([
+      'data.access_token_expire_in: must be a number',
+    ]);
+  });
+
+  it('reads optional fields of another type as absent and keeps them in the text', () => {
+    // Prepare
+    const text = answer({ seller_name: 7, open_id: false }, { message: null, request_id: 12 });
+
+    // Act
+    const result = parseTokenDocument(text);
+
+    // Assess
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.data.seller_name).toBeUndefined();
+    expect(result.value.data.open_id).toBeUndefined();
+    expect(result.value.message).toBeUndefined();
+    expect(JSON.parse(text)).toMatchObject({ data: { seller_name: 7, open_id: false } });
+  });
+
+  it('accepts fields nobody knows yet and a document without the optional ones', () => {
+    const text = JSON.stringify({
+      code: 0,
+      data: {
+        access_token: ACCESS_TOKEN,
+        access_token_expire_in: 1_722_342_011,
+        refresh_token: REFRESH_TOKEN,
+        refresh_token_expire_in: 4_841_467_787,
+        token_type: { kind: 'bearer' },
+      },
+      trace: [1, 2],
+    });
+
+    expect(parseTokenDocument(text)).toMatchObject({
+      ok: true,
+      value: { data: { token_type: { kind: 'bearer' } }, trace: [1, 2] },
+    });
+  });
+
+  it('stays strict about the tokens themselves', () => {
+    expect(problemsOf(answer({ access_token: ['a'], refresh_token: 42 }))).toEqual([
+      'data.access_token: must be a string',
+      'data.refresh_token: must be a string',
+    ]);
+  });
+});
+
+describe('Function: holdsRefreshToken', () => {
+  it.each([
+    ['in data', { data: { refresh_token: 'r' } }],
+    ['at the top level', { refresh_token: 'r' }],
+    ['nested and in camelCase', { data: { token: { refreshToken: 'r' } } }],
+    ['in upper case with dashes', { data: { 'REFRESH-TOKEN': 'r' } }],
+    ['as a number', { data: { refresh_token: 12_345 } }],
+    ['in an array', { tokens: [{ refresh_token: 'r' }] }],
+  ])('finds a refresh token %s', (_, json) => {
+    expect(holdsRefreshToken(json)).toBe(true);
+  });
+
+  it.each([
+    ['no refresh token', { data: { access_token: 'a' } }],
+    ['an empty one', { data: { refresh_token: '' } }],
+    ['a null one', { data: { refresh_token: null } }],
+    ['a value that names one', { data: { note: 'refresh_token' } }],
+    ['not an object', 'refresh_token'],
+  ])('finds none in an answer with %s', (_, json) => {
+    expect(holdsRefreshToken(json)).toBe(false);
+  });
+});
+
+describe('Function: fitToStore', () => {
+  it('keeps an answer that fits unchanged', () => {
+    const text = answer();
+
+    expect(fitToStore(text)).toEqual({ text });
+  });
+
+  it('keeps an answer of exactly the limit unchanged', () => {
+    const bare = answer({ padding: '' });
+    const text = answer({ padding: 'x'.repeat(MAX_STORED_BYTES - Buffer.byteLength(bare)) });
+
+    expect(Buffer.byteLength(text)).toBe(MAX_STORED_BYTES);
+    expect(fitToStore(text)).toEqual({ text });
+  });
+
+  it('drops the fields that do not fit, keeps the token and says it was trimmed', () => {
+    // Prepare
+    const text = answer({ padding: 'x'.repeat(100_000) }, { trace: 'y'.repeat(100_000) });
+
+    // Act
+    const fitted = fitToStore(text);
+
+    // Assess
+    expect(fitted?.trimmedFromBytes).toBe(Buffer.byteLength(text));
+    expect(Buffer.byteLength(fitted?.text ?? '')).toBeLessThanOrEqual(MAX_STORED_BYTES);
+    const kept = JSON.parse(fitted?.text ?? '{}') as Record<string, unknown>;
+    expect(kept).toEqual({
+      code: 0,
+      message: 'success',
+      request_id: '20240723120011ABCDEF',
+      [TRIMMED_FIELD]: Buffer.byteLength(text),
+      data: {
+        access_token: ACCESS_TOKEN,
+        access_token_expire_in: 1_722_342_011,
+        refresh_token: REFRESH_TOKEN,
+        refresh_token_expire_in: 4_841_467_787,
+        open_id: 'open_123',
+        seller_name: 'Test Shop',
+        seller_base_region: 'GB',
+        user_type: 0,
+        granted_scopes: ['seller.authorization.info'],
+      },
+    });
+    expect(parseTokenDocument(fitted?.text ?? '').ok).toBe(true);
+  });
+
+  it('keeps a refresh token outside data when the shape changed', () => {
+    const text = JSON.stringify({
+      code: 0,
+      refresh_token: REFRESH_TOKEN,
+      blob: 'x'.repeat(70_000),
+    });
+
+    const fitted = fitToStore(text);
+
+    expect(JSON.parse(fitted?.text ?? '{}')).toEqual({
+      code: 0,
+      [TRIMMED_FIELD]: Buffer.byteLength(text),
+      refresh_token: REFRESH_TOKEN,
+    });
+  });
+
+  it('gives up when even the token does not fit', () => {
+    expect(fitToStore(answer({ access_token: 'a'.repeat(70_000) }))).toBeUndefined();
+  });
+
+  it('gives up when what fits holds no refresh token', () => {
+    expect(
+      fitToStore(
+        JSON.stringify({ code: 0, blob: 'x'.repeat(70_000), refresh_token: 'r'.repeat(70_000) }),
+      ),
+    ).toBeUndefined();
+  });
+});
+
 describe('Function: parseJson with AppCredentials', () => {
   it('accepts an app key and secret and keeps other fields', () => {
     const result = parseJson(
@@ -195,9 +367,16 @@ describe('Function: parseJson with TikTokEnvelope', () => {
       ok: false,
       problems: ['code: missing'],
     });
-    expect(parseJson('{"code":"0"}', TikTokEnvelope)).toEqual({
+    expect(parseJson('{"code":"zero"}', TikTokEnvelope)).toEqual({
       ok: false,
       problems: ['code: must be a number'],
+    });
+  });
+
+  it('reads a code sent as a string of digits as its number', () => {
+    expect(parseJson('{"code":"36004005"}', TikTokEnvelope)).toEqual({
+      ok: true,
+      value: { code: 36004005 },
     });
   });
 });

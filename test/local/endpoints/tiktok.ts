@@ -52,7 +52,9 @@ export interface LocalTikTokOptions {
  * A forced failure, for the next requests (`failNext`) or every request (`failAlways`).
  * `delayMs` answers late and has no effect if the client gave up meanwhile; `loseAnswer`
  * handles the request (a refresh token rotates) and then drops the connection, the worst case
- * of a timeout.
+ * of a timeout. `redirect` serves nothing and answers the status with a Location at `to` that
+ * repeats the request's path and query, app secret and token included, as a hostile or
+ * misconfigured host may.
  */
 export type TikTokFault =
   | { httpStatus: 429 | 500 | 502 | 503; retryAfterSeconds?: number }
@@ -61,7 +63,89 @@ export type TikTokFault =
   | { body: string }
   | { json: unknown }
   | { dropConnection: true }
-  | { loseAnswer: true };
+  | { loseAnswer: true }
+  | { redirect: 301 | 302 | 307 | 308; to: string }
+  | AnswerFault;
+
+/**
+ * A request that is served (a refresh token rotates, a code is used up) whose answer then goes
+ * wrong: the worst cases, since only the answer holds the token that works from then on.
+ * - `rewrite`: TikTok's successful answer, changed (`drift` has the usual changes).
+ * - `padToBytes`: the answer with a `padding` field in `data` that makes it this long.
+ * - `streamBytes`: the answer with a `padding` field this long, streamed in 64 KB chunks; stops
+ *   when the client goes away.
+ */
+export type AnswerFault =
+  | { rewrite: (answer: TikTokAnswer) => unknown }
+  | { padToBytes: number }
+  | { streamBytes: number };
+
+/** A successful answer as the host sends it. */
+export interface TikTokAnswer {
+  code: number;
+  message: string;
+  data: TikTokTokenData;
+  request_id: string;
+}
+
+/** Changes TikTok might make one day to a successful answer, for `{ rewrite }`. */
+export const drift = {
+  /** The expiries as strings of digits. */
+  expiriesAsStrings: (answer: TikTokAnswer): unknown => ({
+    ...answer,
+    data: {
+      ...answer.data,
+      access_token_expire_in: String(answer.data.access_token_expire_in),
+      refresh_token_expire_in: String(answer.data.refresh_token_expire_in),
+    },
+  }),
+  /** Only the two tokens and their expiries, plus fields nobody knows yet. */
+  optionalFieldsMissingAndExtraFields: (answer: TikTokAnswer): unknown => ({
+    code: answer.code,
+    data: {
+      access_token: answer.data.access_token,
+      access_token_expire_in: answer.data.access_token_expire_in,
+      refresh_token: answer.data.refresh_token,
+      refresh_token_expire_in: answer.data.refresh_token_expire_in,
+      open_id: 42,
+      shop_cipher: 'GCP_XXXX',
+      token_type: { kind: 'bearer' },
+    },
+    trace: ['a', 'b'],
+  }),
+  /** The access token's expiry as an ISO date: a changed type where it matters. */
+  accessTokenExpiryAsDate: (answer: TikTokAnswer): unknown => ({
+    ...answer,
+    data: {
+      ...answer.data,
+      access_token_expire_in: new Date(answer.data.access_token_expire_in * 1000).toISOString(),
+    },
+  }),
+  /** The tokens moved into an object of their own, in camelCase. */
+  tokensNested: (answer: TikTokAnswer): unknown => ({
+    code: 0,
+    message: 'success',
+    data: {
+      token: {
+        accessToken: answer.data.access_token,
+        refreshToken: answer.data.refresh_token,
+        expiresAt: answer.data.access_token_expire_in,
+      },
+    },
+    request_id: answer.request_id,
+  }),
+  /** The refresh token's expiry in the past: the seller's authorization has ended. */
+  refreshTokenExpired:
+    (expiredAt: number) =>
+    (answer: TikTokAnswer): unknown => ({
+      ...answer,
+      data: { ...answer.data, refresh_token_expire_in: expiredAt },
+    }),
+  /** Another seller's answer. */
+  openId:
+    (openId: string) =>
+    (answer: TikTokAnswer): unknown => ({ ...answer, data: { ...answer.data, open_id: openId } }),
+} as const;
 
 export interface TikTokCall {
   method: string;
@@ -73,6 +157,8 @@ export interface TikTokCall {
   status: number;
   /** TikTok `code` answered in a JSON body. */
   code?: number;
+  /** Bytes of padding a `streamBytes` answer wrote before it ended or the client went away. */
+  streamed?: number;
 }
 
 /**
@@ -311,11 +397,18 @@ export class LocalTikTok {
     await this.#http.wait(this.latencyMs);
 
     const fault = this.#faults.shift() ?? this.#permanentFault;
+    if (fault && 'redirect' in fault) {
+      const location = `${fault.to.replace(/\/+$/, '')}${url.pathname}${url.search}`;
+      this.#answer(res, call, fault.redirect, 'text/html', '<html>Moved</html>', {
+        Location: location,
+      });
+      return;
+    }
     if (fault && 'delayMs' in fault) {
       await this.#http.wait(fault.delayMs);
       // A client that timed out meanwhile never reached the backend: nothing happens.
       if (req.socket.destroyed) return;
-    } else if (fault && !('loseAnswer' in fault)) {
+    } else if (fault && !('loseAnswer' in fault) && !isAnswerFault(fault)) {
       this.#answerFault(res, call, fault);
       return;
     }
@@ -324,7 +417,59 @@ export class LocalTikTok {
       res.destroy();
       return;
     }
+    if (fault && isAnswerFault(fault) && result.data !== undefined) {
+      await this.#answerChanged(res, call, { ...result, data: result.data }, fault);
+      return;
+    }
     this.#answerJson(res, call, result);
+  }
+
+  async #answerChanged(
+    res: ServerResponse,
+    call: TikTokCall,
+    result: TikTokResult & { data: TikTokTokenData },
+    fault: AnswerFault,
+  ): Promise<void> {
+    call.code = result.code;
+    const answer: TikTokAnswer = { ...result, request_id: requestId(this.#now()) };
+    if ('rewrite' in fault) {
+      this.#answer(res, call, 200, 'application/json', JSON.stringify(fault.rewrite(answer)));
+    } else if ('padToBytes' in fault) {
+      const bare = JSON.stringify({ ...answer, data: { ...answer.data, padding: '' } });
+      const padding = 'x'.repeat(Math.max(0, fault.padToBytes - Buffer.byteLength(bare)));
+      const body = JSON.stringify({ ...answer, data: { ...answer.data, padding } });
+      this.#answer(res, call, 200, 'application/json', body);
+    } else if ('streamBytes' in fault) {
+      await this.#stream(res, call, answer, fault.streamBytes);
+    }
+  }
+
+  /** `{…answer, "data":{…, "padding":"xxxx…"}}` with `bytes` of padding, written as the client reads. */
+  async #stream(
+    res: ServerResponse,
+    call: TikTokCall,
+    answer: TikTokAnswer,
+    bytes: number,
+  ): Promise<void> {
+    const whole = JSON.stringify({ ...answer, data: { ...answer.data, padding: '' } });
+    const split = whole.lastIndexOf('""') + 1;
+    call.status = 200;
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.write(whole.slice(0, split));
+    const chunk = 'x'.repeat(64 * 1024);
+    let sent = 0;
+    while (sent < bytes && !res.destroyed) {
+      const part = chunk.slice(0, bytes - sent);
+      sent += part.length;
+      if (!res.write(part)) {
+        await new Promise<void>((resolve) => {
+          res.once('drain', resolve);
+          res.once('close', resolve);
+        });
+      }
+    }
+    call.streamed = sent;
+    if (!res.destroyed) res.end(whole.slice(split));
   }
 
   #answerFault(res: ServerResponse, call: TikTokCall, fault: TikTokFault): void {
@@ -469,6 +614,10 @@ export class LocalTikTok {
     call.status = status;
     res.writeHead(status, { 'Content-Type': contentType, ...headers }).end(body);
   }
+}
+
+function isAnswerFault(fault: TikTokFault): fault is AnswerFault {
+  return 'rewrite' in fault || 'padToBytes' in fault || 'streamBytes' in fault;
 }
 
 /** TikTok's request ids start with the UTC time as yyyyMMddHHmmss, then random hex. */

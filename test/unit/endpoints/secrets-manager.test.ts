@@ -248,6 +248,60 @@ describe('LocalSecretsManager', () => {
       expect(error.name).toBe('ValidationException');
     });
 
+    it('refuses a SecretString over 65,536 bytes with the ValidationException AWS answers', async () => {
+      // Prepare: 65,538 bytes in 32,769 characters
+      endpoint.seed('shop/a', 'v1');
+
+      // Act
+      const error = await failure(
+        client.send(
+          new PutSecretValueCommand({ SecretId: 'shop/a', SecretString: 'é'.repeat(32_769) }),
+        ),
+      );
+
+      // Assess
+      expect(error.name).toBe('ValidationException');
+      expect(error.message).toBe(
+        "1 validation error detected: Value at 'secretString' failed to satisfy constraint: Member must have length less than or equal to 65536",
+      );
+      expect(endpoint.versions('shop/a')).toHaveLength(1);
+    });
+
+    it('stores a value of exactly 65,536 bytes', async () => {
+      endpoint.seed('shop/a', 'v1');
+
+      await client.send(
+        new PutSecretValueCommand({ SecretId: 'shop/a', SecretString: 'x'.repeat(65_536) }),
+      );
+
+      expect(endpoint.current('shop/a')).toHaveLength(65_536);
+    });
+
+    it('stores a value under a label of its own, leaving AWSCURRENT and AWSPENDING alone', async () => {
+      // Prepare
+      endpoint.seed('shop/a', 'v1');
+
+      // Act
+      await client.send(
+        new PutSecretValueCommand({
+          SecretId: 'shop/a',
+          SecretString: 'kept',
+          VersionStages: ['TIKTOK_ANSWER_KEPT'],
+        }),
+      );
+
+      // Assess
+      expect(endpoint.current('shop/a')).toBe('v1');
+      expect(endpoint.versions('shop/a').map((version) => version.stages)).toEqual([
+        ['AWSCURRENT'],
+        ['TIKTOK_ANSWER_KEPT'],
+      ]);
+      const pending = await failure(
+        client.send(new GetSecretValueCommand({ SecretId: 'shop/a', VersionStage: 'AWSPENDING' })),
+      );
+      expect(pending.name).toBe('ResourceNotFoundException');
+    });
+
     it('drops the oldest deprecated versions beyond 100', () => {
       // Act
       for (let i = 1; i <= 105; i++) endpoint.seed('shop/a', `v${i}`);

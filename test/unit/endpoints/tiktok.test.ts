@@ -1,5 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
+  drift,
   GET_TOKEN_PATH,
   type LocalTikTok,
   type LocalTikTokOptions,
@@ -328,6 +329,101 @@ describe('LocalTikTok', () => {
       await expect(outcome).rejects.toThrow();
       expect(endpoint.isRefreshTokenValid(seller.refreshToken ?? '')).toBe(false);
       expect(endpoint.refreshTokenOf(seller.openId)).toMatch(/^TTS_RT_/);
+    });
+
+    it('redirects without serving: the Location repeats the path and query, secrets included', async () => {
+      // Prepare
+      const seller = endpoint.addSeller();
+      endpoint.failNext(1, { redirect: 307, to: 'http://127.0.0.1:9/' });
+      const url = new URL(REFRESH_PATH, endpoint.url);
+      url.search = new URLSearchParams({
+        ...app,
+        refresh_token: seller.refreshToken ?? '',
+      }).toString();
+
+      // Act
+      const response = await fetch(url, { redirect: 'manual' });
+
+      // Assess
+      expect(response.status).toBe(307);
+      expect(response.headers.get('location')).toBe(
+        `http://127.0.0.1:9${REFRESH_PATH}${url.search}`,
+      );
+      expect(endpoint.isRefreshTokenValid(seller.refreshToken ?? '')).toBe(true);
+      expect(endpoint.calls.at(-1)?.status).toBe(307);
+    });
+
+    it('rewrites the answer of a refresh it served with rewrite', async () => {
+      // Prepare
+      const seller = endpoint.addSeller();
+      endpoint.failNext(1, { rewrite: drift.expiriesAsStrings });
+
+      // Act
+      const answer = await refresh(seller.refreshToken ?? '');
+
+      // Assess
+      expect(answer.json.data.access_token_expire_in).toBe(String(NOW_S + 7 * 24 * 3600));
+      expect(answer.json.data.refresh_token).toBe(endpoint.refreshTokenOf(seller.openId));
+      expect(endpoint.isRefreshTokenValid(seller.refreshToken ?? '')).toBe(false);
+    });
+
+    it.each([
+      ['another open_id', drift.openId('open_other'), { open_id: 'open_other' }],
+      [
+        'an expired refresh token',
+        drift.refreshTokenExpired(NOW_S - 60),
+        { refresh_token_expire_in: NOW_S - 60 },
+      ],
+    ])('answers a served refresh with %s', async (_, rewrite, expected) => {
+      const seller = endpoint.addSeller();
+      endpoint.failNext(1, { rewrite });
+
+      const answer = await refresh(seller.refreshToken ?? '');
+
+      expect(answer.json).toMatchObject({ code: 0, data: expected });
+    });
+
+    it('pads a served answer to the size asked for with padToBytes', async () => {
+      const seller = endpoint.addSeller();
+      endpoint.failNext(1, { padToBytes: 100_000 });
+
+      const answer = await refresh(seller.refreshToken ?? '');
+
+      expect(Buffer.byteLength(answer.text)).toBe(100_000);
+      expect(answer.json.data.refresh_token).toBe(endpoint.refreshTokenOf(seller.openId));
+    });
+
+    it('streams a served answer with as much padding as asked for with streamBytes', async () => {
+      const seller = endpoint.addSeller();
+      endpoint.failNext(1, { streamBytes: 1_000_000 });
+
+      const answer = await refresh(seller.refreshToken ?? '');
+
+      expect(answer.json.data.padding).toHaveLength(1_000_000);
+      expect(endpoint.calls[0]?.streamed).toBe(1_000_000);
+      expect(answer.json.data.refresh_token).toBe(endpoint.refreshTokenOf(seller.openId));
+    });
+
+    it('stops streaming when the client goes away', async () => {
+      // Prepare
+      const seller = endpoint.addSeller();
+      endpoint.failNext(1, { streamBytes: 10_000_000_000 });
+      const url = new URL(REFRESH_PATH, endpoint.url);
+      url.search = new URLSearchParams({
+        ...app,
+        refresh_token: seller.refreshToken ?? '',
+        grant_type: 'refresh_token',
+      }).toString();
+
+      // Act
+      const response = await fetch(url);
+      const reader = response.body?.getReader();
+      await reader?.read();
+      await reader?.cancel();
+
+      // Assess
+      await vi.waitFor(() => expect(endpoint.calls[0]?.streamed).toBeDefined());
+      expect(endpoint.calls[0]?.streamed).toBeLessThan(100_000_000);
     });
 
     it('answers late with delayMs', async () => {
