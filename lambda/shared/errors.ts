@@ -93,6 +93,22 @@ export class ShopTokenExpiredError extends RefresherError {}
 /** A command-line or request argument is missing or invalid; nothing was called. */
 export class UsageError extends RefresherError {}
 
+/**
+ * A shop connection refused before anything was written (lambda/onboarding/connect.ts): a
+ * consent link used again, a token of another seller than the one stored, a seller already
+ * connected under another shop name. `reason` is what events and logs carry; `detail` holds
+ * facts for the operator (shop, open_id, seller name), never a token or a code.
+ */
+export class ShopConnectionRefusedError extends RefresherError {
+  constructor(
+    message: string,
+    readonly reason: string,
+    readonly detail: Readonly<Record<string, string | boolean | readonly string[]>> = {},
+  ) {
+    super(message);
+  }
+}
+
 /** Removes every known secret value from text that came from outside (e.g. TikTok's message). */
 export function redact(text: string, secrets: readonly string[]): string {
   let clean = text;
