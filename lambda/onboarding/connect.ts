@@ -189,11 +189,11 @@ export async function connectShop(
   const token = await deps.tiktok.getToken(await deps.appCredentials(), request.authCode);
   const { data } = token.document;
   const openId = data.open_id ?? '';
-  const sellerName = data.seller_name;
+  const sellerName = data.seller_name === undefined ? undefined : clip(data.seller_name);
   const about = {
     shop,
     codeUsed: true,
-    ...(openId === '' ? {} : { openId }),
+    ...(openId === '' ? {} : { openId: clip(openId) }),
     ...(sellerName === undefined ? {} : { sellerName }),
   };
   if (openId === '') {
@@ -208,7 +208,7 @@ export async function connectShop(
   const elsewhere = await destination.shopsOfSeller(openId);
   if (elsewhere.length > 0) {
     throw new ShopConnectionRefusedError(
-      `seller ${openId} is already connected as ${elsewhere.slice(0, 5).join(', ')}; shop ${shop} was not connected (one seller's token is kept under one shop name only)`,
+      `seller ${clip(openId)} is already connected as ${elsewhere.slice(0, 5).join(', ')}; shop ${shop} was not connected (one seller's token is kept under one shop name only)`,
       'seller-connected-elsewhere',
       { ...about, otherShops: elsewhere.slice(0, 5) },
     );
@@ -240,10 +240,10 @@ export async function connectShop(
           created: written.created,
           ...(written.arn === undefined ? {} : { arn: written.arn }),
         },
-        openId,
+        openId: clip(openId),
         ...(sellerName === undefined ? {} : { sellerName }),
         ...(connection === 'seller-replaced' && before.current?.openId !== undefined
-          ? { previousOpenId: before.current.openId }
+          ? { previousOpenId: clip(before.current.openId) }
           : {}),
         accessTokenExpiresAt: expiresAt(data.access_token_expire_in),
         refreshTokenExpiresAt: expiresAt(data.refresh_token_expire_in),
@@ -290,7 +290,9 @@ function refuseBeforeExchange(request: ConnectRequest, before: DestinationState)
       'shop-already-connected',
       {
         ...about,
-        ...(before.current.openId === undefined ? {} : { storedOpenId: before.current.openId }),
+        ...(before.current.openId === undefined
+          ? {}
+          : { storedOpenId: clip(before.current.openId) }),
       },
     );
   }
@@ -344,10 +346,15 @@ function connectionFor(
   throw new ShopConnectionRefusedError(
     current.openId === undefined
       ? `the token stored for shop ${shop} names no seller (open_id); nothing was changed`
-      : `shop ${shop} belongs to seller ${current.openId}, and the approval came from seller ${openId}; nothing was changed (to hand the shop to another seller on purpose: npm run authorize -- --replace-seller)`,
+      : `shop ${shop} belongs to seller ${clip(current.openId)}, and the approval came from seller ${clip(openId)}; nothing was changed (to hand the shop to another seller on purpose: npm run authorize -- --replace-seller)`,
     current.openId === undefined ? 'stored-seller-unknown' : 'seller-mismatch',
-    { ...about, ...(current.openId === undefined ? {} : { storedOpenId: current.openId }) },
+    { ...about, ...(current.openId === undefined ? {} : { storedOpenId: clip(current.openId) }) },
   );
+}
+
+/** TikTok's words about a seller, bounded before they reach a message, a log line or an event. */
+function clip(text: string): string {
+  return text.length > 128 ? `${text.slice(0, 128)}…` : text;
 }
 
 /** The seller of a stored token document; undefined fields when it names none or is no token. */

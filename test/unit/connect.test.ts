@@ -28,7 +28,7 @@ function tokenOf(openId: string | undefined, n = 1): ParsedToken {
     seller_name: `Seller ${openId ?? 'unnamed'}`,
     ...(openId === undefined ? {} : { open_id: openId }),
   };
-  const document = { code: 0, message: 'success', data, request_id: `req-${n}` };
+  const document = { code: 0 as const, message: 'success', data, request_id: `req-${n}` };
   return { raw: JSON.stringify(document), document };
 }
 
