@@ -89,7 +89,8 @@ type Command =
 export async function main(
   argv: readonly string[],
   env: Env,
-  stdin: CodeInput = process.stdin,
+  /** Read only with --auth-code-stdin. */
+  stdin?: CodeInput,
 ): Promise<number> {
   let command: Command;
   let authCode = '';
@@ -98,7 +99,7 @@ export async function main(
     if (command.kind === 'authorize') {
       authCode =
         command.authCode === 'stdin'
-          ? await readAuthCode(stdin, (text) => process.stderr.write(text))
+          ? await readAuthCode(stdin ?? process.stdin, (text) => process.stderr.write(text))
           : command.authCode;
     }
   } catch (error) {

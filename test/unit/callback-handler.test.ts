@@ -239,6 +239,13 @@ describe('Function: consent callback handler', () => {
       expect(metricValues(METRIC.shopsConnected)).toEqual([1]);
     });
 
+    it('takes the code from auth_code when TikTok names it so', async () => {
+      const answer = await invoke({ auth_code: approval('open_acme'), state: state() });
+
+      expect(answer.statusCode).toBe(200);
+      expect(stored(secretOf(shop)).open_id).toBe(sid('open_acme'));
+    });
+
     it('answers a page that loads nothing and is not cached', async () => {
       const answer = await invoke({ code: approval('open_acme'), state: state() });
 

@@ -292,6 +292,15 @@ describe('Class: FileTokenStore', () => {
     });
   });
 
+  it('refuses a loop of symbolic links, naming the path', async () => {
+    await symlink(join(dir, 'b.json'), file);
+    await symlink(file, join(dir, 'b.json'));
+
+    await expect(store.read(file)).rejects.toThrow(
+      `token file ${file} is a chain of more than 8 links`,
+    );
+  });
+
   describe('a file written by an editor', () => {
     it('is read without its UTF-8 byte-order mark, and with CRLF line ends kept as JSON whitespace', async () => {
       const crlf = token(1).replace(/,/g, ',\r\n');
@@ -305,9 +314,10 @@ describe('Class: FileTokenStore', () => {
   });
 
   describe('Method: prepareWrite', () => {
-    it('reserves an owner-only recovery file beside the token, which release removes', async () => {
+    it('reserves one owner-only recovery file beside the token, which release removes', async () => {
       await writeFile(file, token(1));
 
+      await store.prepareWrite(file);
       await store.prepareWrite(file);
       const reserved = (await readdir(dir)).filter((name) => name.includes('.recovery-'));
       const modes = await Promise.all(reserved.map((name) => mode(join(dir, name))));
