@@ -1,10 +1,12 @@
 import { Duration, Names, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { CALLBACK_ENV, DEFAULTS } from '../lambda/shared/contract.js';
+import { SELLER_TAG_KEY } from '../lambda/onboarding/connect.js';
+import { CALLBACK_ENV, DEFAULTS, METRIC, METRICS_NAMESPACE } from '../lambda/shared/contract.js';
 import { createAppFunction } from './lambda-function.js';
 import {
   arnForPolicies,
@@ -12,6 +14,7 @@ import {
   nagArn,
   secretArnPattern,
   secretKeys,
+  tagPresent,
 } from './secret-access.js';
 import type { TikTokShopTokenRefresher } from './token-refresher.js';
 
@@ -39,11 +42,14 @@ export interface TikTokShopConsentCallbackProps {
 }
 
 /**
- * TikTok's consent redirect (lambda/callback-handler.ts) behind a Lambda function URL: after a
- * seller approves the app from a link made by `npm run authorize -- --consent-link`, TikTok sends
- * the seller's browser here with an authorization code and the link's signed state; the function
- * exchanges the code and stores the shop's first token as `<prefix>tokens/<shop>`, created and
- * tagged for the refresher's discovery when missing. Also creates the state-signing key.
+ * TikTok's consent redirect (lambda/onboarding/callback-handler.ts) behind a Lambda function
+ * URL: after a seller approves the app from a link made by `npm run authorize -- --consent-link`,
+ * TikTok sends the seller's browser here with an authorization code and the link's signed state;
+ * the function exchanges the code and stores the shop's token as `<prefix>tokens/<shop>` (created
+ * and tagged for the refresher's discovery when missing, under the refresher's key when it has
+ * one), once per link and only for a new shop or the seller already stored. It publishes
+ * `Shop Connected` and `Shop Connection Refused` to the refresher's bus and counts both. Also
+ * creates the state-signing key.
  */
 export class TikTokShopConsentCallback extends Construct {
   /** The callback function. */
@@ -54,6 +60,8 @@ export class TikTokShopConsentCallback extends Construct {
   public readonly stateKeySecret: secretsmanager.ISecret;
   /** Its name: the authorize CLI's CALLBACK_STATE_SECRET_ID (whose default is the default name). */
   public readonly stateKeySecretName: string;
+  /** Value of POWERTOOLS_SERVICE_NAME and of the `service` dimension of the callback's metrics. */
+  public readonly serviceName: string;
 
   constructor(scope: Construct, id: string, props: TikTokShopConsentCallbackProps) {
     super(scope, id);
@@ -65,6 +73,7 @@ export class TikTokShopConsentCallback extends Construct {
     }
 
     this.stateKeySecretName = `${refresher.secretNamePrefix}callback-state-key`;
+    this.serviceName = Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
     const stateKeySecret = new secretsmanager.Secret(this, 'StateKeySecret', {
       secretName: this.stateKeySecretName,
       description:
@@ -102,7 +111,13 @@ export class TikTokShopConsentCallback extends Construct {
         [CALLBACK_ENV.tokenSecretPrefix]: refresher.secretNamePrefix,
         [CALLBACK_ENV.tokenSecretTagKey]: refresher.tokenSecretTagKey,
         [CALLBACK_ENV.tiktokAuthBaseUrl]: DEFAULTS.tiktokAuthBaseUrl,
-        POWERTOOLS_SERVICE_NAME: Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }),
+        [CALLBACK_ENV.eventBusName]: refresher.eventBus.eventBusName,
+        // New shops' secrets are encrypted like the ones the stack creates.
+        ...(refresher.encryptionKey && {
+          [CALLBACK_ENV.tokenSecretKmsKeyId]: refresher.encryptionKey.keyArn,
+        }),
+        POWERTOOLS_SERVICE_NAME: this.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
     });
     this.function = fn;
@@ -111,6 +126,31 @@ export class TikTokShopConsentCallback extends Construct {
     this.functionUrl = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
 
     this.grantAccess(role, refresher, stateKeySecret);
+  }
+
+  /** A metric the callback emits: namespace and `service` dimension set, summed over 5 minutes. */
+  public metric(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: this.serviceName },
+      statistic: cloudwatch.Stats.SUM,
+      period: Duration.minutes(5),
+      ...props,
+    });
+  }
+
+  /** Shops connected or reconnected. */
+  public metricShopsConnected(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.shopsConnected, props);
+  }
+
+  /**
+   * Connections refused: a link used again, another seller than the one stored, a seller
+   * already connected under another shop name. The `Shop Connection Refused` event says which.
+   */
+  public metricShopConnectionsRefused(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.shopConnectionsRefused, props);
   }
 
   private grantAccess(
@@ -126,38 +166,73 @@ export class TikTokShopConsentCallback extends Construct {
         resources: [arnForPolicies(refresher.appCredentialsSecret), stateKeySecret.secretArn],
       }),
     );
-    // A new shop's secret is created with the discovery tag, and an existing one gets it again;
-    // the conditions allow that tag key and no other.
+    // Looked at before the code is exchanged: whether the shop's secret exists (DescribeSecret
+    // answers ResourceNotFoundException for a new shop, so no tag condition), which versions it
+    // has (a link used once), and the stored seller.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:DescribeSecret'],
+        resources: [tokenSecrets],
+      }),
+    );
+    // Reading the stored seller and writing a token: only secrets tagged as token secrets.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'secretsmanager:GetSecretValue',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:UpdateSecretVersionStage',
+        ],
+        resources: [tokenSecrets],
+        conditions: tagPresent(tagKey),
+      }),
+    );
+    // A new shop's secret is created with the discovery tag and the seller's tag, and an existing
+    // one gets them again; the conditions allow those tag keys and no other.
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
         resources: [tokenSecrets],
         conditions: {
           Null: { [`aws:RequestTag/${tagKey}`]: 'false' },
-          'ForAllValues:StringEquals': { 'aws:TagKeys': [tagKey] },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [tagKey, SELLER_TAG_KEY] },
         },
       }),
     );
-    // No tag condition here: the handler puts the token before it tags an existing secret, and a
-    // code works once, so a refused put would lose the token.
+    // Finding the seller's other shops by tag; ListSecrets has no resource-level permission.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:ListSecrets'], resources: ['*'] }),
+    );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: ['secretsmanager:PutSecretValue'],
-        resources: [tokenSecrets],
+        actions: ['events:PutEvents'],
+        resources: [refresher.eventBus.eventBusArn],
       }),
     );
-    Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagArn(tokenSecrets)}]`,
-      reason:
-        'A newly authorized shop gets its token secret at run time, under a name not known at deploy time: writes are granted under the token name prefix, and creating or tagging requires the discovery tag key.',
-    });
+    Validations.of(role).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::${nagArn(tokenSecrets)}]`,
+        reason:
+          'A newly authorized shop gets its token secret at run time, under a name not known at deploy time: access is granted under the token name prefix; reads of values and writes need the discovery tag, creating or tagging allows only the discovery and seller tag keys.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          "ListSecrets supports no resource-level permission, so IAM requires resource '*'; the callback lists secret metadata (names and tags, no value) to find a seller already connected under another shop name.",
+      },
+    );
 
+    const { encryptionKey } = refresher;
+    // The refresher's key encrypts the token secrets: new ones created here, new versions of
+    // existing ones. Other keys (of adopted secrets) are only read through.
+    if (encryptionKey !== undefined) {
+      grantKeyThroughSecretsManager(this, role, encryptionKey, [
+        'kms:Decrypt',
+        'kms:GenerateDataKey',
+      ]);
+    }
     for (const key of secretKeys([refresher.appCredentialsSecret, stateKeySecret])) {
-      // The refresher's key also encrypts the token secrets it created, which a new
-      // authorization of their shop overwrites: PutSecretValue needs a data key.
-      const actions =
-        key === refresher.encryptionKey ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'];
-      grantKeyThroughSecretsManager(this, role, key, actions);
+      if (key !== encryptionKey) grantKeyThroughSecretsManager(this, role, key, ['kms:Decrypt']);
     }
   }
 }

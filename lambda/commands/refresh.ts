@@ -2,14 +2,17 @@
  * npm run refresh -- --token-file <path> [--force] [--dry-run]
  *
  * Runs the same core as the Lambda function against a token kept in a local JSON file (TikTok's
- * answer, as the secret holds it). App key and secret come from TIKTOK_APP_KEY/TIKTOK_APP_SECRET.
+ * answer, as the secret holds it). App key and secret come from TIKTOK_APP_KEY/TIKTOK_APP_SECRET,
+ * both required, even when the token is not due or in a dry run: a missing one is reported at
+ * start, not days later when the token falls due. Before TikTok is called, the file is checked
+ * to be writable and a recovery file is reserved beside it: a token TikTok issued is never lost
+ * to a failed write. A symbolic link is followed; its target is replaced.
  */
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Logger, type RunSummary, refreshShops } from '../refresher/refresh.js';
 import { checkBaseUrl } from '../shared/base-url.js';
 import { DEFAULTS, ENV } from '../shared/contract.js';
-import { ConfigurationError } from '../shared/errors.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import { systemClock } from '../shared/timing.js';
 import { FileTokenStore } from './file-store.js';
@@ -37,8 +40,18 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     console.error(`--token-file is required\n${USAGE}`);
     return 2;
   }
-  const appKey = env.TIKTOK_APP_KEY;
-  const appSecret = env.TIKTOK_APP_SECRET;
+  const appKey = env.TIKTOK_APP_KEY?.trim() ?? '';
+  const appSecret = env.TIKTOK_APP_SECRET?.trim() ?? '';
+  const missing = [
+    ...(appKey === '' ? ['TIKTOK_APP_KEY'] : []),
+    ...(appSecret === '' ? ['TIKTOK_APP_SECRET'] : []),
+  ];
+  if (missing.length > 0) {
+    console.error(
+      `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing or empty: set both to the app's key and secret from TikTok Partner Center\n${USAGE}`,
+    );
+    return 2;
+  }
   const baseUrl = env[ENV.tiktokAuthBaseUrl] || DEFAULTS.tiktokAuthBaseUrl;
   const urlProblem = checkBaseUrl(baseUrl);
   if (urlProblem !== undefined) {
@@ -46,6 +59,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     return 2;
   }
 
+  const store = new FileTokenStore();
+  const tiktok = new TikTokAuthClient({ baseUrl, timeoutMs: DEFAULTS.tiktokTimeoutMs });
   const summary = await refreshShops(
     [{ id: path, name: basename(path) }],
     {
@@ -55,16 +70,16 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     },
     { refreshBeforeExpirySeconds: DEFAULTS.refreshBeforeExpirySeconds, maxConcurrency: 1 },
     {
-      store: new FileTokenStore(),
-      tiktok: new TikTokAuthClient({ baseUrl, timeoutMs: DEFAULTS.tiktokTimeoutMs }),
-      appCredentials: async () => {
-        if (!appKey || !appSecret) {
-          throw new ConfigurationError(
-            'set TIKTOK_APP_KEY and TIKTOK_APP_SECRET to refresh a token',
-          );
-        }
-        return { app_key: appKey, app_secret: appSecret };
+      store,
+      tiktok: {
+        worstCaseMs: tiktok.worstCaseMs,
+        // Only a writable file, with a recovery file reserved, gets a new token from TikTok.
+        refreshToken: async (credentials, refreshToken, deadline) => {
+          await store.prepareWrite(path);
+          return tiktok.refreshToken(credentials, refreshToken, deadline);
+        },
       },
+      appCredentials: async () => ({ app_key: appKey, app_secret: appSecret }),
       events: { publish: async () => ({ failed: 0, reasons: [] }) },
       logger: stderrLogger,
       metrics: { addMetric: () => {} },
@@ -72,6 +87,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       remainingMs: () => Number.POSITIVE_INFINITY,
     },
   );
+  await store.release();
   console.log(describeRun(summary));
   return summary.counts.failed > 0 ? 1 : 0;
 }

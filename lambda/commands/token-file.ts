@@ -1,67 +1,61 @@
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, link, open, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import type { StoredFirstToken } from '../onboarding/connect.js';
-import { SecretStoreError } from '../shared/errors.js';
+import {
+  type DestinationState,
+  type DestinationWrite,
+  type ShopTokenDestination,
+  storedSeller,
+} from '../onboarding/connect.js';
 import { FileTokenStore } from './file-store.js';
 
 /**
- * Stores a first token in a local file, as FileTokenStore keeps tokens: an existing token is
- * replaced through `<file>.pending` and kept as `<file>.previous`; a new file is written to a
- * temporary name and linked into place, which fails rather than overwrite a file that appeared
- * meanwhile.
+ * A shop's token in a local file, for `npm run authorize -- --token-file`: the file store's
+ * compare-and-swap (the replaced token kept as `<file>.previous`), a link followed to its
+ * target, and a recovery file reserved before the code is exchanged. One file is one shop, so
+ * no other shop can hold the seller; consent links are not used with files.
  */
-export async function storeFirstTokenFile(path: string, raw: string): Promise<StoredFirstToken> {
-  const store = new FileTokenStore();
-  if (await createExclusively(path, raw)) {
-    const { current } = await store.read(path);
-    return { name: path, versionId: current.versionId, created: true };
-  }
-  const { current } = await store.read(path);
-  const outcome = await store.replace(path, raw, current.versionId);
-  if (!outcome.stored) {
-    throw new SecretStoreError(`token file ${path} changed while the new token was written`);
-  }
-  return { name: path, versionId: outcome.versionId, created: false };
-}
+export class TokenFileDestination implements ShopTokenDestination {
+  readonly name: string;
+  readonly #store = new FileTokenStore();
 
-/**
- * Fails unless a token file can be written at `path`. Checked before the code is exchanged:
- * a code works once, so finding out afterwards would lose the token.
- */
-export async function checkTokenFileWritable(path: string): Promise<void> {
-  try {
-    await access(dirname(path), constants.W_OK);
-  } catch (error) {
-    throw fileError(path, 'cannot be written', error);
+  constructor(path: string) {
+    this.name = path;
   }
-}
 
-/** True when the file was created; false when it already existed. */
-async function createExclusively(path: string, content: string): Promise<boolean> {
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    const file = await open(temp, 'wx', 0o600);
-    try {
-      await file.writeFile(content, 'utf8');
-      await file.sync();
-    } finally {
-      await file.close();
+  /**
+   * Fails unless the file can be written (not a folder, its folder takes new files). Checked
+   * before the code is exchanged: a code works once, so finding out afterwards loses the token.
+   */
+  prepareWrite(): Promise<void> {
+    return this.#store.prepareWrite(this.name);
+  }
+
+  release(): Promise<void> {
+    return this.#store.release();
+  }
+
+  async inspect(): Promise<DestinationState> {
+    const current = await this.#store.readIfExists(this.name);
+    return current === undefined
+      ? { linkUsed: false }
+      : { linkUsed: false, current: storedSeller(current.versionId, current.raw) };
+  }
+
+  async shopsOfSeller(): Promise<string[]> {
+    return [];
+  }
+
+  async write(
+    raw: string,
+    options: { readonly basedOnVersionId: string | undefined },
+  ): Promise<DestinationWrite> {
+    if (options.basedOnVersionId === undefined) {
+      const versionId = await this.#store.create(this.name, raw);
+      return versionId === undefined
+        ? { stored: false, reason: 'moved' }
+        : { stored: true, versionId, created: true, warnings: [] };
     }
-    try {
-      await link(temp, path);
-      return true;
-    } finally {
-      await unlink(temp);
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw fileError(path, 'cannot be written', error);
+    const outcome = await this.#store.replace(this.name, raw, options.basedOnVersionId);
+    return outcome.stored
+      ? { stored: true, versionId: outcome.versionId, created: false, warnings: [] }
+      : { stored: false, reason: 'moved' };
   }
-}
-
-function fileError(path: string, what: string, error: unknown): SecretStoreError {
-  const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-  return new SecretStoreError(`token file ${path} ${what} (${code})`, { cause: error });
 }

@@ -1,41 +1,63 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { checkBaseUrl } from '../shared/base-url.js';
-import { CALLBACK_ENV, DEFAULT_TOKEN_SECRET_TAG_KEY, DEFAULTS } from '../shared/contract.js';
+import {
+  CALLBACK_ENV,
+  DEFAULT_TOKEN_SECRET_TAG_KEY,
+  DEFAULTS,
+  METRIC,
+  METRICS_NAMESPACE,
+} from '../shared/contract.js';
 import {
   ConfigurationError,
   describeError,
   ReauthorizationRequiredError,
-  TokenNotStoredError,
-  TransientError,
+  ShopConnectionRefusedError,
   toInternalError,
-  UnexpectedResponseError,
 } from '../shared/errors.js';
-import { type FirstTokenStored, SecretsManagerTokenStore } from '../shared/secrets-store.js';
+import {
+  EventBridgePublisher,
+  type EventPublisher,
+  type RefresherEvent,
+} from '../shared/event-publisher.js';
+import { SecretsManagerTokenStore } from '../shared/secrets-store.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import type { AppCredentials } from '../shared/token.js';
 import {
   type ConnectDependencies,
+  type ConnectedShop,
   connectShop,
   DEFAULT_TOKEN_SECRET_PREFIX,
+  type ShopTokenDestination,
+  shopConnectedEvent,
+  shopConnectionRefusedEvent,
   tokenSecretName,
 } from './connect.js';
 import { readSigningKey, verifyConsentState } from './consent-state.js';
+import { TokenSecretDestination } from './token-secret.js';
 
 /**
  * TikTok's consent redirect, served by a Lambda function URL: `GET ?code=…&state=…` after a
- * seller approved the app through a link made by `npm run authorize -- --consent-link`. A valid
- * state names the shop; the code is exchanged and TikTok's answer stored as that shop's token
- * secret, created and tagged for the refresher if missing. The page never shows a token, and
- * the event (whose query string holds the code) is never logged.
+ * seller approved the app through a link made by `npm run authorize -- --consent-link` (no
+ * `code` when the seller declined). A valid state names the shop, what the link is for and its
+ * nonce; the code is exchanged and TikTok's answer stored as that shop's token secret, once per
+ * link, and only for the seller already stored (a reconnect) or for a shop without a token (a
+ * new shop). The page never shows a token, and the event (whose query string holds the code) is
+ * never logged. Connections and refusals are published to the refresher's bus and counted.
  */
 
 export { CALLBACK_ENV };
 
 /** The signing key changes rarely; caching it keeps a flood of bogus requests off Secrets Manager. */
 const STATE_KEY_MAX_AGE_SECONDS = 300;
+/** Far longer than any authorization code seen; longer input is refused before any work. */
+const MAX_AUTH_CODE_LENGTH = 512;
+/** What TikTok's `error` parameter may look like to be named on the page (it is the seller's input). */
+const ERROR_PARAMETER = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export interface CallbackConfig {
   readonly appCredentialsSecretId: string;
@@ -43,6 +65,9 @@ export interface CallbackConfig {
   readonly tokenSecretPrefix: string;
   readonly tokenSecretTagKey: string;
   readonly tiktokAuthBaseUrl: string;
+  readonly eventBusName: string;
+  /** Customer-managed key for the secrets the callback creates; undefined: aws/secretsmanager. */
+  readonly tokenSecretKmsKeyId?: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -58,12 +83,15 @@ export function loadCallbackConfig(env: Env): CallbackConfig {
   if (problems.length > 0) {
     throw new ConfigurationError(`invalid configuration: ${problems.join('; ')}`);
   }
+  const kmsKeyId = text(CALLBACK_ENV.tokenSecretKmsKeyId);
   return {
     appCredentialsSecretId: text(CALLBACK_ENV.appCredentialsSecretId) ?? '',
     stateSecretId: text(CALLBACK_ENV.stateSecretId) ?? '',
     tokenSecretPrefix: text(CALLBACK_ENV.tokenSecretPrefix) ?? DEFAULT_TOKEN_SECRET_PREFIX,
     tokenSecretTagKey: text(CALLBACK_ENV.tokenSecretTagKey) ?? DEFAULT_TOKEN_SECRET_TAG_KEY,
     tiktokAuthBaseUrl,
+    eventBusName: text(CALLBACK_ENV.eventBusName) ?? DEFAULTS.eventBusName,
+    ...(kmsKeyId === undefined ? {} : { tokenSecretKmsKeyId: kmsKeyId }),
   };
 }
 
@@ -85,19 +113,19 @@ export interface CallbackLogger {
   error(message: string, extra: Record<string, unknown>): void;
 }
 
+export interface CallbackMetrics {
+  addMetric(name: string, unit: 'Count', value: number): void;
+}
+
 export interface CallbackDependencies {
   readonly stateKey: () => Promise<string>;
   readonly appCredentials: () => Promise<AppCredentials>;
   readonly tiktok: ConnectDependencies['tiktok'];
-  readonly store: {
-    storeFirstToken(
-      name: string,
-      raw: string,
-      tag: { tagKey: string; tagValue: string },
-    ): Promise<FirstTokenStored>;
-  };
+  /** The shop's token secret. */
+  readonly destination: (shop: string, secretName: string) => ShopTokenDestination;
   readonly tokenSecretPrefix: string;
-  readonly tokenSecretTagKey: string;
+  readonly events: EventPublisher;
+  readonly metrics: CallbackMetrics;
   /** Epoch ms. */
   readonly now: () => number;
   readonly logger: CallbackLogger;
@@ -113,7 +141,8 @@ const UNAVAILABLE: Page = {
 /**
  * Checks the state before anything else: an invalid one calls neither Secrets Manager for
  * credentials nor TikTok. TikTok's refusal is shown with its code and message (redacted by the
- * client); a failure on our side shows a generic page and is logged.
+ * client); a refused connection is explained without naming any seller; a failure on our side
+ * shows a generic page and is logged.
  */
 export async function answerConsentCallback(
   request: CallbackRequest,
@@ -122,10 +151,16 @@ export async function answerConsentCallback(
   if (request.method !== 'GET') {
     return { statusCode: 405, title: 'Method not allowed', message: 'Only GET is accepted.' };
   }
-  const { code, state } = request.query;
-  if (!code || !state) {
-    deps.logger.warn('consent callback refused', { reason: 'missing code or state' });
-    return invalidLink('The link is missing its authorization code or state.');
+  const { state, error: declined } = request.query;
+  // TikTok Shop documents `code`; `auth_code` is accepted too, as some of TikTok's flows name it.
+  const code = request.query.code || request.query.auth_code;
+  if (!state) {
+    deps.logger.warn('consent callback refused', { reason: 'missing state' });
+    return invalidLink(
+      code
+        ? 'The link is missing its state.'
+        : 'The link is missing its authorization code and state.',
+    );
   }
   const check = verifyConsentState(state, await deps.stateKey(), { now: deps.now() });
   if (!check.valid) {
@@ -136,34 +171,125 @@ export async function answerConsentCallback(
         : 'This authorization link was not issued by us.',
     );
   }
-  const { shop } = check;
+  const { shop, purpose, nonce, expiresAt } = check;
+  if (!code) {
+    const said = declined !== undefined && ERROR_PARAMETER.test(declined) ? declined : undefined;
+    deps.logger.warn('consent declined', { shop, ...(said ? { tiktokError: said } : {}) });
+    return {
+      statusCode: 200,
+      title: 'Shop not connected',
+      message: `You did not approve the app for shop ${shop}${said ? ` (TikTok reported: ${said})` : ''}, so it was not connected and nothing was changed. To connect it, open the same link again and approve the app before ${expiresAt.toISOString()}, or ask us for a new link.`,
+    };
+  }
+  if (code.length > MAX_AUTH_CODE_LENGTH || !/^[\x21-\x7e]+$/.test(code)) {
+    deps.logger.warn('consent callback refused', { shop, reason: 'malformed code' });
+    return invalidLink('The authorization code in the link is not one TikTok issues.');
+  }
+
   const secretName = tokenSecretName(deps.tokenSecretPrefix, shop);
-  const credentials = await deps.appCredentials();
+  // What TikTok said is shown to the seller; any other failure is ours, and only logged.
+  let tiktokRefusal: unknown;
+  const tiktok: ConnectDependencies['tiktok'] = {
+    getToken: (credentials, authCode) =>
+      deps.tiktok.getToken(credentials, authCode).catch((error: unknown) => {
+        tiktokRefusal = error;
+        throw error;
+      }),
+  };
   try {
-    const connected = await connectShop(shop, code, {
-      appCredentials: async () => credentials,
-      tiktok: deps.tiktok,
-      store: (raw) =>
-        deps.store.storeFirstToken(secretName, raw, {
-          tagKey: deps.tokenSecretTagKey,
-          tagValue: shop,
-        }),
-    });
+    const connected = await connectShop(
+      { shop, authCode: code, purpose, linkNonce: nonce },
+      {
+        appCredentials: deps.appCredentials,
+        tiktok,
+        destination: deps.destination(shop, secretName),
+      },
+    );
     deps.logger.info('shop connected', {
       shop,
       secretName,
+      connection: connected.connection,
       created: connected.stored.created,
       versionId: connected.stored.versionId,
+      openId: connected.openId,
       accessTokenExpiresAt: connected.accessTokenExpiresAt,
       refreshTokenExpiresAt: connected.refreshTokenExpiresAt,
     });
-    return {
-      statusCode: 200,
-      title: 'Shop connected',
-      message: `Shop ${shop} is connected. Its token will be refreshed automatically.`,
-    };
+    for (const warning of connected.warnings) deps.logger.warn('shop connected', { shop, warning });
+    deps.metrics.addMetric(METRIC.shopsConnected, 'Count', 1);
+    await publish(deps, shopConnectedEvent(connected, 'consent-callback'));
+    return connectedPage(connected);
   } catch (error) {
-    return failurePage(shop, error, deps.logger);
+    if (error instanceof ShopConnectionRefusedError) {
+      deps.logger.warn('shop connection refused', {
+        ...error.detail,
+        shop,
+        secretName,
+        reason: error.reason,
+        errorMessage: error.message,
+      });
+      deps.metrics.addMetric(METRIC.shopConnectionsRefused, 'Count', 1);
+      await publish(deps, shopConnectionRefusedEvent(secretName, error, 'consent-callback'));
+      return refusedPage(shop, error);
+    }
+    return failurePage(shop, error, error === tiktokRefusal, deps.logger);
+  }
+}
+
+function connectedPage(connected: ConnectedShop): Page {
+  const again = connected.connection === 'reconnected' ? ' again' : '';
+  return {
+    statusCode: 200,
+    title: 'Shop connected',
+    message: `Shop ${connected.shop} is connected${again}. Its token will be refreshed automatically.`,
+  };
+}
+
+/** What the seller is told; never which seller the shop belongs to, nor other shops' names. */
+function refusedPage(shop: string, refusal: ShopConnectionRefusedError): Page {
+  const unchanged = 'Nothing was changed.';
+  const texts: Record<string, [number, string]> = {
+    'link-already-used': [
+      409,
+      `This link has already been used to connect shop ${shop}, and a link works once. ${unchanged} If you have just approved the app with it, the shop is connected and there is nothing more to do; otherwise ask us for a new link.`,
+    ],
+    'shop-already-connected': [
+      409,
+      `Shop ${shop} is already connected, and this link was made for a new shop. ${unchanged} To renew its authorization, ask us for a new link.`,
+    ],
+    'shop-not-connected': [
+      409,
+      `This link renews the authorization of shop ${shop}, which is not connected. ${unchanged} Ask us for a new link.`,
+    ],
+    'seller-mismatch': [
+      403,
+      `Shop ${shop} is connected to another TikTok Shop seller account than the one that approved the app. ${unchanged} If the shop has changed hands, contact us: that change is made by us, not through a link.`,
+    ],
+    'seller-connected-elsewhere': [
+      409,
+      `The TikTok Shop seller account that approved the app is already connected under another shop name, so it was not connected as ${shop}. ${unchanged} Contact us if this is unexpected.`,
+    ],
+    'stored-seller-unknown': [
+      409,
+      `Shop ${shop} cannot be reconnected through a link. ${unchanged} Please contact us.`,
+    ],
+  };
+  const [statusCode, message] = texts[refusal.reason] ?? [
+    502,
+    `TikTok's answer did not name the seller account, so shop ${shop} was not connected. ${unchanged} Please contact us.`,
+  ];
+  return { statusCode, title: 'Shop not connected', message };
+}
+
+/** An event that cannot be published is logged: the connection itself stands. */
+async function publish(deps: CallbackDependencies, event: RefresherEvent): Promise<void> {
+  const published = await deps.events.publish([event]);
+  if (published.failed > 0) {
+    deps.logger.error('event not published', {
+      detailType: event.detailType,
+      reasons: published.reasons.map((reason) => reason.slice(0, 300)),
+    });
+    deps.metrics.addMetric(METRIC.eventPublishFailures, 'Count', published.failed);
   }
 }
 
@@ -175,9 +301,14 @@ function invalidLink(why: string): Page {
   };
 }
 
-function failurePage(shop: string, error: unknown, logger: CallbackLogger): Page {
+function failurePage(
+  shop: string,
+  error: unknown,
+  fromTikTok: boolean,
+  logger: CallbackLogger,
+): Page {
   const described = describeError(error);
-  if (error instanceof TokenNotStoredError || !isFromTikTok(error)) {
+  if (!fromTikTok) {
     logger.error('shop not connected', { shop, ...loggable(error) });
     return UNAVAILABLE;
   }
@@ -196,15 +327,6 @@ function failurePage(shop: string, error: unknown, logger: CallbackLogger): Page
 function loggable(error: unknown): Record<string, unknown> {
   const { message, ...rest } = describeError(error);
   return { ...rest, errorMessage: message };
-}
-
-/** What the TikTok client throws; the store's failures arrive as TokenNotStoredError. */
-function isFromTikTok(error: unknown): boolean {
-  return (
-    error instanceof ReauthorizationRequiredError ||
-    error instanceof UnexpectedResponseError ||
-    error instanceof TransientError
-  );
 }
 
 /** A page without scripts or outside resources, so the URL with the code goes nowhere else. */
@@ -234,10 +356,17 @@ function escapeHtml(text: string): string {
   );
 }
 
+/** Every AWS call is bounded: the SDK's default handler waits forever. */
+const AWS_TIMEOUTS = { requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 } };
+
 // Built once per execution environment and reused by every invocation it serves.
 const logger = new Logger();
-// The store retries with its own policy, so the SDK makes single attempts.
-const secretsManager = new SecretsManagerClient({ maxAttempts: 1 });
+const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
+});
+// The stores retry with their own policy, so the SDK makes single attempts.
+const secretsManager = new SecretsManagerClient({ maxAttempts: 1, ...AWS_TIMEOUTS });
+const eventBridge = new EventBridgeClient({ maxAttempts: 2, ...AWS_TIMEOUTS });
 const secrets = new SecretsProvider({ awsSdkV3Client: secretsManager });
 let config: CallbackConfig | undefined;
 
@@ -246,15 +375,19 @@ export const handler = async (
   context: Context,
 ): Promise<LambdaFunctionURLResult> => {
   logger.addContext(context);
+  let counted = false;
   try {
     config ??= loadCallbackConfig(process.env);
-    const { appCredentialsSecretId, stateSecretId } = config;
+    const { appCredentialsSecretId, stateSecretId, tokenSecretKmsKeyId } = config;
+    // Retries stop before Lambda does, so a timeout is logged as a token not stored.
+    const deadline = () => Date.now() + context.getRemainingTimeInMillis() - 3_000;
     const store = new SecretsManagerTokenStore({
       client: secretsManager,
       writesPerSecond: DEFAULTS.secretWritesPerSecond,
-      // Retries stop before Lambda does, so a timeout is logged as a token not stored.
-      deadline: () => Date.now() + context.getRemainingTimeInMillis() - 3_000,
+      deadline,
     });
+    const tokenSecretPrefix = config.tokenSecretPrefix;
+    const tagKey = config.tokenSecretTagKey;
     const page = await answerConsentCallback(
       { method: event.requestContext.http.method, query: event.queryStringParameters ?? {} },
       {
@@ -267,9 +400,24 @@ export const handler = async (
           baseUrl: config.tiktokAuthBaseUrl,
           timeoutMs: DEFAULTS.tiktokTimeoutMs,
         }),
-        store,
-        tokenSecretPrefix: config.tokenSecretPrefix,
-        tokenSecretTagKey: config.tokenSecretTagKey,
+        destination: (shop, secretName) =>
+          new TokenSecretDestination({
+            client: secretsManager,
+            shop,
+            secretName,
+            tokenSecretsPrefix: `${tokenSecretPrefix}tokens/`,
+            tagKey,
+            ...(tokenSecretKmsKeyId === undefined ? {} : { kmsKeyId: tokenSecretKmsKeyId }),
+            deadline,
+          }),
+        tokenSecretPrefix,
+        events: new EventBridgePublisher({ client: eventBridge, busName: config.eventBusName }),
+        metrics: {
+          addMetric: (name, _unit, value) => {
+            counted = true;
+            metrics.addMetric(name, MetricUnit.Count, value);
+          },
+        },
         now: Date.now,
         logger,
       },
@@ -278,5 +426,7 @@ export const handler = async (
   } catch (error) {
     logger.error('consent callback failed', loggable(toInternalError(error)));
     return renderPage(UNAVAILABLE);
+  } finally {
+    if (counted) metrics.publishStoredMetrics();
   }
 };

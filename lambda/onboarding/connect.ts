@@ -1,18 +1,47 @@
-import { SHOP_NAME } from '../shared/contract.js';
-import { describeError, TokenNotStoredError, UsageError } from '../shared/errors.js';
-import type { FirstTokenStored } from '../shared/secrets-store.js';
-import type { AppCredentials, ParsedToken } from '../shared/token.js';
-import { expiresAt } from '../shared/token.js';
+import { createHash } from 'node:crypto';
+import { DETAIL_TYPE, SHOP_NAME } from '../shared/contract.js';
+import {
+  describeError,
+  ShopConnectionRefusedError,
+  TokenNotStoredError,
+  UsageError,
+} from '../shared/errors.js';
+import type { RefresherEvent } from '../shared/event-publisher.js';
+import {
+  type AppCredentials,
+  expiresAt,
+  type ParsedToken,
+  parseJson,
+  TokenDocument,
+} from '../shared/token.js';
+import type { LinkPurpose } from './consent-state.js';
 
 /**
- * Connecting a shop: exchange the seller's authorization code for the shop's first token and
- * store TikTok's answer unchanged where the refresher will find it. Shared by the authorize
- * command and the consent callback.
+ * Connecting a shop: exchange the seller's authorization code for the shop's token and store
+ * TikTok's answer unchanged where the refresher will find it. Shared by the consent callback
+ * and the authorize command, so both refuse the same things:
+ *
+ * - a consent link used a second time (its nonce keys a version Secrets Manager accepts once);
+ * - a `connect` link for a shop that already holds a token, a `reconnect` link for one that
+ *   does not;
+ * - a token of another seller (TikTok's `open_id`) than the one stored: only the operator
+ *   replaces a shop's seller, on purpose (`npm run authorize -- --replace-seller`);
+ * - a seller already connected under another shop name (two secrets refreshing one seller's
+ *   rotating refresh token would lock one of them out).
+ *
+ * Everything that can be checked before the code is exchanged is: a refused link does not use
+ * up the seller's code. The rest is checked before anything is written, and the write itself
+ * is a compare-and-swap on the version that was checked.
  */
 
 export const DEFAULT_TOKEN_SECRET_PREFIX = 'tiktok-shop/';
 export const DEFAULT_APP_CREDENTIALS_SECRET_ID = 'tiktok-shop/app-credentials';
 export const DEFAULT_CALLBACK_STATE_SECRET_ID = 'tiktok-shop/callback-state-key';
+/** Tag on each token secret naming its seller, so that a seller is found under one shop only. */
+export const SELLER_TAG_KEY = 'tiktok-shop-open-id';
+
+/** Attempts at the compare-and-swap when another writer (the refresher) moved the token meanwhile. */
+const MAX_WRITE_ATTEMPTS = 3;
 
 export function checkShopName(shop: string): string {
   if (!SHOP_NAME.test(shop)) {
@@ -28,16 +57,110 @@ export function tokenSecretName(prefix: string, shop: string): string {
   return `${prefix}tokens/${checkShopName(shop)}`;
 }
 
-/** Where the token went; `arn` only for a secret. */
-export type StoredFirstToken = Omit<FirstTokenStored, 'arn'> & { readonly arn?: string };
+/**
+ * The version id a consent link writes: fixed by the secret and the link's nonce, so a second
+ * use of the link, with another seller's token, is a second value for the same version, which
+ * Secrets Manager refuses (ResourceExistsException).
+ */
+export function linkVersionId(secretName: string, nonce: string): string {
+  const hex = createHash('sha256')
+    .update('consent-link\0')
+    .update(secretName)
+    .update('\0')
+    .update(nonce)
+    .digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * A seller's open_id as a tag value: tag values allow letters, digits, spaces and `_.:/=+-@`
+ * up to 256 characters; anything else is replaced by its hash, the same each time.
+ */
+export function sellerTagValue(openId: string): string {
+  if (/^[A-Za-z0-9_.:/=+@-]{1,200}$/.test(openId)) return openId;
+  return `sha256:${createHash('sha256').update(openId).digest('hex')}`;
+}
+
+/** The seller a stored token belongs to, from its own document. */
+export interface StoredSeller {
+  readonly versionId: string;
+  /** Absent when the stored value names no open_id (put in by hand, or not a token). */
+  readonly openId?: string;
+  readonly sellerName?: string;
+}
+
+export interface DestinationState {
+  /** The token stored now; absent when the shop holds none yet. */
+  readonly current?: StoredSeller;
+  /** A version written with this link's nonce exists: the link was used. */
+  readonly linkUsed: boolean;
+}
+
+export type DestinationWrite =
+  | {
+      readonly stored: true;
+      readonly versionId: string;
+      /** True when the secret or file was created by this write. */
+      readonly created: boolean;
+      readonly arn?: string;
+      /** What went wrong after the token was stored (a tag not updated), for the log. */
+      readonly warnings: readonly string[];
+    }
+  /** `link-used`: the link's version holds another value. `moved`: another token became current first. */
+  | { readonly stored: false; readonly reason: 'link-used' | 'moved' };
+
+/** Where a shop's token goes: a Secrets Manager secret, or a local file. */
+export interface ShopTokenDestination {
+  /** Secret name or file path. */
+  readonly name: string;
+  inspect(linkNonce: string | undefined): Promise<DestinationState>;
+  /** Other shops whose stored token belongs to this seller. */
+  shopsOfSeller(openId: string): Promise<string[]>;
+  /**
+   * Stores `raw` only if the current token is still `basedOnVersionId` (undefined: none yet),
+   * as the link's own version when there is a link.
+   */
+  write(
+    raw: string,
+    options: {
+      readonly basedOnVersionId: string | undefined;
+      readonly linkNonce: string | undefined;
+      readonly openId: string;
+    },
+  ): Promise<DestinationWrite>;
+}
+
+export interface ConnectRequest {
+  readonly shop: string;
+  readonly authCode: string;
+  /** What the consent link was made for; `any` for the command, which decides by what is stored. */
+  readonly purpose: LinkPurpose | 'any';
+  /** The consent link's nonce; absent for the command. */
+  readonly linkNonce?: string;
+  /** The operator hands the shop to another seller on purpose (command only). */
+  readonly replaceSeller?: boolean;
+}
+
+/** `new`: no token before. `reconnected`: the stored seller again. `seller-replaced`: on purpose. */
+export type Connection = 'new' | 'reconnected' | 'seller-replaced';
 
 /** What may be shown about a connected shop: never a token. */
 export interface ConnectedShop {
   readonly shop: string;
-  readonly stored: StoredFirstToken;
+  readonly connection: Connection;
+  readonly stored: {
+    readonly name: string;
+    readonly versionId: string;
+    readonly created: boolean;
+    readonly arn?: string;
+  };
+  readonly openId: string;
   readonly sellerName?: string;
+  /** The seller the shop belonged to, when it was replaced. */
+  readonly previousOpenId?: string;
   readonly accessTokenExpiresAt: string;
   readonly refreshTokenExpiresAt: string;
+  readonly warnings: readonly string[];
 }
 
 export interface ConnectDependencies {
@@ -45,36 +168,251 @@ export interface ConnectDependencies {
   readonly tiktok: {
     getToken(credentials: AppCredentials, authCode: string): Promise<ParsedToken>;
   };
-  /** Stores TikTok's answer exactly as received. */
-  readonly store: (raw: string) => Promise<StoredFirstToken>;
+  readonly destination: ShopTokenDestination;
 }
 
 /**
- * Exchanges the code and stores the answer. A refused code throws TikTok's error before
- * anything is written. An auth code works once, so a token that could not be stored is lost:
- * that is TokenNotStoredError, distinct from anything TikTok said.
+ * Checks, exchanges the code, checks the seller, stores. A refusal is
+ * ShopConnectionRefusedError (nothing written; `detail.codeUsed` says whether the code was
+ * exchanged). A refused code throws TikTok's error before anything is written. An auth code
+ * works once, so a token that could not be stored is lost: that is TokenNotStoredError.
  */
 export async function connectShop(
-  shop: string,
-  authCode: string,
+  request: ConnectRequest,
   deps: ConnectDependencies,
 ): Promise<ConnectedShop> {
-  const token = await deps.tiktok.getToken(await deps.appCredentials(), authCode);
-  let stored: StoredFirstToken;
-  try {
-    stored = await deps.store(token.raw);
-  } catch (error) {
-    throw new TokenNotStoredError(
-      `TikTok issued the shop's token and it could not be stored; the authorization code is used up, so the seller must approve the app again: ${describeError(error).message}`,
-      { cause: error },
+  const { shop, linkNonce } = request;
+  const { destination } = deps;
+  const before = await destination.inspect(linkNonce);
+  refuseBeforeExchange(request, before);
+
+  const token = await deps.tiktok.getToken(await deps.appCredentials(), request.authCode);
+  const { data } = token.document;
+  const openId = data.open_id ?? '';
+  const sellerName = data.seller_name === undefined ? undefined : clip(data.seller_name);
+  const about = {
+    shop,
+    codeUsed: true,
+    ...(openId === '' ? {} : { openId: clip(openId) }),
+    ...(sellerName === undefined ? {} : { sellerName }),
+  };
+  if (openId === '') {
+    throw new ShopConnectionRefusedError(
+      `TikTok's answer for shop ${shop} names no seller (open_id), so it cannot be bound to one; nothing was stored`,
+      'seller-unknown',
+      about,
     );
   }
-  const { data } = token.document;
+  let current = before.current;
+  let connection = connectionFor(request, current, openId, about);
+  const elsewhere = await destination.shopsOfSeller(openId);
+  if (elsewhere.length > 0) {
+    throw new ShopConnectionRefusedError(
+      `seller ${clip(openId)} is already connected as ${elsewhere.slice(0, 5).join(', ')}; shop ${shop} was not connected (one seller's token is kept under one shop name only)`,
+      'seller-connected-elsewhere',
+      { ...about, otherShops: elsewhere.slice(0, 5) },
+    );
+  }
+
+  for (let attempt = 1; ; attempt++) {
+    let written: DestinationWrite;
+    try {
+      written = await destination.write(token.raw, {
+        basedOnVersionId: current?.versionId,
+        linkNonce,
+        openId,
+      });
+      if (!written.stored && written.reason === 'moved' && attempt < MAX_WRITE_ATTEMPTS) {
+        // Another writer made a token current since the look (most likely the refresher): look
+        // again, and store only if the shop still belongs to this seller.
+        current = (await destination.inspect(linkNonce)).current;
+      }
+    } catch (error) {
+      throw notStored(error);
+    }
+    if (written.stored) {
+      return {
+        shop,
+        connection,
+        stored: {
+          name: destination.name,
+          versionId: written.versionId,
+          created: written.created,
+          ...(written.arn === undefined ? {} : { arn: written.arn }),
+        },
+        openId: clip(openId),
+        ...(sellerName === undefined ? {} : { sellerName }),
+        ...(connection === 'seller-replaced' && before.current?.openId !== undefined
+          ? { previousOpenId: clip(before.current.openId) }
+          : {}),
+        accessTokenExpiresAt: expiresAt(data.access_token_expire_in),
+        refreshTokenExpiresAt: expiresAt(data.refresh_token_expire_in),
+        warnings: written.warnings,
+      };
+    }
+    if (written.reason === 'link-used') {
+      throw new ShopConnectionRefusedError(
+        `this consent link for shop ${shop} was used at the same time by another approval, which was stored first; nothing was changed by this one`,
+        'link-already-used',
+        about,
+      );
+    }
+    if (attempt >= MAX_WRITE_ATTEMPTS) {
+      throw new TokenNotStoredError(
+        `TikTok issued the shop's token and it could not be stored: the stored token changed ${attempt} times while it was being written; the authorization code is used up, so the seller must approve the app again`,
+      );
+    }
+    connection = connectionFor(request, current, openId, about);
+  }
+}
+
+function notStored(error: unknown): TokenNotStoredError {
+  return new TokenNotStoredError(
+    `TikTok issued the shop's token and it could not be stored; the authorization code is used up, so the seller must approve the app again: ${describeError(error).message}`,
+    { cause: error },
+  );
+}
+
+/** What can be refused before the code is exchanged, so that the seller's code stays usable. */
+function refuseBeforeExchange(request: ConnectRequest, before: DestinationState): void {
+  const { shop } = request;
+  const about = { shop, codeUsed: false };
+  if (before.linkUsed) {
+    throw new ShopConnectionRefusedError(
+      `this consent link for shop ${shop} was already used to connect it; a link works once`,
+      'link-already-used',
+      about,
+    );
+  }
+  if (request.purpose === 'connect' && before.current !== undefined) {
+    throw new ShopConnectionRefusedError(
+      `shop ${shop} already holds a token, and this link was made for a new shop; make a new link (it will be a reconnect link)`,
+      'shop-already-connected',
+      {
+        ...about,
+        ...(before.current.openId === undefined
+          ? {}
+          : { storedOpenId: clip(before.current.openId) }),
+      },
+    );
+  }
+  if (request.purpose === 'reconnect' && before.current === undefined) {
+    throw new ShopConnectionRefusedError(
+      `shop ${shop} holds no token to reconnect; make a new link (it will be a link for a new shop)`,
+      'shop-not-connected',
+      about,
+    );
+  }
+  if (
+    before.current !== undefined &&
+    before.current.openId === undefined &&
+    !request.replaceSeller
+  ) {
+    throw new ShopConnectionRefusedError(
+      `the token stored for shop ${shop} names no seller (open_id), so a new token cannot be checked against it; to store one anyway: npm run authorize -- --replace-seller`,
+      'stored-seller-unknown',
+      about,
+    );
+  }
+}
+
+/** Whether the new token may replace `current`, and what kind of connection that is. */
+function connectionFor(
+  request: ConnectRequest,
+  current: StoredSeller | undefined,
+  openId: string,
+  about: Readonly<Record<string, string | boolean>>,
+): Connection {
+  const { shop } = request;
+  if (current === undefined) {
+    if (request.purpose === 'reconnect') {
+      throw new ShopConnectionRefusedError(
+        `shop ${shop} holds no token to reconnect; nothing was stored`,
+        'shop-not-connected',
+        about,
+      );
+    }
+    return 'new';
+  }
+  if (request.purpose === 'connect') {
+    throw new ShopConnectionRefusedError(
+      `shop ${shop} was connected by someone else while this link was in use; nothing was changed`,
+      'shop-already-connected',
+      about,
+    );
+  }
+  if (current.openId === openId) return 'reconnected';
+  if (request.replaceSeller === true) return 'seller-replaced';
+  throw new ShopConnectionRefusedError(
+    current.openId === undefined
+      ? `the token stored for shop ${shop} names no seller (open_id); nothing was changed`
+      : `shop ${shop} belongs to seller ${clip(current.openId)}, and the approval came from seller ${clip(openId)}; nothing was changed (to hand the shop to another seller on purpose: npm run authorize -- --replace-seller)`,
+    current.openId === undefined ? 'stored-seller-unknown' : 'seller-mismatch',
+    { ...about, ...(current.openId === undefined ? {} : { storedOpenId: clip(current.openId) }) },
+  );
+}
+
+/** TikTok's words about a seller, bounded before they reach a message, a log line or an event. */
+function clip(text: string): string {
+  return text.length > 128 ? `${text.slice(0, 128)}…` : text;
+}
+
+/** The seller of a stored token document; undefined fields when it names none or is no token. */
+export function storedSeller(versionId: string, raw: string): StoredSeller {
+  const parsed = parseJson(stripByteOrderMark(raw), TokenDocument);
+  if (!parsed.ok) return { versionId };
+  const { open_id: openId, seller_name: sellerName } = parsed.value.data;
   return {
-    shop,
-    stored,
-    ...(data.seller_name === undefined ? {} : { sellerName: data.seller_name }),
-    accessTokenExpiresAt: expiresAt(data.access_token_expire_in),
-    refreshTokenExpiresAt: expiresAt(data.refresh_token_expire_in),
+    versionId,
+    ...(openId === undefined || openId === '' ? {} : { openId }),
+    ...(sellerName === undefined ? {} : { sellerName }),
+  };
+}
+
+/** Text saved by an editor on Windows may start with a UTF-8 byte-order mark, which JSON refuses. */
+export function stripByteOrderMark(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+export type Via = 'consent-callback' | 'authorize-command';
+
+/** `Shop Connected`: the shop (secret name), the seller and the expiries; never a token. */
+export function shopConnectedEvent(connected: ConnectedShop, via: Via): RefresherEvent {
+  return {
+    detailType: DETAIL_TYPE.shopConnected,
+    detail: {
+      shop: connected.stored.name,
+      shopName: connected.shop,
+      connection: connected.connection,
+      openId: connected.openId,
+      ...(connected.sellerName === undefined ? {} : { sellerName: connected.sellerName }),
+      ...(connected.previousOpenId === undefined
+        ? {}
+        : { previousOpenId: connected.previousOpenId }),
+      versionId: connected.stored.versionId,
+      accessTokenExpiresAt: connected.accessTokenExpiresAt,
+      refreshTokenExpiresAt: connected.refreshTokenExpiresAt,
+      via,
+    },
+  };
+}
+
+/** `Shop Connection Refused`: the shop (secret name), the reason and what is known of the seller. */
+export function shopConnectionRefusedEvent(
+  secretName: string,
+  refusal: ShopConnectionRefusedError,
+  via: Via,
+): RefresherEvent {
+  const { shop: shopName, ...facts } = refusal.detail;
+  return {
+    detailType: DETAIL_TYPE.shopConnectionRefused,
+    detail: {
+      shop: secretName,
+      ...(shopName === undefined ? {} : { shopName }),
+      reason: refusal.reason,
+      ...facts,
+      message: refusal.message,
+      via,
+    },
   };
 }

@@ -23,6 +23,10 @@ export const CALLBACK_ENV = {
   tokenSecretPrefix: 'TOKEN_SECRET_PREFIX',
   tokenSecretTagKey: ENV.tokenSecretTagKey,
   tiktokAuthBaseUrl: ENV.tiktokAuthBaseUrl,
+  /** The refresher's bus, for `Shop Connected` and `Shop Connection Refused`. */
+  eventBusName: ENV.eventBusName,
+  /** Customer-managed KMS key of the token secrets the callback creates; unset: aws/secretsmanager. */
+  tokenSecretKmsKeyId: 'TOKEN_SECRET_KMS_KEY_ID',
 } as const;
 
 /** Environment of the example reader function (lambda/example-reader.ts): its shop's secret. */
@@ -75,6 +79,10 @@ export const METRIC = {
   oversizedAnswers: 'OversizedAnswers',
   /** Smallest remaining access-token lifetime across shops after a run, in seconds. */
   minAccessTokenLifetime: 'MinAccessTokenLifetimeSeconds',
+  /** Consent callback: a shop connected or reconnected. */
+  shopsConnected: 'ShopsConnected',
+  /** Consent callback: a connection refused (replayed link, another seller, seller already connected). */
+  shopConnectionsRefused: 'ShopConnectionsRefused',
 } as const;
 
 export const EVENT_SOURCE = 'tiktok-shop.token-refresher';
@@ -90,6 +98,10 @@ export const DETAIL_TYPE = {
   sellerChanged: 'Seller Changed',
   /** The new token is current but its refresh token has expired: the seller must authorize again. */
   refreshTokenExpired: 'Refresh Token Expired',
+  /** A shop's token was stored for a new, returning or (on purpose) replaced seller. */
+  shopConnected: 'Shop Connected',
+  /** A consent or an authorization code was refused before anything was written. */
+  shopConnectionRefused: 'Shop Connection Refused',
 } as const;
 
 /** Tag key the CDK construct puts on shop token secrets, used for discovery by default. */

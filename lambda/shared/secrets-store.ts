@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
 import {
-  CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
   ListSecretsCommand,
   PutSecretValueCommand,
   type SecretsManagerClient,
-  TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
@@ -35,15 +33,6 @@ export interface StoredToken {
   readonly current: StoredVersion;
   /** A version labelled AWSPENDING other than the current one: a write that was not promoted. */
   readonly pending?: StoredVersion;
-}
-
-/** Where a shop's first token (or the token of a new authorization) was stored. */
-export interface FirstTokenStored {
-  readonly name: string;
-  readonly arn: string;
-  readonly versionId: string;
-  /** False when the secret existed and the token became its new current version. */
-  readonly created: boolean;
 }
 
 export type WriteOutcome =
@@ -174,51 +163,6 @@ export class SecretsManagerTokenStore implements TokenStore {
       await this.#dropPendingLabel(shopId, versionId, stages);
       return { stored: false, currentVersionId };
     }
-  }
-
-  /**
-   * Stores the token of a new authorization: creates the secret, tagged so that the refresher
-   * discovers it, or, when it exists, adds a version that becomes AWSCURRENT unconditionally (a
-   * seller who authorized again wins over whatever was stored). The version id is derived from
-   * name and value, so a retried call adds nothing; the tag is put again in case it was removed.
-   */
-  async storeFirstToken(
-    name: string,
-    raw: string,
-    tag: { readonly tagKey: string; readonly tagValue: string },
-  ): Promise<FirstTokenStored> {
-    const versionId = versionIdFor(name, raw);
-    const tags = [{ Key: tag.tagKey, Value: tag.tagValue }];
-    try {
-      const created = await this.#withRetry('CreateSecret', () =>
-        this.#client.send(
-          new CreateSecretCommand({
-            Name: name,
-            SecretString: raw,
-            ClientRequestToken: versionId,
-            Tags: tags,
-          }),
-        ),
-      );
-      return { name, arn: created.ARN ?? '', versionId, created: true };
-    } catch (error) {
-      if (!(error instanceof SecretStoreError && error.awsName === 'ResourceExistsException')) {
-        throw error;
-      }
-    }
-    const put = await this.#write('PutSecretValue', () =>
-      this.#client.send(
-        new PutSecretValueCommand({
-          SecretId: name,
-          SecretString: raw,
-          ClientRequestToken: versionId,
-        }),
-      ),
-    );
-    await this.#withRetry('TagResource', () =>
-      this.#client.send(new TagResourceCommand({ SecretId: name, Tags: tags })),
-    );
-    return { name, arn: put.ARN ?? '', versionId, created: false };
   }
 
   /** The app key and secret TikTok's auth host wants, from their own secret. */

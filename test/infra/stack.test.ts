@@ -14,6 +14,7 @@ import { CALLBACK_ENV } from '../../lambda/onboarding/callback-handler.js';
 import {
   DEFAULT_CALLBACK_STATE_SECRET_ID,
   DEFAULT_TOKEN_SECRET_PREFIX,
+  SELLER_TAG_KEY,
 } from '../../lambda/onboarding/connect.js';
 import { SHOP_TOKEN_SECRET_ID } from '../../lambda/reader/example-handler.js';
 import {
@@ -24,6 +25,8 @@ import {
   DETAIL_TYPE,
   ENV,
   EVENT_SOURCE,
+  METRIC,
+  METRICS_NAMESPACE,
 } from '../../lambda/shared/contract.js';
 import {
   bundledHandlerOf,
@@ -280,8 +283,12 @@ describe('Construct: TikTokShopConsentCallback', () => {
       [CALLBACK_ENV.tokenSecretPrefix]: DEFAULT_TOKEN_SECRET_PREFIX,
       [CALLBACK_ENV.tokenSecretTagKey]: DEFAULT_TOKEN_SECRET_TAG_KEY,
       [CALLBACK_ENV.tiktokAuthBaseUrl]: DEFAULTS.tiktokAuthBaseUrl,
-      POWERTOOLS_SERVICE_NAME: expect.stringMatching(/ConsentCallback/),
+      [CALLBACK_ENV.eventBusName]: DEFAULTS.eventBusName,
+      POWERTOOLS_SERVICE_NAME: callback.serviceName,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     });
+    expect(callback.serviceName).toMatch(/ConsentCallback/);
+    expect(environmentOf(template, fnId)).not.toHaveProperty(CALLBACK_ENV.tokenSecretKmsKeyId);
     expect(refresher.appCredentialsSecretId).toBe('tiktok-shop/app-credentials');
   });
 
@@ -327,7 +334,7 @@ describe('Construct: TikTokShopConsentCallback', () => {
     });
   });
 
-  it('reads the app credentials and state key, and creates or writes only tagged token secrets', () => {
+  it('reads the credentials and the state key, looks at token secrets, writes only tagged ones, and publishes to the bus', () => {
     // Assess
     expectExactStatements(statementsOf(template, logicalId(child(callback, 'Role'))), [
       {
@@ -342,19 +349,52 @@ describe('Construct: TikTokShopConsentCallback', () => {
       },
       {
         Effect: 'Allow',
+        Action: 'secretsmanager:DescribeSecret',
+        Resource: tokenSecretsArn,
+      },
+      {
+        Effect: 'Allow',
+        Action: [
+          'secretsmanager:GetSecretValue',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:UpdateSecretVersionStage',
+        ],
+        Resource: tokenSecretsArn,
+        Condition: { Null: { [`aws:ResourceTag/${DEFAULT_TOKEN_SECRET_TAG_KEY}`]: 'false' } },
+      },
+      {
+        Effect: 'Allow',
         Action: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
         Resource: tokenSecretsArn,
         Condition: {
           Null: { [`aws:RequestTag/${DEFAULT_TOKEN_SECRET_TAG_KEY}`]: 'false' },
-          'ForAllValues:StringEquals': { 'aws:TagKeys': [DEFAULT_TOKEN_SECRET_TAG_KEY] },
+          'ForAllValues:StringEquals': {
+            'aws:TagKeys': [DEFAULT_TOKEN_SECRET_TAG_KEY, SELLER_TAG_KEY],
+          },
         },
       },
+      { Effect: 'Allow', Action: 'secretsmanager:ListSecrets', Resource: '*' },
       {
         Effect: 'Allow',
-        Action: 'secretsmanager:PutSecretValue',
-        Resource: tokenSecretsArn,
+        Action: 'events:PutEvents',
+        Resource: pseudoArn('events', 'event-bus/default'),
       },
     ]);
+  });
+
+  it('offers its connection metrics under its own service dimension', () => {
+    // Act
+    const refused = callback.metricShopConnectionsRefused();
+    const connected = callback.metricShopsConnected();
+
+    // Assess
+    expect([refused.metricName, connected.metricName]).toEqual([
+      METRIC.shopConnectionsRefused,
+      METRIC.shopsConnected,
+    ]);
+    expect(refused.namespace).toBe(METRICS_NAMESPACE);
+    expect(refused.dimensions).toEqual({ service: callback.serviceName });
+    expect(refused.statistic).toBe('Sum');
   });
 
   it('loads as bundled and refuses anything but GET before reading a secret', () => {
@@ -369,7 +409,7 @@ describe('Construct: TikTokShopConsentCallback', () => {
     expect(answer.headers.allow).toBe('GET');
   });
 
-  it('uses a customer-managed key for its key and log, and may encrypt token versions under it', () => {
+  it('uses a customer-managed key for its key, its log and the token secrets it creates', () => {
     // Act
     const variant = synthesizeVariant(
       (scope) => ({
@@ -393,8 +433,12 @@ describe('Construct: TikTokShopConsentCallback', () => {
     expect(properties(t, inVariant(child(construct, 'LogGroup')))).toMatchObject({
       KmsKeyId: keyArn,
     });
+    const fnProps = properties(t, inVariant(child(construct, 'Function'))) as {
+      Environment: { Variables: Record<string, unknown> };
+    };
+    expect(fnProps.Environment.Variables[CALLBACK_ENV.tokenSecretKmsKeyId]).toEqual(keyArn);
     const statements = statementsOf(t, inVariant(child(construct, 'Role')));
-    expect(statements).toHaveLength(5);
+    expect(statements).toHaveLength(8);
     expect(statements).toContainEqual({
       Effect: 'Allow',
       Action: ['kms:Decrypt', 'kms:GenerateDataKey'],

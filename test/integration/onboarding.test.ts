@@ -1,15 +1,27 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { TikTokShopConsentCallback } from '../../infra/consent-callback.js';
 import { main as authorize } from '../../lambda/commands/authorize.js';
+import { SELLER_TAG_KEY } from '../../lambda/onboarding/connect.js';
 import {
   CONSENT_STATE_TTL_SECONDS,
   signConsentState,
 } from '../../lambda/onboarding/consent-state.js';
-import { getShopToken } from '../../lambda/reader/index.js';
 import type { RunSummary } from '../../lambda/refresher/refresh.js';
-import { DEFAULT_TOKEN_SECRET_TAG_KEY } from '../../lambda/shared/contract.js';
-import { SecretsManagerTokenStore } from '../../lambda/shared/secrets-store.js';
+import {
+  DEFAULT_TOKEN_SECRET_TAG_KEY,
+  DETAIL_TYPE,
+  EVENT_SOURCE,
+  METRIC,
+} from '../../lambda/shared/contract.js';
+import { bundledHandlerOf, environmentOf, logicalIdIn, properties } from '../infra/template.js';
+import { synthesizeProduct } from '../infra/variants.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
 import {
   type LocalSecretsManager,
@@ -18,84 +30,147 @@ import {
 import { GET_TOKEN_PATH, type LocalTikTok, startLocalTikTok } from '../local/endpoints/tiktok.js';
 
 /**
- * Onboarding against the local endpoints: the authorize command and the consent callback
- * exchange a seller's code at the local TikTok host and store the answer in the local Secrets
- * Manager, where the real refresher finds it by its tag.
+ * Onboarding as deployed: the consent callback and the refresher run as the bundles the product
+ * stack synthesizes, each invocation in a fresh Node process with the environment the template
+ * gives the function, against local Secrets Manager, EventBridge and TikTok endpoints; the
+ * authorize command makes the links and stores codes by hand.
  */
 
+const run = promisify(execFile);
+const RUNNER = join(import.meta.dirname, '../support/lambda-runner.mjs');
 const APP_KEY = 'onboarding-it-app-key';
 const APP_SECRET = 'APPSECRET_onboarding_it_6f5e4d3c';
 const STATE_KEY = 'STATEKEY_onboarding_it_00112233445566778899aabb';
-const CREDENTIALS_ID = 'tiktok-shop/app-credentials';
-const STATE_KEY_ID = 'tiktok-shop/callback-state-key';
+
+// Synthesized and bundled once for the file, with the consent callback on.
+const outdir = mkdtempSync(join(tmpdir(), 'onboarding-it-'));
+const product = synthesizeProduct({ shops: ['shop-a'], consentCallback: true }, outdir);
+const callbackFn = (product.stack.consentCallback as TikTokShopConsentCallback).function;
+
+interface Deployed {
+  readonly handlerPath: string;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+}
+
+function deployed(fn: typeof callbackFn): Deployed {
+  const id = logicalIdIn(product.stack, fn);
+  return {
+    handlerPath: bundledHandlerOf(outdir, product.stack, product.template, id),
+    environment: environmentOf(product.template, id),
+    timeoutMs: Number(properties(product.template, id).Timeout) * 1000,
+  };
+}
+
+const callbackBundle = deployed(callbackFn);
+const refresherBundle = deployed(product.stack.refresher.function);
 
 let secretsManager: LocalSecretsManager;
 let eventBridge: LocalEventBridge;
 let tiktok: LocalTikTok;
 let client: SecretsManagerClient;
 let stdout: string[];
-let stderr: string[];
-let codeSerial = 0;
+let serial = 0;
+let shop: string;
+let secret: string;
 /** Output, pages, log lines and results of every test, checked for secrets at the end. */
 const emitted: string[] = [];
 
-const context = {
-  functionName: 'test',
-  awsRequestId: 'request-1',
-  getRemainingTimeInMillis: () => 300_000,
-} as unknown as Context;
+const sid = (name: string) => `${name}_${shop}`;
 
-/** Environment of the authorize command: app credentials come from their secret. */
-const cliEnv = () => ({ TIKTOK_AUTH_BASE_URL: tiktok.url, TIKTOK_SERVICE_ID: '7000111' });
-
-function newAuthCode(): string {
-  codeSerial++;
-  const authCode = `AUTHCODE_onboarding_${codeSerial}_c0ffee`;
-  tiktok.addSeller({ authCode });
+/** A seller approving the app: its one-time code. */
+function approval(seller: string): string {
+  serial++;
+  const authCode = `AUTHCODE_onboarding_${serial}_c0ffee`;
+  tiktok.addSeller({ authCode, openId: sid(seller), sellerName: `Seller ${seller}` });
   return authCode;
 }
 
-function tokenIn(secretString: string | undefined) {
-  return (JSON.parse(secretString ?? '{}') as { data: { refresh_token: string } }).data;
+/** One invocation of a bundle in a fresh process, as Lambda runs it. */
+async function invokeBundle(
+  bundle: Deployed,
+  event: unknown,
+): Promise<{ result: unknown; logs: string[] }> {
+  const outcomeFile = join(outdir, `${crypto.randomUUID()}.json`);
+  const printed = await run(
+    process.execPath,
+    [
+      RUNNER,
+      bundle.handlerPath,
+      'handler',
+      JSON.stringify(event),
+      String(bundle.timeoutMs),
+      outcomeFile,
+    ],
+    {
+      env: {
+        ...bundle.environment,
+        TIKTOK_AUTH_BASE_URL: tiktok.url,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_LAMBDA_FUNCTION_NAME: 'onboarding-it',
+      },
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+  const outcome = JSON.parse(await readFile(outcomeFile, 'utf8')) as {
+    result?: unknown;
+    error?: unknown;
+  };
+  await rm(outcomeFile, { force: true });
+  const logs = `${printed.stdout}${printed.stderr}`
+    .split('\n')
+    .filter((line) => line.trim() !== '');
+  emitted.push(...logs, JSON.stringify(outcome));
+  if (outcome.error !== undefined)
+    throw new Error(`invocation failed: ${JSON.stringify(outcome.error)}`);
+  return { result: outcome.result, logs };
 }
 
-async function tagsOf(name: string) {
-  const described = await client.send(new DescribeSecretCommand({ SecretId: name }));
-  return described.Tags;
-}
-
-function tokenExchanges(): number {
-  return tiktok.calls.filter((call) => call.path === GET_TOKEN_PATH).length;
-}
-
-function writesTo(name: string): number {
-  return secretsManager.calls.filter(
-    (call) =>
-      call.secretId === name &&
-      ['CreateSecret', 'PutSecretValue', 'TagResource'].includes(call.operation),
-  ).length;
-}
-
+/** TikTok's redirect of the seller's browser to the callback's function URL. */
 async function callback(query: Record<string, string>) {
-  const { handler } = await import('../../lambda/onboarding/callback-handler.js');
-  const event = {
+  const { result, logs } = await invokeBundle(callbackBundle, {
     version: '2.0',
     rawPath: '/',
     rawQueryString: new URLSearchParams(query).toString(),
     requestContext: { http: { method: 'GET', path: '/' } },
     queryStringParameters: query,
-  } as unknown as LambdaFunctionURLEvent;
-  const answer = (await handler(event, context)) as { statusCode: number; body: string };
-  emitted.push(answer.body);
-  return answer;
+  });
+  return { ...(result as { statusCode: number; body: string }), logs };
 }
 
 /** A consent link's state, as the authorize command prints it. */
-async function consentState(shop: string): Promise<string> {
-  expect(await authorize(['--consent-link', '--shop', shop], cliEnv())).toBe(0);
+async function consentState(name = shop): Promise<string> {
+  expect(await authorize(['--consent-link', '--shop', name], cliEnv())).toBe(0);
   const link = new URL(stdout.at(-1)?.split('\n')[1] ?? '');
   return link.searchParams.get('state') ?? '';
 }
+
+/** Environment of the authorize command: app credentials come from their secret. */
+const cliEnv = () => ({ TIKTOK_AUTH_BASE_URL: tiktok.url, TIKTOK_SERVICE_ID: '7000111' });
+
+const current = (name = secret) =>
+  JSON.parse(secretsManager.current(name) ?? '{}') as {
+    data: { open_id: string; refresh_token: string };
+  };
+
+function tokenExchanges(): number {
+  return tiktok.calls.filter((call) => call.path === GET_TOKEN_PATH).length;
+}
+
+function events() {
+  return eventBridge.events.map((event) => ({
+    source: event.Source,
+    detailType: event.DetailType,
+    detail: event.Detail as Record<string, unknown>,
+  }));
+}
+
+const metricIn = (logs: string[], name: string) =>
+  logs.some((line) => line.includes('"_aws"') && line.includes(`"${name}":1`));
 
 describe('Integration: connecting a shop', () => {
   beforeAll(async () => {
@@ -105,10 +180,10 @@ describe('Integration: connecting a shop', () => {
       startLocalTikTok({ appKey: APP_KEY, appSecret: APP_SECRET }),
     ]);
     secretsManager.seed(
-      CREDENTIALS_ID,
+      callbackBundle.environment.APP_CREDENTIALS_SECRET_ID ?? '',
       JSON.stringify({ app_key: APP_KEY, app_secret: APP_SECRET }),
     );
-    secretsManager.seed(STATE_KEY_ID, STATE_KEY);
+    secretsManager.seed(callbackBundle.environment.CALLBACK_STATE_SECRET_ID ?? '', STATE_KEY);
     client = new SecretsManagerClient({
       endpoint: secretsManager.url,
       region: 'us-east-1',
@@ -119,10 +194,13 @@ describe('Integration: connecting a shop', () => {
   afterAll(async () => {
     client.destroy();
     await Promise.all([secretsManager.close(), eventBridge.close(), tiktok.close()]);
+    rmSync(outdir, { recursive: true, force: true });
   });
 
   beforeEach(() => {
-    vi.resetModules();
+    serial++;
+    shop = `onboard-${serial}`;
+    secret = `tiktok-shop/tokens/${shop}`;
     secretsManager.reset();
     eventBridge.reset();
     tiktok.reset();
@@ -131,190 +209,202 @@ describe('Integration: connecting a shop', () => {
     vi.stubEnv('AWS_REGION', 'us-east-1');
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-    vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'onboarding-it');
-    vi.stubEnv('APP_CREDENTIALS_SECRET_ID', CREDENTIALS_ID);
-    vi.stubEnv('CALLBACK_STATE_SECRET_ID', STATE_KEY_ID);
-    vi.stubEnv('TIKTOK_AUTH_BASE_URL', tiktok.url);
     stdout = [];
-    stderr = [];
     vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
       stdout.push(args.join(' '));
       emitted.push(args.join(' '));
     });
     vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
-      stderr.push(args.join(' '));
       emitted.push(args.join(' '));
     });
-    const capture = (chunk: unknown) => {
-      emitted.push(String(chunk));
-      return true;
-    };
-    vi.spyOn(process.stdout, 'write').mockImplementation(capture);
-    vi.spyOn(process.stderr, 'write').mockImplementation(capture);
   });
 
-  describe('with npm run authorize', () => {
-    it('creates the shop’s secret, tagged for discovery, holding TikTok’s answer', async () => {
-      // Prepare
-      const secret = 'tiktok-shop/tokens/onboard-a';
+  it('connects a new shop through the callback bundle, publishes Shop Connected, and the refresher bundle refreshes it', async () => {
+    // Prepare
+    const state = await consentState();
 
-      // Act
-      const code = await authorize(['--auth-code', newAuthCode(), '--shop', 'onboard-a'], cliEnv());
+    // Act
+    const page = await callback({ code: approval('open_a'), state });
+    const refresh = await invokeBundle(refresherBundle, { force: true, shops: [secret] });
 
-      // Assess
-      expect(code).toBe(0);
-      const versions = secretsManager.versions(secret);
-      expect(versions.map((version) => version.stages)).toEqual([['AWSCURRENT']]);
-      expect(tiktok.isRefreshTokenValid(tokenIn(versions[0]?.secretString).refresh_token)).toBe(
-        true,
-      );
-      expect(await tagsOf(secret)).toEqual([
-        { Key: DEFAULT_TOKEN_SECRET_TAG_KEY, Value: 'onboard-a' },
-      ]);
-      expect(stdout[0]).toContain(`Shop onboard-a connected: created secret ${secret}`);
-      expect(stdout[0]).toMatch(/access token expires: \d{4}-.*Z\n {2}refresh token expires: /);
+    // Assess: stored, tagged, announced
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain(`Shop ${shop} is connected.`);
+    const described = await client.send(new DescribeSecretCommand({ SecretId: secret }));
+    expect(described.Tags).toEqual([
+      { Key: DEFAULT_TOKEN_SECRET_TAG_KEY, Value: shop },
+      { Key: SELLER_TAG_KEY, Value: sid('open_a') },
+    ]);
+    expect(events()[0]).toMatchObject({
+      source: EVENT_SOURCE,
+      detailType: DETAIL_TYPE.shopConnected,
+      detail: { shop: secret, connection: 'new', openId: sid('open_a') },
     });
+    expect(metricIn(page.logs, METRIC.shopsConnected)).toBe(true);
+    // Assess: the refresher, which only lists by tag, finds and refreshes it
+    expect((refresh.result as RunSummary).shops).toMatchObject([
+      { shop: secret, outcome: 'refreshed' },
+    ]);
+    expect(tiktok.isRefreshTokenValid(current().data.refresh_token)).toBe(true);
+  });
 
-    it('adds a version for a second authorization: AWSCURRENT moves, AWSPREVIOUS keeps the old token', async () => {
-      const secret = 'tiktok-shop/tokens/onboard-b';
-      await authorize(['--auth-code', newAuthCode(), '--shop', 'onboard-b'], cliEnv());
-      const first = secretsManager.current(secret);
+  it('refuses a takeover: another seller’s approval of a reconnect link leaves the token and raises the alarm', async () => {
+    // Prepare: the shop is connected by its seller; a reconnect link reaches an attacker
+    await callback({ code: approval('open_a'), state: await consentState() });
+    const before = secretsManager.versions(secret);
+    const link = await consentState();
+    eventBridge.reset();
 
-      const code = await authorize(['--auth-code', newAuthCode(), '--shop', 'onboard-b'], cliEnv());
+    // Act
+    const page = await callback({ code: approval('open_attacker'), state: link });
 
-      expect(code).toBe(0);
-      const byStage = new Map(
-        secretsManager.versions(secret).flatMap((v) => v.stages.map((s) => [s, v.secretString])),
-      );
-      expect(byStage.get('AWSPREVIOUS')).toBe(first);
-      expect(byStage.get('AWSCURRENT')).not.toBe(first);
-      expect(secretsManager.versions(secret)).toHaveLength(2);
-      expect(await tagsOf(secret)).toEqual([
-        { Key: DEFAULT_TOKEN_SECRET_TAG_KEY, Value: 'onboard-b' },
-      ]);
-      expect(stdout[1]).toContain('(the previous token is kept as AWSPREVIOUS)');
-    });
+    // Assess
+    expect(page.statusCode).toBe(403);
+    expect(page.body).toContain('connected to another TikTok Shop seller account');
+    expect(secretsManager.versions(secret)).toEqual(before);
+    expect(current().data.open_id).toBe(sid('open_a'));
+    expect(tiktok.isRefreshTokenValid(current().data.refresh_token)).toBe(true);
+    expect(events()).toMatchObject([
+      {
+        detailType: DETAIL_TYPE.shopConnectionRefused,
+        detail: {
+          shop: secret,
+          reason: 'seller-mismatch',
+          openId: sid('open_attacker'),
+          storedOpenId: sid('open_a'),
+        },
+      },
+    ]);
+    expect(metricIn(page.logs, METRIC.shopConnectionsRefused)).toBe(true);
+  });
 
-    it('stores nothing and reports TikTok’s code for a code that is invalid or already used', async () => {
-      const secret = 'tiktok-shop/tokens/onboard-c';
-      const authCode = newAuthCode();
-      await authorize(['--auth-code', authCode, '--shop', 'onboard-c'], cliEnv());
-      const before = secretsManager.versions(secret);
-      secretsManager.reset();
+  it('reconnects the seller already stored through a reconnect link', async () => {
+    await callback({ code: approval('open_a'), state: await consentState() });
+    const first = secretsManager.current(secret);
 
-      const used = await authorize(['--auth-code', authCode, '--shop', 'onboard-c'], cliEnv());
-      const invalid = await authorize(
-        ['--auth-code', 'AUTHCODE_never_issued', '--shop', 'onboard-d'],
-        cliEnv(),
-      );
+    const page = await callback({ code: approval('open_a'), state: await consentState() });
 
-      expect([used, invalid]).toEqual([1, 1]);
-      expect(stderr).toHaveLength(2);
-      for (const line of stderr) expect(line).toContain('TikTok code 36004004');
-      expect(secretsManager.versions(secret)).toEqual(before);
-      expect(writesTo(secret) + writesTo('tiktok-shop/tokens/onboard-d')).toBe(0);
-      expect(() => secretsManager.versions('tiktok-shop/tokens/onboard-d')).toThrow();
-    });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('is connected again');
+    expect(secretsManager.current(secret)).not.toBe(first);
+    expect(events().at(-1)).toMatchObject({ detail: { connection: 'reconnected' } });
+  });
 
-    it('adds no version when the same store is retried', async () => {
-      const store = new SecretsManagerTokenStore({ client, writesPerSecond: 50 });
-      const raw = JSON.stringify({ code: 0, data: { note: 'retried write' } });
-      const tag = { tagKey: DEFAULT_TOKEN_SECRET_TAG_KEY, tagValue: 'onboard-e' };
+  it('refuses a replayed link without calling TikTok', async () => {
+    const state = await consentState();
+    await callback({ code: approval('open_a'), state });
+    const before = secretsManager.versions(secret);
+    tiktok.reset();
 
-      const first = await store.storeFirstToken('tiktok-shop/tokens/onboard-e', raw, tag);
-      const again = await store.storeFirstToken('tiktok-shop/tokens/onboard-e', raw, tag);
+    const page = await callback({ code: approval('open_b'), state });
 
-      expect(first).toMatchObject({ created: true });
-      expect(again).toMatchObject({ created: false, versionId: first.versionId, arn: first.arn });
-      expect(secretsManager.versions('tiktok-shop/tokens/onboard-e')).toHaveLength(1);
-    });
+    expect(page.statusCode).toBe(409);
+    expect(page.body).toContain('already been used');
+    expect(tokenExchanges()).toBe(0);
+    expect(secretsManager.versions(secret)).toEqual(before);
+  });
 
-    it('hands the shop to the refresher, which finds it by its tag, and to readers', async () => {
-      const secret = 'tiktok-shop/tokens/onboard-f';
-      await authorize(['--auth-code', newAuthCode(), '--shop', 'onboard-f'], cliEnv());
-      vi.stubEnv('TOKEN_SECRET_IDS', '');
-      vi.stubEnv('TOKEN_SECRET_TAG_KEY', DEFAULT_TOKEN_SECRET_TAG_KEY);
-      const { handler } = await import('../../lambda/refresher/handler.js');
+  it('lets one of two concurrent uses of one link win', async () => {
+    const state = await consentState();
+    const codes = [approval('open_one'), approval('open_two')];
 
-      const summary: RunSummary = await handler({ force: true, shops: [secret] }, context);
-      const token = await getShopToken(secret);
+    const pages = await Promise.all(codes.map((code) => callback({ code, state })));
 
-      emitted.push(JSON.stringify(summary));
-      expect(summary.shops).toMatchObject([{ shop: secret, outcome: 'refreshed' }]);
-      expect(
-        tiktok.isRefreshTokenValid(tokenIn(secretsManager.current(secret)).refresh_token),
-      ).toBe(true);
-      expect(token.accessTokenExpiresAt.toISOString()).toBe(summary.shops[0]?.accessTokenExpiresAt);
+    expect(pages.map((page) => page.statusCode).sort()).toEqual([200, 409]);
+    const winner = sid(pages[0]?.statusCode === 200 ? 'open_one' : 'open_two');
+    expect(current().data.open_id).toBe(winner);
+    expect(secretsManager.versions(secret)).toHaveLength(1);
+  });
+
+  it('refuses a seller already connected under another shop name', async () => {
+    await callback({ code: approval('open_a'), state: await consentState() });
+    const second = `${shop}-b`;
+
+    const page = await callback({ code: approval('open_a'), state: await consentState(second) });
+
+    expect(page.statusCode).toBe(409);
+    expect(() => secretsManager.versions(`tiktok-shop/tokens/${second}`)).toThrow();
+    expect(events().at(-1)).toMatchObject({
+      detailType: DETAIL_TYPE.shopConnectionRefused,
+      detail: { reason: 'seller-connected-elsewhere', otherShops: [secret] },
     });
   });
 
-  describe('through the consent callback', () => {
-    it('connects the shop named in a state from the consent link, without showing the token', async () => {
-      // Prepare
-      const secret = 'tiktok-shop/tokens/onboard-g';
-      const state = await consentState('onboard-g');
+  it('tells a seller who declined that nothing was connected', async () => {
+    const page = await callback({ state: await consentState(), error: 'access_denied' });
 
-      // Act
-      const answer = await callback({ code: newAuthCode(), state });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain(`You did not approve the app for shop ${shop}`);
+    expect(tokenExchanges()).toBe(0);
+    expect(() => secretsManager.versions(secret)).toThrow();
+  });
 
-      // Assess
-      expect(answer.statusCode).toBe(200);
-      expect(answer.body).toContain(
-        'Shop onboard-g is connected. Its token will be refreshed automatically.',
-      );
-      const stored = tokenIn(secretsManager.current(secret));
-      expect(tiktok.isRefreshTokenValid(stored.refresh_token)).toBe(true);
-      expect(await tagsOf(secret)).toEqual([
-        { Key: DEFAULT_TOKEN_SECRET_TAG_KEY, Value: 'onboard-g' },
-      ]);
+  it.each([
+    [
+      'a tampered signature',
+      async () => {
+        const parts = (await consentState()).split('.');
+        const mac = parts[4] ?? '';
+        // The first character carries six bits of the MAC.
+        parts[4] = mac.startsWith('A') ? `B${mac.slice(1)}` : `A${mac.slice(1)}`;
+        return parts.join('.');
+      },
+    ],
+    [
+      'an expired state',
+      async () =>
+        signConsentState({ shop, purpose: 'connect' }, STATE_KEY, {
+          now: Date.now() - (CONSENT_STATE_TTL_SECONDS + 60) * 1000,
+        }),
+    ],
+    [
+      'a state for another shop',
+      async () => {
+        const [, ...rest] = (await consentState()).split('.');
+        return [Buffer.from('onboard-victim').toString('base64url'), ...rest].join('.');
+      },
+    ],
+  ])('answers 400 to %s without calling TikTok or storing anything', async (_, makeState) => {
+    const state = await makeState();
+
+    const page = await callback({ code: approval('open_a'), state });
+
+    expect(page.statusCode).toBe(400);
+    expect(tokenExchanges()).toBe(0);
+    expect(() => secretsManager.versions(secret)).toThrow();
+    expect(() => secretsManager.versions('tiktok-shop/tokens/onboard-victim')).toThrow();
+  });
+
+  it('answers 400 with TikTok’s code for a used code, storing nothing', async () => {
+    const authCode = approval('open_a');
+    await callback({ code: authCode, state: await consentState() });
+    const before = secretsManager.versions(secret);
+
+    const page = await callback({ code: authCode, state: await consentState() });
+
+    expect(page.statusCode).toBe(400);
+    expect(page.body).toContain('TikTok code 36004004');
+    expect(secretsManager.versions(secret)).toEqual(before);
+  });
+
+  it('stores a code by hand with the authorize command, refusing another seller after it', async () => {
+    // Act
+    const first = await authorize(['--shop', shop], {
+      ...cliEnv(),
+      TIKTOK_AUTH_CODE: approval('open_a'),
+    });
+    const other = await authorize(['--shop', shop], {
+      ...cliEnv(),
+      TIKTOK_AUTH_CODE: approval('open_b'),
     });
 
-    it.each([
-      [
-        'a tampered signature',
-        async () => {
-          const [shop, expiry, mac = ''] = (await consentState('onboard-h')).split('.');
-          // The first character carries six bits of the MAC (the last one partly padding).
-          const flipped = mac.startsWith('A') ? `B${mac.slice(1)}` : `A${mac.slice(1)}`;
-          return `${shop}.${expiry}.${flipped}`;
-        },
-      ],
-      [
-        'an expired state',
-        async () =>
-          signConsentState('onboard-h', STATE_KEY, {
-            now: Date.now() - (CONSENT_STATE_TTL_SECONDS + 60) * 1000,
-          }),
-      ],
-      [
-        'a state for another shop',
-        async () => {
-          const [, expiry, mac] = (await consentState('onboard-h')).split('.');
-          return `${Buffer.from('onboard-victim').toString('base64url')}.${expiry}.${mac}`;
-        },
-      ],
-    ])('answers 400 to %s without calling TikTok or storing anything', async (_, makeState) => {
-      const state = await makeState();
-
-      const answer = await callback({ code: newAuthCode(), state });
-
-      expect(answer.statusCode).toBe(400);
-      expect(tokenExchanges()).toBe(0);
-      expect(writesTo('tiktok-shop/tokens/onboard-h')).toBe(0);
-      expect(writesTo('tiktok-shop/tokens/onboard-victim')).toBe(0);
-    });
-
-    it('answers 400 with TikTok’s code for a used code, storing nothing', async () => {
-      const authCode = newAuthCode();
-      await callback({ code: authCode, state: await consentState('onboard-i') });
-      const before = secretsManager.versions('tiktok-shop/tokens/onboard-i');
-
-      const answer = await callback({ code: authCode, state: await consentState('onboard-i') });
-
-      expect(answer.statusCode).toBe(400);
-      expect(answer.body).toContain('TikTok code 36004004');
-      expect(secretsManager.versions('tiktok-shop/tokens/onboard-i')).toEqual(before);
-    });
+    // Assess
+    expect([first, other]).toEqual([0, 1]);
+    expect(current().data.open_id).toBe(sid('open_a'));
+    expect(events().map((event) => [event.detailType, event.detail.reason])).toEqual([
+      [DETAIL_TYPE.shopConnected, undefined],
+      [DETAIL_TYPE.shopConnectionRefused, 'seller-mismatch'],
+    ]);
   });
 
   it('never lets a token, a code, the app secret or the signing key out', () => {
@@ -323,7 +413,7 @@ describe('Integration: connecting a shop', () => {
 
     expect(emitted.length).toBeGreaterThan(20);
     expect(secrets.length).toBeGreaterThan(15);
-    for (const secret of secrets) expect(everything).not.toContain(secret);
+    for (const value of secrets) expect(everything).not.toContain(value);
     expect(everything).not.toContain('app_secret=');
   });
 });

@@ -1,21 +1,19 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CreateSecretCommand,
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  ResourceExistsException,
-  ResourceNotFoundException,
-  SecretsManagerClient,
-  TagResourceCommand,
-} from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
+import { Readable } from 'node:stream';
+import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../lambda/commands/authorize.js';
+import { SELLER_TAG_KEY } from '../../lambda/onboarding/connect.js';
 import { verifyConsentState } from '../../lambda/onboarding/consent-state.js';
-import { ENV } from '../../lambda/shared/contract.js';
+import { DETAIL_TYPE, ENV } from '../../lambda/shared/contract.js';
 import { versionIdFor } from '../../lambda/shared/secrets-store.js';
+import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
+import {
+  type LocalSecretsManager,
+  startLocalSecretsManager,
+} from '../local/endpoints/secrets-manager.js';
 import {
   GET_TOKEN_PATH,
   type LocalTikTok,
@@ -26,54 +24,100 @@ import {
 const APP_KEY = 'authorize-app-key';
 const APP_SECRET = 'APPSECRET_authorize_7c6b5a4d3e2f1a0b';
 const STATE_KEY = 'STATEKEY_authorize_0123456789abcdef0123456789';
-const SECRET = 'tiktok-shop/tokens/acme-uk';
-const ARN = `arn:aws:secretsmanager:us-east-1:123456789012:secret:${SECRET}-AbCdEf`;
-const USAGE_LINE = /\nusage:\n {2}npm run authorize -- --auth-code/;
+const STATE_KEY_ID = 'tiktok-shop/callback-state-key';
+const TAG_KEY = 'tiktok-shop-token';
+const BUS = 'authorize-bus';
+const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const USAGE_LINE = /\nusage:\n {2}npm run authorize -- --shop <name> --auth-code-stdin/;
+const WRITES = ['CreateSecret', 'PutSecretValue', 'UpdateSecretVersionStage', 'TagResource'];
 
-const sm = mockClient(SecretsManagerClient);
+/** Standard input holding `text`, as a pipe gives it. */
+const piped = (text: string) => Readable.from([text]);
 
 describe('Function: main (npm run authorize)', () => {
+  let secretsManager: LocalSecretsManager;
+  let eventBridge: LocalEventBridge;
   let tiktok: LocalTikTok;
+  let client: SecretsManagerClient;
   let dir: string;
   let env: Record<string, string>;
   let stdout: string[];
   let stderr: string[];
-  let codeSerial = 0;
+  let serial = 0;
+  /** A shop name of this test's own: secrets persist across tests. */
+  let shop: string;
+  let secret: string;
   /** Everything printed by every test, checked for secrets at the end. */
   const printedBySuite: string[] = [];
 
   const printed = (): string => [...stdout, ...stderr].join('\n');
+  /** A seller's open_id of this test's own: a seller is connected under one shop only. */
+  const sid = (name: string) => `${name}_${shop}`;
 
   /** A seller whose authorization code works once. */
-  function newAuthCode(): string {
-    codeSerial++;
-    const authCode = `AUTHCODE_authorize_${codeSerial}_9f8e7d`;
-    tiktok.addSeller({ authCode, sellerName: 'Acme UK Ltd' });
+  function approval(seller = 'open_acme'): string {
+    serial++;
+    const authCode = `AUTHCODE_authorize_${serial}_9f8e7d`;
+    tiktok.addSeller({ authCode, openId: sid(seller), sellerName: 'Acme UK Ltd' });
     return authCode;
   }
 
-  function createdSecrets() {
-    return sm.commandCalls(CreateSecretCommand).map((call) => call.args[0].input);
+  const authorize = (code: string, ...more: string[]) =>
+    main(['--shop', shop, '--auth-code-stdin', ...more], env, piped(`${code}\n`));
+
+  function storedOpenId(name = secret): string | undefined {
+    const current = secretsManager.current(name);
+    return current && (JSON.parse(current) as { data: { open_id: string } }).data.open_id;
   }
 
-  function putValues() {
-    return sm.commandCalls(PutSecretValueCommand).map((call) => call.args[0].input);
+  function writes(): string[] {
+    return secretsManager.calls
+      .filter((call) => WRITES.includes(call.operation))
+      .map((call) => call.operation);
+  }
+
+  const described = (name = secret) => client.send(new DescribeSecretCommand({ SecretId: name }));
+
+  function events() {
+    return eventBridge.events.map((event) => ({
+      bus: event.EventBusName,
+      detailType: event.DetailType,
+      detail: event.Detail as Record<string, unknown>,
+    }));
   }
 
   beforeAll(async () => {
-    tiktok = await startLocalTikTok({ appKey: APP_KEY, appSecret: APP_SECRET });
+    [secretsManager, eventBridge, tiktok] = await Promise.all([
+      startLocalSecretsManager(),
+      startLocalEventBridge(),
+      startLocalTikTok({ appKey: APP_KEY, appSecret: APP_SECRET }),
+    ]);
+    secretsManager.seed(STATE_KEY_ID, STATE_KEY);
+    secretsManager.seed(
+      'team/app-credentials',
+      JSON.stringify({ app_key: APP_KEY, app_secret: APP_SECRET }),
+    );
+    client = new SecretsManagerClient({
+      endpoint: secretsManager.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    });
   });
 
   afterAll(async () => {
-    await tiktok.close();
+    client.destroy();
+    await Promise.all([secretsManager.close(), eventBridge.close(), tiktok.close()]);
   });
 
   beforeEach(async () => {
+    serial++;
+    shop = `acme-${serial}`;
+    secret = `tiktok-shop/tokens/${shop}`;
     dir = await mkdtemp(join(tmpdir(), 'authorize-test-'));
-    sm.reset();
-    sm.on(CreateSecretCommand).resolves({ ARN, Name: SECRET });
-    sm.on(PutSecretValueCommand).resolves({ ARN, Name: SECRET });
-    sm.on(TagResourceCommand).resolves({});
+    secretsManager.reset();
+    eventBridge.reset();
+    vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', secretsManager.url);
+    vi.stubEnv('AWS_ENDPOINT_URL_EVENTBRIDGE', eventBridge.url);
     vi.stubEnv('AWS_REGION', 'us-east-1');
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
@@ -81,6 +125,7 @@ describe('Function: main (npm run authorize)', () => {
       TIKTOK_APP_KEY: APP_KEY,
       TIKTOK_APP_SECRET: APP_SECRET,
       [ENV.tiktokAuthBaseUrl]: tiktok.url,
+      [ENV.eventBusName]: BUS,
     };
     stdout = [];
     stderr = [];
@@ -101,7 +146,7 @@ describe('Function: main (npm run authorize)', () => {
   describe('usage errors', () => {
     it.each([
       [[], '--shop is required'],
-      [['--shop', 'acme-uk'], '--auth-code (or --consent-link) is required'],
+      [['--shop', 'acme-uk'], '--auth-code-stdin, TIKTOK_AUTH_CODE or --auth-code'],
       [['--shop', '../acme', '--auth-code', 'x'], 'shop name must be 1 to 64 letters'],
       [['--shop', 'a/b', '--auth-code', 'x'], 'shop name must be 1 to 64 letters'],
       [['--shop', 'acme-uk', '--auth-code', 'x', '--verbose'], "Unknown option '--verbose'"],
@@ -116,8 +161,13 @@ describe('Function: main (npm run authorize)', () => {
           '--secret-prefix',
           'p/',
         ],
-        '--token-file and --secret-prefix exclude each other',
+        '--token-file excludes --secret-prefix and --kms-key-id',
       ],
+      [
+        ['--shop', 'acme-uk', '--auth-code', 'x', '--auth-code-stdin'],
+        'give the authorization code one way only',
+      ],
+      [['--shop', 'acme-uk', '--auth-code', 'two words'], 'is not one TikTok issues'],
       [['--shop', 'acme-uk', '--auth-code', 'x', '--region', 'us'], 'go with --consent-link'],
       [['--consent-link', '--shop', 'acme-uk'], '--service-id (or TIKTOK_SERVICE_ID) is required'],
       [
@@ -126,10 +176,10 @@ describe('Function: main (npm run authorize)', () => {
       ],
       [
         ['--consent-link', '--shop', 'acme-uk', '--auth-code', 'x'],
-        '--consent-link takes neither --auth-code nor --token-file',
+        '--consent-link takes no authorization code, --token-file or --replace-seller',
       ],
     ])('exits 2 for %j, saying %s, and calls nothing', async (argv, expected) => {
-      const code = await main(argv, env);
+      const code = await main(argv, env, piped(''));
 
       expect(code).toBe(2);
       expect(stderr).toHaveLength(1);
@@ -137,13 +187,11 @@ describe('Function: main (npm run authorize)', () => {
       expect(stderr[0]).toMatch(USAGE_LINE);
       expect(stdout).toEqual([]);
       expect(tiktok.calls).toEqual([]);
-      expect(sm.calls()).toEqual([]);
+      expect(secretsManager.calls).toEqual([]);
     });
 
     it('exits 2 when only one of TIKTOK_APP_KEY and TIKTOK_APP_SECRET is set', async () => {
-      const code = await main(['--shop', 'acme-uk', '--auth-code', 'x'], {
-        TIKTOK_APP_KEY: APP_KEY,
-      });
+      const code = await main(['--shop', shop, '--auth-code', 'x'], { TIKTOK_APP_KEY: APP_KEY });
 
       expect(code).toBe(2);
       expect(stderr[0]).toContain(
@@ -153,7 +201,7 @@ describe('Function: main (npm run authorize)', () => {
     });
 
     it('exits 2 for a TikTok URL that is not https', async () => {
-      const code = await main(['--shop', 'acme-uk', '--auth-code', 'x'], {
+      const code = await main(['--shop', shop, '--auth-code', 'x'], {
         ...env,
         [ENV.tiktokAuthBaseUrl]: 'http://auth.example.com',
       });
@@ -163,100 +211,235 @@ describe('Function: main (npm run authorize)', () => {
     });
   });
 
-  describe('storing into Secrets Manager', () => {
-    it('creates the shop’s secret, tagged for discovery, holding TikTok’s answer byte for byte', async () => {
-      // Prepare: TikTok's answer with its own spacing, which must survive unchanged.
-      const now = Math.floor(Date.now() / 1000);
-      const answer = `{"code":0,  "message":"success","data":{"access_token":"TTS_AT_bytes_1a2b3c","access_token_expire_in":${now + 7 * 86_400},"refresh_token":"TTS_RT_bytes_4d5e6f","refresh_token_expire_in":${now + 365 * 86_400},"seller_name":"Acme UK Ltd","open_id":"open_acme"} ,"request_id":"2025ABC"}`;
-      tiktok.failNext(1, { body: answer });
+  describe('the authorization code', () => {
+    it.each([
+      [
+        'standard input',
+        (code: string) =>
+          main(['--shop', shop, '--auth-code-stdin'], env, piped(`  ${code}\r\nrest`)),
+      ],
+      [
+        'TIKTOK_AUTH_CODE',
+        (code: string) => main(['--shop', shop], { ...env, TIKTOK_AUTH_CODE: code }),
+      ],
+      ['--auth-code', (code: string) => main(['--shop', shop, '--auth-code', code], env)],
+    ])('is taken from %s', async (_, run) => {
+      const code = await run(approval());
+
+      expect(code).toBe(0);
+      expect(storedOpenId()).toBe(sid('open_acme'));
+    });
+
+    it('is asked for on a terminal, the prompt on stderr', async () => {
+      // Prepare
+      const authCode = approval();
+      const prompts: string[] = [];
+      vi.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => {
+        prompts.push(String(chunk));
+        return true;
+      });
+      const terminal = Object.assign(piped(`${authCode}\n`), { isTTY: true });
 
       // Act
-      const code = await main(['--auth-code', 'AUTHCODE_bytes', '--shop', 'acme-uk'], env);
+      const code = await main(['--shop', shop, '--auth-code-stdin'], env, terminal);
 
       // Assess
       expect(code).toBe(0);
-      expect(createdSecrets()).toEqual([
-        {
-          Name: SECRET,
-          SecretString: answer,
-          ClientRequestToken: versionIdFor(SECRET, answer),
-          Tags: [{ Key: 'tiktok-shop-token', Value: 'acme-uk' }],
-        },
+      expect(prompts).toEqual(['Paste the authorization code and press Enter: ']);
+    });
+
+    it('exits 2 for an empty standard input, calling nothing', async () => {
+      const code = await main(['--shop', shop, '--auth-code-stdin'], env, piped('\n'));
+
+      expect(code).toBe(2);
+      expect(stderr[0]).toContain('the authorization code from standard input is empty');
+      expect(tiktok.calls).toEqual([]);
+    });
+  });
+
+  describe('storing into Secrets Manager', () => {
+    it('creates the shop’s secret, tagged with shop and seller, holding TikTok’s answer byte for byte', async () => {
+      // Prepare: TikTok's answer with its own spacing, which must survive unchanged.
+      const now = Math.floor(Date.now() / 1000);
+      const answer = `{"code":0,  "message":"success","data":{"access_token":"TTS_AT_bytes_1a2b3c","access_token_expire_in":${now + 7 * 86_400},"refresh_token":"TTS_RT_bytes_4d5e6f","refresh_token_expire_in":${now + 365 * 86_400},"seller_name":"Acme UK Ltd","open_id":"open_bytes_${shop}"} ,"request_id":"2025ABC"}`;
+      tiktok.failNext(1, { body: answer });
+
+      // Act
+      const code = await authorize('AUTHCODE_bytes');
+
+      // Assess
+      expect(code).toBe(0);
+      expect(secretsManager.current(secret)).toBe(answer);
+      expect((await described()).Tags).toEqual([
+        { Key: TAG_KEY, Value: shop },
+        { Key: SELLER_TAG_KEY, Value: `open_bytes_${shop}` },
       ]);
-      expect(putValues()).toEqual([]);
       expect(stdout[0]?.split('\n')).toEqual([
-        `Shop acme-uk connected: created secret ${SECRET}, tagged for discovery by the refresher`,
-        `  version: ${versionIdFor(SECRET, answer)}`,
-        '  seller: Acme UK Ltd',
+        `Shop ${shop} connected: created secret ${secret}, tagged for discovery by the refresher`,
+        '  connection: a new shop',
+        `  version: ${versionIdFor(secret, answer)}`,
+        `  seller: Acme UK Ltd (open_id open_bytes_${shop})`,
         `  access token expires: ${new Date((now + 7 * 86_400) * 1000).toISOString()}`,
         `  refresh token expires: ${new Date((now + 365 * 86_400) * 1000).toISOString()}`,
       ]);
       expect(printed()).not.toContain('TTS_');
     });
 
-    it('exchanges the code with a GET to /api/v2/token/get, once', async () => {
-      const authCode = newAuthCode();
-
-      await main(['--auth-code', authCode, '--shop', 'acme-uk'], env);
+    it('exchanges the code with one GET to /api/v2/token/get and publishes Shop Connected', async () => {
+      await authorize(approval());
 
       expect(tiktok.calls.map((call) => [call.method, call.path, call.code])).toEqual([
         ['GET', GET_TOKEN_PATH, 0],
       ]);
-      const stored = JSON.parse(createdSecrets()[0]?.SecretString ?? '{}') as {
-        data: { refresh_token: string };
-      };
-      expect(tiktok.isRefreshTokenValid(stored.data.refresh_token)).toBe(true);
+      expect(events()).toEqual([
+        {
+          bus: BUS,
+          detailType: DETAIL_TYPE.shopConnected,
+          detail: expect.objectContaining({
+            shop: secret,
+            shopName: shop,
+            connection: 'new',
+            openId: sid('open_acme'),
+            via: 'authorize-command',
+          }),
+        },
+      ]);
+      expect(JSON.stringify(events())).not.toContain('TTS_');
     });
 
-    it('adds a current version, with an idempotent request token, and tags an existing secret', async () => {
-      sm.on(CreateSecretCommand).rejects(
-        new ResourceExistsException({ message: 'the secret already exists', $metadata: {} }),
-      );
+    it('reconnects the same seller: a new current version, the old token as AWSPREVIOUS', async () => {
+      await authorize(approval());
+      const first = secretsManager.current(secret);
 
-      const code = await main(['--auth-code', newAuthCode(), '--shop', 'acme-uk'], env);
+      const code = await authorize(approval());
 
       expect(code).toBe(0);
-      const [put] = putValues();
-      expect(put).toEqual({
-        SecretId: SECRET,
-        SecretString: put?.SecretString,
-        ClientRequestToken: versionIdFor(SECRET, put?.SecretString ?? ''),
-      });
-      expect(put).not.toHaveProperty('VersionStages');
-      expect(sm.commandCalls(TagResourceCommand)[0]?.args[0].input).toEqual({
-        SecretId: SECRET,
-        Tags: [{ Key: 'tiktok-shop-token', Value: 'acme-uk' }],
-      });
-      expect(stdout[0]).toContain(
-        `stored a new current version of secret ${SECRET} (the previous token is kept as AWSPREVIOUS)`,
+      const byStage = new Map(
+        secretsManager.versions(secret).flatMap((v) => v.stages.map((s) => [s, v.secretString])),
       );
+      expect(byStage.get('AWSPREVIOUS')).toBe(first);
+      expect(byStage.get('AWSCURRENT')).not.toBe(first);
+      expect(stdout[1]).toContain('(the previous token is kept as AWSPREVIOUS)');
+      expect(stdout[1]).toContain('connection: the same seller again');
+    });
+
+    it('refuses another seller’s code: the stored token stays, the refusal is published', async () => {
+      // Prepare
+      await authorize(approval('open_acme'));
+      const before = secretsManager.versions(secret);
+      secretsManager.reset();
+      eventBridge.reset();
+
+      // Act
+      const code = await authorize(approval('open_other'));
+
+      // Assess
+      expect(code).toBe(1);
+      expect(stderr[0]).toContain(`error: shop ${shop} not connected, nothing stored: `);
+      expect(stderr[0]).toContain(`belongs to seller ${sid('open_acme')}`);
+      expect(stderr[0]).toContain('--replace-seller');
+      expect(stderr[0]).toContain('The authorization code is used up');
+      expect(writes()).toEqual([]);
+      expect(secretsManager.versions(secret)).toEqual(before);
+      expect(events()).toMatchObject([
+        {
+          bus: BUS,
+          detailType: DETAIL_TYPE.shopConnectionRefused,
+          detail: {
+            shop: secret,
+            reason: 'seller-mismatch',
+            openId: sid('open_other'),
+            storedOpenId: sid('open_acme'),
+            via: 'authorize-command',
+          },
+        },
+      ]);
+    });
+
+    it('hands the shop to another seller with --replace-seller, and says so', async () => {
+      await authorize(approval('open_acme'));
+      eventBridge.reset();
+
+      const code = await authorize(approval('open_buyer'), '--replace-seller');
+
+      expect(code).toBe(0);
+      expect(storedOpenId()).toBe(sid('open_buyer'));
+      expect((await described()).Tags).toContainEqual({
+        Key: SELLER_TAG_KEY,
+        Value: sid('open_buyer'),
+      });
+      expect(stdout[1]).toContain(
+        `connection: seller replaced on purpose (was open_id ${sid('open_acme')})`,
+      );
+      expect(events()).toMatchObject([
+        {
+          detailType: DETAIL_TYPE.shopConnected,
+          detail: {
+            connection: 'seller-replaced',
+            openId: sid('open_buyer'),
+            previousOpenId: sid('open_acme'),
+          },
+        },
+      ]);
+    });
+
+    it('refuses a seller already connected under another shop name', async () => {
+      // Prepare: the seller is connected as this shop, and approves again for a second name
+      await authorize(approval('open_acme'));
+      const first = secret;
+      const again = approval('open_acme');
+      shop = `${shop}-again`;
+
+      // Act
+      const code = await authorize(again);
+
+      // Assess
+      expect(code).toBe(1);
+      expect(stderr[0]).toContain(`is already connected as ${first}`);
+      expect(() => secretsManager.versions(`tiktok-shop/tokens/${shop}`)).toThrow();
+    });
+
+    it('creates the secret under the key of --kms-key-id or TOKEN_SECRET_KMS_KEY_ID', async () => {
+      const byFlag = await authorize(approval(), '--kms-key-id', KEY_ARN);
+      const flagged = await described();
+      shop = `${shop}-env`;
+      secret = `tiktok-shop/tokens/${shop}`;
+      const byEnv = await main(
+        ['--shop', shop, '--auth-code-stdin'],
+        { ...env, TOKEN_SECRET_KMS_KEY_ID: KEY_ARN },
+        piped(`${approval()}\n`),
+      );
+
+      expect([byFlag, byEnv]).toEqual([0, 0]);
+      expect(flagged.KmsKeyId).toBe(KEY_ARN);
+      expect((await described()).KmsKeyId).toBe(KEY_ARN);
     });
 
     it('names the secret after --secret-prefix and tags it with TOKEN_SECRET_TAG_KEY', async () => {
-      await main(['--auth-code', newAuthCode(), '--shop', 'acme-uk', '--secret-prefix', 'eu/'], {
-        ...env,
-        [ENV.tokenSecretTagKey]: 'team-tiktok-token',
-      });
+      await main(
+        ['--shop', shop, '--auth-code-stdin', '--secret-prefix', 'eu/'],
+        { ...env, [ENV.tokenSecretTagKey]: 'team-tiktok-token' },
+        piped(`${approval()}\n`),
+      );
 
-      expect(createdSecrets()[0]).toMatchObject({
-        Name: 'eu/tokens/acme-uk',
-        Tags: [{ Key: 'team-tiktok-token', Value: 'acme-uk' }],
+      expect((await described(`eu/tokens/${shop}`)).Tags).toContainEqual({
+        Key: 'team-tiktok-token',
+        Value: shop,
       });
     });
 
     it('reads the app key and secret from the app-credentials secret when the environment has none', async () => {
-      sm.on(GetSecretValueCommand, { SecretId: 'team/app-credentials' }).resolves({
-        VersionId: 'c1',
-        SecretString: JSON.stringify({ app_key: APP_KEY, app_secret: APP_SECRET }),
-      });
-
-      const code = await main(['--auth-code', newAuthCode(), '--shop', 'acme-uk'], {
-        [ENV.tiktokAuthBaseUrl]: tiktok.url,
-        [ENV.appCredentialsSecretId]: 'team/app-credentials',
-      });
+      const code = await main(
+        ['--shop', shop, '--auth-code-stdin'],
+        {
+          [ENV.tiktokAuthBaseUrl]: tiktok.url,
+          [ENV.appCredentialsSecretId]: 'team/app-credentials',
+        },
+        piped(`${approval()}\n`),
+      );
 
       expect(code).toBe(0);
-      expect(createdSecrets()).toHaveLength(1);
+      expect(storedOpenId()).toBe(sid('open_acme'));
     });
 
     it.each([
@@ -267,38 +450,25 @@ describe('Function: main (npm run authorize)', () => {
       async (tiktokCode, message) => {
         tiktok.failNext(1, { code: tiktokCode, message });
 
-        const code = await main(['--auth-code', 'AUTHCODE_refused_1', '--shop', 'acme-uk'], env);
+        const code = await authorize('AUTHCODE_refused_1');
 
         expect(code).toBe(1);
         expect(stderr).toHaveLength(1);
-        expect(stderr[0]).toMatch(/^error: shop acme-uk not connected, nothing stored: /);
+        expect(stderr[0]).toMatch(/^error: shop acme-\d+ not connected, nothing stored: /);
         expect(stderr[0]).toContain(`code ${tiktokCode}: ${message}`);
         expect(stdout).toEqual([]);
-        expect(sm.calls()).toEqual([]);
+        expect(writes()).toEqual([]);
       },
     );
 
-    it('refuses a code that was already used, storing nothing the second time', async () => {
-      const authCode = newAuthCode();
-      await main(['--auth-code', authCode, '--shop', 'acme-uk'], env);
-      sm.resetHistory();
-
-      const code = await main(['--auth-code', authCode, '--shop', 'acme-uk'], env);
-
-      expect(code).toBe(1);
-      expect(stderr[0]).toContain('TikTok code 36004004');
-      expect(sm.calls()).toEqual([]);
-    });
-
     it('exits 1, saying the seller must approve again, when the token cannot be stored', async () => {
-      sm.on(CreateSecretCommand).rejects(
-        Object.assign(new Error('not authorized to perform CreateSecret'), {
-          name: 'AccessDeniedException',
-          $metadata: { httpStatusCode: 400 },
-        }),
-      );
+      secretsManager.failNext('CreateSecret', 1, {
+        type: 'AccessDeniedException',
+        status: 400,
+        message: 'not authorized to perform CreateSecret',
+      });
 
-      const code = await main(['--auth-code', newAuthCode(), '--shop', 'acme-uk'], env);
+      const code = await authorize(approval());
 
       expect(code).toBe(1);
       expect(stderr[0]).toContain('could not be stored');
@@ -311,62 +481,95 @@ describe('Function: main (npm run authorize)', () => {
     it('writes TikTok’s answer to a new owner-only file, without any AWS call', async () => {
       const file = join(dir, 'acme-uk.json');
 
-      const code = await main(
-        ['--auth-code', newAuthCode(), '--shop', 'acme-uk', '--token-file', file],
-        env,
-      );
+      const code = await authorize(approval(), '--token-file', file);
 
       expect(code).toBe(0);
       const stored = JSON.parse(await readFile(file, 'utf8')) as { code: number };
       expect(stored.code).toBe(0);
       expect((await stat(file)).mode & 0o777).toBe(0o600);
       expect(await readdir(dir)).toEqual(['acme-uk.json']);
-      expect(stdout[0]).toMatch(/^Shop acme-uk connected: created token file .*acme-uk\.json\n/);
-      expect(sm.calls()).toEqual([]);
+      expect(stdout[0]).toMatch(/^Shop acme-\d+ connected: created token file .*acme-uk\.json\n/);
+      expect(secretsManager.calls).toEqual([]);
+      expect(eventBridge.events).toEqual([]);
     });
 
-    it('replaces an existing token and keeps the old one as <file>.previous', async () => {
+    it('replaces the same seller’s token and keeps the old one as <file>.previous', async () => {
       const file = join(dir, 'acme-uk.json');
-      await writeFile(file, '{"old":"TTS_AT_old_file_token"}', { mode: 0o600 });
+      await authorize(approval(), '--token-file', file);
+      const first = await readFile(file, 'utf8');
 
-      const code = await main(
-        ['--auth-code', newAuthCode(), '--shop', 'acme-uk', '--token-file', file],
-        env,
-      );
+      const code = await authorize(approval(), '--token-file', file);
 
       expect(code).toBe(0);
-      expect(await readFile(`${file}.previous`, 'utf8')).toBe('{"old":"TTS_AT_old_file_token"}');
-      expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ code: 0 });
+      expect(await readFile(`${file}.previous`, 'utf8')).toBe(first);
       expect((await readdir(dir)).sort()).toEqual(['acme-uk.json', 'acme-uk.json.previous']);
-      expect(stdout[0]).toContain('(the previous one is kept in');
+      expect(stdout[1]).toContain('(the previous one is kept in');
     });
 
-    it('refuses an unwritable place before the code is used up', async () => {
-      const authCode = newAuthCode();
-      const file = join(dir, 'missing-dir', 'acme-uk.json');
+    it('refuses another seller’s token for a file that holds one, unless --replace-seller', async () => {
+      const file = join(dir, 'acme-uk.json');
+      await authorize(approval('open_acme'), '--token-file', file);
+      const first = await readFile(file, 'utf8');
 
-      const code = await main(
-        ['--auth-code', authCode, '--shop', 'acme-uk', '--token-file', file],
-        env,
+      const refused = await authorize(approval('open_other'), '--token-file', file);
+      const kept = await readFile(file, 'utf8');
+      const replaced = await authorize(
+        approval('open_other'),
+        '--token-file',
+        file,
+        '--replace-seller',
       );
 
+      expect(refused).toBe(1);
+      expect(kept).toBe(first);
+      expect(replaced).toBe(0);
+      expect(JSON.parse(await readFile(file, 'utf8')).data.open_id).toBe(sid('open_other'));
+    });
+
+    it('follows a symbolic link: the target is replaced, the link stays', async () => {
+      const target = join(dir, 'real.json');
+      const file = join(dir, 'acme-uk.json');
+      await symlink(target, file);
+
+      const created = await authorize(approval(), '--token-file', file);
+      const replaced = await authorize(approval(), '--token-file', file);
+
+      expect([created, replaced]).toEqual([0, 0]);
+      expect((await lstat(file)).isSymbolicLink()).toBe(true);
+      expect(JSON.parse(await readFile(target, 'utf8')).code).toBe(0);
+      expect((await readdir(dir)).sort()).toEqual([
+        'acme-uk.json',
+        'real.json',
+        'real.json.previous',
+      ]);
+    });
+
+    it.each([
+      ['an existing folder', async (path: string) => mkdir(path), 'is a folder'],
+      ['a file in a missing folder', async () => {}, 'cannot be written (ENOENT'],
+    ])('refuses %s before the code is used up', async (_, setup, expected) => {
+      // Prepare
+      const authCode = approval();
+      const path = expected.includes('ENOENT')
+        ? join(dir, 'missing-dir', 'acme-uk.json')
+        : join(dir, 'tokens');
+      await setup(path);
+
+      // Act
+      const code = await authorize(authCode, '--token-file', path);
+
+      // Assess
       expect(code).toBe(1);
-      expect(stderr[0]).toContain(`token file ${file} cannot be written (ENOENT)`);
+      expect(stderr[0]).toContain(`token file ${path} ${expected}`);
       expect(tiktok.calls).toEqual([]);
-      const retried = await main(
-        ['--auth-code', authCode, '--shop', 'acme-uk', '--token-file', join(dir, 'acme-uk.json')],
-        env,
-      );
+      const retried = await authorize(authCode, '--token-file', join(dir, 'acme-uk.json'));
       expect(retried).toBe(0);
     });
 
     it('leaves no file when TikTok refuses the code', async () => {
       const file = join(dir, 'acme-uk.json');
 
-      const code = await main(
-        ['--auth-code', 'AUTHCODE_unknown_2', '--shop', 'acme-uk', '--token-file', file],
-        env,
-      );
+      const code = await authorize('AUTHCODE_unknown_2', '--token-file', file);
 
       expect(code).toBe(1);
       expect(await readdir(dir)).toEqual([]);
@@ -374,39 +577,44 @@ describe('Function: main (npm run authorize)', () => {
   });
 
   describe('consent links', () => {
-    beforeEach(() => {
-      sm.on(GetSecretValueCommand, { SecretId: 'tiktok-shop/callback-state-key' }).resolves({
-        VersionId: 'k1',
-        SecretString: STATE_KEY,
-      });
-    });
+    const linkOf = () => new URL(stdout[0]?.split('\n')[1] ?? '');
+    const checkOf = (link: URL) =>
+      verifyConsentState(link.searchParams.get('state') ?? '', STATE_KEY, { now: Date.now() });
 
-    it('prints the rest-of-world link with a state the callback accepts for this shop', async () => {
+    it('prints a rest-of-world link for a new shop, with a state the callback accepts once', async () => {
       const code = await main(
-        ['--consent-link', '--shop', 'acme-uk', '--service-id', '7012345678'],
+        ['--consent-link', '--shop', shop, '--service-id', '7012345678'],
         env,
       );
 
       expect(code).toBe(0);
-      const link = new URL(stdout[0]?.split('\n')[1] ?? '');
+      expect(stdout[0]).toContain(`a new shop (${secret} holds no token yet)`);
+      const link = linkOf();
       expect(`${link.origin}${link.pathname}`).toBe(
         'https://services.tiktokshop.com/open/authorize',
       );
       expect(link.searchParams.get('service_id')).toBe('7012345678');
-      const check = verifyConsentState(link.searchParams.get('state') ?? '', STATE_KEY, {
-        now: Date.now(),
-      });
-      expect(check).toMatchObject({ valid: true, shop: 'acme-uk' });
+      expect(checkOf(link)).toMatchObject({ valid: true, shop, purpose: 'connect' });
       expect(tiktok.calls).toEqual([]);
     });
 
-    it('prints the US link and reads the service id and key secret from the environment', async () => {
-      sm.on(GetSecretValueCommand, { SecretId: 'team/state-key' }).resolves({
-        VersionId: 'k2',
-        SecretString: STATE_KEY,
-      });
+    it('prints a reconnect link, naming the seller who alone can use it, for a shop with a token', async () => {
+      await authorize(approval());
+      stdout = [];
 
-      const code = await main(['--consent-link', '--shop', 'acme-us', '--region', 'us'], {
+      const code = await main(['--consent-link', '--shop', shop, '--service-id', '1'], env);
+
+      expect(code).toBe(0);
+      expect(stdout[0]).toContain(
+        `a reconnect: only seller Acme UK Ltd (open_id ${sid('open_acme')}) can use it`,
+      );
+      expect(checkOf(linkOf())).toMatchObject({ valid: true, purpose: 'reconnect' });
+    });
+
+    it('prints the US link and reads the service id and key secret from the environment', async () => {
+      secretsManager.seed('team/state-key', STATE_KEY);
+
+      const code = await main(['--consent-link', '--shop', shop, '--region', 'us'], {
         TIKTOK_SERVICE_ID: '7099',
         CALLBACK_STATE_SECRET_ID: 'team/state-key',
       });
@@ -418,15 +626,14 @@ describe('Function: main (npm run authorize)', () => {
     });
 
     it('exits 1 naming the key secret when it cannot be read', async () => {
-      sm.on(GetSecretValueCommand).rejects(
-        new ResourceNotFoundException({ message: "can't find the secret", $metadata: {} }),
-      );
-
-      const code = await main(['--consent-link', '--shop', 'acme-uk', '--service-id', '1'], env);
+      const code = await main(['--consent-link', '--shop', shop, '--service-id', '1'], {
+        ...env,
+        CALLBACK_STATE_SECRET_ID: 'team/missing-key',
+      });
 
       expect(code).toBe(1);
-      expect(stderr[0]).toBe(
-        "error: could not read secret tiktok-shop/callback-state-key: ResourceNotFoundException: can't find the secret",
+      expect(stderr[0]).toMatch(
+        /^error: could not read secret team\/missing-key: ResourceNotFoundException: /,
       );
     });
   });
@@ -436,7 +643,7 @@ describe('Function: main (npm run authorize)', () => {
     const secrets = [...tiktok.issuedSecrets(), STATE_KEY, 'TTS_AT_bytes_1a2b3c'];
 
     expect(secrets.length).toBeGreaterThan(10);
-    for (const secret of secrets) expect(everything).not.toContain(secret);
+    for (const value of secrets) expect(everything).not.toContain(value);
     expect(everything).not.toContain('app_secret=');
   });
 });

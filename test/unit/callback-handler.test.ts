@@ -1,34 +1,43 @@
-import {
-  CreateSecretCommand,
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  ResourceExistsException,
-  SecretsManagerClient,
-  TagResourceCommand,
-} from '@aws-sdk/client-secrets-manager';
 import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SELLER_TAG_KEY } from '../../lambda/onboarding/connect.js';
 import {
   CONSENT_STATE_TTL_SECONDS,
+  type LinkPurpose,
   signConsentState,
 } from '../../lambda/onboarding/consent-state.js';
+import { DETAIL_TYPE, EVENT_SOURCE, METRIC } from '../../lambda/shared/contract.js';
+import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
+import {
+  type LocalSecretsManager,
+  startLocalSecretsManager,
+} from '../local/endpoints/secrets-manager.js';
 import { GET_TOKEN_PATH, type LocalTikTok, startLocalTikTok } from '../local/endpoints/tiktok.js';
+
+/**
+ * The consent callback's handler against local Secrets Manager, EventBridge and TikTok
+ * endpoints that speak the real wire protocols: what is stored, published and shown.
+ */
 
 const APP_KEY = 'callback-app-key';
 const APP_SECRET = 'APPSECRET_callback_1b2c3d4e5f6a7b8c';
 const STATE_KEY = 'STATEKEY_callback_fedcba9876543210fedcba98';
 const CREDENTIALS_ID = 'tiktok-shop/app-credentials';
 const STATE_KEY_ID = 'tiktok-shop/callback-state-key';
-const SECRET = 'tiktok-shop/tokens/acme-uk';
-const ARN = `arn:aws:secretsmanager:us-east-1:123456789012:secret:${SECRET}-AbCdEf`;
+const SHORT_KEY_ID = 'tiktok-shop/short-state-key';
+const BUS = 'tiktok-shop-bus';
+const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const WRITES = ['CreateSecret', 'PutSecretValue', 'UpdateSecretVersionStage', 'TagResource'];
 
-const sm = mockClient(SecretsManagerClient);
+let secretsManager: LocalSecretsManager;
+let eventBridge: LocalEventBridge;
 let tiktok: LocalTikTok;
 /** Pages and log lines of every test, checked for secrets at the end. */
 const emitted: string[] = [];
 let testStart = 0;
-let codeSerial = 0;
+let serial = 0;
+/** A shop name of this test's own: secrets persist across tests. */
+let shop: string;
 
 interface Answer {
   statusCode: number;
@@ -36,15 +45,27 @@ interface Answer {
   body: string;
 }
 
-function newAuthCode(): string {
-  codeSerial++;
-  const authCode = `AUTHCODE_callback_${codeSerial}_3e4f5a`;
-  tiktok.addSeller({ authCode, sellerName: 'Acme UK Ltd' });
+const secretOf = (name: string) => `tiktok-shop/tokens/${name}`;
+
+/** A seller's open_id of this test's own: a seller is connected under one shop only. */
+const sid = (name: string) => `${name}_${shop}`;
+
+/** A seller approving the app: its one-time code. */
+function approval(seller: string, sellerName = `Seller ${seller}`): string {
+  serial++;
+  const authCode = `AUTHCODE_callback_${serial}_3e4f5a`;
+  tiktok.addSeller({ authCode, openId: sid(seller), sellerName });
   return authCode;
 }
 
-function state(shop = 'acme-uk', options: { now?: number; key?: string } = {}): string {
-  return signConsentState(shop, options.key ?? STATE_KEY, { now: options.now ?? Date.now() });
+function state(
+  options: { shop?: string; purpose?: LinkPurpose; now?: number; key?: string } = {},
+): string {
+  return signConsentState(
+    { shop: options.shop ?? shop, purpose: options.purpose ?? 'connect' },
+    options.key ?? STATE_KEY,
+    { now: options.now ?? Date.now() },
+  );
 }
 
 async function invoke(query: Record<string, string> | undefined, method = 'GET'): Promise<Answer> {
@@ -66,7 +87,17 @@ async function invoke(query: Record<string, string> | undefined, method = 'GET')
   return answer;
 }
 
-function logLines(): Record<string, unknown>[] {
+/** Connects the shop with a first seller, as a link for a new shop would. */
+async function connected(openId: string): Promise<void> {
+  const answer = await invoke({ code: approval(openId), state: state() });
+  expect(answer.statusCode).toBe(200);
+  secretsManager.reset();
+  eventBridge.reset();
+  tiktok.reset();
+  testStart = emitted.length;
+}
+
+function jsonLines(): Record<string, unknown>[] {
   return emitted.slice(testStart).flatMap((chunk) =>
     chunk
       .split('\n')
@@ -75,51 +106,78 @@ function logLines(): Record<string, unknown>[] {
   );
 }
 
+const logLine = (message: string) => jsonLines().find((line) => line.message === message);
+
+/** Metric values in the EMF lines printed since the test began. */
+function metricValues(name: string): unknown[] {
+  return jsonLines()
+    .filter((line) => line._aws !== undefined && name in line)
+    .map((line) => line[name]);
+}
+
 function tokenGets(): number {
   return tiktok.calls.filter((call) => call.path === GET_TOKEN_PATH).length;
 }
 
-function writes(): number {
-  return (
-    sm.commandCalls(CreateSecretCommand).length +
-    sm.commandCalls(PutSecretValueCommand).length +
-    sm.commandCalls(TagResourceCommand).length
-  );
+function writesTo(name: string): string[] {
+  return secretsManager.calls
+    .filter((call) => call.secretId === name && WRITES.includes(call.operation))
+    .map((call) => call.operation);
+}
+
+function stored(name: string): { open_id: string; refresh_token: string } {
+  return (JSON.parse(secretsManager.current(name) ?? '{}') as { data: never }).data;
+}
+
+function events() {
+  return eventBridge.events.map((event) => ({
+    bus: event.EventBusName,
+    source: event.Source,
+    detailType: event.DetailType,
+    detail: event.Detail as Record<string, unknown>,
+  }));
 }
 
 describe('Function: consent callback handler', () => {
   beforeAll(async () => {
-    tiktok = await startLocalTikTok({ appKey: APP_KEY, appSecret: APP_SECRET });
+    [secretsManager, eventBridge, tiktok] = await Promise.all([
+      startLocalSecretsManager(),
+      startLocalEventBridge(),
+      startLocalTikTok({ appKey: APP_KEY, appSecret: APP_SECRET }),
+    ]);
+    secretsManager.seed(
+      CREDENTIALS_ID,
+      JSON.stringify({ app_key: APP_KEY, app_secret: APP_SECRET }),
+    );
+    secretsManager.seed(STATE_KEY_ID, STATE_KEY);
+    secretsManager.seed(SHORT_KEY_ID, 'short');
   });
 
   afterAll(async () => {
-    await tiktok.close();
+    await Promise.all([secretsManager.close(), eventBridge.close(), tiktok.close()]);
   });
 
   beforeEach(() => {
+    serial++;
+    shop = `acme-${serial}`;
     testStart = emitted.length;
     vi.resetModules();
-    sm.reset();
+    secretsManager.reset();
+    eventBridge.reset();
     tiktok.reset();
-    sm.on(GetSecretValueCommand, { SecretId: CREDENTIALS_ID }).resolves({
-      VersionId: 'c1',
-      SecretString: JSON.stringify({ app_key: APP_KEY, app_secret: APP_SECRET }),
-    });
-    sm.on(GetSecretValueCommand, { SecretId: STATE_KEY_ID }).resolves({
-      VersionId: 'k1',
-      SecretString: STATE_KEY,
-    });
-    sm.on(CreateSecretCommand).resolves({ ARN, Name: SECRET });
-    sm.on(PutSecretValueCommand).resolves({ ARN, Name: SECRET });
-    sm.on(TagResourceCommand).resolves({});
+    vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', secretsManager.url);
+    vi.stubEnv('AWS_ENDPOINT_URL_EVENTBRIDGE', eventBridge.url);
     vi.stubEnv('AWS_REGION', 'us-east-1');
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
     vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'callback-test');
+    vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'TikTokShopTokens');
     vi.stubEnv('APP_CREDENTIALS_SECRET_ID', CREDENTIALS_ID);
     vi.stubEnv('CALLBACK_STATE_SECRET_ID', STATE_KEY_ID);
     vi.stubEnv('TOKEN_SECRET_PREFIX', '');
     vi.stubEnv('TOKEN_SECRET_TAG_KEY', '');
+    vi.stubEnv('TOKEN_SECRET_KMS_KEY_ID', '');
+    vi.stubEnv('EVENT_BUS_NAME', BUS);
     vi.stubEnv('TIKTOK_AUTH_BASE_URL', tiktok.url);
     const capture = (chunk: unknown) => {
       emitted.push(String(chunk));
@@ -129,39 +187,67 @@ describe('Function: consent callback handler', () => {
     vi.spyOn(process.stderr, 'write').mockImplementation(capture);
   });
 
-  describe('a valid redirect', () => {
-    it('stores the shop’s first token in a new tagged secret and says the shop is connected', async () => {
-      // Prepare
-      const code = newAuthCode();
-
+  describe('a link for a new shop', () => {
+    it('creates the shop’s secret, tagged with the shop and the seller, and says so', async () => {
       // Act
-      const answer = await invoke({ code, state: state() });
+      const answer = await invoke({ code: approval('open_acme', 'Acme UK Ltd'), state: state() });
 
       // Assess
       expect(answer.statusCode).toBe(200);
       expect(answer.body).toContain(
-        'Shop acme-uk is connected. Its token will be refreshed automatically.',
+        `Shop ${shop} is connected. Its token will be refreshed automatically.`,
       );
-      const [created] = sm.commandCalls(CreateSecretCommand).map((call) => call.args[0].input);
-      expect(created).toMatchObject({
-        Name: SECRET,
-        Tags: [{ Key: 'tiktok-shop-token', Value: 'acme-uk' }],
-      });
-      const stored = JSON.parse(created?.SecretString ?? '{}') as {
-        data: { access_token: string; refresh_token: string };
-      };
-      expect(tiktok.isRefreshTokenValid(stored.data.refresh_token)).toBe(true);
-      expect(answer.body).not.toContain(stored.data.access_token);
-      expect(logLines().find((line) => line.message === 'shop connected')).toMatchObject({
+      const token = stored(secretOf(shop));
+      expect(token.open_id).toBe(sid('open_acme'));
+      expect(tiktok.isRefreshTokenValid(token.refresh_token)).toBe(true);
+      expect(secretsManager.versions(secretOf(shop)).map((v) => v.stages)).toEqual([
+        ['AWSCURRENT'],
+      ]);
+      expect(logLine('shop connected')).toMatchObject({
         level: 'INFO',
-        shop: 'acme-uk',
-        secretName: SECRET,
+        shop,
+        secretName: secretOf(shop),
+        connection: 'new',
         created: true,
+        openId: sid('open_acme'),
       });
     });
 
+    it('publishes Shop Connected to the refresher’s bus and counts it, without a token', async () => {
+      const answer = await invoke({ code: approval('open_acme', 'Acme UK Ltd'), state: state() });
+
+      expect(answer.statusCode).toBe(200);
+      expect(events()).toEqual([
+        {
+          bus: BUS,
+          source: EVENT_SOURCE,
+          detailType: DETAIL_TYPE.shopConnected,
+          detail: {
+            shop: secretOf(shop),
+            shopName: shop,
+            connection: 'new',
+            openId: sid('open_acme'),
+            sellerName: 'Acme UK Ltd',
+            versionId: expect.any(String),
+            accessTokenExpiresAt: expect.stringMatching(/Z$/),
+            refreshTokenExpiresAt: expect.stringMatching(/Z$/),
+            via: 'consent-callback',
+          },
+        },
+      ]);
+      expect(JSON.stringify(events())).not.toContain('TTS_');
+      expect(metricValues(METRIC.shopsConnected)).toEqual([1]);
+    });
+
+    it('takes the code from auth_code when TikTok names it so', async () => {
+      const answer = await invoke({ auth_code: approval('open_acme'), state: state() });
+
+      expect(answer.statusCode).toBe(200);
+      expect(stored(secretOf(shop)).open_id).toBe(sid('open_acme'));
+    });
+
     it('answers a page that loads nothing and is not cached', async () => {
-      const answer = await invoke({ code: newAuthCode(), state: state() });
+      const answer = await invoke({ code: approval('open_acme'), state: state() });
 
       expect(answer.headers).toMatchObject({
         'content-type': 'text/html; charset=utf-8',
@@ -172,29 +258,218 @@ describe('Function: consent callback handler', () => {
       expect(answer.body).not.toMatch(/<script|<img|<link|https?:/);
     });
 
-    it('adds a current version to the secret of a shop that authorizes again', async () => {
-      sm.on(CreateSecretCommand).rejects(
-        new ResourceExistsException({ message: 'already exists', $metadata: {} }),
-      );
-
-      const answer = await invoke({ code: newAuthCode(), state: state() });
-
-      expect(answer.statusCode).toBe(200);
-      expect(sm.commandCalls(PutSecretValueCommand)[0]?.args[0].input.SecretId).toBe(SECRET);
-      expect(sm.commandCalls(TagResourceCommand)).toHaveLength(1);
-      expect(logLines().find((line) => line.message === 'shop connected')?.created).toBe(false);
-    });
-
-    it('names the secret after TOKEN_SECRET_PREFIX and tags it with TOKEN_SECRET_TAG_KEY', async () => {
+    it('creates the secret under TOKEN_SECRET_KMS_KEY_ID, TOKEN_SECRET_PREFIX and TOKEN_SECRET_TAG_KEY', async () => {
       vi.stubEnv('TOKEN_SECRET_PREFIX', 'eu/');
       vi.stubEnv('TOKEN_SECRET_TAG_KEY', 'team-token');
+      vi.stubEnv('TOKEN_SECRET_KMS_KEY_ID', KEY_ARN);
 
-      await invoke({ code: newAuthCode(), state: state() });
+      const answer = await invoke({ code: approval('open_eu'), state: state() });
 
-      expect(sm.commandCalls(CreateSecretCommand)[0]?.args[0].input).toMatchObject({
-        Name: 'eu/tokens/acme-uk',
-        Tags: [{ Key: 'team-token', Value: 'acme-uk' }],
+      expect(answer.statusCode).toBe(200);
+      expect(secretsManager.calls.map((call) => call.operation)).toContain('CreateSecret');
+      const { DescribeSecretCommand, SecretsManagerClient } = await import(
+        '@aws-sdk/client-secrets-manager'
+      );
+      const client = new SecretsManagerClient({ endpoint: secretsManager.url });
+      const described = await client.send(
+        new DescribeSecretCommand({ SecretId: `eu/tokens/${shop}` }),
+      );
+      client.destroy();
+      expect(described.KmsKeyId).toBe(KEY_ARN);
+      expect(described.Tags).toEqual([
+        { Key: 'team-token', Value: shop },
+        { Key: SELLER_TAG_KEY, Value: sid('open_eu') },
+      ]);
+    });
+
+    it('refuses it, without calling TikTok, when the shop already holds a token', async () => {
+      await connected('open_acme');
+
+      const answer = await invoke({ code: approval('open_acme'), state: state() });
+
+      expect(answer.statusCode).toBe(409);
+      expect(answer.body).toContain(`Shop ${shop} is already connected`);
+      expect(tokenGets()).toBe(0);
+      expect(writesTo(secretOf(shop))).toEqual([]);
+      expect(events()).toMatchObject([
+        {
+          detailType: DETAIL_TYPE.shopConnectionRefused,
+          detail: { reason: 'shop-already-connected' },
+        },
+      ]);
+    });
+  });
+
+  describe('a reconnect link', () => {
+    it('stores the same seller’s new token as the current version, the old one as AWSPREVIOUS', async () => {
+      // Prepare
+      await connected('open_acme');
+      const before = secretsManager.current(secretOf(shop));
+
+      // Act
+      const answer = await invoke({
+        code: approval('open_acme'),
+        state: state({ purpose: 'reconnect' }),
       });
+
+      // Assess
+      expect(answer.statusCode).toBe(200);
+      expect(answer.body).toContain(`Shop ${shop} is connected again.`);
+      const byStage = new Map(
+        secretsManager
+          .versions(secretOf(shop))
+          .flatMap((v) => v.stages.map((stage) => [stage, v.secretString])),
+      );
+      expect(byStage.get('AWSPREVIOUS')).toBe(before);
+      expect(byStage.get('AWSCURRENT')).not.toBe(before);
+      expect(events()).toMatchObject([
+        { detailType: DETAIL_TYPE.shopConnected, detail: { connection: 'reconnected' } },
+      ]);
+    });
+
+    it('refuses a token of another seller: the stored token stays, the operator is told', async () => {
+      // Prepare: acme's shop is connected; someone approves acme's link with their own account
+      await connected('open_acme');
+      const before = secretsManager.versions(secretOf(shop));
+
+      // Act
+      const answer = await invoke({
+        code: approval('open_attacker', 'Attacker Ltd'),
+        state: state({ purpose: 'reconnect' }),
+      });
+
+      // Assess: the page says so, without naming the stored seller
+      expect(answer.statusCode).toBe(403);
+      expect(answer.body).toContain(
+        `Shop ${shop} is connected to another TikTok Shop seller account than the one that approved the app. Nothing was changed.`,
+      );
+      expect(answer.body).not.toContain(sid('open_acme'));
+      // Assess: nothing written, the stored token is acme's and still works
+      expect(writesTo(secretOf(shop))).toEqual([]);
+      expect(secretsManager.versions(secretOf(shop))).toEqual(before);
+      expect(stored(secretOf(shop)).open_id).toBe(sid('open_acme'));
+      expect(tiktok.isRefreshTokenValid(stored(secretOf(shop)).refresh_token)).toBe(true);
+      // Assess: event, metric and log for the operator
+      expect(events()).toEqual([
+        {
+          bus: BUS,
+          source: EVENT_SOURCE,
+          detailType: DETAIL_TYPE.shopConnectionRefused,
+          detail: expect.objectContaining({
+            shop: secretOf(shop),
+            shopName: shop,
+            reason: 'seller-mismatch',
+            openId: sid('open_attacker'),
+            sellerName: 'Attacker Ltd',
+            storedOpenId: sid('open_acme'),
+            codeUsed: true,
+            via: 'consent-callback',
+          }),
+        },
+      ]);
+      expect(metricValues(METRIC.shopConnectionsRefused)).toEqual([1]);
+      expect(logLine('shop connection refused')).toMatchObject({
+        level: 'WARN',
+        reason: 'seller-mismatch',
+      });
+    });
+  });
+
+  describe('a link used more than once', () => {
+    it('refuses the same link a second time without calling TikTok', async () => {
+      // Prepare
+      const link = state();
+      const first = await invoke({ code: approval('open_acme'), state: link });
+      const before = secretsManager.versions(secretOf(shop));
+      tiktok.reset();
+
+      // Act: the same link, with another seller's approval
+      const again = await invoke({ code: approval('open_attacker'), state: link });
+
+      // Assess
+      expect(first.statusCode).toBe(200);
+      expect(again.statusCode).toBe(409);
+      expect(again.body).toContain('This link has already been used');
+      expect(tokenGets()).toBe(0);
+      expect(secretsManager.versions(secretOf(shop))).toEqual(before);
+      expect(events().at(-1)).toMatchObject({
+        detailType: DETAIL_TYPE.shopConnectionRefused,
+        detail: { reason: 'link-already-used', codeUsed: false },
+      });
+    });
+
+    it('lets one of two concurrent uses of one link win, and refuses the other', async () => {
+      // Prepare: two approvals of the same link, from two sellers, at the same time
+      const link = state();
+      const codes = [approval('open_one'), approval('open_two')];
+      tiktok.latencyMs = 100;
+
+      // Act
+      const answers = await Promise.all(codes.map((code) => invoke({ code, state: link })));
+      tiktok.latencyMs = 0;
+
+      // Assess
+      expect(answers.map((answer) => answer.statusCode).sort()).toEqual([200, 409]);
+      const winner = sid(answers[0]?.statusCode === 200 ? 'open_one' : 'open_two');
+      expect(stored(secretOf(shop)).open_id).toBe(winner);
+      expect(secretsManager.versions(secretOf(shop))).toHaveLength(1);
+      // Both passed the look before the exchange: the write itself refused the second one.
+      expect(tokenGets()).toBe(2);
+      expect(
+        events().map((event) => [event.detailType, event.detail.reason, event.detail.codeUsed]),
+      ).toEqual(
+        expect.arrayContaining([
+          [DETAIL_TYPE.shopConnected, undefined, undefined],
+          [DETAIL_TYPE.shopConnectionRefused, 'link-already-used', true],
+        ]),
+      );
+    });
+  });
+
+  it('refuses a seller already connected under another shop name', async () => {
+    // Prepare: the seller's shop is connected as `shop`
+    await connected('open_acme');
+    const secondName = `${shop}-second`;
+
+    // Act
+    const answer = await invoke({
+      code: approval('open_acme'),
+      state: state({ shop: secondName }),
+    });
+
+    // Assess
+    expect(answer.statusCode).toBe(409);
+    expect(answer.body).toContain('already connected under another shop name');
+    expect(answer.body).not.toContain(secretOf(shop));
+    expect(() => secretsManager.versions(secretOf(secondName))).toThrow();
+    expect(events()).toMatchObject([
+      {
+        detailType: DETAIL_TYPE.shopConnectionRefused,
+        detail: {
+          shop: secretOf(secondName),
+          reason: 'seller-connected-elsewhere',
+          otherShops: [secretOf(shop)],
+        },
+      },
+    ]);
+  });
+
+  describe('a seller who declined', () => {
+    it.each([
+      ['TikTok’s error', { error: 'access_denied' }, '(TikTok reported: access_denied)'],
+      ['an error that is not a plain word', { error: '<b>x</b>' }, 'You did not approve the app'],
+      ['no reason', {}, 'You did not approve the app'],
+    ])('is told so (%s), and nothing is called', async (_, extra, expected) => {
+      const answer = await invoke({ state: state(), ...extra });
+
+      expect(answer.statusCode).toBe(200);
+      expect(answer.body).toContain(`You did not approve the app for shop ${shop}`);
+      expect(answer.body).toContain(expected);
+      expect(answer.body).toContain('open the same link again');
+      expect(answer.body).not.toContain('<b>');
+      expect(tokenGets()).toBe(0);
+      expect(writesTo(secretOf(shop))).toEqual([]);
+      expect(logLine('consent declined')).toMatchObject({ level: 'WARN', shop });
     });
   });
 
@@ -203,52 +478,50 @@ describe('Function: consent callback handler', () => {
       [
         'a state whose shop was swapped for another',
         () => {
-          const [, expiry, mac] = state('acme-uk').split('.');
-          return `${Buffer.from('rival-shop').toString('base64url')}.${expiry}.${mac}`;
+          const [, ...rest] = state().split('.');
+          return [Buffer.from('rival-shop').toString('base64url'), ...rest].join('.');
         },
         'was not issued by us',
       ],
-      [
-        'a state signed with another key',
-        () => state('acme-uk', { key: 'x'.repeat(40) }),
-        'was not issued by us',
-      ],
+      ['a state signed with another key', () => state({ key: 'x'.repeat(40) }), 'was not issued'],
       [
         'an expired state',
-        () => state('acme-uk', { now: Date.now() - (CONSENT_STATE_TTL_SECONDS + 1) * 1000 }),
+        () => state({ now: Date.now() - (CONSENT_STATE_TTL_SECONDS + 1) * 1000 }),
         'has expired',
       ],
       ['a malformed state', () => 'not-a-state', 'was not issued by us'],
     ])('answers 400 for %s and calls neither TikTok nor a write', async (_, makeState, why) => {
-      const code = newAuthCode();
-
-      const answer = await invoke({ code, state: makeState() });
+      const answer = await invoke({ code: approval('open_acme'), state: makeState() });
 
       expect(answer.statusCode).toBe(400);
       expect(answer.body).toContain(why);
       expect(answer.body).toContain('Nothing was changed.');
       expect(tokenGets()).toBe(0);
-      expect(writes()).toBe(0);
-      expect(sm.commandCalls(GetSecretValueCommand, { SecretId: CREDENTIALS_ID })).toHaveLength(0);
-      expect(logLines().find((line) => line.message === 'consent callback refused')).toMatchObject({
-        level: 'WARN',
-      });
+      expect(secretsManager.calls.filter((call) => WRITES.includes(call.operation))).toEqual([]);
+      expect(secretsManager.calls.filter((call) => call.secretId === CREDENTIALS_ID)).toEqual([]);
+      expect(logLine('consent callback refused')).toMatchObject({ level: 'WARN' });
     });
 
     it.each([
-      ['no query string', undefined],
-      ['no state', { code: 'AUTHCODE_nostate' }],
-      ['no code', { state: 'abc.1.def' }],
-    ])('answers 400 for %s', async (_, query) => {
+      ['no query string', undefined, 'missing its authorization code and state'],
+      ['no state', { code: 'AUTHCODE_nostate' }, 'missing its state'],
+    ])('answers 400 for %s', async (_, query, expected) => {
       const answer = await invoke(query);
 
       expect(answer.statusCode).toBe(400);
-      expect(answer.body).toContain('missing its authorization code or state');
+      expect(answer.body).toContain(expected);
+      expect(tokenGets()).toBe(0);
+    });
+
+    it('answers 400 for a code TikTok would never issue, without calling it', async () => {
+      const answer = await invoke({ code: 'x'.repeat(600), state: state() });
+
+      expect(answer.statusCode).toBe(400);
       expect(tokenGets()).toBe(0);
     });
 
     it('answers 405 to anything but GET', async () => {
-      const answer = await invoke({ code: newAuthCode(), state: state() }, 'POST');
+      const answer = await invoke({ code: approval('open_acme'), state: state() }, 'POST');
 
       expect(answer.statusCode).toBe(405);
       expect(answer.headers.allow).toBe('GET');
@@ -258,7 +531,7 @@ describe('Function: consent callback handler', () => {
 
   describe('when TikTok refuses', () => {
     it('answers 400 with TikTok’s code and message for an invalid or used code, storing nothing', async () => {
-      const code = newAuthCode();
+      const code = approval('open_acme');
       tiktok.failNext(1, { code: 36004004, message: `auth_code ${code} is invalid` });
 
       const answer = await invoke({ code, state: state() });
@@ -267,43 +540,70 @@ describe('Function: consent callback handler', () => {
       expect(answer.body).toContain('TikTok code 36004004: auth_code [redacted] is invalid');
       expect(answer.body).toContain('Nothing was stored.');
       expect(answer.body).not.toContain(code);
-      expect(writes()).toBe(0);
-      expect(
-        logLines().find((line) => line.message === 'TikTok refused the authorization code'),
-      ).toMatchObject({ level: 'WARN', shop: 'acme-uk', tiktokCode: 36004004 });
+      expect(writesTo(secretOf(shop))).toEqual([]);
+      expect(logLine('TikTok refused the authorization code')).toMatchObject({
+        level: 'WARN',
+        shop,
+        tiktokCode: 36004004,
+      });
     });
 
     it('answers 502 for a code TikTok does not document, storing nothing', async () => {
       tiktok.failNext(1, { code: 12345678, message: 'something <b>new</b>' });
 
-      const answer = await invoke({ code: newAuthCode(), state: state() });
+      const answer = await invoke({ code: approval('open_acme'), state: state() });
 
       expect(answer.statusCode).toBe(502);
       expect(answer.body).toContain('code 12345678: something &lt;b&gt;new&lt;/b&gt;');
-      expect(writes()).toBe(0);
+      expect(writesTo(secretOf(shop))).toEqual([]);
     });
   });
 
   describe('when something on our side fails', () => {
     it('answers a generic 500 and logs TokenNotStored when the token cannot be stored', async () => {
-      sm.on(CreateSecretCommand).rejects(
-        Object.assign(new Error('User arn:aws:iam::123456789012:role/x is not authorized'), {
-          name: 'AccessDeniedException',
-          $metadata: { httpStatusCode: 400 },
-        }),
-      );
+      secretsManager.failNext('CreateSecret', 1, {
+        type: 'AccessDeniedException',
+        status: 400,
+        message: 'User arn:aws:iam::123456789012:role/x is not authorized',
+      });
 
-      const answer = await invoke({ code: newAuthCode(), state: state() });
+      const answer = await invoke({ code: approval('open_acme'), state: state() });
 
       expect(answer.statusCode).toBe(500);
       expect(answer.body).toContain('Something went wrong on our side');
       expect(answer.body).not.toContain('123456789012');
-      expect(logLines().find((line) => line.message === 'shop not connected')).toMatchObject({
+      expect(logLine('shop not connected')).toMatchObject({
         level: 'ERROR',
-        shop: 'acme-uk',
+        shop,
         errorType: 'TokenNotStoredError',
         errorMessage: expect.stringContaining('AccessDeniedException'),
       });
+    });
+
+    it('answers a generic 500 before calling TikTok when the shop’s secret cannot be looked at', async () => {
+      secretsManager.failNext('DescribeSecret', 1, {
+        type: 'AccessDeniedException',
+        status: 400,
+      });
+
+      const answer = await invoke({ code: approval('open_acme'), state: state() });
+
+      expect(answer.statusCode).toBe(500);
+      expect(tokenGets()).toBe(0);
+      expect(logLine('shop not connected')?.errorType).toBe('SecretStoreError');
+    });
+
+    it('keeps the connection when its event cannot be published, and logs that', async () => {
+      eventBridge.failNext(2);
+
+      const answer = await invoke({ code: approval('open_acme'), state: state() });
+
+      expect(answer.statusCode).toBe(200);
+      expect(logLine('event not published')).toMatchObject({
+        level: 'ERROR',
+        detailType: DETAIL_TYPE.shopConnected,
+      });
+      expect(metricValues(METRIC.eventPublishFailures)).toEqual([1]);
     });
 
     it('answers 500 and names every missing setting in the log', async () => {
@@ -311,10 +611,10 @@ describe('Function: consent callback handler', () => {
       vi.stubEnv('CALLBACK_STATE_SECRET_ID', '');
       vi.stubEnv('TIKTOK_AUTH_BASE_URL', 'http://auth.example.com');
 
-      const answer = await invoke({ code: newAuthCode(), state: state() });
+      const answer = await invoke({ code: approval('open_acme'), state: state() });
 
       expect(answer.statusCode).toBe(500);
-      const failed = logLines().find((line) => line.message === 'consent callback failed');
+      const failed = logLine('consent callback failed');
       expect(failed?.errorType).toBe('ConfigurationError');
       expect(JSON.stringify(failed)).toContain('APP_CREDENTIALS_SECRET_ID is required');
       expect(JSON.stringify(failed)).toContain('CALLBACK_STATE_SECRET_ID is required');
@@ -323,17 +623,12 @@ describe('Function: consent callback handler', () => {
     });
 
     it('answers 500 without calling TikTok when the signing key is too short', async () => {
-      sm.on(GetSecretValueCommand, { SecretId: STATE_KEY_ID }).resolves({
-        VersionId: 'k2',
-        SecretString: 'short',
-      });
+      vi.stubEnv('CALLBACK_STATE_SECRET_ID', SHORT_KEY_ID);
 
-      const answer = await invoke({ code: newAuthCode(), state: state() });
+      const answer = await invoke({ code: approval('open_acme'), state: state() });
 
       expect(answer.statusCode).toBe(500);
-      expect(logLines().find((line) => line.message === 'consent callback failed')?.errorType).toBe(
-        'MalformedSecretError',
-      );
+      expect(logLine('consent callback failed')?.errorType).toBe('MalformedSecretError');
       expect(tokenGets()).toBe(0);
     });
   });

@@ -1,5 +1,18 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -11,6 +24,28 @@ const APP_KEY = '6cli1app2key3';
 const APP_SECRET = 'APPSECRET_cli_5e4d3c2b1a09f8e7d6c5b4a3';
 const HOUR = 3600;
 const USAGE = 'usage: npm run refresh -- --token-file <path> [--force] [--dry-run]';
+/** Root ignores file permissions: a read-only folder is tested as an unprivileged user then. */
+const AS_ROOT = process.getuid?.() === 0;
+const NOBODY = 65534;
+
+/** The command as a script in its own process, as a user whom the folder's permissions bind. */
+function runScript(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ status: number | null; stderr: string; stdout: string }> {
+  return new Promise((done) => {
+    execFile(
+      resolve('node_modules/.bin/tsx'),
+      [resolve('lambda/commands/refresh.ts'), ...argv],
+      {
+        env: { PATH: process.env.PATH, ...env },
+        timeout: 20_000,
+        ...(AS_ROOT ? { uid: NOBODY, gid: NOBODY } : {}),
+      },
+      (error, stdout, stderr) => done({ status: error ? Number(error.code) : 0, stdout, stderr }),
+    );
+  });
+}
 
 describe('Function: main (npm run refresh)', () => {
   let tiktok: LocalTikTok;
@@ -54,6 +89,7 @@ describe('Function: main (npm run refresh)', () => {
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cli-refresh-test-'));
+    if (AS_ROOT) await chown(dir, NOBODY, NOBODY);
     file = join(dir, 'shop-a.json');
     env = {
       TIKTOK_APP_KEY: APP_KEY,
@@ -72,6 +108,7 @@ describe('Function: main (npm run refresh)', () => {
 
   afterEach(async () => {
     tiktok.reset();
+    await chmod(dir, 0o700);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -101,12 +138,51 @@ describe('Function: main (npm run refresh)', () => {
     });
   });
 
-  it('skips a token that is not due, without app credentials or a call to TikTok', async () => {
+  it.each([
+    ['not due', 6 * 24 * HOUR, [], {}, 'TIKTOK_APP_KEY and TIKTOK_APP_SECRET are missing or empty'],
+    [
+      'in a dry run',
+      HOUR,
+      ['--dry-run'],
+      { TIKTOK_APP_KEY: APP_KEY },
+      'TIKTOK_APP_SECRET is missing',
+    ],
+    [
+      'empty',
+      HOUR,
+      [],
+      { TIKTOK_APP_KEY: ' ', TIKTOK_APP_SECRET: APP_SECRET },
+      'TIKTOK_APP_KEY is missing',
+    ],
+  ])(
+    'reports missing app credentials at start, whatever the token (%s)',
+    async (_, expiresIn, flags, credentials, expected) => {
+      // Prepare
+      const { raw } = await tokenFile(expiresIn);
+
+      // Act
+      const code = await main(['--token-file', file, ...flags], {
+        [ENV.tiktokAuthBaseUrl]: tiktok.url,
+        ...credentials,
+      });
+
+      // Assess
+      expect(code).toBe(2);
+      expect(stderr).toHaveLength(1);
+      expect(stderr[0]).toContain(expected);
+      expect(stderr[0]).toContain(USAGE);
+      expect(stdout).toEqual([]);
+      expect(tiktok.calls).toEqual([]);
+      expect(await readFile(file, 'utf8')).toBe(raw);
+    },
+  );
+
+  it('skips a token that is not due, without a call to TikTok or a write', async () => {
     // Prepare
     const { raw } = await tokenFile(6 * 24 * HOUR);
 
     // Act
-    const code = await main(['--token-file', file], {});
+    const code = await main(['--token-file', file], env);
 
     // Assess
     expect(code).toBe(0);
@@ -117,6 +193,7 @@ describe('Function: main (npm run refresh)', () => {
     expect(stderr).toEqual([]);
     expect(tiktok.calls).toEqual([]);
     expect(await readFile(file, 'utf8')).toBe(raw);
+    expect(await readdir(dir)).toEqual(['shop-a.json']);
     expectNoSecretPrinted();
   });
 
@@ -173,17 +250,110 @@ describe('Function: main (npm run refresh)', () => {
     expectNoSecretPrinted();
   });
 
-  it('fails a dry run of a due token when the app credentials are not set', async () => {
-    const { raw } = await tokenFile(HOUR);
-
-    const code = await main(['--token-file', file, '--dry-run'], { TIKTOK_APP_KEY: APP_KEY });
-
-    expect(code).toBe(1);
-    expect(stdout[0]).toMatch(
-      /^shop-a\.json: failed: ConfigurationError: set TIKTOK_APP_KEY and TIKTOK_APP_SECRET to refresh a token; access token expires /,
+  it('reads a token file saved with a byte-order mark and CRLF line ends', async () => {
+    // Prepare
+    const { openId, raw } = await tokenFile(HOUR);
+    await writeFile(
+      file,
+      `\uFEFF${JSON.stringify(JSON.parse(raw), null, 2).replace(/\n/g, '\r\n')}\r\n`,
     );
-    expect(await readFile(file, 'utf8')).toBe(raw);
+
+    // Act
+    const code = await main(['--token-file', file], env);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout[0]).toMatch(/^shop-a\.json: refreshed; /);
+    const written = JSON.parse(await readFile(file, 'utf8')) as { data: { refresh_token: string } };
+    expect(written.data.refresh_token).toBe(tiktok.refreshTokenOf(openId));
+  });
+
+  it('follows a symbolic link: the target gets the new token, the link stays', async () => {
+    // Prepare: the token file is a link into another folder
+    const vault = join(dir, 'vault');
+    await mkdir(vault);
+    const target = join(vault, 'acme.json');
+    const { openId, raw } = await tokenFile(HOUR);
+    await writeFile(target, raw, { mode: 0o600 });
+    await rm(file);
+    await symlink(target, file);
+
+    // Act
+    const code = await main(['--token-file', file], env);
+
+    // Assess
+    expect(code).toBe(0);
+    expect((await lstat(file)).isSymbolicLink()).toBe(true);
+    expect(await readlink(file)).toBe(target);
+    const written = JSON.parse(await readFile(target, 'utf8')) as {
+      data: { refresh_token: string };
+    };
+    expect(written.data.refresh_token).toBe(tiktok.refreshTokenOf(openId));
+    expect(await readFile(`${target}.previous`, 'utf8')).toBe(raw);
+    expect((await readdir(vault)).sort()).toEqual(['acme.json', 'acme.json.previous']);
+  });
+
+  it('refuses a folder it cannot write to before calling TikTok, keeping the token', async () => {
+    // Prepare: a due token in a read-only folder
+    const { raw } = await tokenFile(HOUR);
+    if (AS_ROOT) await chown(file, NOBODY, NOBODY);
+    await chmod(dir, 0o500);
+
+    // Act
+    const run = await runScript(['--token-file', file], {
+      TIKTOK_APP_KEY: APP_KEY,
+      TIKTOK_APP_SECRET: APP_SECRET,
+      [ENV.tiktokAuthBaseUrl]: tiktok.url,
+    });
+
+    // Assess
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `^shop-a\\.json: failed: SecretStoreError: token file ${file} cannot be written \\(EACCES`,
+      ),
+    );
     expect(tiktok.calls).toEqual([]);
+    expect(await readFile(file, 'utf8')).toBe(raw);
+    expect(await readdir(dir)).toEqual(['shop-a.json']);
+  });
+
+  it('keeps TikTok’s answer in an owner-only recovery file when the folder turns read-only meanwhile', async () => {
+    // Prepare: TikTok answers late; the folder loses its write permission while it does
+    const { openId, raw } = await tokenFile(HOUR);
+    if (AS_ROOT) await chown(file, NOBODY, NOBODY);
+    tiktok.failNext(1, { delayMs: 400 });
+
+    // Act
+    const running = runScript(['--token-file', file], {
+      TIKTOK_APP_KEY: APP_KEY,
+      TIKTOK_APP_SECRET: APP_SECRET,
+      [ENV.tiktokAuthBaseUrl]: tiktok.url,
+    });
+    await vi.waitFor(() => expect(tiktok.calls).toHaveLength(1), { timeout: 15_000, interval: 20 });
+    await chmod(dir, 0o500);
+    const run = await running;
+
+    // Assess: non-zero exit, the path and the OS error printed
+    expect(run.status).toBe(1);
+    const recovery = (await readdir(dir)).find((name) => name.includes('.recovery-')) ?? '';
+    expect(recovery).not.toBe('');
+    expect(run.stdout).toContain(
+      `TokenNotStoredError: TikTok issued a new token that could not be stored: token file ${file} could not be written (`,
+    );
+    expect(run.stdout).toContain('EACCES');
+    expect(run.stdout).toContain(`TikTok's answer is kept in ${join(dir, recovery)} (owner-only)`);
+    // Assess: the rotated token is in the recovery file, the old one still in the token file
+    const kept = JSON.parse(await readFile(join(dir, recovery), 'utf8')) as {
+      data: { refresh_token: string };
+    };
+    expect(kept.data.refresh_token).toBe(tiktok.refreshTokenOf(openId));
+    expect(tiktok.isRefreshTokenValid(kept.data.refresh_token)).toBe(true);
+    expect((await stat(join(dir, recovery))).mode & 0o777).toBe(0o600);
+    expect(await readFile(file, 'utf8')).toBe(raw);
+    for (const secret of tiktok.issuedSecrets()) {
+      expect(`${run.stdout}${run.stderr}`).not.toContain(secret);
+    }
   });
 
   it('exits 1 and keeps the file when TikTok refuses the refresh token', async () => {
@@ -266,22 +436,13 @@ describe('Function: main (npm run refresh)', () => {
   });
 
   it('sets the process exit code when run as a script', async () => {
-    // Prepare
-    const run = (argv: string[]) =>
-      new Promise<{ status: number | null; stderr: string; stdout: string }>((done) => {
-        execFile(
-          resolve('node_modules/.bin/tsx'),
-          [resolve('lambda/commands/refresh.ts'), ...argv],
-          { env: { PATH: process.env.PATH }, timeout: 20_000 },
-          (error, stdout, stderr) =>
-            done({ status: error ? Number(error.code) : 0, stdout, stderr }),
-        );
-      });
-
     // Act
     const [usage, missing] = await Promise.all([
-      run([]),
-      run(['--token-file', join(dir, 'missing.json')]),
+      runScript([], {}),
+      runScript(['--token-file', join(dir, 'missing.json')], {
+        TIKTOK_APP_KEY: APP_KEY,
+        TIKTOK_APP_SECRET: APP_SECRET,
+      }),
     ]);
 
     // Assess

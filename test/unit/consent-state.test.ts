@@ -11,18 +11,24 @@ import { MalformedSecretError, SecretStoreError } from '../../lambda/shared/erro
 const KEY = 'STATEKEY_consent_0123456789abcdef01234567';
 const OTHER_KEY = 'OTHERKEY_consent_76543210fedcba9876543210';
 const NOW = 1_750_000_000_000;
+const LINK = { shop: 'acme-uk', purpose: 'connect' } as const;
 
-/** The state with its shop part replaced, the signature kept. */
+/** The state with one part replaced (0 shop, 1 purpose, 2 nonce, 3 expiry), the signature kept. */
+function withPart(state: string, index: number, value: string): string {
+  const parts = state.split('.');
+  parts[index] = value;
+  return parts.join('.');
+}
+
 function withShop(state: string, shop: string): string {
-  const [, expiry, mac] = state.split('.');
-  return `${Buffer.from(shop).toString('base64url')}.${expiry}.${mac}`;
+  return withPart(state, 0, Buffer.from(shop).toString('base64url'));
 }
 
 describe('Module: consent-state', () => {
   describe('Function: verifyConsentState', () => {
     it('accepts a state it signed and answers its shop and expiry', () => {
       // Prepare
-      const state = signConsentState('acme-uk', KEY, { now: NOW });
+      const state = signConsentState(LINK, KEY, { now: NOW });
 
       // Act
       const check = verifyConsentState(state, KEY, { now: NOW + 60_000 });
@@ -31,20 +37,57 @@ describe('Module: consent-state', () => {
       expect(check).toEqual({
         valid: true,
         shop: 'acme-uk',
+        purpose: 'connect',
+        nonce: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
         expiresAt: new Date(NOW + CONSENT_STATE_TTL_SECONDS * 1000),
       });
     });
 
-    it('keeps the state URL-safe and free of the key', () => {
-      const state = signConsentState('acme-uk', KEY, { now: NOW });
+    it('gives every link its own nonce, so that each link is single-use', () => {
+      const nonces = new Set(
+        Array.from({ length: 20 }, () => {
+          const check = verifyConsentState(signConsentState(LINK, KEY, { now: NOW }), KEY, {
+            now: NOW,
+          });
+          return check.valid ? check.nonce : '';
+        }),
+      );
 
-      expect(state).toMatch(/^[A-Za-z0-9_-]+\.\d+\.[A-Za-z0-9_-]+$/);
+      expect(nonces.size).toBe(20);
+      expect(nonces.has('')).toBe(false);
+    });
+
+    it('carries a reconnect link’s purpose', () => {
+      const state = signConsentState({ shop: 'acme-uk', purpose: 'reconnect' }, KEY, { now: NOW });
+
+      expect(verifyConsentState(state, KEY, { now: NOW })).toMatchObject({
+        valid: true,
+        purpose: 'reconnect',
+      });
+    });
+
+    it.each([
+      ['its purpose turned from reconnect into connect', 1, 'c'],
+      ['its nonce replaced by another link’s', 2, 'AAAAAAAAAAAAAAAAAAAAAA'],
+    ])('refuses a state with %s', (_, index, value) => {
+      const state = signConsentState({ shop: 'acme-uk', purpose: 'reconnect' }, KEY, { now: NOW });
+
+      expect(verifyConsentState(withPart(state, index, value), KEY, { now: NOW })).toEqual({
+        valid: false,
+        reason: 'bad-signature',
+      });
+    });
+
+    it('keeps the state URL-safe and free of the key', () => {
+      const state = signConsentState(LINK, KEY, { now: NOW });
+
+      expect(state).toMatch(/^[A-Za-z0-9_-]+\.[cr]\.[A-Za-z0-9_-]{22}\.\d+\.[A-Za-z0-9_-]+$/);
       expect(encodeURIComponent(state)).toBe(state);
       expect(state).not.toContain(KEY);
     });
 
     it('refuses a state whose shop was changed (another shop’s name, same signature)', () => {
-      const state = signConsentState('acme-uk', KEY, { now: NOW });
+      const state = signConsentState(LINK, KEY, { now: NOW });
 
       const check = verifyConsentState(withShop(state, 'rival-shop'), KEY, { now: NOW });
 
@@ -52,10 +95,10 @@ describe('Module: consent-state', () => {
     });
 
     it('refuses a state whose expiry was pushed back', () => {
-      const state = signConsentState('acme-uk', KEY, { now: NOW });
-      const [shop, expiry, mac] = state.split('.');
+      const state = signConsentState(LINK, KEY, { now: NOW });
+      const expiry = Number(state.split('.')[3]);
 
-      const check = verifyConsentState(`${shop}.${Number(expiry) + 86_400}.${mac}`, KEY, {
+      const check = verifyConsentState(withPart(state, 3, String(expiry + 86_400)), KEY, {
         now: NOW,
       });
 
@@ -63,7 +106,7 @@ describe('Module: consent-state', () => {
     });
 
     it('refuses a state signed with another key', () => {
-      const state = signConsentState('acme-uk', OTHER_KEY, { now: NOW });
+      const state = signConsentState(LINK, OTHER_KEY, { now: NOW });
 
       expect(verifyConsentState(state, KEY, { now: NOW })).toEqual({
         valid: false,
@@ -72,7 +115,7 @@ describe('Module: consent-state', () => {
     });
 
     it('refuses a signature of the wrong length without comparing it', () => {
-      const state = signConsentState('acme-uk', KEY, { now: NOW });
+      const state = signConsentState(LINK, KEY, { now: NOW });
 
       expect(verifyConsentState(`${state}AAAA`, KEY, { now: NOW })).toEqual({
         valid: false,
@@ -81,7 +124,7 @@ describe('Module: consent-state', () => {
     });
 
     it('refuses a state once its hour has passed, and accepts it one second before', () => {
-      const state = signConsentState('acme-uk', KEY, { now: NOW });
+      const state = signConsentState(LINK, KEY, { now: NOW });
       const end = NOW + CONSENT_STATE_TTL_SECONDS * 1000;
 
       expect(verifyConsentState(state, KEY, { now: end - 1000 }).valid).toBe(true);
@@ -92,7 +135,7 @@ describe('Module: consent-state', () => {
     });
 
     it('honours a shorter lifetime', () => {
-      const state = signConsentState('acme-uk', KEY, { now: NOW, ttlSeconds: 60 });
+      const state = signConsentState(LINK, KEY, { now: NOW, ttlSeconds: 60 });
 
       expect(verifyConsentState(state, KEY, { now: NOW + 61_000 })).toEqual({
         valid: false,
@@ -103,10 +146,12 @@ describe('Module: consent-state', () => {
     it.each([
       ['empty', ''],
       ['no separators', 'abcdef'],
-      ['four parts', 'a.1.b.c'],
-      ['a non-numeric expiry', 'YWNtZQ.soon.c2ln'],
-      ['characters outside base64url', 'ac+me.1750000000.c2ln'],
-      ['an oversized state', `${'a'.repeat(600)}.1.b`],
+      ['the three parts of a state from before nonces', 'YWNtZQ.1750000000.c2ln'],
+      ['an unknown purpose', 'YWNtZQ.x.AAAAAAAAAAAAAAAAAAAAAA.1750000000.c2ln'],
+      ['a short nonce', 'YWNtZQ.c.AAAA.1750000000.c2ln'],
+      ['a non-numeric expiry', 'YWNtZQ.c.AAAAAAAAAAAAAAAAAAAAAA.soon.c2ln'],
+      ['characters outside base64url', 'ac+me.c.AAAAAAAAAAAAAAAAAAAAAA.1750000000.c2ln'],
+      ['an oversized state', `${'a'.repeat(600)}.c.AAAAAAAAAAAAAAAAAAAAAA.1.b`],
     ])('refuses %s as malformed', (_, state) => {
       expect(verifyConsentState(state, KEY, { now: NOW })).toEqual({
         valid: false,

@@ -1,5 +1,16 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -26,6 +37,16 @@ function versionOf(raw: string): string {
 
 async function mode(path: string): Promise<number> {
   return (await stat(path)).mode & 0o777;
+}
+
+/** The error a promise rejects with. */
+async function failureOf(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a failure');
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -268,6 +289,142 @@ describe('Class: FileTokenStore', () => {
       await writeFile(file, token(1));
 
       expect(await store.readKept(file)).toBeUndefined();
+    });
+  });
+
+  describe('a symbolic link', () => {
+    it('is followed: the target is replaced atomically, the link stays, the backups sit beside the target', async () => {
+      // Prepare: the token lives elsewhere, the link points at it
+      const targetDir = join(dir, 'vault');
+      await mkdir(targetDir);
+      const target = join(targetDir, 'shop-a.real.json');
+      await writeFile(target, token(1), { mode: 0o600 });
+      await symlink(target, file);
+
+      // Act
+      const stored = await store.read(file);
+      const outcome = await store.replace(file, token(2), stored.current.versionId);
+
+      // Assess
+      expect(outcome).toEqual({ stored: true, versionId: versionOf(token(2)) });
+      expect((await lstat(file)).isSymbolicLink()).toBe(true);
+      expect(await readlink(file)).toBe(target);
+      expect(await readFile(target, 'utf8')).toBe(token(2));
+      expect(await readFile(`${target}.previous`, 'utf8')).toBe(token(1));
+      expect((await readdir(dir)).sort()).toEqual(['shop-a.json', 'vault']);
+    });
+
+    it('is followed through a relative link, and through a link whose target is not there yet', async () => {
+      await symlink('shop-a.real.json', file);
+
+      await expect(store.readIfExists(file)).resolves.toBeUndefined();
+      expect(await store.create(file, token(1))).toBe(versionOf(token(1)));
+
+      expect((await lstat(file)).isSymbolicLink()).toBe(true);
+      expect(await readFile(join(dir, 'shop-a.real.json'), 'utf8')).toBe(token(1));
+    });
+  });
+
+  it('refuses a loop of symbolic links, naming the path', async () => {
+    await symlink(join(dir, 'b.json'), file);
+    await symlink(file, join(dir, 'b.json'));
+
+    await expect(store.read(file)).rejects.toThrow(
+      `token file ${file} is a chain of more than 8 links`,
+    );
+  });
+
+  describe('a file written by an editor', () => {
+    it('is read without its UTF-8 byte-order mark, and with CRLF line ends kept as JSON whitespace', async () => {
+      const crlf = token(1).replace(/,/g, ',\r\n');
+      await writeFile(file, `\uFEFF${crlf}\r\n`);
+
+      const stored = await store.read(file);
+
+      expect(stored.current.raw).toBe(`${crlf}\r\n`);
+      expect(JSON.parse(stored.current.raw)).toEqual(JSON.parse(token(1)));
+    });
+  });
+
+  describe('Method: prepareWrite', () => {
+    it('reserves one owner-only recovery file beside the token, which release removes', async () => {
+      await writeFile(file, token(1));
+
+      await store.prepareWrite(file);
+      await store.prepareWrite(file);
+      const reserved = (await readdir(dir)).filter((name) => name.includes('.recovery-'));
+      const modes = await Promise.all(reserved.map((name) => mode(join(dir, name))));
+      await store.release();
+
+      expect(reserved).toHaveLength(1);
+      expect(modes).toEqual([0o600]);
+      expect(await readdir(dir)).toEqual(['shop-a.json']);
+    });
+
+    it('removes the reservation once the new token is in place', async () => {
+      await writeFile(file, token(1));
+
+      await store.prepareWrite(file);
+      await store.replace(file, token(2), versionOf(token(1)));
+
+      expect((await readdir(dir)).sort()).toEqual(['shop-a.json', 'shop-a.json.previous']);
+    });
+
+    it.each([
+      ['a folder', async () => mkdir(file), 'is a folder'],
+      ['in a folder that does not exist', async () => {}, 'cannot be written (ENOENT'],
+    ])('refuses %s, naming the path', async (_, setup, expected) => {
+      const path = expected.includes('ENOENT') ? join(dir, 'missing', 'shop-a.json') : file;
+      await setup();
+
+      await expect(store.prepareWrite(path)).rejects.toThrow(`token file ${path} ${expected}`);
+    });
+  });
+
+  describe('when the write fails after TikTok answered', () => {
+    it('keeps the answer in the reserved recovery file and names it with the OS error', async () => {
+      // Prepare: a reservation, then the pending name taken by a folder: the write must fail
+      await writeFile(file, token(1));
+      await store.prepareWrite(file);
+      await mkdir(`${file}.pending`);
+
+      // Act
+      const replacing = store.replace(file, token(2), versionOf(token(1)));
+
+      // Assess
+      const error = await failureOf(replacing);
+      expect(error).toBeInstanceOf(SecretStoreError);
+      const recovery = (await readdir(dir)).find((name) => name.includes('.recovery-')) ?? '';
+      expect(error.message).toMatch(
+        new RegExp(
+          `^token file ${file} could not be written \\(.*EISDIR.*\\); TikTok's answer is kept in ${join(dir, recovery)} \\(owner-only\\)`,
+        ),
+      );
+      expect(await readFile(join(dir, recovery), 'utf8')).toBe(token(2));
+      expect(await mode(join(dir, recovery))).toBe(0o600);
+      expect(await readFile(file, 'utf8')).toBe(token(1));
+    });
+
+    it('keeps the answer in a new recovery file when none was reserved', async () => {
+      await writeFile(file, token(1));
+      await mkdir(`${file}.pending`);
+
+      const error = await failureOf(store.replace(file, token(2), versionOf(token(1))));
+
+      const recovery = (await readdir(dir)).find((name) => name.includes('.recovery-')) ?? '';
+      expect(error.message).toContain(`TikTok's answer is kept in ${join(dir, recovery)}`);
+      expect(await readFile(join(dir, recovery), 'utf8')).toBe(token(2));
+    });
+
+    it('says the token is lost, with both OS errors, when no recovery file can be written either', async () => {
+      const path = join(dir, 'gone', 'shop-a.json');
+
+      const error = await failureOf(store.replace(path, token(2), versionOf(token(1))));
+
+      expect(error.message).toMatch(
+        /could not be written \(.*ENOENT.*\), nor could a recovery file beside it \(.*ENOENT.*\): the new token is lost/,
+      );
+      expect(error.message).not.toContain('TTS_');
     });
   });
 });

@@ -81,6 +81,8 @@ interface Secret {
   arn: string;
   name: string;
   description?: string;
+  /** As given to CreateSecret; absent: the aws/secretsmanager key. */
+  kmsKeyId?: string;
   tags: Map<string, string>;
   /** In creation order, which pruning relies on. */
   versions: Map<string, Version>;
@@ -264,6 +266,8 @@ export class LocalSecretsManager {
       optionalString(input, 'Description'),
       readTags(input),
     );
+    const kmsKeyId = optionalString(input, 'KmsKeyId');
+    if (kmsKeyId !== undefined) secret.kmsKeyId = kmsKeyId;
     const version =
       value === undefined ? undefined : this.#putVersion(secret, value, token, [CURRENT]);
     return { ARN: secret.arn, Name: secret.name, VersionId: version?.id };
@@ -303,7 +307,14 @@ export class LocalSecretsManager {
       );
     }
     const stages = readStages(input) ?? [CURRENT];
-    const version = this.#putVersion(secret, value, requestToken(input), stages);
+    // As AWS does: the first version of a secret becomes AWSCURRENT whatever the stages asked.
+    const first = secret.versions.size === 0 && !stages.includes(CURRENT);
+    const version = this.#putVersion(
+      secret,
+      value,
+      requestToken(input),
+      first ? [...stages, CURRENT] : stages,
+    );
     return {
       ARN: secret.arn,
       Name: secret.name,
@@ -512,6 +523,7 @@ function summary(secret: Secret): JsonObject {
     ARN: secret.arn,
     Name: secret.name,
     Description: secret.description,
+    KmsKeyId: secret.kmsKeyId,
     Tags: [...secret.tags].map(([Key, Value]) => ({ Key, Value })),
     CreatedDate: secret.createdAt / 1000,
     LastChangedDate: secret.lastChangedAt / 1000,

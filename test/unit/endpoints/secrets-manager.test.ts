@@ -68,6 +68,17 @@ describe('LocalSecretsManager', () => {
       ]);
     });
 
+    it('keeps the customer-managed key it was given and names it in DescribeSecret', async () => {
+      const keyArn = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+      await client.send(
+        new CreateSecretCommand({ Name: 'shop/k', SecretString: 'v1', KmsKeyId: keyArn }),
+      );
+      const described = await client.send(new DescribeSecretCommand({ SecretId: 'shop/k' }));
+
+      expect(described.KmsKeyId).toBe(keyArn);
+    });
+
     it('refuses a name that exists with ResourceExistsException', async () => {
       // Prepare
       endpoint.seed('shop/a', 'v1');
@@ -179,6 +190,24 @@ describe('LocalSecretsManager', () => {
         new GetSecretValueCommand({ SecretId: 'shop/a', VersionStage: 'AWSPENDING' }),
       );
       expect(pending.SecretString).toBe('v2');
+    });
+
+    it('makes the first version of an empty secret AWSCURRENT even when AWSPENDING was asked, as AWS does', async () => {
+      // Prepare: a secret created without a value, as CloudFormation creates it
+      await client.send(new CreateSecretCommand({ Name: 'shop/empty' }));
+
+      // Act
+      const put = await client.send(
+        new PutSecretValueCommand({
+          SecretId: 'shop/empty',
+          SecretString: 'v1',
+          VersionStages: ['AWSPENDING'],
+        }),
+      );
+
+      // Assess
+      expect(put.VersionStages?.sort()).toEqual(['AWSCURRENT', 'AWSPENDING']);
+      expect(endpoint.current('shop/empty')).toBe('v1');
     });
 
     it('treats a repeated ClientRequestToken with the same value as a no-op', async () => {

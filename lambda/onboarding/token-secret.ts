@@ -1,0 +1,273 @@
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  PutSecretValueCommand,
+  type SecretsManagerClient,
+  TagResourceCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
+import type { SdkError } from '@smithy/types';
+import { redact, SecretStoreError, TransientError } from '../shared/errors.js';
+import { versionIdFor } from '../shared/secrets-store.js';
+import { type Clock, retry, systemClock } from '../shared/timing.js';
+import {
+  type DestinationState,
+  type DestinationWrite,
+  linkVersionId,
+  SELLER_TAG_KEY,
+  type ShopTokenDestination,
+  sellerTagValue,
+  storedSeller,
+} from './connect.js';
+
+const CURRENT = 'AWSCURRENT';
+const PENDING = 'AWSPENDING';
+/** ListSecrets pages read when looking for a seller's other shops (100 secrets a page). */
+const MAX_LIST_PAGES = 10;
+
+export interface TokenSecretDestinationOptions {
+  readonly client: SecretsManagerClient;
+  readonly shop: string;
+  /** `<prefix>tokens/<shop>`. */
+  readonly secretName: string;
+  /** `<prefix>tokens/`: where other shops' token secrets are looked for. */
+  readonly tokenSecretsPrefix: string;
+  /** The refresher's discovery tag key; its value is the shop name. */
+  readonly tagKey: string;
+  /** Customer-managed KMS key for a secret created here; absent: aws/secretsmanager. */
+  readonly kmsKeyId?: string;
+  readonly clock?: Clock;
+  /** Epoch ms after which no retry starts. */
+  readonly deadline?: () => number;
+}
+
+/**
+ * A shop's token secret as onboarding sees it. Secrets Manager makes the rules hold:
+ *
+ * - a version id is accepted once per secret (the same `ClientRequestToken` with another value
+ *   is ResourceExistsException), and versions younger than 24 hours are never removed: a consent
+ *   link writes the version its nonce names, so it works once, even when used twice at once;
+ * - `UpdateSecretVersionStage` moves AWSCURRENT only from the version named in
+ *   `RemoveFromVersionId` (or, without it, only when no version is current): the token is made
+ *   current only if the one whose seller was checked is still current.
+ *
+ * The secret is tagged with the shop (for the refresher's discovery) and the seller's open_id
+ * (so that a seller connected under one shop name is found before it is connected under another).
+ */
+export class TokenSecretDestination implements ShopTokenDestination {
+  readonly name: string;
+  readonly #options: TokenSecretDestinationOptions;
+  readonly #clock: Clock;
+
+  constructor(options: TokenSecretDestinationOptions) {
+    this.name = options.secretName;
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  async inspect(linkNonce: string | undefined): Promise<DestinationState> {
+    let stages: [string, string[]][];
+    try {
+      stages = await this.#stages();
+    } catch (error) {
+      if (error instanceof SecretStoreError && error.awsName === 'ResourceNotFoundException') {
+        return { linkUsed: false };
+      }
+      throw error;
+    }
+    const linkUsed =
+      linkNonce !== undefined && stages.some(([id]) => id === linkVersionId(this.name, linkNonce));
+    const currentId = stages.find(([, labels]) => labels.includes(CURRENT))?.[0];
+    if (currentId === undefined) return { linkUsed };
+    const answer = await this.#call('GetSecretValue', () =>
+      this.#options.client.send(
+        new GetSecretValueCommand({ SecretId: this.name, VersionId: currentId }),
+      ),
+    );
+    return { linkUsed, current: storedSeller(currentId, answer.SecretString ?? '') };
+  }
+
+  async shopsOfSeller(openId: string): Promise<string[]> {
+    const value = sellerTagValue(openId);
+    const found: string[] = [];
+    let nextToken: string | undefined;
+    for (let page = 0; page < MAX_LIST_PAGES; page++) {
+      const answer = await this.#call('ListSecrets', () =>
+        this.#options.client.send(
+          new ListSecretsCommand({
+            // Each filter is a prefix match and a tag-value filter looks at every tag: the exact
+            // seller tag is checked below.
+            Filters: [
+              { Key: 'name', Values: [this.#options.tokenSecretsPrefix] },
+              { Key: 'tag-key', Values: [SELLER_TAG_KEY] },
+              { Key: 'tag-value', Values: [value] },
+            ],
+            MaxResults: 100,
+            NextToken: nextToken,
+          }),
+        ),
+      );
+      for (const secret of answer.SecretList ?? []) {
+        const seller = secret.Tags?.find((tag) => tag.Key === SELLER_TAG_KEY)?.Value;
+        if (secret.Name !== undefined && secret.Name !== this.name && seller === value) {
+          found.push(secret.Name);
+        }
+      }
+      nextToken = answer.NextToken;
+      if (nextToken === undefined) break;
+    }
+    return found;
+  }
+
+  async write(
+    raw: string,
+    options: {
+      readonly basedOnVersionId: string | undefined;
+      readonly linkNonce: string | undefined;
+      readonly openId: string;
+    },
+  ): Promise<DestinationWrite> {
+    const { client, shop, tagKey, kmsKeyId } = this.#options;
+    const versionId =
+      options.linkNonce === undefined
+        ? versionIdFor(this.name, raw)
+        : linkVersionId(this.name, options.linkNonce);
+    const tags = [
+      { Key: tagKey, Value: shop },
+      { Key: SELLER_TAG_KEY, Value: sellerTagValue(options.openId) },
+    ];
+
+    if (options.basedOnVersionId === undefined) {
+      try {
+        const created = await this.#call('CreateSecret', () =>
+          client.send(
+            new CreateSecretCommand({
+              Name: this.name,
+              SecretString: raw,
+              ClientRequestToken: versionId,
+              Tags: tags,
+              ...(kmsKeyId === undefined ? {} : { KmsKeyId: kmsKeyId }),
+            }),
+          ),
+        );
+        return {
+          stored: true,
+          versionId,
+          created: true,
+          ...(created.ARN === undefined ? {} : { arn: created.ARN }),
+          warnings: [],
+        };
+      } catch (error) {
+        // The secret exists (made by the stack, or by a retry of this very call): add a version.
+        if (!isAws(error, 'ResourceExistsException')) throw error;
+      }
+    }
+
+    let arn: string | undefined;
+    try {
+      // Idempotent for the same value: a retried put adds nothing. The first version of an empty
+      // secret becomes AWSCURRENT at once; the compare-and-swap below then finds it there.
+      const put = await this.#call('PutSecretValue', () =>
+        client.send(
+          new PutSecretValueCommand({
+            SecretId: this.name,
+            SecretString: raw,
+            ClientRequestToken: versionId,
+            VersionStages: [PENDING],
+          }),
+        ),
+      );
+      arn = put.ARN;
+    } catch (error) {
+      if (isAws(error, 'ResourceExistsException')) return { stored: false, reason: 'link-used' };
+      throw error;
+    }
+
+    try {
+      await this.#call('UpdateSecretVersionStage', () =>
+        client.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: this.name,
+            VersionStage: CURRENT,
+            MoveToVersionId: versionId,
+            ...(options.basedOnVersionId === undefined
+              ? {}
+              : { RemoveFromVersionId: options.basedOnVersionId }),
+          }),
+        ),
+      );
+    } catch (error) {
+      if (error instanceof TransientError) throw error;
+      // Refused: AWSCURRENT moved since the look, or an earlier attempt whose answer was lost
+      // (or the refresher, recovering a pending write) already moved it here.
+      const stages = await this.#stages();
+      if (stages.some(([id, labels]) => id === versionId && labels.includes(CURRENT))) {
+        return { stored: true, versionId, created: false, ...(arn ? { arn } : {}), warnings: [] };
+      }
+      // Not left as AWSPENDING: the refresher would take it for an interrupted write of its own.
+      if (stages.some(([id, labels]) => id === versionId && labels.includes(PENDING))) {
+        await this.#call('UpdateSecretVersionStage', () =>
+          client.send(
+            new UpdateSecretVersionStageCommand({
+              SecretId: this.name,
+              VersionStage: PENDING,
+              RemoveFromVersionId: versionId,
+            }),
+          ),
+        );
+      }
+      return { stored: false, reason: 'moved' };
+    }
+
+    const warnings: string[] = [];
+    try {
+      await this.#call('TagResource', () =>
+        client.send(new TagResourceCommand({ SecretId: this.name, Tags: tags })),
+      );
+    } catch (error) {
+      warnings.push(
+        `the token is stored but the secret's tags were not updated: ${(error as Error).message}`,
+      );
+    }
+    return { stored: true, versionId, created: false, ...(arn ? { arn } : {}), warnings };
+  }
+
+  async #stages(): Promise<[string, string[]][]> {
+    const answer = await this.#call('DescribeSecret', () =>
+      this.#options.client.send(new DescribeSecretCommand({ SecretId: this.name })),
+    );
+    return Object.entries(answer.VersionIdsToStages ?? {});
+  }
+
+  /** Retries throttling, 5xx and network errors; names the operation on failure. */
+  async #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await retry(call, {
+        clock: this.#clock,
+        isRetryable: isRetryableAwsError,
+        maxAttempts: 5,
+        baseDelayMs: 100,
+        maxDelayMs: 2_000,
+        deadline: this.#options.deadline?.() ?? Number.POSITIVE_INFINITY,
+      });
+    } catch (error) {
+      const { name, message } = error instanceof Error ? error : new Error(String(error));
+      const text = `Secrets Manager ${operation} failed on ${this.name}: ${name}: ${redact(message, [])}`;
+      if (isRetryableAwsError(error)) throw new TransientError(text, { cause: error });
+      throw new SecretStoreError(text, { cause: error, awsName: name });
+    }
+  }
+}
+
+function isAws(error: unknown, name: string): boolean {
+  return error instanceof SecretStoreError && error.awsName === name;
+}
+
+function isRetryableAwsError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const sdkError = error as SdkError;
+  return isThrottlingError(sdkError) || isTransientError(sdkError) || isServerError(sdkError);
+}

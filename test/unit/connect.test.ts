@@ -1,0 +1,448 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type ConnectRequest,
+  connectShop,
+  type DestinationState,
+  type DestinationWrite,
+  type ShopTokenDestination,
+  sellerTagValue,
+  shopConnectedEvent,
+  shopConnectionRefusedEvent,
+  storedSeller,
+} from '../../lambda/onboarding/connect.js';
+import {
+  ShopConnectionRefusedError,
+  TokenNotStoredError,
+  TransientError,
+} from '../../lambda/shared/errors.js';
+import type { ParsedToken } from '../../lambda/shared/token.js';
+
+const NOW_S = Math.floor(Date.now() / 1000);
+
+function tokenOf(openId: string | undefined, n = 1): ParsedToken {
+  const data = {
+    access_token: `TTS_AT_connect_${n}`,
+    access_token_expire_in: NOW_S + 7 * 86_400,
+    refresh_token: `TTS_RT_connect_${n}`,
+    refresh_token_expire_in: NOW_S + 365 * 86_400,
+    seller_name: `Seller ${openId ?? 'unnamed'}`,
+    ...(openId === undefined ? {} : { open_id: openId }),
+  };
+  const document = { code: 0 as const, message: 'success', data, request_id: `req-${n}` };
+  return { raw: JSON.stringify(document), document };
+}
+
+/** A destination in memory: the current token, versions written by link, writes recorded. */
+class FakeDestination implements ShopTokenDestination {
+  readonly name = 'tiktok-shop/tokens/acme-uk';
+  current: { versionId: string; raw: string } | undefined;
+  usedNonces = new Set<string>();
+  others: string[] = [];
+  writes: { raw: string; basedOnVersionId: string | undefined }[] = [];
+  /** Answers for the next writes, before the write happens (a race lost). */
+  nextWrites: DestinationWrite[] = [];
+  /** Runs before a write answers `moved`: the other writer's token. */
+  onMoved: (() => void) | undefined;
+  inspections = 0;
+
+  constructor(current?: ParsedToken) {
+    if (current !== undefined) this.current = { versionId: 'v-stored', raw: current.raw };
+  }
+
+  async inspect(linkNonce: string | undefined): Promise<DestinationState> {
+    this.inspections++;
+    return {
+      linkUsed: linkNonce !== undefined && this.usedNonces.has(linkNonce),
+      ...(this.current === undefined
+        ? {}
+        : { current: storedSeller(this.current.versionId, this.current.raw) }),
+    };
+  }
+
+  async shopsOfSeller(): Promise<string[]> {
+    return this.others;
+  }
+
+  async write(
+    raw: string,
+    options: { basedOnVersionId: string | undefined; linkNonce: string | undefined },
+  ): Promise<DestinationWrite> {
+    const forced = this.nextWrites.shift();
+    if (forced !== undefined) {
+      if (!forced.stored && forced.reason === 'moved') this.onMoved?.();
+      return forced;
+    }
+    if (this.current?.versionId !== options.basedOnVersionId) {
+      return { stored: false, reason: 'moved' };
+    }
+    this.writes.push({ raw, basedOnVersionId: options.basedOnVersionId });
+    const versionId = `v-${this.writes.length}`;
+    this.current = { versionId, raw };
+    if (options.linkNonce !== undefined) this.usedNonces.add(options.linkNonce);
+    return {
+      stored: true,
+      versionId,
+      created: options.basedOnVersionId === undefined,
+      warnings: [],
+    };
+  }
+}
+
+function tiktokAnswering(token: ParsedToken) {
+  const calls: string[] = [];
+  return {
+    calls,
+    getToken: async (_credentials: unknown, authCode: string) => {
+      calls.push(authCode);
+      return token;
+    },
+  };
+}
+
+const credentials = async () => ({ app_key: 'k', app_secret: 'APPSECRET_connect_test' });
+
+function request(overrides: Partial<ConnectRequest> = {}): ConnectRequest {
+  return { shop: 'acme-uk', authCode: 'AUTHCODE_connect', purpose: 'any', ...overrides };
+}
+
+async function refusal(promise: Promise<unknown>): Promise<ShopConnectionRefusedError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof ShopConnectionRefusedError) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('Function: connectShop', () => {
+  it('stores a new shop’s token, unchanged, as a new connection', async () => {
+    // Prepare
+    const destination = new FakeDestination();
+    const answer = tokenOf('open_acme');
+
+    // Act
+    const connected = await connectShop(request({ purpose: 'connect', linkNonce: 'n1' }), {
+      appCredentials: credentials,
+      tiktok: tiktokAnswering(answer),
+      destination,
+    });
+
+    // Assess
+    expect(destination.writes).toEqual([{ raw: answer.raw, basedOnVersionId: undefined }]);
+    expect(connected).toMatchObject({
+      shop: 'acme-uk',
+      connection: 'new',
+      openId: 'open_acme',
+      sellerName: 'Seller open_acme',
+      stored: { name: destination.name, created: true },
+    });
+    expect(JSON.stringify(connected)).not.toContain('TTS_');
+  });
+
+  it('reconnects the seller already stored, replacing the token it checked', async () => {
+    const destination = new FakeDestination(tokenOf('open_acme', 1));
+
+    const connected = await connectShop(request({ purpose: 'reconnect', linkNonce: 'n1' }), {
+      appCredentials: credentials,
+      tiktok: tiktokAnswering(tokenOf('open_acme', 2)),
+      destination,
+    });
+
+    expect(connected.connection).toBe('reconnected');
+    expect(destination.writes).toEqual([
+      { raw: tokenOf('open_acme', 2).raw, basedOnVersionId: 'v-stored' },
+    ]);
+  });
+
+  it('refuses a token of another seller before anything is written', async () => {
+    // Prepare: the link is good, the approval comes from someone else's seller account
+    const stored = tokenOf('open_acme', 1);
+    const destination = new FakeDestination(stored);
+
+    // Act
+    const refused = await refusal(
+      connectShop(request({ purpose: 'reconnect', linkNonce: 'n1' }), {
+        appCredentials: credentials,
+        tiktok: tiktokAnswering(tokenOf('open_attacker', 2)),
+        destination,
+      }),
+    );
+
+    // Assess
+    expect(refused.reason).toBe('seller-mismatch');
+    expect(refused.detail).toMatchObject({
+      shop: 'acme-uk',
+      openId: 'open_attacker',
+      storedOpenId: 'open_acme',
+      codeUsed: true,
+    });
+    expect(refused.message).toContain('--replace-seller');
+    expect(destination.writes).toEqual([]);
+    expect(destination.current?.raw).toBe(stored.raw);
+  });
+
+  it('hands the shop to another seller only when the operator says so', async () => {
+    const destination = new FakeDestination(tokenOf('open_acme', 1));
+
+    const connected = await connectShop(request({ replaceSeller: true }), {
+      appCredentials: credentials,
+      tiktok: tiktokAnswering(tokenOf('open_buyer', 2)),
+      destination,
+    });
+
+    expect(connected).toMatchObject({
+      connection: 'seller-replaced',
+      openId: 'open_buyer',
+      previousOpenId: 'open_acme',
+    });
+    expect(destination.writes).toHaveLength(1);
+  });
+
+  it.each([
+    [
+      'a link already used',
+      () => {
+        const destination = new FakeDestination(tokenOf('open_acme'));
+        destination.usedNonces.add('n1');
+        return { destination, req: request({ purpose: 'reconnect', linkNonce: 'n1' }) };
+      },
+      'link-already-used',
+    ],
+    [
+      'a link for a new shop when the shop holds a token',
+      () => ({
+        destination: new FakeDestination(tokenOf('open_acme')),
+        req: request({ purpose: 'connect', linkNonce: 'n2' }),
+      }),
+      'shop-already-connected',
+    ],
+    [
+      'a reconnect link for a shop without a token',
+      () => ({
+        destination: new FakeDestination(),
+        req: request({ purpose: 'reconnect', linkNonce: 'n3' }),
+      }),
+      'shop-not-connected',
+    ],
+    [
+      'a stored value that names no seller',
+      () => {
+        const destination = new FakeDestination();
+        destination.current = { versionId: 'v-hand', raw: '{"code":0,"data":{}}' };
+        return { destination, req: request() };
+      },
+      'stored-seller-unknown',
+    ],
+  ])('refuses %s without calling TikTok', async (_, setup, reason) => {
+    // Prepare
+    const { destination, req } = setup();
+    const tiktok = tiktokAnswering(tokenOf('open_acme', 9));
+
+    // Act
+    const refused = await refusal(
+      connectShop(req, { appCredentials: credentials, tiktok, destination }),
+    );
+
+    // Assess
+    expect(refused.reason).toBe(reason);
+    expect(refused.detail.codeUsed).toBe(false);
+    expect(tiktok.calls).toEqual([]);
+    expect(destination.writes).toEqual([]);
+  });
+
+  it('refuses a seller already connected under another shop name', async () => {
+    const destination = new FakeDestination();
+    destination.others = ['tiktok-shop/tokens/acme-old'];
+
+    const refused = await refusal(
+      connectShop(request({ purpose: 'connect', linkNonce: 'n1' }), {
+        appCredentials: credentials,
+        tiktok: tiktokAnswering(tokenOf('open_acme')),
+        destination,
+      }),
+    );
+
+    expect(refused.reason).toBe('seller-connected-elsewhere');
+    expect(refused.detail.otherShops).toEqual(['tiktok-shop/tokens/acme-old']);
+    expect(destination.writes).toEqual([]);
+  });
+
+  it('refuses an answer that names no seller, storing nothing', async () => {
+    const destination = new FakeDestination();
+
+    const refused = await refusal(
+      connectShop(request({ purpose: 'connect', linkNonce: 'n1' }), {
+        appCredentials: credentials,
+        tiktok: tiktokAnswering(tokenOf(undefined)),
+        destination,
+      }),
+    );
+
+    expect(refused.reason).toBe('seller-unknown');
+    expect(destination.writes).toEqual([]);
+  });
+
+  it('refuses the second of two uses of one link that reached the write together', async () => {
+    const destination = new FakeDestination();
+    destination.nextWrites.push({ stored: false, reason: 'link-used' });
+
+    const refused = await refusal(
+      connectShop(request({ purpose: 'connect', linkNonce: 'n1' }), {
+        appCredentials: credentials,
+        tiktok: tiktokAnswering(tokenOf('open_acme')),
+        destination,
+      }),
+    );
+
+    expect(refused.reason).toBe('link-already-used');
+    expect(refused.detail.codeUsed).toBe(true);
+  });
+
+  it('stores after the refresher moved the same seller’s token meanwhile, based on the new one', async () => {
+    // Prepare: the refresher replaces the token between the look and the write
+    const destination = new FakeDestination(tokenOf('open_acme', 1));
+    destination.nextWrites.push({ stored: false, reason: 'moved' });
+    destination.onMoved = () => {
+      destination.current = { versionId: 'v-refreshed', raw: tokenOf('open_acme', 3).raw };
+    };
+
+    // Act
+    const connected = await connectShop(request({ purpose: 'reconnect', linkNonce: 'n1' }), {
+      appCredentials: credentials,
+      tiktok: tiktokAnswering(tokenOf('open_acme', 2)),
+      destination,
+    });
+
+    // Assess
+    expect(connected.connection).toBe('reconnected');
+    expect(destination.writes).toEqual([
+      { raw: tokenOf('open_acme', 2).raw, basedOnVersionId: 'v-refreshed' },
+    ]);
+  });
+
+  it('refuses when the shop went to another seller between the look and the write', async () => {
+    const destination = new FakeDestination(tokenOf('open_acme', 1));
+    destination.nextWrites.push({ stored: false, reason: 'moved' });
+    destination.onMoved = () => {
+      destination.current = { versionId: 'v-other', raw: tokenOf('open_other', 3).raw };
+    };
+
+    const refused = await refusal(
+      connectShop(request({ purpose: 'reconnect', linkNonce: 'n1' }), {
+        appCredentials: credentials,
+        tiktok: tiktokAnswering(tokenOf('open_acme', 2)),
+        destination,
+      }),
+    );
+
+    expect(refused.reason).toBe('seller-mismatch');
+    expect(destination.writes).toEqual([]);
+  });
+
+  it('gives up with TokenNotStoredError when the token keeps moving', async () => {
+    const destination = new FakeDestination(tokenOf('open_acme', 1));
+    for (let i = 0; i < 3; i++) destination.nextWrites.push({ stored: false, reason: 'moved' });
+
+    const connecting = connectShop(request(), {
+      appCredentials: credentials,
+      tiktok: tiktokAnswering(tokenOf('open_acme', 2)),
+      destination,
+    });
+
+    await expect(connecting).rejects.toBeInstanceOf(TokenNotStoredError);
+    await expect(connecting).rejects.toThrow('the seller must approve the app again');
+  });
+
+  it('reports a failed write as TokenNotStoredError, naming the cause', async () => {
+    const destination = new FakeDestination();
+    destination.write = async () => {
+      throw new TransientError('Secrets Manager CreateSecret failed: ThrottlingException: slow');
+    };
+
+    const connecting = connectShop(request(), {
+      appCredentials: credentials,
+      tiktok: tiktokAnswering(tokenOf('open_acme')),
+      destination,
+    });
+
+    await expect(connecting).rejects.toBeInstanceOf(TokenNotStoredError);
+    await expect(connecting).rejects.toThrow('ThrottlingException: slow');
+  });
+});
+
+describe('Function: shopConnectedEvent and shopConnectionRefusedEvent', () => {
+  it('describe the shop, the seller and the expiries, never a token', async () => {
+    // Prepare
+    const destination = new FakeDestination(tokenOf('open_acme', 1));
+    const connected = await connectShop(request({ replaceSeller: true }), {
+      appCredentials: credentials,
+      tiktok: tiktokAnswering(tokenOf('open_buyer', 2)),
+      destination,
+    });
+    const refused = new ShopConnectionRefusedError('another seller', 'seller-mismatch', {
+      shop: 'acme-uk',
+      openId: 'open_attacker',
+      codeUsed: true,
+    });
+
+    // Act
+    const events = [
+      shopConnectedEvent(connected, 'authorize-command'),
+      shopConnectionRefusedEvent(destination.name, refused, 'consent-callback'),
+    ];
+
+    // Assess
+    expect(events).toEqual([
+      {
+        detailType: 'Shop Connected',
+        detail: {
+          shop: 'tiktok-shop/tokens/acme-uk',
+          shopName: 'acme-uk',
+          connection: 'seller-replaced',
+          openId: 'open_buyer',
+          sellerName: 'Seller open_buyer',
+          previousOpenId: 'open_acme',
+          versionId: 'v-1',
+          accessTokenExpiresAt: connected.accessTokenExpiresAt,
+          refreshTokenExpiresAt: connected.refreshTokenExpiresAt,
+          via: 'authorize-command',
+        },
+      },
+      {
+        detailType: 'Shop Connection Refused',
+        detail: {
+          shop: 'tiktok-shop/tokens/acme-uk',
+          shopName: 'acme-uk',
+          reason: 'seller-mismatch',
+          openId: 'open_attacker',
+          codeUsed: true,
+          message: 'another seller',
+          via: 'consent-callback',
+        },
+      },
+    ]);
+    expect(JSON.stringify(events)).not.toContain('TTS_');
+  });
+});
+
+describe('Function: sellerTagValue', () => {
+  it('keeps an open_id that a tag value can hold, and hashes one it cannot', () => {
+    expect(sellerTagValue('7494-abc_DEF.1')).toBe('7494-abc_DEF.1');
+    expect(sellerTagValue('has space&amp')).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(sellerTagValue('has space&amp')).toBe(sellerTagValue('has space&amp'));
+  });
+});
+
+describe('Function: storedSeller', () => {
+  it('reads the seller of a stored document, with a byte-order mark too', () => {
+    const raw = `\uFEFF${tokenOf('open_acme').raw}`;
+
+    expect(storedSeller('v1', raw)).toEqual({
+      versionId: 'v1',
+      openId: 'open_acme',
+      sellerName: 'Seller open_acme',
+    });
+    expect(storedSeller('v2', 'not json')).toEqual({ versionId: 'v2' });
+  });
+});

@@ -1,0 +1,255 @@
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { linkVersionId, SELLER_TAG_KEY } from '../../lambda/onboarding/connect.js';
+import { TokenSecretDestination } from '../../lambda/onboarding/token-secret.js';
+import { versionIdFor } from '../../lambda/shared/secrets-store.js';
+import {
+  type LocalSecretsManager,
+  startLocalSecretsManager,
+} from '../local/endpoints/secrets-manager.js';
+
+const TAG_KEY = 'tiktok-shop-token';
+const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+function token(openId: string, n: number): string {
+  return JSON.stringify({
+    code: 0,
+    message: 'success',
+    data: {
+      access_token: `TTS_AT_secret_${n}`,
+      access_token_expire_in: 1_900_000_000 + n,
+      refresh_token: `TTS_RT_secret_${n}`,
+      refresh_token_expire_in: 4_841_467_787,
+      open_id: openId,
+      seller_name: `Seller ${openId}`,
+    },
+  });
+}
+
+describe('Class: TokenSecretDestination', () => {
+  let endpoint: LocalSecretsManager;
+  let client: SecretsManagerClient;
+  let serial = 0;
+  let shop: string;
+
+  const destination = (options: { kmsKeyId?: string; name?: string } = {}) =>
+    new TokenSecretDestination({
+      client,
+      shop: options.name ?? shop,
+      secretName: `tiktok-shop/tokens/${options.name ?? shop}`,
+      tokenSecretsPrefix: 'tiktok-shop/tokens/',
+      tagKey: TAG_KEY,
+      ...(options.kmsKeyId === undefined ? {} : { kmsKeyId: options.kmsKeyId }),
+    });
+  const secretName = () => `tiktok-shop/tokens/${shop}`;
+  const labels = () =>
+    endpoint.versions(secretName()).map((version) => [version.secretString, version.stages]);
+
+  beforeAll(async () => {
+    endpoint = await startLocalSecretsManager();
+    client = new SecretsManagerClient({
+      endpoint: endpoint.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+      maxAttempts: 1,
+    });
+  });
+
+  afterAll(async () => {
+    client.destroy();
+    await endpoint.close();
+  });
+
+  beforeEach(() => {
+    serial++;
+    shop = `shop-${serial}`;
+    endpoint.reset();
+  });
+
+  describe('Method: inspect', () => {
+    it('answers no token for a secret that does not exist, or exists empty', async () => {
+      const missing = await destination().inspect('nonce-aaaaaaaaaaaaaaaa');
+      await client.send(new CreateSecretCommand({ Name: secretName() }));
+      const empty = await destination().inspect('nonce-aaaaaaaaaaaaaaaa');
+
+      expect(missing).toEqual({ linkUsed: false });
+      expect(empty).toEqual({ linkUsed: false });
+    });
+
+    it('answers the stored seller and whether the link wrote a version', async () => {
+      // Prepare: a token written through a link
+      const write = await destination().write(token('open_a', 1), {
+        basedOnVersionId: undefined,
+        linkNonce: 'nonce-used-aaaaaaaaaaaa',
+        openId: 'open_a',
+      });
+
+      // Act
+      const used = await destination().inspect('nonce-used-aaaaaaaaaaaa');
+      const other = await destination().inspect('nonce-other-aaaaaaaaaaa');
+
+      // Assess
+      expect(write).toMatchObject({ stored: true, created: true });
+      const versionId = linkVersionId(secretName(), 'nonce-used-aaaaaaaaaaaa');
+      expect(used).toEqual({
+        linkUsed: true,
+        current: { versionId, openId: 'open_a', sellerName: 'Seller open_a' },
+      });
+      expect(other.linkUsed).toBe(false);
+    });
+  });
+
+  describe('Method: write', () => {
+    it('creates a new shop’s secret with the shop and seller tags, under the given key', async () => {
+      // Act
+      const written = await destination({ kmsKeyId: KEY_ARN }).write(token('open_a', 1), {
+        basedOnVersionId: undefined,
+        linkNonce: 'nonce-aaaaaaaaaaaaaaaa',
+        openId: 'open_a',
+      });
+
+      // Assess
+      const described = await client.send(new DescribeSecretCommand({ SecretId: secretName() }));
+      expect(written).toMatchObject({
+        stored: true,
+        created: true,
+        versionId: linkVersionId(secretName(), 'nonce-aaaaaaaaaaaaaaaa'),
+      });
+      expect(described.KmsKeyId).toBe(KEY_ARN);
+      expect(described.Tags).toEqual([
+        { Key: TAG_KEY, Value: shop },
+        { Key: SELLER_TAG_KEY, Value: 'open_a' },
+      ]);
+      expect(endpoint.current(secretName())).toBe(token('open_a', 1));
+    });
+
+    it('fills the empty secret the stack created, and tags it', async () => {
+      await client.send(new CreateSecretCommand({ Name: secretName() }));
+
+      const written = await destination().write(token('open_a', 1), {
+        basedOnVersionId: undefined,
+        linkNonce: undefined,
+        openId: 'open_a',
+      });
+
+      expect(written).toMatchObject({
+        stored: true,
+        created: false,
+        versionId: versionIdFor(secretName(), token('open_a', 1)),
+      });
+      expect(endpoint.current(secretName())).toBe(token('open_a', 1));
+      const described = await client.send(new DescribeSecretCommand({ SecretId: secretName() }));
+      expect(described.Tags).toContainEqual({ Key: SELLER_TAG_KEY, Value: 'open_a' });
+    });
+
+    it('moves AWSCURRENT from the version that was checked, keeping it as AWSPREVIOUS', async () => {
+      const seeded = endpoint.seed(secretName(), token('open_a', 1), { [TAG_KEY]: shop });
+
+      const written = await destination().write(token('open_a', 2), {
+        basedOnVersionId: seeded.versionId,
+        linkNonce: 'nonce-aaaaaaaaaaaaaaaa',
+        openId: 'open_a',
+      });
+
+      expect(written).toMatchObject({ stored: true, created: false });
+      expect(endpoint.current(secretName())).toBe(token('open_a', 2));
+      expect(labels()).toContainEqual([token('open_a', 1), ['AWSPREVIOUS']]);
+    });
+
+    it('answers moved and leaves no AWSPENDING behind when another token became current first', async () => {
+      // Prepare: checked version 1, then the refresher stored version 2
+      const checked = endpoint.seed(secretName(), token('open_a', 1));
+      endpoint.seed(secretName(), token('open_a', 2));
+
+      // Act
+      const written = await destination().write(token('open_b', 3), {
+        basedOnVersionId: checked.versionId,
+        linkNonce: 'nonce-aaaaaaaaaaaaaaaa',
+        openId: 'open_b',
+      });
+
+      // Assess
+      expect(written).toEqual({ stored: false, reason: 'moved' });
+      expect(endpoint.current(secretName())).toBe(token('open_a', 2));
+      expect(labels()).toContainEqual([token('open_b', 3), []]);
+    });
+
+    it('answers link-used when the link’s version already holds another token', async () => {
+      const options = { basedOnVersionId: undefined, linkNonce: 'nonce-aaaaaaaaaaaaaaaa' };
+      await destination().write(token('open_a', 1), { ...options, openId: 'open_a' });
+      const stored = endpoint.current(secretName());
+
+      const second = await destination().write(token('open_b', 2), {
+        basedOnVersionId: endpoint.versions(secretName())[0]?.versionId,
+        linkNonce: 'nonce-aaaaaaaaaaaaaaaa',
+        openId: 'open_b',
+      });
+
+      expect(second).toEqual({ stored: false, reason: 'link-used' });
+      expect(endpoint.current(secretName())).toBe(stored);
+      expect(endpoint.versions(secretName())).toHaveLength(1);
+    });
+
+    it('lets exactly one of two concurrent uses of one link store its token', async () => {
+      // Prepare: the shop's empty secret, two approvals arriving with the same link
+      await client.send(new CreateSecretCommand({ Name: secretName() }));
+      const options = { basedOnVersionId: undefined, linkNonce: 'nonce-aaaaaaaaaaaaaaaa' };
+
+      // Act
+      const results = await Promise.all([
+        destination().write(token('open_a', 1), { ...options, openId: 'open_a' }),
+        destination().write(token('open_b', 2), { ...options, openId: 'open_b' }),
+      ]);
+
+      // Assess
+      expect(results.filter((result) => result.stored)).toHaveLength(1);
+      expect(results.filter((result) => !result.stored)).toEqual([
+        { stored: false, reason: 'link-used' },
+      ]);
+      const winner = results[0]?.stored ? token('open_a', 1) : token('open_b', 2);
+      expect(endpoint.current(secretName())).toBe(winner);
+      expect(endpoint.versions(secretName())).toHaveLength(1);
+    });
+
+    it('is idempotent: the same token written again adds no version', async () => {
+      const options = { basedOnVersionId: undefined, linkNonce: undefined, openId: 'open_a' };
+      const first = await destination().write(token('open_a', 1), options);
+
+      const again = await destination().write(token('open_a', 1), options);
+
+      expect(again).toMatchObject({ stored: true });
+      expect(first.stored && again.stored && again.versionId).toBe(first.stored && first.versionId);
+      expect(endpoint.versions(secretName())).toHaveLength(1);
+    });
+  });
+
+  describe('Method: shopsOfSeller', () => {
+    it('finds the other shops tagged with exactly this seller, not itself nor a prefix match', async () => {
+      // Prepare
+      endpoint.seed('tiktok-shop/tokens/old-name', token('open_q', 1), {
+        [TAG_KEY]: 'old-name',
+        [SELLER_TAG_KEY]: 'open_q',
+      });
+      endpoint.seed('tiktok-shop/tokens/longer', token('open_qr', 2), {
+        [TAG_KEY]: 'longer',
+        [SELLER_TAG_KEY]: 'open_qr',
+      });
+      endpoint.seed('tiktok-shop/tokens/value-elsewhere', token('open_z', 3), {
+        [TAG_KEY]: 'open_q',
+        [SELLER_TAG_KEY]: 'open_z',
+      });
+      endpoint.seed('other-team/tokens/x', token('open_q', 4), { [SELLER_TAG_KEY]: 'open_q' });
+      endpoint.seed(secretName(), token('open_q', 5), { [SELLER_TAG_KEY]: 'open_q' });
+
+      // Act
+      const shops = await destination().shopsOfSeller('open_q');
+
+      // Assess
+      expect(shops).toEqual(['tiktok-shop/tokens/old-name']);
+    });
+  });
+});
