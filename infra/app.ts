@@ -1,6 +1,11 @@
 import { Annotations, App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { STACK_NAME, TikTokShopTokenRefresherStack } from './stack.js';
+import {
+  appsFromContext,
+  STACK_NAME,
+  shopsFromContext,
+  TikTokShopTokenRefresherStack,
+} from './stack.js';
 
 /**
  * Shop used when no `shops` context is given, so that a bare `cdk synth` or `cdk deploy` works.
@@ -14,10 +19,11 @@ const context = (key: string): string | undefined => {
   return value === undefined || value === '' ? undefined : String(value);
 };
 
-const shops = context('shops')
-  ?.split(',')
-  .map((shop) => shop.trim())
-  .filter((shop) => shop !== '');
+/** `-c shops=acme-uk,acme-us@us`: a shop of another app than `default` is `<shop>@<app>`. */
+const shopsContext = context('shops');
+const shops = shopsContext === undefined ? undefined : shopsFromContext(shopsContext);
+/** `-c apps=us:us`: the apps besides `default`, each `<app>[:<consent region row|us>]`. */
+const appsContext = context('apps');
 /** A yes/no context (`-c name=true|false`); undefined when not given, so the stack's default holds. */
 const flag = (key: string): boolean | undefined => {
   const value = context(key);
@@ -35,6 +41,7 @@ const stack = new TikTokShopTokenRefresherStack(app, STACK_NAME, {
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   }),
   shops: shops ?? [PLACEHOLDER_SHOP],
+  apps: appsContext === undefined ? undefined : appsFromContext(appsContext),
   discoverByTag: flag('discoverByTag'),
   alarmEmail: context('alarmEmail'),
   exampleReader: flag('exampleReader'),

@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
   API_READER_ENV,
+  DEFAULT_APP,
   DEFAULT_TIKTOK_API_BASE_URL,
   DETAIL_TYPE,
   EVENT_SOURCE,
@@ -22,6 +23,14 @@ export interface TikTokShopExampleReaderProps {
    * discovers secrets by tag, a shop onboarded at run time.
    */
   readonly shop: string;
+
+  /**
+   * The app of a shop onboarded at run time, when the refresher has several apps (a shop of
+   * `shops` is bound already): the function may then read that app's credentials only.
+   * @default - the refresher's only app; with several, every app's credentials may be read and
+   * the token secret's `tiktok-shop-app` tag decides at run time
+   */
+  readonly app?: string;
 
   /**
    * Retention of the function's log group.
@@ -52,6 +61,10 @@ export class TikTokShopExampleReader extends Construct {
     super(scope, id);
     const { refresher, shop } = props;
     this.tokenSecretName = refresher.tokenSecretName(shop);
+    const appOptions = props.app === undefined ? {} : { app: props.app };
+    // The default app's secret is named as it always was. Any other app the reader's client
+    // finds from the token secret's app tag, as other teams' functions do: given only the shop.
+    const namesDefaultApp = refresher.appOf(shop, appOptions) === DEFAULT_APP;
 
     const { fn } = createAppFunction(this, {
       bundle: 'example-reader',
@@ -67,13 +80,15 @@ export class TikTokShopExampleReader extends Construct {
       timeout: Duration.seconds(30),
       environment: {
         [API_READER_ENV.shopTokenSecretId]: this.tokenSecretName,
-        [API_READER_ENV.appCredentialsSecretId]: refresher.appCredentialsSecretId,
+        ...(namesDefaultApp && {
+          [API_READER_ENV.appCredentialsSecretId]: refresher.appCredentialsSecretId,
+        }),
         [API_READER_ENV.tiktokApiBaseUrl]: DEFAULT_TIKTOK_API_BASE_URL,
         POWERTOOLS_SERVICE_NAME: Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }),
       },
     });
     this.function = fn;
-    refresher.grantApiAccess(fn, shop);
+    refresher.grantApiAccess(fn, shop, appOptions);
 
     // No dead-letter queue: a lost event costs at most one cache age (60 s) of the previous
     // token, which stays valid for days after a refresh.

@@ -1,5 +1,7 @@
 /** The package's root: the constructs a CDK app adds, and what their props and events name. */
 export {
+  DEFAULT_APP,
+  DEFAULT_APP_TAG_KEY,
   DEFAULT_TOKEN_SECRET_TAG_KEY,
   DETAIL_TYPE,
   EVENT_SOURCE,
@@ -13,9 +15,18 @@ export {
 export { TikTokShopExampleReader, type TikTokShopExampleReaderProps } from './example-reader.js';
 export type { VpcPlacement } from './network.js';
 export type { TikTokShopTokenRefresherAlarms } from './refresher-alarms.js';
-export type { TikTokShopTokenRefresherProps } from './refresher-props.js';
+export type {
+  TikTokShopAppProps,
+  TikTokShopBinding,
+  TikTokShopConsentRegion,
+  TikTokShopTokenRefresherProps,
+} from './refresher-props.js';
 export {
   TikTokShopTokenRefresherStack,
   type TikTokShopTokenRefresherStackProps,
 } from './stack.js';
-export { SCHEDULED_EVENT, TikTokShopTokenRefresher } from './token-refresher.js';
+export {
+  SCHEDULED_EVENT,
+  type TikTokShopAppOptions,
+  TikTokShopTokenRefresher,
+} from './token-refresher.js';

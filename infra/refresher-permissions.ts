@@ -19,24 +19,25 @@ export interface DiscoveryScope {
 }
 
 export interface RefresherAccess {
-  readonly appCredentialsSecret: secretsmanager.ISecret;
+  /** Every app's, `default` first. */
+  readonly appCredentialsSecrets: readonly secretsmanager.ISecret[];
   readonly tokenSecrets: readonly secretsmanager.ISecret[];
   readonly eventBus: events.IEventBus;
   readonly discoveryScope: DiscoveryScope | undefined;
   readonly encryptionKey: kms.IKey | undefined;
 }
 
-/** What the refresher function may do: read the app credentials, read and write token secrets, publish events. */
+/** What the refresher function may do: read every app's credentials, read and write token secrets, publish events. */
 export function grantRefresherAccess(
   scope: Construct,
   role: iam.Role,
   access: RefresherAccess,
 ): void {
-  const { appCredentialsSecret, tokenSecrets, eventBus, discoveryScope, encryptionKey } = access;
+  const { appCredentialsSecrets, tokenSecrets, eventBus, discoveryScope, encryptionKey } = access;
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
       actions: ['secretsmanager:GetSecretValue'],
-      resources: [arnForPolicies(appCredentialsSecret)],
+      resources: appCredentialsSecrets.map(arnForPolicies),
     }),
   );
   const tokenActions = [
@@ -79,7 +80,7 @@ export function grantRefresherAccess(
   }
 
   const tokenKeys = secretKeys(tokenSecrets);
-  for (const key of secretKeys([appCredentialsSecret, ...tokenSecrets])) {
+  for (const key of secretKeys([...appCredentialsSecrets, ...tokenSecrets])) {
     // PutSecretValue needs a data key to encrypt a new version under the key.
     const actions = tokenKeys.includes(key)
       ? ['kms:Decrypt', 'kms:GenerateDataKey']

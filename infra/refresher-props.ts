@@ -5,19 +5,62 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import { SHOP_NAME } from '../lambda/shared/contract.js';
+import { APP_NAME_RULE, isAppName } from '../lambda/shared/apps.js';
+import { DEFAULT_APP, SHOP_NAME } from '../lambda/shared/contract.js';
 import { vpcPlacementProblems } from './network.js';
 
 // Characters Secrets Manager allows in a name, minus the comma that separates TOKEN_SECRET_IDS.
 const SECRET_NAME_PART = /^[A-Za-z0-9/_+=.@-]+$/;
 
+/** Where the consent link of an app sends a seller: the US Partner Center's apps, or the global ones'. */
+export type TikTokShopConsentRegion = 'row' | 'us';
+
+/** One TikTok app of the deployment (an app of TikTok's US or global Partner Center). */
+export interface TikTokShopAppProps {
+  /**
+   * Secret holding the app's `{"app_key","app_secret"}`; the functions only read it.
+   * @default - an empty secret is created: `<secretNamePrefix>app-credentials` for the app
+   * `default`, `<secretNamePrefix>apps/<app>/credentials` for any other
+   */
+  readonly existingCredentialsSecret?: secretsmanager.ISecret;
+
+  /**
+   * Which Partner Center the app comes from, and so where its consent links send sellers:
+   * `us` for an app of the US Partner Center (US sellers), `row` for one of the global Partner
+   * Center (every other market). Token hosts are the same for both.
+   * @default 'row'
+   */
+  readonly consentRegion?: TikTokShopConsentRegion;
+}
+
+/** A shop bound to an app other than the default one. */
+export interface TikTokShopBinding {
+  /** The shop: its token secret is `<secretNamePrefix>tokens/<name>`. */
+  readonly name: string;
+  /** One of `apps`. */
+  readonly app: string;
+}
+
 export interface TikTokShopTokenRefresherProps {
   /**
    * Shops to create a token secret for, each named `<secretNamePrefix>tokens/<shop>` and tagged
    * `<tokenSecretTagKey>=<shop>`. The secrets are created empty: put the first token in after deploy.
+   * A name alone is a shop of the app `default`; `{ name, app }` binds a shop to another of
+   * `apps`, and its secret also carries the tag `tiktok-shop-app=<app>` (DEFAULT_APP_TAG_KEY).
    * @default - no token secrets are created
    */
-  readonly shops?: string[];
+  readonly shops?: (string | TikTokShopBinding)[];
+
+  /**
+   * The TikTok apps of the deployment, by name (1 to 32 lower-case letters, digits or `-`): an
+   * integrator serving US sellers and sellers elsewhere has an app of each Partner Center. The
+   * app `default` is always one of them (an entry for it only sets its options); every other
+   * app gets its own credentials secret, `<secretNamePrefix>apps/<app>/credentials`. A shop
+   * found by tag belongs to the app its secret's `tiktok-shop-app` tag names, `default` when
+   * untagged.
+   * @default - the app `default` only, as before there were several
+   */
+  readonly apps?: Record<string, TikTokShopAppProps>;
 
   /**
    * Token secrets that already exist and that the function should keep fresh as well.
@@ -48,7 +91,8 @@ export interface TikTokShopTokenRefresherProps {
   readonly secretNamePrefix?: string;
 
   /**
-   * Secret holding the app's `{"app_key","app_secret"}`; the function only reads it.
+   * Secret holding the `default` app's `{"app_key","app_secret"}`; the function only reads it.
+   * (The same as `apps: { default: { existingCredentialsSecret } }`: give one of them.)
    * @default - an empty secret named `<secretNamePrefix>app-credentials` is created
    */
   readonly existingAppCredentialsSecret?: secretsmanager.ISecret;
@@ -160,7 +204,7 @@ export function validateRefresherProps(
   props: TikTokShopTokenRefresherProps,
   refreshInterval: Duration,
   prefix: string,
-  shops: string[],
+  shops: readonly ShopEntry[],
   discover: boolean,
   refreshBeforeExpiry: Duration,
   expiryAlarmThreshold: Duration,
@@ -172,14 +216,34 @@ export function validateRefresherProps(
     );
   }
   if (!SECRET_NAME_PART.test(prefix)) problems.push(`invalid secretNamePrefix "${prefix}"`);
-  for (const shop of shops) {
-    if (!isShopName(shop)) {
+  const apps = props.apps ?? {};
+  for (const app of Object.keys(apps)) {
+    if (!isAppName(app)) problems.push(`invalid app name ${quote(app)}: ${APP_NAME_RULE}`);
+  }
+  if (
+    props.existingAppCredentialsSecret !== undefined &&
+    apps[DEFAULT_APP]?.existingCredentialsSecret !== undefined
+  ) {
+    problems.push(
+      `the default app's credentials secret is given twice: give existingAppCredentialsSecret or apps.${DEFAULT_APP}.existingCredentialsSecret`,
+    );
+  }
+  const seen = new Set<string>();
+  for (const { name, app } of shops) {
+    if (!isShopName(name)) {
       problems.push(
-        `invalid shop name "${shop}": 1 to 64 letters, digits, '-' or '_', starting with a letter or digit`,
+        `invalid shop name ${quote(name)}: 1 to 64 letters, digits, '-' or '_', starting with a letter or digit`,
       );
     }
+    if (app !== DEFAULT_APP && !Object.hasOwn(apps, app)) {
+      const known = [DEFAULT_APP, ...Object.keys(apps).filter((a) => a !== DEFAULT_APP)];
+      problems.push(
+        `shop ${quote(name)} is bound to app ${quote(app)}, which is not one of apps (${known.join(', ')})`,
+      );
+    }
+    if (seen.has(name)) problems.push(`shop ${quote(name)} is listed twice`);
+    seen.add(name);
   }
-  if (new Set(shops).size !== shops.length) problems.push('a shop is listed twice');
   const interval = refreshInterval.toSeconds();
   if (interval % 60 !== 0 || interval < 60 || interval > 86_400) {
     problems.push('refreshInterval must be whole minutes from 1 minute to 1 day');
@@ -198,6 +262,26 @@ export function validateRefresherProps(
   if (problems.length > 0) {
     throw new Error(`${path}: invalid props: ${problems.join('; ')}`);
   }
+}
+
+/** A shop of `shops`, its app spelled out. */
+export interface ShopEntry {
+  readonly name: string;
+  readonly app: string;
+}
+
+/** `shops` with the app of every shop spelled out (`default` for a name alone). */
+export function shopEntries(shops: readonly (string | TikTokShopBinding)[]): ShopEntry[] {
+  return shops.map((shop) =>
+    typeof shop === 'string'
+      ? { name: shop, app: DEFAULT_APP }
+      : { name: shop.name, app: shop.app },
+  );
+}
+
+/** A name from the props, quoted and cut short, for an error message. */
+function quote(text: string): string {
+  return JSON.stringify(text.length > 70 ? `${text.slice(0, 70)}…` : text);
 }
 
 /** The shop names the onboarding command and the callback accept, so every shop can be connected. */

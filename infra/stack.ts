@@ -1,15 +1,31 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
+import { APP_NAME_RULE, isAppName } from '../lambda/shared/apps.js';
+import { DEFAULT_APP } from '../lambda/shared/contract.js';
 import { TikTokShopConsentCallback } from './consent-callback.js';
 import { TikTokShopExampleReader } from './example-reader.js';
+import {
+  shopEntries,
+  type TikTokShopBinding,
+  type TikTokShopConsentRegion,
+} from './refresher-props.js';
 import { TikTokShopTokenRefresher } from './token-refresher.js';
 
 export const STACK_NAME = 'TikTokShopTokenRefresher';
 
 export interface TikTokShopTokenRefresherStackProps extends StackProps {
-  /** Shops to create token secrets for. */
-  readonly shops: string[];
+  /**
+   * Shops to create token secrets for: a name alone is a shop of the app `default`,
+   * `{ name, app }` a shop of another of `apps`.
+   */
+  readonly shops: (string | TikTokShopBinding)[];
+  /**
+   * The TikTok apps besides `default` (an entry for `default` only sets its consent region),
+   * each with a credentials secret `tiktok-shop/apps/<app>/credentials` to fill after deploy.
+   * @default - the app `default` only
+   */
+  readonly apps?: Record<string, { readonly consentRegion?: TikTokShopConsentRegion }>;
   /**
    * Also refresh secrets found by tag under the token name prefix. The consent callback needs
    * it (it creates new shops' secrets at run time): it cannot be turned off with the callback on.
@@ -58,6 +74,7 @@ export class TikTokShopTokenRefresherStack extends Stack {
   constructor(scope: Construct, id: string, props: TikTokShopTokenRefresherStackProps) {
     const {
       shops,
+      apps,
       discoverByTag,
       alarmEmail,
       exampleReader,
@@ -77,6 +94,7 @@ export class TikTokShopTokenRefresherStack extends Stack {
     }
     this.refresher = new TikTokShopTokenRefresher(this, 'Refresher', {
       shops,
+      apps,
       discoverTokenSecretsByTag: discoverByTag ?? consentCallback,
       alarmEmail,
       vpc: vpcId === undefined ? undefined : ec2.Vpc.fromLookup(this, 'Vpc', { vpcId }),
@@ -89,6 +107,16 @@ export class TikTokShopTokenRefresherStack extends Stack {
       value: this.refresher.appCredentialsSecretId,
     });
     new CfnOutput(this, 'AppCredentialsSecretArn', { value: appCredentialsSecret.secretArn });
+    const otherApps = Object.entries(this.refresher.appCredentialsSecretIds).filter(
+      ([app]) => app !== DEFAULT_APP,
+    );
+    if (otherApps.length > 0) {
+      new CfnOutput(this, 'OtherAppsCredentialsSecretNames', {
+        description:
+          'The other apps\' credentials secrets, as app=secret name, comma-separated: put each app\'s {"app_key","app_secret"} here',
+        value: otherApps.map(([app, id]) => `${app}=${id}`).join(','),
+      });
+    }
     if (tokenSecrets.length > 0) {
       new CfnOutput(this, 'TokenSecretNames', {
         description: "Shop token secrets, comma-separated: put each shop's first token here",
@@ -111,12 +139,12 @@ export class TikTokShopTokenRefresherStack extends Stack {
       });
     }
 
-    const [firstShop] = shops;
+    const [firstShop] = shopEntries(shops);
     this.exampleReader =
       exampleReader !== false && firstShop !== undefined
         ? new TikTokShopExampleReader(this, 'ExampleReader', {
             refresher: this.refresher,
-            shop: firstShop,
+            shop: firstShop.name,
           })
         : undefined;
     if (this.exampleReader !== undefined) {
@@ -143,4 +171,48 @@ export class TikTokShopTokenRefresherStack extends Stack {
       });
     }
   }
+}
+
+/**
+ * The `apps` context: `-c apps=us:us,eu`, each `<app>[:<consent region>]`, the region `row`
+ * (the global Partner Center) unless given as `us`.
+ */
+export function appsFromContext(
+  text: string,
+): Record<string, { readonly consentRegion?: TikTokShopConsentRegion }> {
+  const apps: Record<string, { consentRegion?: TikTokShopConsentRegion }> = {};
+  for (const entry of listFromContext(text)) {
+    const [app = '', region, ...rest] = entry.split(':');
+    if (!isAppName(app) || rest.length > 0) {
+      throw new Error(
+        `context "apps": invalid entry "${entry}": give <app> or <app>:<row|us>, the app ${APP_NAME_RULE}`,
+      );
+    }
+    if (region !== undefined && region !== 'row' && region !== 'us') {
+      throw new Error(
+        `context "apps": app "${app}": the consent region is row or us, not "${region}"`,
+      );
+    }
+    if (Object.hasOwn(apps, app)) throw new Error(`context "apps": app "${app}" is listed twice`);
+    apps[app] = region === undefined ? {} : { consentRegion: region };
+  }
+  return apps;
+}
+
+/** The `shops` context: `-c shops=acme-uk,acme-us@us`, each `<shop>[@<app>]`. */
+export function shopsFromContext(text: string): (string | TikTokShopBinding)[] {
+  return listFromContext(text).map((entry) => {
+    const [name = '', app, ...rest] = entry.split('@');
+    if (rest.length > 0 || app === '') {
+      throw new Error(`context "shops": invalid entry "${entry}": give <shop> or <shop>@<app>`);
+    }
+    return app === undefined ? name : { name, app };
+  });
+}
+
+function listFromContext(text: string): string[] {
+  return text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
 }

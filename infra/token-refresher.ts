@@ -15,6 +15,10 @@ import * as snsSubscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
+  APPS_ENV,
+  appCredentialsSecretName,
+  DEFAULT_APP,
+  DEFAULT_APP_TAG_KEY,
   DEFAULT_TOKEN_SECRET_TAG_KEY,
   DEFAULTS,
   ENV,
@@ -35,13 +39,33 @@ import {
 } from './refresher-permissions.js';
 import {
   isShopName,
+  shopEntries,
+  type TikTokShopAppProps,
+  type TikTokShopBinding,
+  type TikTokShopConsentRegion,
   type TikTokShopTokenRefresherProps,
   validateRefresherProps,
 } from './refresher-props.js';
 import { createDeadLetterQueue, createEmptySecret } from './refresher-resources.js';
 import { secretArnPattern } from './secret-access.js';
 
-export type { TikTokShopTokenRefresherAlarms, TikTokShopTokenRefresherProps };
+export type {
+  TikTokShopAppProps,
+  TikTokShopBinding,
+  TikTokShopConsentRegion,
+  TikTokShopTokenRefresherAlarms,
+  TikTokShopTokenRefresherProps,
+};
+
+/** Which of the deployment's apps a shop belongs to, for a shop `shops` does not bind. */
+export interface TikTokShopAppOptions {
+  /**
+   * The app of a shop onboarded at run time (found by tag). A shop of `shops` is bound already:
+   * naming another app for it is refused.
+   * @default - the only app when there is one; else unknown
+   */
+  readonly app?: string;
+}
 
 /** The event the schedule sends: the handler treats a "Scheduled Event" envelope as a scheduled run. */
 export const SCHEDULED_EVENT = {
@@ -58,11 +82,23 @@ export const SCHEDULED_EVENT = {
 export class TikTokShopTokenRefresher extends Construct {
   /** The refresher function (invoke it by hand with `{}`, `{"force":true}`, `{"dryRun":true}`, …). */
   public readonly function: lambda.IFunction;
-  /** The secret holding `{"app_key","app_secret"}`. */
+  /** The secret holding the `default` app's `{"app_key","app_secret"}`. */
   public readonly appCredentialsSecret: secretsmanager.ISecret;
+  /** Every app's credentials secret, by app name (`default` among them). */
+  public readonly appCredentialsSecrets: Readonly<Record<string, secretsmanager.ISecret>>;
+  /**
+   * How the functions name every app's credentials secret, by app name: names of created
+   * secrets, ARNs of adopted ones. The non-default apps' are the function's
+   * APP_CREDENTIALS_SECRET_IDS.
+   */
+  public readonly appCredentialsSecretIds: Readonly<Record<string, string>>;
+  /** Where each app's consent links send sellers, by app name. */
+  public readonly appConsentRegions: Readonly<Record<string, TikTokShopConsentRegion>>;
+  /** Tag key that binds a token secret to an app other than `default` (the value is the app). */
+  public readonly appTagKey: string = DEFAULT_APP_TAG_KEY;
   /** Created and adopted token secrets (discovered secrets are not known at synth time). */
   public readonly tokenSecrets: secretsmanager.ISecret[];
-  /** How the function names the app-credentials secret (APP_CREDENTIALS_SECRET_ID). */
+  /** How the function names the `default` app's credentials secret (APP_CREDENTIALS_SECRET_ID). */
   public readonly appCredentialsSecretId: string;
   /** How the function names the token secrets (TOKEN_SECRET_IDS): names of created secrets, ARNs of adopted ones. */
   public readonly tokenSecretIds: string[];
@@ -97,13 +133,15 @@ export class TikTokShopTokenRefresher extends Construct {
   public readonly dashboard: cloudwatch.Dashboard | undefined;
 
   private readonly createdTokenSecrets: ReadonlyMap<string, secretsmanager.ISecret>;
+  /** The app of every shop of `shops`. */
+  private readonly shopApps: ReadonlyMap<string, string>;
   private readonly discoveryScope: DiscoveryScope | undefined;
 
   constructor(scope: Construct, id: string, props: TikTokShopTokenRefresherProps = {}) {
     super(scope, id);
     const stack = Stack.of(this);
     const prefix = props.secretNamePrefix ?? 'tiktok-shop/';
-    const shops = props.shops ?? [];
+    const shops = shopEntries(props.shops ?? []);
     const tagKey = props.tokenSecretTagKey ?? DEFAULT_TOKEN_SECRET_TAG_KEY;
     const discover = props.discoverTokenSecretsByTag ?? false;
     this.secretNamePrefix = prefix;
@@ -126,37 +164,50 @@ export class TikTokShopTokenRefresher extends Construct {
       expiryAlarmThreshold,
     );
 
-    this.appCredentialsSecret =
-      props.existingAppCredentialsSecret ??
-      createEmptySecret(this, 'AppCredentialsSecret', {
-        encryptionKey: this.encryptionKey,
-        secretName: `${prefix}app-credentials`,
-        description: 'TikTok Shop app credentials, as {"app_key":"...","app_secret":"..."}',
-        removalPolicy,
-        reason:
-          'The app secret is issued by TikTok Partner Center and can only be renewed there; the owner updates this secret by hand when it does.',
-      });
-    const createdTokenSecrets = shops.map((shop): [string, secretsmanager.ISecret] => {
-      const secret = createEmptySecret(this, `TokenSecret-${shop}`, {
-        encryptionKey: this.encryptionKey,
-        secretName: this.tokenSecretName(shop),
-        description: `TikTok Shop OAuth tokens of shop ${shop}, kept fresh by ${this.node.path}`,
-        removalPolicy,
-        reason:
-          'The refresher function renews these tokens on its own schedule with compare-and-swap version stages; a Secrets Manager rotation schedule would be a second, uncoordinated writer.',
-      });
-      Tags.of(secret).add(tagKey, shop);
-      return [shop, secret];
-    });
+    // `default` first, with the secret it always had; then the other apps in the order given.
+    const defaultOptions = props.apps?.[DEFAULT_APP];
+    const defaultApp = this.createAppCredentials(
+      DEFAULT_APP,
+      {
+        existingCredentialsSecret:
+          defaultOptions?.existingCredentialsSecret ?? props.existingAppCredentialsSecret,
+        consentRegion: defaultOptions?.consentRegion,
+      },
+      removalPolicy,
+    );
+    const otherApps = Object.entries(props.apps ?? {})
+      .filter(([app]) => app !== DEFAULT_APP)
+      .map(([app, options]) => this.createAppCredentials(app, options, removalPolicy));
+    const credentials = [defaultApp, ...otherApps];
+    this.appCredentialsSecrets = Object.fromEntries(credentials.map((c) => [c.app, c.secret]));
+    this.appCredentialsSecretIds = Object.fromEntries(credentials.map((c) => [c.app, c.id]));
+    this.appConsentRegions = Object.fromEntries(credentials.map((c) => [c.app, c.consentRegion]));
+    this.appCredentialsSecret = defaultApp.secret;
+    this.appCredentialsSecretId = defaultApp.id;
+    this.shopApps = new Map(shops.map(({ name, app }) => [name, app]));
+
+    const createdTokenSecrets = shops.map(
+      ({ name: shop, app }): [string, secretsmanager.ISecret] => {
+        const secret = createEmptySecret(this, `TokenSecret-${shop}`, {
+          encryptionKey: this.encryptionKey,
+          secretName: this.tokenSecretName(shop),
+          description: `TikTok Shop OAuth tokens of shop ${shop}, kept fresh by ${this.node.path}`,
+          removalPolicy,
+          reason:
+            'The refresher function renews these tokens on its own schedule with compare-and-swap version stages; a Secrets Manager rotation schedule would be a second, uncoordinated writer.',
+        });
+        Tags.of(secret).add(tagKey, shop);
+        // Readers find the app of a shop by this tag; no tag means the default app.
+        if (app !== DEFAULT_APP) Tags.of(secret).add(DEFAULT_APP_TAG_KEY, app);
+        return [shop, secret];
+      },
+    );
     this.createdTokenSecrets = new Map(createdTokenSecrets);
+    const shopAppsOfOtherApps = shops.filter(({ app }) => app !== DEFAULT_APP);
     const existingTokenSecrets = props.existingTokenSecrets ?? [];
     this.tokenSecrets = [...this.createdTokenSecrets.values(), ...existingTokenSecrets];
-    // Literal names for created secrets: their secretName attribute is a token parsed from the ARN.
-    this.appCredentialsSecretId = props.existingAppCredentialsSecret
-      ? adoptedSecretId(props.existingAppCredentialsSecret)
-      : `${prefix}app-credentials`;
     this.tokenSecretIds = [
-      ...shops.map((shop) => this.tokenSecretName(shop)),
+      ...shops.map(({ name }) => this.tokenSecretName(name)),
       ...existingTokenSecrets.map(adoptedSecretId),
     ];
     this.discoveryScope = discover
@@ -205,6 +256,19 @@ export class TikTokShopTokenRefresher extends Construct {
       onFailure: new destinations.SqsDestination(this.failureQueue),
       environment: {
         [ENV.appCredentialsSecretId]: this.appCredentialsSecretId,
+        // Only with other apps, so that a one-app template stays as it was.
+        ...(otherApps.length > 0 && {
+          [APPS_ENV.appCredentialsSecretIds]: JSON.stringify(
+            Object.fromEntries(otherApps.map(({ app, id }) => [app, id])),
+          ),
+        }),
+        ...(shopAppsOfOtherApps.length > 0 && {
+          [APPS_ENV.shopApps]: JSON.stringify(
+            Object.fromEntries(
+              shopAppsOfOtherApps.map(({ name, app }) => [this.tokenSecretName(name), app]),
+            ),
+          ),
+        }),
         ...(this.tokenSecretIds.length > 0 && {
           [ENV.tokenSecretIds]: this.tokenSecretIds.join(','),
         }),
@@ -222,7 +286,7 @@ export class TikTokShopTokenRefresher extends Construct {
     allowCloudWatchLogsToUseKey(this, this.encryptionKey);
     this.function = fn;
     grantRefresherAccess(this, role, {
-      appCredentialsSecret: this.appCredentialsSecret,
+      appCredentialsSecrets: Object.values(this.appCredentialsSecrets),
       tokenSecrets: this.tokenSecrets,
       eventBus: this.eventBus,
       discoveryScope: this.discoveryScope,
@@ -313,14 +377,107 @@ export class TikTokShopTokenRefresher extends Construct {
 
   /**
    * Lets another function (or role) call the TikTok Shop API for one shop: read that shop's
-   * token secret (as `grantReadToken` does) and the app-credentials secret, which signs every
+   * token secret (as `grantReadToken` does, DescribeSecret included, which tells a reader the
+   * shop's app by its tag) and the credentials secret of the shop's app, which signs every
    * request; plus kms:Decrypt through Secrets Manager when either is encrypted with a
    * customer-managed key. `grantReadToken` stays token-only.
+   *
+   * The app is the shop's binding in `shops`, or `options.app` for a shop onboarded at run time.
+   * When neither says it and the deployment has several apps, every app's credentials are
+   * granted: the reader then reads those of the app its token secret's tag names.
    */
-  public grantApiAccess(grantee: iam.IGrantable, shop: string): iam.Grant {
+  public grantApiAccess(
+    grantee: iam.IGrantable,
+    shop: string,
+    options: TikTokShopAppOptions = {},
+  ): iam.Grant {
+    const app = this.appOf(shop, options);
     const token = this.grantReadToken(grantee, shop);
-    const credentials = grantSecretsRead(this, grantee, [this.appCredentialsSecret], undefined);
-    return token.combine(credentials);
+    const secrets =
+      app === undefined
+        ? Object.values(this.appCredentialsSecrets)
+        : [this.appCredentialsSecretOf(app)];
+    return token.combine(grantSecretsRead(this, grantee, secrets, undefined));
+  }
+
+  /**
+   * The app of a shop: its binding in `shops`, else `options.app`, else the only app of the
+   * deployment. Undefined for a shop onboarded at run time into a deployment of several apps
+   * when `options.app` does not name one: its token secret's tag decides at run time.
+   */
+  public appOf(shop: string, options: TikTokShopAppOptions = {}): string | undefined {
+    const bound = this.shopApps.get(shop);
+    const wanted = options.app;
+    if (bound !== undefined && wanted !== undefined && wanted !== bound) {
+      throw new Error(
+        `${this.node.path}: shop "${shop}" is bound to app "${bound}" in shops, not "${wanted}"`,
+      );
+    }
+    if (wanted !== undefined) this.appCredentialsSecretOf(wanted);
+    const apps = Object.keys(this.appCredentialsSecrets);
+    return bound ?? wanted ?? (apps.length === 1 ? apps[0] : undefined);
+  }
+
+  /**
+   * How a function names the credentials secret of the shop's app (see `appOf`), or undefined
+   * when the app is known only at run time (a reader then finds it by the token secret's tag).
+   */
+  public appCredentialsSecretIdFor(
+    shop: string,
+    options: TikTokShopAppOptions = {},
+  ): string | undefined {
+    const app = this.appOf(shop, options);
+    return app === undefined ? undefined : this.appCredentialsSecretIds[app];
+  }
+
+  private appCredentialsSecretOf(app: string): secretsmanager.ISecret {
+    const secret = Object.hasOwn(this.appCredentialsSecrets, app)
+      ? this.appCredentialsSecrets[app]
+      : undefined;
+    if (secret === undefined) {
+      const known = Object.keys(this.appCredentialsSecrets).join(', ');
+      throw new Error(`${this.node.path}: no app "${app}" (apps: ${known})`);
+    }
+    return secret;
+  }
+
+  /** An app's credentials secret: adopted, or created empty under its predictable name. */
+  private createAppCredentials(
+    app: string,
+    options: TikTokShopAppProps,
+    removalPolicy: RemovalPolicy,
+  ): {
+    app: string;
+    secret: secretsmanager.ISecret;
+    id: string;
+    consentRegion: TikTokShopConsentRegion;
+  } {
+    const secretName = appCredentialsSecretName(this.secretNamePrefix, app);
+    const adopted = options.existingCredentialsSecret;
+    const secret =
+      adopted ??
+      createEmptySecret(
+        this,
+        app === DEFAULT_APP ? 'AppCredentialsSecret' : `AppCredentialsSecret-${app}`,
+        {
+          encryptionKey: this.encryptionKey,
+          secretName,
+          description:
+            app === DEFAULT_APP
+              ? 'TikTok Shop app credentials, as {"app_key":"...","app_secret":"..."}'
+              : `TikTok Shop app credentials of app ${app}, as {"app_key":"...","app_secret":"..."}`,
+          removalPolicy,
+          reason:
+            'The app secret is issued by TikTok Partner Center and can only be renewed there; the owner updates this secret by hand when it does.',
+        },
+      );
+    return {
+      app,
+      secret,
+      // Literal names for created secrets: their secretName attribute is a token parsed from the ARN.
+      id: adopted ? adoptedSecretId(adopted) : secretName,
+      consentRegion: options.consentRegion ?? 'row',
+    };
   }
 
   /** `<secretNamePrefix>tokens/<shop>`: where the shop's token is, whoever created the secret. */

@@ -20,6 +20,12 @@ import {
 } from '../shared/errors.js';
 import { type Clock, retry, systemClock } from '../shared/timing.js';
 import { type AppCredentials, describeIssue, parseJson, TikTokEnvelope } from '../shared/token.js';
+import {
+  type AppLookupOptions,
+  canFindAppCredentials,
+  forgetAppOfToken,
+  readAppCredentialsOf,
+} from './app-credentials.js';
 import { getShopToken, type ReadOptions, readAppCredentials } from './secrets.js';
 import { signRequest } from './signing.js';
 
@@ -38,8 +44,9 @@ import { signRequest } from './signing.js';
  * Every request is signed (lambda/reader/signing.ts) with a fresh timestamp, carries the access
  * token in `x-tts-access-token` and, unless the endpoint is seller-level, the shop's
  * `shop_cipher`. The token and the app credentials are read through Powertools' cache on each
- * call; the shops the token covers are looked up once per execution environment. A call costs
- * one round trip once those are cached.
+ * call; the shops the token covers, and the app of the token secret when no app-credentials
+ * secret is given, are looked up once per execution environment. A call costs one round trip
+ * once those are cached.
  *
  * TikTok's answers are mapped narrowly: an expired token is read again (bypassing the cache) and
  * the call retried once; a cipher TikTok refuses is looked up again once; rate limits, HTTP 5xx,
@@ -52,7 +59,13 @@ import { signRequest } from './signing.js';
 export interface TikTokShopApiOptions {
   /** Name or ARN of the shop's token secret. @default process.env.SHOP_TOKEN_SECRET_ID */
   readonly tokenSecretId?: string;
-  /** Name or ARN of the app-credentials secret. @default process.env.APP_CREDENTIALS_SECRET_ID */
+  /**
+   * Name or ARN of the app-credentials secret. Without it, the token secret (named
+   * `<prefix>tokens/<shop>`) tells its app by its `tiktok-shop-app` tag, read with DescribeSecret
+   * once per execution environment, and the credentials are read beside it:
+   * `<prefix>apps/<app>/credentials`, or `<prefix>app-credentials` when it carries no app tag.
+   * @default process.env.APP_CREDENTIALS_SECRET_ID, else found from the token secret
+   */
   readonly appCredentialsSecretId?: string;
   /**
    * Which of the shops the token covers shop-scoped calls act for; needed only when it covers
@@ -175,11 +188,15 @@ interface Payload {
 interface Credentials {
   readonly accessToken: string;
   readonly app: AppCredentials;
+  /** Where `app` was read: the secret a wrong app secret is in. */
+  readonly appCredentialsSecretId: string;
 }
 
 class TikTokShopApiClient implements TikTokShopApi {
   readonly #tokenSecretId: string;
-  readonly #appCredentialsSecretId: string;
+  /** Given, or undefined: then found from the token secret's app tag. */
+  readonly #appCredentialsSecretId: string | undefined;
+  readonly #lookup: AppLookupOptions;
   readonly #shop: ShopSelector;
   readonly #baseUrl: string;
   readonly #timeoutMs: number;
@@ -196,19 +213,21 @@ class TikTokShopApiClient implements TikTokShopApi {
       options.appCredentialsSecretId ?? env[API_READER_ENV.appCredentialsSecretId];
     const baseUrl =
       options.baseUrl ?? (env[API_READER_ENV.tiktokApiBaseUrl] || DEFAULT_TIKTOK_API_BASE_URL);
-    const problems = [
-      ...(tokenSecretId ? [] : [`tokenSecretId (or ${API_READER_ENV.shopTokenSecretId})`]),
-      ...(credentialsId
-        ? []
-        : [`appCredentialsSecretId (or ${API_READER_ENV.appCredentialsSecretId})`]),
-    ].map((name) => `${name} is required`);
+    const problems = tokenSecretId
+      ? []
+      : [`tokenSecretId (or ${API_READER_ENV.shopTokenSecretId}) is required`];
+    if (tokenSecretId && !credentialsId && !canFindAppCredentials(tokenSecretId)) {
+      problems.push(
+        `appCredentialsSecretId (or ${API_READER_ENV.appCredentialsSecretId}) is required: the token secret ${tokenSecretId.slice(0, 200)} is not named <prefix>tokens/<shop>, so its app's credentials cannot be found beside it`,
+      );
+    }
     const urlProblem = checkBaseUrl(baseUrl) ?? originProblem(baseUrl);
     if (urlProblem !== undefined) problems.push(`the API base URL ${urlProblem}`);
-    if (problems.length > 0 || !tokenSecretId || !credentialsId) {
+    if (problems.length > 0 || !tokenSecretId) {
       throw new ConfigurationError(`TikTok Shop API client: ${problems.join('; ')}`);
     }
     this.#tokenSecretId = tokenSecretId;
-    this.#appCredentialsSecretId = credentialsId;
+    this.#appCredentialsSecretId = credentialsId || undefined;
     this.#shop = options.shop ?? {};
     this.#baseUrl = new URL(baseUrl).origin;
     this.#timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
@@ -221,6 +240,10 @@ class TikTokShopApiClient implements TikTokShopApi {
       now: () => this.#clock.now(),
     };
     this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#lookup = {
+      timeoutMs: this.#timeoutMs,
+      ...(options.provider === undefined ? {} : { provider: options.provider }),
+    };
   }
 
   get<T>(path: string, options?: Omit<ApiRequestOptions, 'body'>): Promise<T> {
@@ -241,6 +264,8 @@ class TikTokShopApiClient implements TikTokShopApi {
 
   forgetShops(): void {
     shopLists.delete(this.#shopListKey);
+    // A new authorization may have bound the shop to another app.
+    forgetAppOfToken(this.#tokenSecretId, this.#lookup);
   }
 
   async request<T>(method: string, path: string, options: ApiRequestOptions = {}): Promise<T> {
@@ -287,9 +312,21 @@ class TikTokShopApiClient implements TikTokShopApi {
   async #credentials(forceTokenRead: boolean): Promise<Credentials> {
     const [token, app] = await Promise.all([
       getShopToken(this.#tokenSecretId, { ...this.#read, forceFetch: forceTokenRead }),
-      readAppCredentials(this.#appCredentialsSecretId, this.#read),
+      this.#appCredentials(),
     ]);
-    return { accessToken: token.accessToken, app };
+    return {
+      accessToken: token.accessToken,
+      app: app.credentials,
+      appCredentialsSecretId: app.secretId,
+    };
+  }
+
+  async #appCredentials(): Promise<{ credentials: AppCredentials; secretId: string }> {
+    const secretId = this.#appCredentialsSecretId;
+    if (secretId === undefined) {
+      return readAppCredentialsOf(this.#tokenSecretId, { ...this.#lookup, ...this.#read });
+    }
+    return { credentials: await readAppCredentials(secretId, this.#read), secretId };
   }
 
   async #cipherFor(
@@ -440,7 +477,7 @@ class TikTokShopApiClient implements TikTokShopApi {
       requestId,
       retryAfter: response.headers.get('retry-after'),
       tokenSecretId: this.#tokenSecretId,
-      appCredentialsSecretId: this.#appCredentialsSecretId,
+      appCredentialsSecretId: credentials.appCredentialsSecretId,
     });
   }
 }

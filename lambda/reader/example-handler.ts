@@ -21,10 +21,12 @@ import { getShopToken, type ReadOptions } from './secrets.js';
  *   up when their cache ages out (60 s) or when TikTok refuses their token, which the client
  *   handles by reading the secret again.
  *
- * Env: SHOP_TOKEN_SECRET_ID (the shop's token secret), APP_CREDENTIALS_SECRET_ID, and
- * TIKTOK_API_BASE_URL (https://open-api.tiktokglobalshop.com unless pointed elsewhere).
- * IAM: the refresher construct's grantApiAccess (both secrets, kms:Decrypt through Secrets
- * Manager for a customer-managed key).
+ * Env: SHOP_TOKEN_SECRET_ID (the shop's token secret), TIKTOK_API_BASE_URL
+ * (https://open-api.tiktokglobalshop.com unless pointed elsewhere) and, for a shop of the
+ * default app, APP_CREDENTIALS_SECRET_ID. Without it the client finds the shop's app from the
+ * token secret's `tiktok-shop-app` tag and reads that app's credentials beside the token secret.
+ * IAM: the refresher construct's grantApiAccess (the token secret, DescribeSecret included, and
+ * the app's credentials; kms:Decrypt through Secrets Manager for a customer-managed key).
  */
 
 export { SHOP_TOKEN_SECRET_ID };

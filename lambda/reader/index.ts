@@ -3,7 +3,7 @@
  *
  * ```ts
  * import { tiktokShopApi } from 'tiktok-shop-token-refresher/reader';
- * const api = tiktokShopApi(); // SHOP_TOKEN_SECRET_ID, APP_CREDENTIALS_SECRET_ID, TIKTOK_API_BASE_URL
+ * const api = tiktokShopApi(); // SHOP_TOKEN_SECRET_ID, TIKTOK_API_BASE_URL, APP_CREDENTIALS_SECRET_ID?
  * const { orders } = await api.post('/order/202309/orders/search', {
  *   query: { page_size: 50 },
  *   body: { order_status: 'AWAITING_SHIPMENT' },
@@ -21,6 +21,11 @@
  * refresh) replaced; when TikTok refuses it, `withShopToken` re-reads the secret and retries once.
  * Needs `secretsmanager:GetSecretValue` on the secret (and `kms:Decrypt` for a customer key):
  * the refresher construct's `grantApiAccess` (token and app credentials) or `grantReadToken`.
+ *
+ * Without APP_CREDENTIALS_SECRET_ID (or `appCredentialsSecretId`) the client finds the shop's
+ * app from its token secret: the `tiktok-shop-app` tag (DescribeSecret, once per execution
+ * environment) names it, no tag means the default app, and the credentials are read beside the
+ * token secret, `<prefix>apps/<app>/credentials` or `<prefix>app-credentials`.
  */
 import { AccessTokenRejectedError } from '../shared/errors.js';
 import { getShopToken, type ReadOptions, type ShopToken } from './secrets.js';

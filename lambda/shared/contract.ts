@@ -119,3 +119,35 @@ export const API_READER_ENV = {
 
 /** The Open API host for every market, US included. */
 export const DEFAULT_TIKTOK_API_BASE_URL = 'https://open-api.tiktokglobalshop.com';
+
+// ---------------------------------------------------------------------------------------------
+// Several TikTok apps in one deployment (US sellers authorize apps of the US Partner Center, the
+// rest of the world apps of the global one). A deployment with one app keeps every name above;
+// helpers that read and check these values are in lambda/shared/apps.ts.
+
+/** The app every shop belongs to unless bound to another: its credentials keep their old name. */
+export const DEFAULT_APP = 'default';
+
+/** An app name becomes part of a secret name and a tag value: lower-case, no `/`, `*` or `,`. */
+export const APP_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+/** Tag on the token secret of a shop of another app than DEFAULT_APP; its value is the app. */
+export const DEFAULT_APP_TAG_KEY = 'tiktok-shop-app';
+
+/** Environment of the refresher function for apps other than DEFAULT_APP. */
+export const APPS_ENV = {
+  /** JSON object `{"<app>":"<secret name or ARN>"}`: the credentials of each non-default app. */
+  appCredentialsSecretIds: 'APP_CREDENTIALS_SECRET_IDS',
+  /** JSON object `{"<token secret name>":"<app>"}`: configured shops of non-default apps. */
+  shopApps: 'SHOP_APPS',
+} as const;
+
+/**
+ * Where an app's `{"app_key","app_secret"}` is: `<prefix>app-credentials` for DEFAULT_APP (as
+ * before there were several apps), `<prefix>apps/<app>/credentials` for any other app.
+ */
+export function appCredentialsSecretName(secretNamePrefix: string, app: string): string {
+  return app === DEFAULT_APP
+    ? `${secretNamePrefix}app-credentials`
+    : `${secretNamePrefix}apps/${app}/credentials`;
+}

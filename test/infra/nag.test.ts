@@ -13,7 +13,7 @@ import { synthesizeProduct, synthesizeVariant } from './variants.js';
 /**
  * The product stack with everything the app can turn on, the constructs with every optional
  * feature on (a customer-managed key, discovery, a reader's grant, the example reader and the
- * consent callback), and the three functions placed in a VPC.
+ * consent callback), the three functions placed in a VPC, and two apps side by side.
  */
 function stacks(): Record<string, Stack> {
   const product = synthesizeProduct({
@@ -55,7 +55,27 @@ function stacks(): Record<string, Stack> {
       new TikTokShopConsentCallback(scope, 'ConsentCallback', { refresher });
     },
   );
-  return { product: product.stack, everything: everything.stack, 'VPC-placed': inVpc.stack };
+  // A US app beside the default (global) one: a credentials secret each, a reader of a US shop
+  // and one of a shop onboarded at run time, whose app only its tag tells.
+  const twoApps = synthesizeVariant(
+    (scope) => ({
+      apps: { us: { consentRegion: 'us' } },
+      shops: ['acme-uk', { name: 'acme-us', app: 'us' }],
+      discoverTokenSecretsByTag: true,
+      encryptionKey: new kms.Key(scope, 'Key', { enableKeyRotation: true }),
+    }),
+    (scope, refresher) => {
+      new TikTokShopExampleReader(scope, 'UsReader', { refresher, shop: 'acme-us' });
+      new TikTokShopExampleReader(scope, 'FoundReader', { refresher, shop: 'found-shop' });
+      new TikTokShopConsentCallback(scope, 'ConsentCallback', { refresher });
+    },
+  );
+  return {
+    product: product.stack,
+    everything: everything.stack,
+    'VPC-placed': inVpc.stack,
+    'two-app': twoApps.stack,
+  };
 }
 
 const cases = Object.entries(stacks());

@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CfnElement } from 'aws-cdk-lib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ReaderResult } from '../../lambda/reader/example-handler.js';
-import { API_READER_ENV } from '../../lambda/shared/contract.js';
+import { API_READER_ENV, appCredentialsSecretName } from '../../lambda/shared/contract.js';
 import { bundledHandlerOf, environmentOf } from '../infra/template.js';
+import { synthesizeProduct } from '../infra/variants.js';
 import {
   type LocalOpenApi,
   type LocalShop,
@@ -208,6 +212,158 @@ describe('Integration: the bundled example reader calls the TikTok Shop API', ()
     // Assess (invokeReader has checked every secret)
     expect(outcome.error?.errorType).toBe('ScopeNotGrantedError');
     expect(outcome.error?.errorMessage).toContain('access token [redacted]');
+    expect(outcome.logs.some((line) => line.includes('"level":"ERROR"'))).toBe(true);
+  });
+});
+
+/**
+ * The example reader of a US shop in a deployment of two apps: the default (global) app and the
+ * app `us`, each with its own key and secret. The reader is given only the shop's token secret;
+ * the local Open API host knows the US app alone, so a call signed with the other app's
+ * credentials is refused.
+ */
+describe('Integration: the bundled example reader of a shop of a second app', () => {
+  const US_APP_KEY = 'us-app-key';
+  const US_APP_SECRET = 'US_APP_SECRET_8c3f1d5a';
+  const outdir = mkdtempSync(join(tmpdir(), 'tiktok-two-apps-'));
+  let usDeployment: LocalDeployment;
+  let usOpenApi: LocalOpenApi;
+  let usReader: { handlerPath: string; handlerExport: string };
+  let usReaderEnvironment: Record<string, string>;
+  let usTokenSecret: string;
+  /** The token secret's tags, as the template creates them. */
+  let usTokenTags: Record<string, string>;
+  const usCredentialsSecret = appCredentialsSecretName('tiktok-shop/', 'us');
+
+  function usSecrets(): string[] {
+    return [...usDeployment.secretValues(), ...usOpenApi.issuedSecrets(), US_APP_SECRET];
+  }
+
+  async function invokeUsReader(): Promise<InvokeOutcome> {
+    const outcome = await usDeployment.invoke(
+      {},
+      {
+        bundle: usReader,
+        environment: {
+          ...usReaderEnvironment,
+          // The local deployment starts from the refresher's environment, which names the
+          // default app's credentials; the reader's own environment names none.
+          [API_READER_ENV.appCredentialsSecretId]: '',
+          [API_READER_ENV.tiktokApiBaseUrl]: usOpenApi.url,
+        },
+      },
+    );
+    const everything = JSON.stringify([outcome.logs, outcome.result, outcome.error]);
+    for (const secret of usSecrets()) {
+      expect(everything.includes(secret), 'the reader printed, answered or threw a secret').toBe(
+        false,
+      );
+    }
+    return outcome;
+  }
+
+  beforeAll(async () => {
+    usDeployment = await LocalDeployment.start({ shops: ['acme-uk'] });
+    const { stack, template } = synthesizeProduct(
+      { apps: { us: { consentRegion: 'us' } }, shops: [{ name: 'acme-us', app: 'us' }, 'acme-uk'] },
+      outdir,
+    );
+    const fn = stack.exampleReader?.function;
+    if (fn === undefined) throw new Error('the stack has no example reader');
+    const readerId = stack.getLogicalId(fn.node.defaultChild as CfnElement);
+    usReader = {
+      handlerPath: bundledHandlerOf(outdir, stack, template, readerId),
+      handlerExport: 'handler',
+    };
+    usReaderEnvironment = environmentOf(template, readerId);
+    usTokenSecret = usReaderEnvironment[API_READER_ENV.shopTokenSecretId] ?? '';
+    const [secret] = Object.values(
+      template.findResources('AWS::SecretsManager::Secret', {
+        Properties: { Name: usTokenSecret },
+      }),
+    );
+    usTokenTags = Object.fromEntries(
+      ((secret?.Properties.Tags ?? []) as { Key: string; Value: string }[]).map((tag) => [
+        tag.Key,
+        tag.Value,
+      ]),
+    );
+    usOpenApi = await startLocalOpenApi({
+      appKey: US_APP_KEY,
+      appSecret: US_APP_SECRET,
+      accessTokens: (token) => {
+        const raw = usDeployment.secretsManager.current(usTokenSecret) ?? '{}';
+        const current = (JSON.parse(raw) as { data?: { access_token?: string } }).data;
+        return token === current?.access_token ? 'valid' : 'unknown';
+      },
+    });
+    usOpenApi.addShop({ name: 'Acme US', region: 'US', sellerType: 'LOCAL' });
+  });
+
+  afterAll(async () => {
+    await Promise.all([usDeployment?.close(), usOpenApi?.close()]);
+    rmSync(outdir, { recursive: true, force: true });
+  });
+
+  beforeEach(() => {
+    usDeployment.secretsManager.reset();
+    usOpenApi.reset();
+    usDeployment.seedShop(usTokenSecret, { accessTtlSeconds: 3 * DAY });
+    // With the tags the template gives the secret (seedShop puts the discovery tag only).
+    const seeded = usDeployment.secretsManager.current(usTokenSecret) ?? '';
+    usDeployment.secretsManager.seed(usTokenSecret, seeded, usTokenTags);
+  });
+
+  it("is deployed with the shop's token secret alone, tagged with its app", () => {
+    // Assess
+    expect(usTokenSecret).toBe('tiktok-shop/tokens/acme-us');
+    expect(usReaderEnvironment[API_READER_ENV.appCredentialsSecretId]).toBeUndefined();
+    expect(usTokenTags).toEqual({ 'tiktok-shop-token': 'acme-us', 'tiktok-shop-app': 'us' });
+  });
+
+  it("finds the US app by the token secret's tag and calls TikTok signed with its credentials", async () => {
+    // Prepare
+    usDeployment.secretsManager.seed(
+      usCredentialsSecret,
+      JSON.stringify({ app_key: US_APP_KEY, app_secret: US_APP_SECRET }),
+    );
+
+    // Act
+    const outcome = await invokeUsReader();
+
+    // Assess
+    expect(outcome.error).toBeUndefined();
+    expect((outcome.result as ReaderResult | undefined)?.shops).toEqual([
+      expect.objectContaining({ name: 'Acme US', region: 'US' }),
+    ]);
+    const calls = usDeployment.secretsManager.calls;
+    expect(
+      calls.filter((call) => call.operation === 'DescribeSecret').map((call) => call.secretId),
+    ).toEqual([usTokenSecret]);
+    expect(
+      calls
+        .filter((call) => call.operation === 'GetSecretValue')
+        .map((call) => call.secretId)
+        .sort(),
+    ).toEqual([usCredentialsSecret, usTokenSecret].sort());
+    expect(usOpenApi.calls.map((call) => call.code)).toEqual([OPEN_API_CODE.success]);
+  });
+
+  it("fails loudly, naming the US app's secret, when it holds the other app's credentials", async () => {
+    // Prepare: the default app's credentials pasted into the US app's secret
+    usDeployment.secretsManager.seed(
+      usCredentialsSecret,
+      JSON.stringify({ app_key: US_APP_KEY, app_secret: 'LOCAL_APP_SECRET_5e1f0c2a9b' }),
+    );
+
+    // Act
+    const outcome = await invokeUsReader();
+
+    // Assess
+    expect(outcome.error?.errorType).toBe('SignatureRejectedError');
+    expect(outcome.error?.errorMessage).toContain(
+      `secret ${usCredentialsSecret} holds another app's secret`,
+    );
     expect(outcome.logs.some((line) => line.includes('"level":"ERROR"'))).toBe(true);
   });
 });

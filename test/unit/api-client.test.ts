@@ -1,5 +1,10 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type TikTokShopApiOptions, tiktokShopApi } from '../../lambda/reader/index.js';
@@ -11,6 +16,7 @@ import {
   RateLimitedError,
   ReauthorizationRequiredError,
   ScopeNotGrantedError,
+  SecretStoreError,
   ShopSelectionError,
   SignatureRejectedError,
   TikTokApiError,
@@ -28,6 +34,7 @@ import {
 
 const TOKEN_ID = 'tiktok-shop/tokens/shop-a';
 const CREDENTIALS_ID = 'tiktok-shop/app-credentials';
+const US_CREDENTIALS_ID = 'tiktok-shop/apps/us/credentials';
 const APP_KEY = 'client-app-key';
 const APP_SECRET = 'CLIENT_APP_SECRET_7d1e9f';
 const DAY = 24 * 3600;
@@ -72,11 +79,26 @@ function tokenSecretHolds(...accessTokens: string[]): void {
   });
 }
 
-function credentialsHold(appSecret: string): void {
-  sm.on(GetSecretValueCommand, { SecretId: CREDENTIALS_ID }).resolves({
-    Name: CREDENTIALS_ID,
+function credentialsHold(appSecret: string, secretId = CREDENTIALS_ID): void {
+  sm.on(GetSecretValueCommand, { SecretId: secretId }).resolves({
+    Name: secretId,
     SecretString: JSON.stringify({ app_key: APP_KEY, app_secret: appSecret }),
   });
+}
+
+/** What DescribeSecret answers for the token secret: its discovery tag, and the app tag if given. */
+function tokenSecretTagged(app?: string, secretId = TOKEN_ID): void {
+  sm.on(DescribeSecretCommand, { SecretId: secretId }).resolves({
+    Name: secretId,
+    Tags: [
+      { Key: 'tiktok-shop-token', Value: secretId },
+      ...(app === undefined ? [] : [{ Key: 'tiktok-shop-app', Value: app }]),
+    ],
+  });
+}
+
+function describes(): number {
+  return sm.commandCalls(DescribeSecretCommand).length;
 }
 
 function reads(secretId: string): number {
@@ -649,6 +671,182 @@ describe('Function: tiktokShopApi', () => {
     });
   });
 
+  describe('the app of the shop', () => {
+    /** A client given only the token secret, as a reader of a shop of any app is. */
+    const byTokenOnly = (options: TikTokShopApiOptions = {}) =>
+      client({ appCredentialsSecretId: '', ...options });
+
+    beforeEach(() => {
+      vi.stubEnv('APP_CREDENTIALS_SECRET_ID', '');
+      // The default app's credentials would sign wrongly: only the right app's work.
+      sm.reset();
+      tokenSecretHolds(token);
+      credentialsHold('DEFAULT_APPS_SECRET_3e5a');
+      secretsUsed.add('DEFAULT_APPS_SECRET_3e5a');
+    });
+
+    it("signs with the credentials of the app the token secret's tag names", async () => {
+      // Prepare
+      tokenSecretTagged('us');
+      credentialsHold(APP_SECRET, US_CREDENTIALS_ID);
+
+      // Act
+      const data = await byTokenOnly().get<{ shops: unknown[] }>(SHOPS);
+
+      // Assess
+      expect(data.shops).toHaveLength(1);
+      expect(sm.commandCalls(DescribeSecretCommand)[0]?.args[0].input).toEqual({
+        SecretId: TOKEN_ID,
+      });
+      expect(reads(US_CREDENTIALS_ID)).toBe(1);
+      expect(reads(CREDENTIALS_ID)).toBe(0);
+    });
+
+    it("reads the default app's credentials beside a token secret without an app tag", async () => {
+      // Prepare
+      tokenSecretTagged();
+      credentialsHold(APP_SECRET);
+
+      // Act
+      await byTokenOnly().get(SHOPS);
+
+      // Assess
+      expect(reads(CREDENTIALS_ID)).toBe(1);
+      expect(host.calls.map((call) => call.code)).toEqual([0]);
+    });
+
+    it('describes the token secret once per execution environment, for concurrent calls and later clients', async () => {
+      // Prepare
+      tokenSecretTagged('us');
+      credentialsHold(APP_SECRET, US_CREDENTIALS_ID);
+      const api = byTokenOnly();
+
+      // Act
+      await Promise.all([1, 2, 3].map((n) => api.post(SEARCH, { query: { page_size: n } })));
+      await byTokenOnly().post(SEARCH, { query: { page_size: 1 } });
+
+      // Assess
+      expect(describes()).toBe(1);
+      expect(callsTo(SEARCH)).toHaveLength(4);
+    });
+
+    it('looks the app up again after forgetShops, as after a new authorization', async () => {
+      // Prepare
+      tokenSecretTagged('us');
+      credentialsHold(APP_SECRET, US_CREDENTIALS_ID);
+      const api = byTokenOnly();
+      await api.get(SHOPS);
+
+      // Act
+      api.forgetShops();
+      await api.get(SHOPS);
+
+      // Assess
+      expect(describes()).toBe(2);
+    });
+
+    it('uses an app-credentials secret it is given, without describing the token secret', async () => {
+      // Prepare
+      tokenSecretTagged('us');
+      credentialsHold(APP_SECRET);
+
+      // Act
+      await client().get(SHOPS);
+
+      // Assess
+      expect(describes()).toBe(0);
+      expect(reads(US_CREDENTIALS_ID)).toBe(0);
+    });
+
+    it("finds the app's credentials beside a token secret given by ARN, in its account and region", async () => {
+      // Prepare
+      const arn = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${TOKEN_ID}-AbC123`;
+      const credentialsArn = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${US_CREDENTIALS_ID}`;
+      sm.on(GetSecretValueCommand, { SecretId: arn }).resolves({
+        Name: TOKEN_ID,
+        SecretString: tokenDocument(token),
+      });
+      tokenSecretTagged('us', arn);
+      credentialsHold(APP_SECRET, credentialsArn);
+
+      // Act
+      await byTokenOnly({ tokenSecretId: arn }).get(SHOPS);
+
+      // Assess
+      expect(reads(credentialsArn)).toBe(1);
+    });
+
+    it("names the app, how it was found and the secret read when the app's credentials are missing", async () => {
+      // Prepare
+      tokenSecretTagged('gb');
+      sm.on(GetSecretValueCommand, { SecretId: 'tiktok-shop/apps/gb/credentials' }).rejects(
+        new ResourceNotFoundException({
+          message: "Secrets Manager can't find the specified secret.",
+          $metadata: {},
+        }),
+      );
+
+      // Act
+      const error = await failure(byTokenOnly().get(SHOPS));
+
+      // Assess
+      expect(error).toBeInstanceOf(SecretStoreError);
+      expect(error.message).toBe(
+        `no credentials of app "gb" for secret ${TOKEN_ID} (named by its tiktok-shop-app tag): could not read secret tiktok-shop/apps/gb/credentials: ResourceNotFoundException: Secrets Manager can't find the specified secret.`,
+      );
+      expect((error as SecretStoreError).awsName).toBe('ResourceNotFoundException');
+      expect(host.calls).toHaveLength(0);
+    });
+
+    it('says the token secret could not be described, and tries again on the next call', async () => {
+      // Prepare
+      const denied = Object.assign(new Error('User is not authorized to DescribeSecret'), {
+        name: 'AccessDeniedException',
+      });
+      sm.on(DescribeSecretCommand, { SecretId: TOKEN_ID }).rejects(denied);
+      const api = byTokenOnly({ maxAttempts: 1 });
+
+      // Act
+      const first = await failure(api.get(SHOPS));
+      await failure(api.get(SHOPS));
+
+      // Assess
+      expect(first).toBeInstanceOf(SecretStoreError);
+      expect(first.message).toBe(
+        `could not describe secret ${TOKEN_ID} to find its app by its tiktok-shop-app tag: AccessDeniedException: User is not authorized to DescribeSecret`,
+      );
+      expect(describes()).toBe(2);
+      expect(host.calls).toHaveLength(0);
+    });
+
+    it('refuses an app tag that is no app name, naming the secret', async () => {
+      // Prepare
+      tokenSecretTagged('US/*');
+
+      // Act
+      const error = await failure(byTokenOnly().get(SHOPS));
+
+      // Assess
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(error.message).toBe(
+        `secret ${TOKEN_ID} carries the tag tiktok-shop-app="US/*", which is not an app name (1 to 32 lower-case letters, digits or '-', starting with a letter or digit)`,
+      );
+    });
+
+    it('names the secret it found when TikTok refuses the signature', async () => {
+      // Prepare: the US app's secret holds the default app's secret by mistake
+      tokenSecretTagged('us');
+      credentialsHold('DEFAULT_APPS_SECRET_3e5a', US_CREDENTIALS_ID);
+
+      // Act
+      const error = await failure(byTokenOnly().get(SHOPS));
+
+      // Assess
+      expect(error).toBeInstanceOf(SignatureRejectedError);
+      expect(error.message).toContain(`secret ${US_CREDENTIALS_ID} holds another app's secret`);
+    });
+  });
+
   describe('configuration', () => {
     it('takes the secrets and the base URL from the environment', async () => {
       vi.stubEnv('SHOP_TOKEN_SECRET_ID', TOKEN_ID);
@@ -668,8 +866,19 @@ describe('Function: tiktokShopApi', () => {
 
       expect(build).toThrow(ConfigurationError);
       expect(build).toThrow(
-        'TikTok Shop API client: tokenSecretId (or SHOP_TOKEN_SECRET_ID) is required; appCredentialsSecretId (or APP_CREDENTIALS_SECRET_ID) is required; the API base URL must use https (http is accepted only for a loopback host)',
+        'TikTok Shop API client: tokenSecretId (or SHOP_TOKEN_SECRET_ID) is required; the API base URL must use https (http is accepted only for a loopback host)',
       );
+    });
+
+    it('requires the app-credentials secret for a token secret not named <prefix>tokens/<shop>', () => {
+      vi.stubEnv('APP_CREDENTIALS_SECRET_ID', '');
+
+      const build = () => client({ tokenSecretId: 'legacy/shop-a', appCredentialsSecretId: '' });
+
+      expect(build).toThrow(
+        "TikTok Shop API client: appCredentialsSecretId (or APP_CREDENTIALS_SECRET_ID) is required: the token secret legacy/shop-a is not named <prefix>tokens/<shop>, so its app's credentials cannot be found beside it",
+      );
+      expect(describes()).toBe(0);
     });
 
     it('refuses a base URL with a path', () => {
