@@ -56,6 +56,11 @@ export { CALLBACK_ENV };
 const STATE_KEY_MAX_AGE_SECONDS = 300;
 /** Far longer than any authorization code seen; longer input is refused before any work. */
 const MAX_AUTH_CODE_LENGTH = 512;
+/**
+ * Time kept back for storing the token once TikTok answered: no retry of the code exchange
+ * starts later, as a function killed at its timeout would lose the token without a word.
+ */
+const STORE_RESERVE_MS = 20_000;
 /** What TikTok's `error` parameter may look like to be named on the page (it is the seller's input). */
 const ERROR_PARAMETER = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -388,6 +393,10 @@ export const handler = async (
     });
     const tokenSecretPrefix = config.tokenSecretPrefix;
     const tagKey = config.tokenSecretTagKey;
+    const auth = new TikTokAuthClient({
+      baseUrl: config.tiktokAuthBaseUrl,
+      timeoutMs: DEFAULTS.tiktokTimeoutMs,
+    });
     const page = await answerConsentCallback(
       { method: event.requestContext.http.method, query: event.queryStringParameters ?? {} },
       {
@@ -396,10 +405,14 @@ export const handler = async (
             secrets.get(id, { maxAge: STATE_KEY_MAX_AGE_SECONDS }),
           ),
         appCredentials: () => store.readAppCredentials(appCredentialsSecretId),
-        tiktok: new TikTokAuthClient({
-          baseUrl: config.tiktokAuthBaseUrl,
-          timeoutMs: DEFAULTS.tiktokTimeoutMs,
-        }),
+        tiktok: {
+          getToken: (credentials, authCode) =>
+            auth.getToken(
+              credentials,
+              authCode,
+              Date.now() + context.getRemainingTimeInMillis() - STORE_RESERVE_MS,
+            ),
+        },
         destination: (shop, secretName) =>
           new TokenSecretDestination({
             client: secretsManager,

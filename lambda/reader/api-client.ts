@@ -7,6 +7,7 @@ import {
   ConfigurationError,
   DeadlineExceededError,
   IpNotAllowedError,
+  MalformedSecretError,
   RateLimitedError,
   ReauthorizationRequiredError,
   redact,
@@ -156,6 +157,13 @@ const RESERVED_PARAMETERS = [
 ];
 /** Segments of letters, digits, `_`, `-`, `.` and `~`, none starting with a dot. */
 const API_PATH = /^(\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$/;
+/**
+ * What the token header may hold. fetch refuses anything else with an error that quotes the
+ * header's value, the token, so it is checked before.
+ */
+const HEADER_VALUE = /^[\x21-\x7e]+$/;
+/** Longest request_id quoted: TikTok's are about 32 characters. */
+const MAX_REQUEST_ID_LENGTH = 128;
 
 const AuthorizedShops = z.looseObject({
   shops: z.array(
@@ -314,11 +322,14 @@ class TikTokShopApiClient implements TikTokShopApi {
       getShopToken(this.#tokenSecretId, { ...this.#read, forceFetch: forceTokenRead }),
       this.#appCredentials(),
     ]);
-    return {
-      accessToken: token.accessToken,
-      app: app.credentials,
-      appCredentialsSecretId: app.secretId,
-    };
+    // fetch trims a header value itself; a line break or a non-ASCII character inside it is refused.
+    const accessToken = token.accessToken.trim();
+    if (!HEADER_VALUE.test(accessToken)) {
+      throw new MalformedSecretError(
+        `secret ${this.#tokenSecretId} does not hold a usable token (data.access_token: holds a space, a line break or a character other than printable ASCII, which an HTTP header cannot carry)`,
+      );
+    }
+    return { accessToken, app: app.credentials, appCredentialsSecretId: app.secretId };
   }
 
   async #appCredentials(): Promise<{ credentials: AppCredentials; secretId: string }> {
@@ -474,7 +485,7 @@ class TikTokShopApiClient implements TikTokShopApi {
       status,
       code,
       said: redact(message, secrets),
-      requestId,
+      ...(requestId === undefined ? {} : { requestId: boundedRequestId(requestId, secrets) }),
       retryAfter: response.headers.get('retry-after'),
       tokenSecretId: this.#tokenSecretId,
       appCredentialsSecretId: credentials.appCredentialsSecretId,
@@ -488,8 +499,10 @@ function encodeQuery(
   query: Readonly<Record<string, QueryValue>> = {},
 ): Record<string, string> {
   if (path.length > 300 || !API_PATH.test(path)) {
+    // A query string is not quoted: a URL copied from elsewhere may carry a token or a signature.
+    const [shown = ''] = path.split(/[?#]/, 1);
     throw new UsageError(
-      `not an API path: ${JSON.stringify(path.slice(0, 100))}; give the path only, e.g. ${AUTHORIZED_SHOPS_PATH}, and parameters in query`,
+      `not an API path: ${JSON.stringify(shown.slice(0, 100))}${shown.length < path.length ? ' with a query string (not shown)' : ''}; give the path only, e.g. ${AUTHORIZED_SHOPS_PATH}, and parameters in query`,
     );
   }
   const encoded: Record<string, string> = {};
@@ -572,13 +585,20 @@ function answerWithoutEnvelope(what: string, status: number, retryAfter: string 
   );
 }
 
+/** TikTok's request_id as it may be quoted: another host's may repeat the signed request. */
+function boundedRequestId(requestId: string, secrets: readonly string[]): string {
+  const clean = redact(requestId, secrets);
+  return clean.length > MAX_REQUEST_ID_LENGTH ? `${clean.slice(0, MAX_REQUEST_ID_LENGTH)}…` : clean;
+}
+
 interface Refusal {
   readonly what: string;
   readonly status: number;
   readonly code: number;
   /** TikTok's message, redacted. */
   readonly said: string;
-  readonly requestId: string | undefined;
+  /** Redacted and bounded. */
+  readonly requestId?: string;
   readonly retryAfter: string | null;
   readonly tokenSecretId: string;
   readonly appCredentialsSecretId: string;

@@ -378,8 +378,9 @@ async function anotherWriterMovedOn(
 
 /**
  * The pending version, if it is an interrupted write: written after the current version (a
- * label left behind on an older version does not count) and holding a valid token that
- * outlives the current one.
+ * label left behind on an older version does not count) and holding a valid token of the same
+ * seller that outlives the current one. Another seller's token is never made current here, as
+ * in `judge`: only an onboarding write interrupted before its compare-and-swap leaves one.
  */
 function interruptedWrite(
   stored: StoredToken,
@@ -391,6 +392,8 @@ function interruptedWrite(
   const token = tryParseToken(pending.raw);
   if (token === undefined) return undefined;
   if (token.data.access_token_expire_in <= current.data.access_token_expire_in) return undefined;
+  const [before, after] = [current.data.open_id, token.data.open_id];
+  if (before !== undefined && after !== undefined && after !== before) return undefined;
   return { versionId: pending.versionId, token };
 }
 

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import {
   DescribeSecretCommand,
@@ -13,6 +14,7 @@ import {
   ConfigurationError,
   DeadlineExceededError,
   IpNotAllowedError,
+  MalformedSecretError,
   RateLimitedError,
   ReauthorizationRequiredError,
   ScopeNotGrantedError,
@@ -321,6 +323,19 @@ describe('Function: tiktokShopApi', () => {
       expect(host.calls).toHaveLength(0);
     });
 
+    it('quotes no query string of a path it refuses: it may hold a token', async () => {
+      const pasted = 'TTS_AT_pasted_in_a_path_9c1e';
+      secretsUsed.add(pasted);
+
+      const error = await failure(
+        client().get(`/order/202309/orders?access_token=${pasted}&sign=abc`),
+      );
+
+      expect(error).toBeInstanceOf(UsageError);
+      expect(error.message).toContain('"/order/202309/orders"');
+      expect(host.calls).toHaveLength(0);
+    });
+
     it('refuses a body on GET and a body that is not JSON', async () => {
       const onGet = await failure(client().request('GET', SEARCH, { body: {} }));
       const unserializable = await failure(client().post(SEARCH, { body: () => 1 }));
@@ -524,6 +539,31 @@ describe('Function: tiktokShopApi', () => {
         /^TikTok refused GET \/authorization\/202309\/shops \(TikTok code 21001001: Order is not exist, request_id \w+\)/,
       );
       expect(host.calls).toHaveLength(1);
+    });
+
+    it("bounds TikTok's request_id and strips the signature from it", async () => {
+      // Prepare: a host that echoes the signed query in its request_id
+      let sent = '';
+      const api = client({
+        fetch: async (url) => {
+          sent = new URL(String(url)).search;
+          const echo = `${sent}${'x'.repeat(5_000)}`;
+          const body = { code: 21001001, message: 'Order is not exist', request_id: echo };
+          return new Response(JSON.stringify(body), { status: 200 });
+        },
+      });
+
+      // Act
+      const error = await failure(api.get(SHOPS));
+
+      // Assess
+      const sign = new URLSearchParams(sent).get('sign') ?? '';
+      expect(sign).toMatch(/^[0-9a-f]{64}$/);
+      expect(error).toBeInstanceOf(TikTokApiError);
+      expect(error.message).not.toContain(sign);
+      expect(error.message.length).toBeLessThan(600);
+      expect((error as TikTokApiError).requestId?.length).toBeLessThanOrEqual(129);
+      expect((error as TikTokApiError).requestId).not.toContain(sign);
     });
 
     it('fails at once on a 36009004 that does not name the access token', async () => {
@@ -844,6 +884,39 @@ describe('Function: tiktokShopApi', () => {
       // Assess
       expect(error).toBeInstanceOf(SignatureRejectedError);
       expect(error.message).toContain(`secret ${US_CREDENTIALS_ID} holds another app's secret`);
+    });
+  });
+
+  describe('a token secret a person edited', () => {
+    it('refuses an access token an HTTP header cannot carry, without sending or quoting it', async () => {
+      // Prepare: a line break pasted into the token
+      sm.reset();
+      const broken = `TTS_AT_broken\nline_${serial}_5d6e`;
+      secretsUsed.add(broken);
+      tokenSecretHolds(broken);
+      credentialsHold(APP_SECRET);
+
+      // Act
+      const error = await failure(client().get(SHOPS));
+
+      // Assess: no attempt, no retry, and not even the error's cause holds the token
+      expect(error).toBeInstanceOf(MalformedSecretError);
+      expect(error.message).toContain(TOKEN_ID);
+      expect(error.message).toContain('data.access_token');
+      expect(inspect(error, { depth: 5 })).not.toContain('line_');
+      expect(host.calls).toHaveLength(0);
+      expect(sleeps).toEqual([]);
+    });
+
+    it('sends a token with a line end after it, as fetch would, trimmed', async () => {
+      sm.reset();
+      tokenSecretHolds(`${token}\n`);
+      credentialsHold(APP_SECRET);
+
+      const shops = await client().get<{ shops: unknown[] }>(SHOPS);
+
+      expect(shops.shops).toHaveLength(1);
+      expect(host.calls.map((call) => call.code)).toEqual([0]);
     });
   });
 

@@ -68,7 +68,11 @@ function state(
   );
 }
 
-async function invoke(query: Record<string, string> | undefined, method = 'GET'): Promise<Answer> {
+async function invoke(
+  query: Record<string, string> | undefined,
+  method = 'GET',
+  remainingMs = 60_000,
+): Promise<Answer> {
   const { handler } = await import('../../lambda/onboarding/callback-handler.js');
   const event = {
     version: '2.0',
@@ -80,7 +84,7 @@ async function invoke(query: Record<string, string> | undefined, method = 'GET')
   const context = {
     functionName: 'consent-callback',
     awsRequestId: 'request-1',
-    getRemainingTimeInMillis: () => 60_000,
+    getRemainingTimeInMillis: () => remainingMs,
   } as unknown as Context;
   const answer = (await handler(event, context)) as Answer;
   emitted.push(answer.body);
@@ -578,6 +582,22 @@ describe('Function: consent callback handler', () => {
         errorType: 'TokenNotStoredError',
         errorMessage: expect.stringContaining('AccessDeniedException'),
       });
+    });
+
+    it('stops waiting for TikTok in time to store a token before the function times out', async () => {
+      // Prepare: TikTok asks for 30 s of patience; the invocation has 45 s left
+      tiktok.failNext(1, { httpStatus: 429, retryAfterSeconds: 30 });
+      const started = Date.now();
+
+      // Act
+      const answer = await invoke({ code: approval('open_acme'), state: state() }, 'GET', 45_000);
+
+      // Assess: no wait that would leave the writes no time; the seller is told, nothing stored
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(tokenGets()).toBe(1);
+      expect(answer.statusCode).toBe(502);
+      expect(answer.body).toContain('TikTok did not accept the authorization');
+      expect(writesTo(secretOf(shop))).toEqual([]);
     });
 
     it('answers a generic 500 before calling TikTok when the shop’s secret cannot be looked at', async () => {

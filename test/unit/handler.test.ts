@@ -665,6 +665,26 @@ describe('Function: handler', () => {
       });
     });
 
+    it('never promotes a pending token of another seller: it refreshes the stored seller’s', async () => {
+      // Prepare: an interrupted onboarding write left another seller's newer token pending
+      const ours = seller(60);
+      const other = seller(7 * DAY);
+      stored(SHOP_A, { raw: ours.raw, versionId: 'a1' }, { raw: other.raw, versionId: 'a2' });
+
+      // Act
+      const { result } = await invoke({});
+
+      // Assess
+      expect(result?.shops[0]).toMatchObject({ outcome: 'refreshed' });
+      expect(result?.shops[0]?.recovered).toBeUndefined();
+      const moves = sm
+        .commandCalls(UpdateSecretVersionStageCommand)
+        .map((call) => call.args[0].input);
+      expect(moves).not.toContainEqual(expect.objectContaining({ MoveToVersionId: 'a2' }));
+      const written = putValues(SHOP_A).map((raw) => JSON.parse(raw).data.open_id);
+      expect(written).toEqual([ours.data.open_id]);
+    });
+
     it('ignores an AWSPENDING label left on a version older than the current one', async () => {
       const old = seller(6 * DAY);
       const reauthorized = seller(60);
