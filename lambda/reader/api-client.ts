@@ -129,6 +129,13 @@ export interface ApiRequestOptions {
   readonly shopScoped?: boolean;
   /** Epoch ms after which no attempt starts, e.g. from `context.getRemainingTimeInMillis()`. */
   readonly deadline?: number;
+  /**
+   * Whether sending the call twice does no harm. A timeout, a dropped connection or an HTTP 5xx
+   * may come after TikTok acted on the call (a package shipped, a price changed), so only an
+   * idempotent call is repeated then; a rate limit (TikTok did nothing) is ridden out for any.
+   * @default true for GET, false for POST, PUT and DELETE
+   */
+  readonly idempotent?: boolean;
 }
 
 export interface TikTokShopApi {
@@ -390,11 +397,13 @@ class TikTokShopApiClient implements TikTokShopApi {
     payload: Payload,
     credentials: Credentials,
     cipher: string | undefined,
-    options: { readonly deadline?: number },
+    options: { readonly deadline?: number; readonly idempotent?: boolean },
   ): Promise<unknown> {
+    const idempotent = options.idempotent ?? method === 'GET';
     return retry(() => this.#once(method, path, query, payload, credentials, cipher, options), {
       clock: this.#clock,
-      isRetryable: (error) => error instanceof TransientError,
+      isRetryable: (error) =>
+        error instanceof RateLimitedError || (idempotent && error instanceof TransientError),
       maxAttempts: this.#maxAttempts,
       baseDelayMs: 250,
       maxDelayMs: MAX_BACKOFF_MS,

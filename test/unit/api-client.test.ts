@@ -452,6 +452,45 @@ describe('Function: tiktokShopApi', () => {
       expect(host.calls).toHaveLength(2);
     });
 
+    it.each([
+      ['HTTP 503', { httpStatus: 503 as const }],
+      ['code 36009003', { code: OPEN_API_CODE.internalError }],
+      ['a dropped connection', { dropConnection: true as const }],
+    ])('sends a POST once on %s: TikTok may already have acted on it', async (_case, fault) => {
+      // Prepare: the shop's cipher is known, so the next call goes straight to the API
+      const api = client();
+      await api.post(SEARCH, { query: { page_size: 1 } });
+      host.failNext(1, fault);
+
+      // Act
+      const error = await failure(api.post(SEARCH, { query: { page_size: 1 } }));
+
+      // Assess
+      expect(error).toBeInstanceOf(TransientError);
+      expect(callsTo(SEARCH)).toHaveLength(2);
+      expect(sleeps).toEqual([]);
+    });
+
+    it('rides out a rate limit on a POST: TikTok did nothing with it', async () => {
+      const api = client();
+      await api.post(SEARCH, { query: { page_size: 1 } });
+      host.failNext(1, { code: OPEN_API_CODE.rateLimited, httpStatus: 429 });
+
+      await api.post(SEARCH, { query: { page_size: 1 } });
+
+      expect(callsTo(SEARCH)).toHaveLength(3);
+    });
+
+    it('retries a POST the caller declares idempotent', async () => {
+      const api = client();
+      await api.post(SEARCH, { query: { page_size: 1 } });
+      host.failNext(1, { httpStatus: 503 });
+
+      await api.post(SEARCH, { query: { page_size: 1 }, idempotent: true });
+
+      expect(callsTo(SEARCH)).toHaveLength(3);
+    });
+
     it('gives up on a call that does not answer within its timeout', async () => {
       host.failAlways({ delayMs: 500 });
 
