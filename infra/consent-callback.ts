@@ -6,7 +6,15 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { SELLER_TAG_KEY } from '../lambda/onboarding/connect.js';
-import { CALLBACK_ENV, DEFAULTS, METRIC, METRICS_NAMESPACE } from '../lambda/shared/contract.js';
+import {
+  APPS_ENV,
+  CALLBACK_ENV,
+  DEFAULT_APP,
+  DEFAULT_APP_TAG_KEY,
+  DEFAULTS,
+  METRIC,
+  METRICS_NAMESPACE,
+} from '../lambda/shared/contract.js';
 import { createAppFunction } from './lambda-function.js';
 import {
   arnForPolicies,
@@ -47,9 +55,10 @@ export interface TikTokShopConsentCallbackProps {
  * TikTok sends the seller's browser here with an authorization code and the link's signed state;
  * the function exchanges the code and stores the shop's token as `<prefix>tokens/<shop>` (created
  * and tagged for the refresher's discovery when missing, under the refresher's key when it has
- * one), once per link and only for a new shop or the seller already stored. It publishes
- * `Shop Connected` and `Shop Connection Refused` to the refresher's bus and counts both. Also
- * creates the state-signing key.
+ * one), once per link and only for a new shop or the seller already stored. With several apps,
+ * the code is exchanged with the credentials of the app the link names, and a shop of another
+ * app than `default` is tagged with it. It publishes `Shop Connected` and `Shop Connection
+ * Refused` to the refresher's bus and counts both. Also creates the state-signing key.
  */
 export class TikTokShopConsentCallback extends Construct {
   /** The callback function. */
@@ -66,6 +75,10 @@ export class TikTokShopConsentCallback extends Construct {
   constructor(scope: Construct, id: string, props: TikTokShopConsentCallbackProps) {
     super(scope, id);
     const { refresher } = props;
+    // Only with other apps, so that a one-app template stays as it was.
+    const otherApps = Object.entries(refresher.appCredentialsSecretIds).filter(
+      ([app]) => app !== DEFAULT_APP,
+    );
     if (!refresher.discoversTokenSecretsByTag) {
       throw new Error(
         `${this.node.path}: the refresher ${refresher.node.path} must discover token secrets by tag (discoverTokenSecretsByTag: true): the callback creates the token secrets of new shops at run time, which the refresher would otherwise never refresh`,
@@ -107,6 +120,9 @@ export class TikTokShopConsentCallback extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 2,
       environment: {
         [CALLBACK_ENV.appCredentialsSecretId]: refresher.appCredentialsSecretId,
+        ...(otherApps.length > 0 && {
+          [APPS_ENV.appCredentialsSecretIds]: JSON.stringify(Object.fromEntries(otherApps)),
+        }),
         [CALLBACK_ENV.stateSecretId]: this.stateKeySecretName,
         [CALLBACK_ENV.tokenSecretPrefix]: refresher.secretNamePrefix,
         [CALLBACK_ENV.tokenSecretTagKey]: refresher.tokenSecretTagKey,
@@ -125,7 +141,12 @@ export class TikTokShopConsentCallback extends Construct {
     // (HMAC under the state key, one hour) is what authenticates a request.
     this.functionUrl = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
 
-    this.grantAccess(role, refresher, stateKeySecret);
+    this.grantAccess(
+      role,
+      refresher,
+      stateKeySecret,
+      otherApps.map(([app]) => app),
+    );
   }
 
   /** A metric the callback emits: namespace and `service` dimension set, summed over 5 minutes. */
@@ -157,13 +178,16 @@ export class TikTokShopConsentCallback extends Construct {
     role: iam.Role,
     refresher: TikTokShopTokenRefresher,
     stateKeySecret: secretsmanager.ISecret,
+    otherApps: readonly string[],
   ): void {
     const tagKey = refresher.tokenSecretTagKey;
     const tokenSecrets = secretArnPattern(this, refresher.tokenSecretName('*'));
+    // Every app's credentials (a link names its app), the default app's first as before.
+    const appCredentialsSecrets = Object.values(refresher.appCredentialsSecrets);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['secretsmanager:GetSecretValue'],
-        resources: [arnForPolicies(refresher.appCredentialsSecret), stateKeySecret.secretArn],
+        resources: [...appCredentialsSecrets.map(arnForPolicies), stateKeySecret.secretArn],
       }),
     );
     // Looked at before the code is exchanged: whether the shop's secret exists (DescribeSecret
@@ -187,15 +211,25 @@ export class TikTokShopConsentCallback extends Construct {
         conditions: tagPresent(tagKey),
       }),
     );
-    // A new shop's secret is created with the discovery tag and the seller's tag, and an existing
-    // one gets them again; the conditions allow those tag keys and no other.
+    // A new shop's secret is created with the discovery tag and the seller's tag (and, for a shop
+    // of another app than `default`, the app's tag naming one of those apps), and an existing one
+    // gets them again; the conditions allow those tag keys and no other.
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
         resources: [tokenSecrets],
         conditions: {
           Null: { [`aws:RequestTag/${tagKey}`]: 'false' },
-          'ForAllValues:StringEquals': { 'aws:TagKeys': [tagKey, SELLER_TAG_KEY] },
+          'ForAllValues:StringEquals': {
+            'aws:TagKeys': [
+              tagKey,
+              SELLER_TAG_KEY,
+              ...(otherApps.length > 0 ? [DEFAULT_APP_TAG_KEY] : []),
+            ],
+          },
+          ...(otherApps.length > 0 && {
+            StringEqualsIfExists: { [`aws:RequestTag/${DEFAULT_APP_TAG_KEY}`]: [...otherApps] },
+          }),
         },
       }),
     );
@@ -231,7 +265,7 @@ export class TikTokShopConsentCallback extends Construct {
         'kms:GenerateDataKey',
       ]);
     }
-    for (const key of secretKeys([refresher.appCredentialsSecret, stateKeySecret])) {
+    for (const key of secretKeys([...appCredentialsSecrets, stateKeySecret])) {
       if (key !== encryptionKey) grantKeyThroughSecretsManager(this, role, key, ['kms:Decrypt']);
     }
   }

@@ -4,6 +4,7 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
+import { readAppsEnv } from '../shared/apps.js';
 import { checkBaseUrl } from '../shared/base-url.js';
 import {
   CALLBACK_ENV,
@@ -46,8 +47,11 @@ import { TokenSecretDestination } from './token-secret.js';
  * `code` when the seller declined). A valid state names the shop, what the link is for and its
  * nonce; the code is exchanged and TikTok's answer stored as that shop's token secret, once per
  * link, and only for the seller already stored (a reconnect) or for a shop without a token (a
- * new shop). The page never shows a token, and the event (whose query string holds the code) is
- * never logged. Connections and refusals are published to the refresher's bus and counted.
+ * new shop). The code is exchanged with the credentials of the TikTok app the state names
+ * (APP_CREDENTIALS_SECRET_ID for the default app, APP_CREDENTIALS_SECRET_IDS for the others), and
+ * only for a shop bound to that app. The page never shows a token, and the event (whose query
+ * string holds the code) is never logged. Connections and refusals are published to the
+ * refresher's bus and counted.
  */
 
 export { CALLBACK_ENV };
@@ -65,7 +69,8 @@ const STORE_RESERVE_MS = 20_000;
 const ERROR_PARAMETER = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export interface CallbackConfig {
-  readonly appCredentialsSecretId: string;
+  /** App → its credentials secret: the default app's and every other app's the callback may use. */
+  readonly appCredentialsSecretIds: ReadonlyMap<string, string>;
   readonly stateSecretId: string;
   readonly tokenSecretPrefix: string;
   readonly tokenSecretTagKey: string;
@@ -79,9 +84,10 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 export function loadCallbackConfig(env: Env): CallbackConfig {
   const text = (name: string) => env[name]?.trim() || undefined;
-  const problems = [CALLBACK_ENV.appCredentialsSecretId, CALLBACK_ENV.stateSecretId]
-    .filter((name) => text(name) === undefined)
-    .map((name) => `${name} is required`);
+  const { apps, problems } = readAppsEnv(env);
+  if (text(CALLBACK_ENV.stateSecretId) === undefined) {
+    problems.push(`${CALLBACK_ENV.stateSecretId} is required`);
+  }
   const tiktokAuthBaseUrl = text(CALLBACK_ENV.tiktokAuthBaseUrl) ?? DEFAULTS.tiktokAuthBaseUrl;
   const urlProblem = checkBaseUrl(tiktokAuthBaseUrl);
   if (urlProblem !== undefined) problems.push(`${CALLBACK_ENV.tiktokAuthBaseUrl} ${urlProblem}`);
@@ -90,7 +96,7 @@ export function loadCallbackConfig(env: Env): CallbackConfig {
   }
   const kmsKeyId = text(CALLBACK_ENV.tokenSecretKmsKeyId);
   return {
-    appCredentialsSecretId: text(CALLBACK_ENV.appCredentialsSecretId) ?? '',
+    appCredentialsSecretIds: apps.credentialsSecretIds,
     stateSecretId: text(CALLBACK_ENV.stateSecretId) ?? '',
     tokenSecretPrefix: text(CALLBACK_ENV.tokenSecretPrefix) ?? DEFAULT_TOKEN_SECRET_PREFIX,
     tokenSecretTagKey: text(CALLBACK_ENV.tokenSecretTagKey) ?? DEFAULT_TOKEN_SECRET_TAG_KEY,
@@ -124,7 +130,10 @@ export interface CallbackMetrics {
 
 export interface CallbackDependencies {
   readonly stateKey: () => Promise<string>;
-  readonly appCredentials: () => Promise<AppCredentials>;
+  /** App → its credentials secret: the apps a link may name. */
+  readonly appCredentialsSecretIds: ReadonlyMap<string, string>;
+  /** The app credentials a secret holds. */
+  readonly appCredentials: (secretId: string) => Promise<AppCredentials>;
   readonly tiktok: ConnectDependencies['tiktok'];
   /** The shop's token secret. */
   readonly destination: (shop: string, secretName: string) => ShopTokenDestination;
@@ -144,10 +153,10 @@ const UNAVAILABLE: Page = {
 };
 
 /**
- * Checks the state before anything else: an invalid one calls neither Secrets Manager for
- * credentials nor TikTok. TikTok's refusal is shown with its code and message (redacted by the
- * client); a refused connection is explained without naming any seller; a failure on our side
- * shows a generic page and is logged.
+ * Checks the state before anything else: an invalid one, or one naming an app this deployment
+ * does not have, calls neither Secrets Manager for credentials nor TikTok. TikTok's refusal is
+ * shown with its code and message (redacted by the client); a refused connection is explained
+ * without naming any seller; a failure on our side shows a generic page and is logged.
  */
 export async function answerConsentCallback(
   request: CallbackRequest,
@@ -176,10 +185,10 @@ export async function answerConsentCallback(
         : 'This authorization link was not issued by us.',
     );
   }
-  const { shop, purpose, nonce, expiresAt } = check;
+  const { shop, purpose, app, nonce, expiresAt } = check;
   if (!code) {
     const said = declined !== undefined && ERROR_PARAMETER.test(declined) ? declined : undefined;
-    deps.logger.warn('consent declined', { shop, ...(said ? { tiktokError: said } : {}) });
+    deps.logger.warn('consent declined', { shop, app, ...(said ? { tiktokError: said } : {}) });
     return {
       statusCode: 200,
       title: 'Shop not connected',
@@ -192,6 +201,21 @@ export async function answerConsentCallback(
   }
 
   const secretName = tokenSecretName(deps.tokenSecretPrefix, shop);
+  const credentialsSecretId = deps.appCredentialsSecretIds.get(app);
+  if (credentialsSecretId === undefined) {
+    const apps = [...deps.appCredentialsSecretIds.keys()];
+    const known = `${apps.slice(0, 10).join(', ') || '(none)'}${apps.length > 10 ? ', …' : ''}`;
+    return refused(
+      deps,
+      shop,
+      secretName,
+      new ShopConnectionRefusedError(
+        `this consent link for shop ${shop} is for app "${app}", which this deployment does not have (its apps: ${known}); nothing was called`,
+        'app-unknown',
+        { shop, app, codeUsed: false },
+      ),
+    );
+  }
   // What TikTok said is shown to the seller; any other failure is ours, and only logged.
   let tiktokRefusal: unknown;
   const tiktok: ConnectDependencies['tiktok'] = {
@@ -203,15 +227,16 @@ export async function answerConsentCallback(
   };
   try {
     const connected = await connectShop(
-      { shop, authCode: code, purpose, linkNonce: nonce },
+      { shop, authCode: code, purpose, linkNonce: nonce, app },
       {
-        appCredentials: deps.appCredentials,
+        appCredentials: () => deps.appCredentials(credentialsSecretId),
         tiktok,
         destination: deps.destination(shop, secretName),
       },
     );
     deps.logger.info('shop connected', {
       shop,
+      app,
       secretName,
       connection: connected.connection,
       created: connected.stored.created,
@@ -226,19 +251,29 @@ export async function answerConsentCallback(
     return connectedPage(connected);
   } catch (error) {
     if (error instanceof ShopConnectionRefusedError) {
-      deps.logger.warn('shop connection refused', {
-        ...error.detail,
-        shop,
-        secretName,
-        reason: error.reason,
-        errorMessage: error.message,
-      });
-      deps.metrics.addMetric(METRIC.shopConnectionsRefused, 'Count', 1);
-      await publish(deps, shopConnectionRefusedEvent(secretName, error, 'consent-callback'));
-      return refusedPage(shop, error);
+      return refused(deps, shop, secretName, error);
     }
     return failurePage(shop, error, error === tiktokRefusal, deps.logger);
   }
+}
+
+/** A refused connection: logged, counted, published, and explained to the seller. */
+async function refused(
+  deps: CallbackDependencies,
+  shop: string,
+  secretName: string,
+  refusal: ShopConnectionRefusedError,
+): Promise<Page> {
+  deps.logger.warn('shop connection refused', {
+    ...refusal.detail,
+    shop,
+    secretName,
+    reason: refusal.reason,
+    errorMessage: refusal.message,
+  });
+  deps.metrics.addMetric(METRIC.shopConnectionsRefused, 'Count', 1);
+  await publish(deps, shopConnectionRefusedEvent(secretName, refusal, 'consent-callback'));
+  return refusedPage(shop, refusal);
 }
 
 function connectedPage(connected: ConnectedShop): Page {
@@ -277,6 +312,14 @@ function refusedPage(shop: string, refusal: ShopConnectionRefusedError): Page {
     'stored-seller-unknown': [
       409,
       `Shop ${shop} cannot be reconnected through a link. ${unchanged} Please contact us.`,
+    ],
+    'app-mismatch': [
+      409,
+      `Shop ${shop} is connected through another of our TikTok apps than the one this link is for. ${unchanged} Ask us for a new link.`,
+    ],
+    'app-unknown': [
+      400,
+      `This link was made for a TikTok app that is not set up here, so shop ${shop} was not connected. ${unchanged} Ask us for a new link.`,
     ],
   };
   const [statusCode, message] = texts[refusal.reason] ?? [
@@ -383,7 +426,7 @@ export const handler = async (
   let counted = false;
   try {
     config ??= loadCallbackConfig(process.env);
-    const { appCredentialsSecretId, stateSecretId, tokenSecretKmsKeyId } = config;
+    const { appCredentialsSecretIds, stateSecretId, tokenSecretKmsKeyId } = config;
     // Retries stop before Lambda does, so a timeout is logged as a token not stored.
     const deadline = () => Date.now() + context.getRemainingTimeInMillis() - 3_000;
     const store = new SecretsManagerTokenStore({
@@ -404,7 +447,8 @@ export const handler = async (
           readSigningKey(stateSecretId, (id) =>
             secrets.get(id, { maxAge: STATE_KEY_MAX_AGE_SECONDS }),
           ),
-        appCredentials: () => store.readAppCredentials(appCredentialsSecretId),
+        appCredentialsSecretIds,
+        appCredentials: (secretId) => store.readAppCredentials(secretId),
         tiktok: {
           getToken: (credentials, authCode) =>
             auth.getToken(

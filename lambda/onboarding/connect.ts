@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DETAIL_TYPE, SHOP_NAME } from '../shared/contract.js';
+import { DEFAULT_APP, DETAIL_TYPE, SHOP_NAME } from '../shared/contract.js';
 import {
   describeError,
   ShopConnectionRefusedError,
@@ -27,7 +27,9 @@ import type { LinkPurpose } from './consent-state.js';
  * - a token of another seller (TikTok's `open_id`) than the one stored: only the operator
  *   replaces a shop's seller, on purpose (`npm run authorize -- --replace-seller`);
  * - a seller already connected under another shop name (two secrets refreshing one seller's
- *   rotating refresh token would lock one of them out).
+ *   rotating refresh token would lock one of them out);
+ * - a code of another TikTok app than the one the shop's secret is bound to (its
+ *   `tiktok-shop-app` tag): the refresher renews a shop's token with its own app's credentials.
  *
  * Everything that can be checked before the code is exchanged is: a refused link does not use
  * up the seller's code. The rest is checked before anything is written, and the write itself
@@ -92,6 +94,11 @@ export interface StoredSeller {
 export interface DestinationState {
   /** The token stored now; absent when the shop holds none yet. */
   readonly current?: StoredSeller;
+  /**
+   * The app the shop's secret is bound to: its `tiktok-shop-app` tag, DEFAULT_APP without one.
+   * Absent when there is no secret yet, or the destination keeps no app (a file).
+   */
+  readonly app?: string;
   /** A version written with this link's nonce exists: the link was used. */
   readonly linkUsed: boolean;
 }
@@ -118,7 +125,7 @@ export interface ShopTokenDestination {
   shopsOfSeller(openId: string): Promise<string[]>;
   /**
    * Stores `raw` only if the current token is still `basedOnVersionId` (undefined: none yet),
-   * as the link's own version when there is a link.
+   * as the link's own version when there is a link, bound to `app`.
    */
   write(
     raw: string,
@@ -126,6 +133,7 @@ export interface ShopTokenDestination {
       readonly basedOnVersionId: string | undefined;
       readonly linkNonce: string | undefined;
       readonly openId: string;
+      readonly app: string;
     },
   ): Promise<DestinationWrite>;
 }
@@ -139,6 +147,11 @@ export interface ConnectRequest {
   readonly linkNonce?: string;
   /** The operator hands the shop to another seller on purpose (command only). */
   readonly replaceSeller?: boolean;
+  /**
+   * The app whose credentials exchange the code (the link's, or the command's `--app`).
+   * @default DEFAULT_APP
+   */
+  readonly app?: string;
 }
 
 /** `new`: no token before. `reconnected`: the stored seller again. `seller-replaced`: on purpose. */
@@ -147,6 +160,8 @@ export type Connection = 'new' | 'reconnected' | 'seller-replaced';
 /** What may be shown about a connected shop: never a token. */
 export interface ConnectedShop {
   readonly shop: string;
+  /** The app the token was issued to, and the shop is bound to. */
+  readonly app: string;
   readonly connection: Connection;
   readonly stored: {
     readonly name: string;
@@ -182,9 +197,10 @@ export async function connectShop(
   deps: ConnectDependencies,
 ): Promise<ConnectedShop> {
   const { shop, linkNonce } = request;
+  const app = request.app ?? DEFAULT_APP;
   const { destination } = deps;
   const before = await destination.inspect(linkNonce);
-  refuseBeforeExchange(request, before);
+  refuseBeforeExchange(request, app, before);
 
   const token = await deps.tiktok.getToken(await deps.appCredentials(), request.authCode);
   const { data } = token.document;
@@ -192,6 +208,7 @@ export async function connectShop(
   const sellerName = data.seller_name === undefined ? undefined : clip(data.seller_name);
   const about = {
     shop,
+    app,
     codeUsed: true,
     ...(openId === '' ? {} : { openId: clip(openId) }),
     ...(sellerName === undefined ? {} : { sellerName }),
@@ -221,18 +238,22 @@ export async function connectShop(
         basedOnVersionId: current?.versionId,
         linkNonce,
         openId,
+        app,
       });
       if (!written.stored && written.reason === 'moved' && attempt < MAX_WRITE_ATTEMPTS) {
         // Another writer made a token current since the look (most likely the refresher): look
-        // again, and store only if the shop still belongs to this seller.
-        current = (await destination.inspect(linkNonce)).current;
+        // again, and store only if the shop still belongs to this seller and this app.
+        const again = await destination.inspect(linkNonce);
+        refuseOtherApp(shop, app, again, true);
+        current = again.current;
       }
     } catch (error) {
-      throw notStored(error);
+      throw error instanceof ShopConnectionRefusedError ? error : notStored(error);
     }
     if (written.stored) {
       return {
         shop,
+        app,
         connection,
         stored: {
           name: destination.name,
@@ -274,9 +295,13 @@ function notStored(error: unknown): TokenNotStoredError {
 }
 
 /** What can be refused before the code is exchanged, so that the seller's code stays usable. */
-function refuseBeforeExchange(request: ConnectRequest, before: DestinationState): void {
+function refuseBeforeExchange(
+  request: ConnectRequest,
+  app: string,
+  before: DestinationState,
+): void {
   const { shop } = request;
-  const about = { shop, codeUsed: false };
+  const about = { shop, app, codeUsed: false };
   if (before.linkUsed) {
     throw new ShopConnectionRefusedError(
       `this consent link for shop ${shop} was already used to connect it; a link works once`,
@@ -284,6 +309,7 @@ function refuseBeforeExchange(request: ConnectRequest, before: DestinationState)
       about,
     );
   }
+  refuseOtherApp(shop, app, before, false);
   if (request.purpose === 'connect' && before.current !== undefined) {
     throw new ShopConnectionRefusedError(
       `shop ${shop} already holds a token, and this link was made for a new shop; make a new link (it will be a reconnect link)`,
@@ -314,6 +340,25 @@ function refuseBeforeExchange(request: ConnectRequest, before: DestinationState)
       about,
     );
   }
+}
+
+/**
+ * A shop stays with its app: a token of another app could not be refreshed with the
+ * credentials the refresher uses for the shop, and would rebind the seller's shop by surprise.
+ */
+function refuseOtherApp(
+  shop: string,
+  app: string,
+  state: DestinationState,
+  codeUsed: boolean,
+): void {
+  if (state.app === undefined || state.app === app) return;
+  const storedApp = clip(state.app);
+  throw new ShopConnectionRefusedError(
+    `shop ${shop} is bound to app "${storedApp}" (its secret's tiktok-shop-app tag), and this ${codeUsed ? 'authorization' : 'link'} is for app "${app}"; nothing was changed (make the link or run the command for app "${storedApp}")`,
+    'app-mismatch',
+    { shop, app, storedApp, codeUsed },
+  );
 }
 
 /** Whether the new token may replace `current`, and what kind of connection that is. */
@@ -383,6 +428,7 @@ export function shopConnectedEvent(connected: ConnectedShop, via: Via): Refreshe
     detail: {
       shop: connected.stored.name,
       shopName: connected.shop,
+      app: connected.app,
       connection: connected.connection,
       openId: connected.openId,
       ...(connected.sellerName === undefined ? {} : { sellerName: connected.sellerName }),

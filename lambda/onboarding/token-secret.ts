@@ -10,6 +10,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import type { SdkError } from '@smithy/types';
+import { appTagOf } from '../shared/apps.js';
+import { DEFAULT_APP, DEFAULT_APP_TAG_KEY } from '../shared/contract.js';
 import { redact, SecretStoreError, TransientError } from '../shared/errors.js';
 import { versionIdFor } from '../shared/secrets-store.js';
 import { type Clock, retry, systemClock } from '../shared/timing.js';
@@ -54,8 +56,10 @@ export interface TokenSecretDestinationOptions {
  *   `RemoveFromVersionId` (or, without it, only when no version is current): the token is made
  *   current only if the one whose seller was checked is still current.
  *
- * The secret is tagged with the shop (for the refresher's discovery) and the seller's open_id
- * (so that a seller connected under one shop name is found before it is connected under another).
+ * The secret is tagged with the shop (for the refresher's discovery), the seller's open_id
+ * (so that a seller connected under one shop name is found before it is connected under another)
+ * and, for a shop of another app than DEFAULT_APP, the app (`tiktok-shop-app`), which is how the
+ * refresher and readers know whose credentials the shop's token needs.
  */
 export class TokenSecretDestination implements ShopTokenDestination {
   readonly name: string;
@@ -69,25 +73,26 @@ export class TokenSecretDestination implements ShopTokenDestination {
   }
 
   async inspect(linkNonce: string | undefined): Promise<DestinationState> {
-    let stages: [string, string[]][];
+    let described: { stages: [string, string[]][]; app: string };
     try {
-      stages = await this.#stages();
+      described = await this.#describe();
     } catch (error) {
       if (error instanceof SecretStoreError && error.awsName === 'ResourceNotFoundException') {
         return { linkUsed: false };
       }
       throw error;
     }
+    const { stages, app } = described;
     const linkUsed =
       linkNonce !== undefined && stages.some(([id]) => id === linkVersionId(this.name, linkNonce));
     const currentId = stages.find(([, labels]) => labels.includes(CURRENT))?.[0];
-    if (currentId === undefined) return { linkUsed };
+    if (currentId === undefined) return { linkUsed, app };
     const answer = await this.#call('GetSecretValue', () =>
       this.#options.client.send(
         new GetSecretValueCommand({ SecretId: this.name, VersionId: currentId }),
       ),
     );
-    return { linkUsed, current: storedSeller(currentId, answer.SecretString ?? '') };
+    return { linkUsed, app, current: storedSeller(currentId, answer.SecretString ?? '') };
   }
 
   async shopsOfSeller(openId: string): Promise<string[]> {
@@ -128,6 +133,7 @@ export class TokenSecretDestination implements ShopTokenDestination {
       readonly basedOnVersionId: string | undefined;
       readonly linkNonce: string | undefined;
       readonly openId: string;
+      readonly app: string;
     },
   ): Promise<DestinationWrite> {
     const { client, shop, tagKey, kmsKeyId } = this.#options;
@@ -138,6 +144,8 @@ export class TokenSecretDestination implements ShopTokenDestination {
     const tags = [
       { Key: tagKey, Value: shop },
       { Key: SELLER_TAG_KEY, Value: sellerTagValue(options.openId) },
+      // No tag means the default app: a one-app deployment's secrets stay as they were.
+      ...(options.app === DEFAULT_APP ? [] : [{ Key: DEFAULT_APP_TAG_KEY, Value: options.app }]),
     ];
 
     if (options.basedOnVersionId === undefined) {
@@ -236,10 +244,18 @@ export class TokenSecretDestination implements ShopTokenDestination {
   }
 
   async #stages(): Promise<[string, string[]][]> {
+    return (await this.#describe()).stages;
+  }
+
+  /** The secret's versions with their stages, and the app its tag binds it to. */
+  async #describe(): Promise<{ stages: [string, string[]][]; app: string }> {
     const answer = await this.#call('DescribeSecret', () =>
       this.#options.client.send(new DescribeSecretCommand({ SecretId: this.name })),
     );
-    return Object.entries(answer.VersionIdsToStages ?? {});
+    return {
+      stages: Object.entries(answer.VersionIdsToStages ?? {}),
+      app: appTagOf(answer.Tags) ?? DEFAULT_APP,
+    };
   }
 
   /** Retries throttling, 5xx and network errors; names the operation on failure. */

@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
+import { TikTokShopConsentCallback } from '../../infra/consent-callback.js';
 import { TikTokShopExampleReader } from '../../infra/example-reader.js';
 import { appsFromContext, shopsFromContext } from '../../infra/stack.js';
 import type {
@@ -12,6 +13,8 @@ import type {
   TikTokShopTokenRefresher,
   TikTokShopTokenRefresherProps,
 } from '../../infra/token-refresher.js';
+import { loadCallbackConfig } from '../../lambda/onboarding/callback-handler.js';
+import { SELLER_TAG_KEY } from '../../lambda/onboarding/connect.js';
 import { readAppsEnv, shopApp } from '../../lambda/shared/apps.js';
 import {
   API_READER_ENV,
@@ -448,6 +451,115 @@ describe('Construct: TikTokShopTokenRefresher with several apps', () => {
         'tiktok-shop/app-credentials',
       );
     });
+  });
+});
+
+describe('Construct: TikTokShopConsentCallback with several apps', () => {
+  /** The callback on a refresher with `props` (discovering by tag, as the callback needs). */
+  function withCallback(
+    props: TikTokShopTokenRefresherProps | ((scope: Stack) => TikTokShopTokenRefresherProps),
+  ) {
+    let callback: TikTokShopConsentCallback | undefined;
+    const variant = synthesizeVariant(
+      (scope) => ({
+        ...(typeof props === 'function' ? props(scope) : props),
+        discoverTokenSecretsByTag: true,
+      }),
+      (scope, construct) => {
+        callback = new TikTokShopConsentCallback(scope, 'ConsentCallback', {
+          refresher: construct,
+        });
+      },
+    );
+    const made = callback as TikTokShopConsentCallback;
+    const roleId = logicalIdIn(variant.stack, made.function.role as iam.Role);
+    return { ...variant, callback: made, statements: statementsOf(variant.template, roleId) };
+  }
+  const twoApps = withCallback(TWO_APPS);
+
+  it("hands the callback every app's credentials secret, as the handler reads them", () => {
+    // Act
+    const environment = environmentOf(
+      twoApps.template,
+      logicalIdIn(twoApps.stack, twoApps.callback.function),
+    );
+
+    // Assess
+    expect(environment).toMatchObject({
+      [ENV.appCredentialsSecretId]: 'tiktok-shop/app-credentials',
+      [APPS_ENV.appCredentialsSecretIds]: '{"us":"tiktok-shop/apps/us/credentials"}',
+    });
+    expect(environment).not.toHaveProperty(APPS_ENV.shopApps);
+    expect([...loadCallbackConfig(environment).appCredentialsSecretIds]).toEqual([
+      [DEFAULT_APP, 'tiktok-shop/app-credentials'],
+      ['us', 'tiktok-shop/apps/us/credentials'],
+    ]);
+  });
+
+  it("reads every app's credentials by exact ARN, and the state key", () => {
+    // Assess
+    expect(twoApps.statements).toContainEqual({
+      Effect: 'Allow',
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: [
+        ref(twoApps.refresher.appCredentialsSecret, twoApps.stack),
+        ref(refresherChild(twoApps.stack, 'AppCredentialsSecret-us'), twoApps.stack),
+        ref(twoApps.callback.stateKeySecret, twoApps.stack),
+      ],
+    });
+  });
+
+  it('tags a new shop’s secret with the app tag only naming one of the other apps', () => {
+    // Assess
+    expect(twoApps.statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
+      Resource: pseudoArn('secretsmanager', 'secret:tiktok-shop/tokens/*'),
+      Condition: {
+        Null: { [`aws:RequestTag/${DEFAULT_TOKEN_SECRET_TAG_KEY}`]: 'false' },
+        'ForAllValues:StringEquals': {
+          'aws:TagKeys': [DEFAULT_TOKEN_SECRET_TAG_KEY, SELLER_TAG_KEY, DEFAULT_APP_TAG_KEY],
+        },
+        StringEqualsIfExists: { [`aws:RequestTag/${DEFAULT_APP_TAG_KEY}`]: ['us'] },
+      },
+    });
+  });
+
+  it("decrypts an adopted app's credentials under its own key, through Secrets Manager only", () => {
+    // Act
+    const adopted = withCallback((scope) => ({
+      ...TWO_APPS,
+      apps: {
+        us: {
+          existingCredentialsSecret: new secretsmanager.Secret(scope, 'UsCredentials', {
+            encryptionKey: new kms.Key(scope, 'UsKey', { enableKeyRotation: true }),
+          }),
+        },
+      },
+    }));
+
+    // Assess
+    expect(adopted.statements).toContainEqual({
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: {
+        'Fn::GetAtt': [logicalIdIn(adopted.stack, adopted.stack.node.findChild('UsKey')), 'Arn'],
+      },
+      Condition: KEY_VIA_SECRETS_MANAGER,
+    });
+  });
+
+  it('keeps the template of a one-app callback whether the default app is named in apps or not', () => {
+    // Act
+    const [unnamed, named] = [
+      {},
+      { apps: { [DEFAULT_APP]: { consentRegion: 'row' as const } } },
+    ].map((props) => withCallback({ shops: ['acme-uk'], ...props }).template.toJSON());
+
+    // Assess
+    expect(named).toEqual(unnamed);
+    expect(JSON.stringify(unnamed)).not.toContain(DEFAULT_APP_TAG_KEY);
+    expect(JSON.stringify(unnamed)).not.toContain(APPS_ENV.appCredentialsSecretIds);
   });
 });
 

@@ -15,6 +15,8 @@ import {
 } from '../../lambda/onboarding/consent-state.js';
 import type { RunSummary } from '../../lambda/refresher/refresh.js';
 import {
+  APPS_ENV,
+  DEFAULT_APP_TAG_KEY,
   DEFAULT_TOKEN_SECRET_TAG_KEY,
   DETAIL_TYPE,
   EVENT_SOURCE,
@@ -27,7 +29,12 @@ import {
   type LocalSecretsManager,
   startLocalSecretsManager,
 } from '../local/endpoints/secrets-manager.js';
-import { GET_TOKEN_PATH, type LocalTikTok, startLocalTikTok } from '../local/endpoints/tiktok.js';
+import {
+  GET_TOKEN_PATH,
+  type LocalTikTok,
+  startLocalTikTok,
+  startLocalTikTokApps,
+} from '../local/endpoints/tiktok.js';
 
 /**
  * Onboarding as deployed: the consent callback and the refresher run as the bundles the product
@@ -53,21 +60,33 @@ interface Deployed {
   readonly timeoutMs: number;
 }
 
-function deployed(fn: typeof callbackFn): Deployed {
-  const id = logicalIdIn(product.stack, fn);
+function deployed(fn: typeof callbackFn, of = product): Deployed {
+  const id = logicalIdIn(of.stack, fn);
   return {
-    handlerPath: bundledHandlerOf(outdir, product.stack, product.template, id),
-    environment: environmentOf(product.template, id),
-    timeoutMs: Number(properties(product.template, id).Timeout) * 1000,
+    handlerPath: bundledHandlerOf(outdir, of.stack, of.template, id),
+    environment: environmentOf(of.template, id),
+    timeoutMs: Number(properties(of.template, id).Timeout) * 1000,
   };
 }
 
 const callbackBundle = deployed(callbackFn);
 const refresherBundle = deployed(product.stack.refresher.function);
 
+// The same, deployed with a second app (`us`, of the US Partner Center) beside the default one.
+const twoApps = synthesizeProduct(
+  { shops: ['shop-a'], apps: { us: { consentRegion: 'us' } }, consentCallback: true },
+  outdir,
+);
+const twoAppsCallbackBundle = deployed(
+  (twoApps.stack.consentCallback as TikTokShopConsentCallback).function,
+  twoApps,
+);
+
 let secretsManager: LocalSecretsManager;
 let eventBridge: LocalEventBridge;
 let tiktok: LocalTikTok;
+/** Where the functions find TikTok's auth host. */
+let authBaseUrl: string;
 let client: SecretsManagerClient;
 let stdout: string[];
 let serial = 0;
@@ -105,7 +124,7 @@ async function invokeBundle(
     {
       env: {
         ...bundle.environment,
-        TIKTOK_AUTH_BASE_URL: tiktok.url,
+        TIKTOK_AUTH_BASE_URL: authBaseUrl,
         AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
         AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
         AWS_REGION: 'us-east-1',
@@ -131,8 +150,8 @@ async function invokeBundle(
 }
 
 /** TikTok's redirect of the seller's browser to the callback's function URL. */
-async function callback(query: Record<string, string>) {
-  const { result, logs } = await invokeBundle(callbackBundle, {
+async function callback(query: Record<string, string>, bundle = callbackBundle) {
+  const { result, logs } = await invokeBundle(bundle, {
     version: '2.0',
     rawPath: '/',
     rawQueryString: new URLSearchParams(query).toString(),
@@ -172,6 +191,9 @@ function events() {
 const metricIn = (logs: string[], name: string) =>
   logs.some((line) => line.includes('"_aws"') && line.includes(`"${name}":1`));
 
+// Both suites run the bundles synthesized into it.
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
 describe('Integration: connecting a shop', () => {
   beforeAll(async () => {
     [secretsManager, eventBridge, tiktok] = await Promise.all([
@@ -179,6 +201,7 @@ describe('Integration: connecting a shop', () => {
       startLocalEventBridge(),
       startLocalTikTok({ appKey: APP_KEY, appSecret: APP_SECRET }),
     ]);
+    authBaseUrl = tiktok.url;
     secretsManager.seed(
       callbackBundle.environment.APP_CREDENTIALS_SECRET_ID ?? '',
       JSON.stringify({ app_key: APP_KEY, app_secret: APP_SECRET }),
@@ -194,7 +217,6 @@ describe('Integration: connecting a shop', () => {
   afterAll(async () => {
     client.destroy();
     await Promise.all([secretsManager.close(), eventBridge.close(), tiktok.close()]);
-    rmSync(outdir, { recursive: true, force: true });
   });
 
   beforeEach(() => {
@@ -415,5 +437,201 @@ describe('Integration: connecting a shop', () => {
     expect(secrets.length).toBeGreaterThan(15);
     for (const value of secrets) expect(everything).not.toContain(value);
     expect(everything).not.toContain('app_secret=');
+  });
+});
+
+describe('Integration: connecting shops of two apps', () => {
+  const US_APP_KEY = 'onboarding-it-us-app-key';
+  const US_APP_SECRET = 'APPSECRET_onboarding_it_us_9e8d7c6b';
+  const bundle = twoAppsCallbackBundle;
+  let usTikTok: LocalTikTok;
+  let authHost: Awaited<ReturnType<typeof startLocalTikTokApps>>;
+
+  /** A seller approving the app of `host`: its one-time code. */
+  function approvalAt(host: LocalTikTok, seller: string): string {
+    serial++;
+    const authCode = `AUTHCODE_onboarding_apps_${serial}_beef`;
+    host.addSeller({ authCode, openId: sid(seller), sellerName: `Seller ${seller}` });
+    return authCode;
+  }
+
+  /** A consent link's state as the authorize command prints it, for `app` of the deployment. */
+  async function linkState(name: string, app?: string): Promise<URL> {
+    const argv = ['--consent-link', '--shop', name, ...(app === undefined ? [] : ['--app', app])];
+    const env = {
+      TIKTOK_APPS: 'us:us',
+      TIKTOK_SERVICE_ID: '7000111',
+      TIKTOK_SERVICE_ID_US: '7000222',
+    };
+    expect(await authorize(argv, env)).toBe(0);
+    return new URL(stdout.at(-1)?.split('\n')[1] ?? '');
+  }
+
+  const exchanges = (host: LocalTikTok) =>
+    host.calls.filter((call) => call.path === GET_TOKEN_PATH).length;
+
+  beforeAll(async () => {
+    [secretsManager, eventBridge, tiktok, usTikTok] = await Promise.all([
+      startLocalSecretsManager(),
+      startLocalEventBridge(),
+      startLocalTikTok({ appKey: APP_KEY, appSecret: APP_SECRET }),
+      startLocalTikTok({ appKey: US_APP_KEY, appSecret: US_APP_SECRET }),
+    ]);
+    authHost = await startLocalTikTokApps([tiktok, usTikTok]);
+    authBaseUrl = authHost.url;
+    const otherApps = JSON.parse(bundle.environment[APPS_ENV.appCredentialsSecretIds] ?? '{}') as {
+      us?: string;
+    };
+    secretsManager.seed(
+      bundle.environment.APP_CREDENTIALS_SECRET_ID ?? '',
+      JSON.stringify({ app_key: APP_KEY, app_secret: APP_SECRET }),
+    );
+    secretsManager.seed(
+      otherApps.us ?? '',
+      JSON.stringify({ app_key: US_APP_KEY, app_secret: US_APP_SECRET }),
+    );
+    secretsManager.seed(bundle.environment.CALLBACK_STATE_SECRET_ID ?? '', STATE_KEY);
+    client = new SecretsManagerClient({
+      endpoint: secretsManager.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+  });
+
+  afterAll(async () => {
+    client.destroy();
+    await authHost.close();
+    await Promise.all([
+      secretsManager.close(),
+      eventBridge.close(),
+      tiktok.close(),
+      usTikTok.close(),
+    ]);
+  });
+
+  beforeEach(() => {
+    serial++;
+    shop = `apps-${serial}`;
+    secretsManager.reset();
+    eventBridge.reset();
+    tiktok.reset();
+    usTikTok.reset();
+    vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', secretsManager.url);
+    vi.stubEnv('AWS_ENDPOINT_URL_EVENTBRIDGE', eventBridge.url);
+    vi.stubEnv('AWS_REGION', 'us-east-1');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+    stdout = [];
+    vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+      stdout.push(args.join(' '));
+      emitted.push(args.join(' '));
+    });
+    vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
+      emitted.push(args.join(' '));
+    });
+  });
+
+  it('connects a GB shop and a US shop, each from its own consent page and exchanged with its own app', async () => {
+    // Prepare: the command's links, one per app
+    const gbShop = `${shop}-gb`;
+    const usShop = `${shop}-us`;
+    const gbLink = await linkState(gbShop);
+    const usLink = await linkState(usShop, 'us');
+
+    // Act
+    const gb = await callback(
+      { code: approvalAt(tiktok, 'open_gb'), state: gbLink.searchParams.get('state') ?? '' },
+      bundle,
+    );
+    const us = await callback(
+      { code: approvalAt(usTikTok, 'open_us'), state: usLink.searchParams.get('state') ?? '' },
+      bundle,
+    );
+
+    // Assess: the links go to each app's page with its service id
+    expect([gbLink.origin, gbLink.searchParams.get('service_id')]).toEqual([
+      'https://services.tiktokshop.com',
+      '7000111',
+    ]);
+    expect([usLink.origin, usLink.searchParams.get('service_id')]).toEqual([
+      'https://services.us.tiktokshop.com',
+      '7000222',
+    ]);
+    // Assess: both connected, each code exchanged at its own app, the US shop tagged with its app
+    expect([gb.statusCode, us.statusCode]).toEqual([200, 200]);
+    expect([exchanges(tiktok), exchanges(usTikTok)]).toEqual([1, 1]);
+    const usTags = (
+      await client.send(new DescribeSecretCommand({ SecretId: `tiktok-shop/tokens/${usShop}` }))
+    ).Tags;
+    const gbTags = (
+      await client.send(new DescribeSecretCommand({ SecretId: `tiktok-shop/tokens/${gbShop}` }))
+    ).Tags;
+    expect(usTags).toContainEqual({ Key: DEFAULT_APP_TAG_KEY, Value: 'us' });
+    expect(gbTags?.map((tag) => tag.Key)).toEqual([DEFAULT_TOKEN_SECRET_TAG_KEY, SELLER_TAG_KEY]);
+    expect(
+      usTikTok.isRefreshTokenValid(current(`tiktok-shop/tokens/${usShop}`).data.refresh_token),
+    ).toBe(true);
+    expect(
+      events().map((event) => [event.detailType, event.detail.shopName, event.detail.app]),
+    ).toEqual([
+      [DETAIL_TYPE.shopConnected, gbShop, 'default'],
+      [DETAIL_TYPE.shopConnected, usShop, 'us'],
+    ]);
+  });
+
+  it('refuses a US link for a GB shop before the exchange, and a link of an app it does not have', async () => {
+    // Prepare: a GB shop connected through the global app
+    const gbLink = await linkState(shop);
+    await callback(
+      { code: approvalAt(tiktok, 'open_gb'), state: gbLink.searchParams.get('state') ?? '' },
+      bundle,
+    );
+    const before = secretsManager.versions(`tiktok-shop/tokens/${shop}`);
+    const usState = signConsentState({ shop, purpose: 'reconnect', app: 'us' }, STATE_KEY, {
+      now: Date.now(),
+    });
+    const euState = signConsentState(
+      { shop: `${shop}-eu`, purpose: 'connect', app: 'eu' },
+      STATE_KEY,
+      {
+        now: Date.now(),
+      },
+    );
+    eventBridge.reset();
+    usTikTok.reset();
+
+    // Act
+    const crossApp = await callback(
+      { code: approvalAt(usTikTok, 'open_gb'), state: usState },
+      bundle,
+    );
+    const unknown = await callback(
+      { code: approvalAt(usTikTok, 'open_eu'), state: euState },
+      bundle,
+    );
+
+    // Assess
+    expect([crossApp.statusCode, unknown.statusCode]).toEqual([409, 400]);
+    expect(exchanges(usTikTok)).toBe(0);
+    expect(secretsManager.versions(`tiktok-shop/tokens/${shop}`)).toEqual(before);
+    expect(events()).toMatchObject([
+      {
+        detailType: DETAIL_TYPE.shopConnectionRefused,
+        detail: { reason: 'app-mismatch', app: 'us', storedApp: 'default' },
+      },
+      {
+        detailType: DETAIL_TYPE.shopConnectionRefused,
+        detail: { reason: 'app-unknown', app: 'eu' },
+      },
+    ]);
+    expect(metricIn(unknown.logs, METRIC.shopConnectionsRefused)).toBe(true);
+  });
+
+  it('never lets a token, a code, an app secret or the signing key out', () => {
+    const everything = emitted.join('\n');
+    const secrets = [...tiktok.issuedSecrets(), ...usTikTok.issuedSecrets(), STATE_KEY];
+
+    expect(secrets.length).toBeGreaterThan(5);
+    for (const value of secrets) expect(everything).not.toContain(value);
   });
 });

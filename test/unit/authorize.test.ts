@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { main } from '../../lambda/commands/authorize.js';
 import { SELLER_TAG_KEY } from '../../lambda/onboarding/connect.js';
 import { verifyConsentState } from '../../lambda/onboarding/consent-state.js';
-import { DETAIL_TYPE, ENV } from '../../lambda/shared/contract.js';
+import { APPS_ENV, DEFAULT_APP_TAG_KEY, DETAIL_TYPE, ENV } from '../../lambda/shared/contract.js';
 import { versionIdFor } from '../../lambda/shared/secrets-store.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
 import {
@@ -23,6 +23,8 @@ import {
 
 const APP_KEY = 'authorize-app-key';
 const APP_SECRET = 'APPSECRET_authorize_7c6b5a4d3e2f1a0b';
+const US_APP_KEY = 'authorize-us-app-key';
+const US_APP_SECRET = 'APPSECRET_authorize_us_0f1e2d3c4b5a';
 const STATE_KEY = 'STATEKEY_authorize_0123456789abcdef0123456789';
 const STATE_KEY_ID = 'tiktok-shop/callback-state-key';
 const TAG_KEY = 'tiktok-shop-token';
@@ -38,6 +40,8 @@ describe('Function: main (npm run authorize)', () => {
   let secretsManager: LocalSecretsManager;
   let eventBridge: LocalEventBridge;
   let tiktok: LocalTikTok;
+  /** The US app's TikTok: it knows only its own app's key and sellers. */
+  let usTikTok: LocalTikTok;
   let client: SecretsManagerClient;
   let dir: string;
   let env: Record<string, string>;
@@ -55,10 +59,10 @@ describe('Function: main (npm run authorize)', () => {
   const sid = (name: string) => `${name}_${shop}`;
 
   /** A seller whose authorization code works once. */
-  function approval(seller = 'open_acme'): string {
+  function approval(seller = 'open_acme', host = tiktok): string {
     serial++;
     const authCode = `AUTHCODE_authorize_${serial}_9f8e7d`;
-    tiktok.addSeller({ authCode, openId: sid(seller), sellerName: 'Acme UK Ltd' });
+    host.addSeller({ authCode, openId: sid(seller), sellerName: 'Acme UK Ltd' });
     return authCode;
   }
 
@@ -87,11 +91,16 @@ describe('Function: main (npm run authorize)', () => {
   }
 
   beforeAll(async () => {
-    [secretsManager, eventBridge, tiktok] = await Promise.all([
+    [secretsManager, eventBridge, tiktok, usTikTok] = await Promise.all([
       startLocalSecretsManager(),
       startLocalEventBridge(),
       startLocalTikTok({ appKey: APP_KEY, appSecret: APP_SECRET }),
+      startLocalTikTok({ appKey: US_APP_KEY, appSecret: US_APP_SECRET }),
     ]);
+    secretsManager.seed(
+      'tiktok-shop/apps/us/credentials',
+      JSON.stringify({ app_key: US_APP_KEY, app_secret: US_APP_SECRET }),
+    );
     secretsManager.seed(STATE_KEY_ID, STATE_KEY);
     secretsManager.seed(
       'team/app-credentials',
@@ -106,7 +115,12 @@ describe('Function: main (npm run authorize)', () => {
 
   afterAll(async () => {
     client.destroy();
-    await Promise.all([secretsManager.close(), eventBridge.close(), tiktok.close()]);
+    await Promise.all([
+      secretsManager.close(),
+      eventBridge.close(),
+      tiktok.close(),
+      usTikTok.close(),
+    ]);
   });
 
   beforeEach(async () => {
@@ -140,6 +154,7 @@ describe('Function: main (npm run authorize)', () => {
   afterEach(async () => {
     printedBySuite.push(printed());
     tiktok.reset();
+    usTikTok.reset();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -177,6 +192,39 @@ describe('Function: main (npm run authorize)', () => {
       [
         ['--consent-link', '--shop', 'acme-uk', '--auth-code', 'x'],
         '--consent-link takes no authorization code, --token-file or --replace-seller',
+      ],
+      [['--shop', 'acme-uk', '--auth-code', 'x', '--app', 'US'], '--app: "US" is no app name'],
+      [
+        ['--shop', 'acme-uk', '--auth-code', 'x', '--app', 'us'],
+        'app "us" is not one this command knows (default): declare the deployment\'s apps in --apps or TIKTOK_APPS',
+      ],
+      [
+        ['--shop', 'acme-uk', '--auth-code', 'x', '--app', 'us', '--apps', 'us:eu'],
+        '--apps: invalid entry "us:eu": give <app> or <app>:<row|us>',
+      ],
+      [
+        ['--shop', 'acme-uk', '--auth-code', 'x', '--app', 'us', '--apps', 'us,us:us'],
+        '--apps: app "us" is listed twice',
+      ],
+      [
+        ['--consent-link', '--shop', 'acme-uk', '--app', 'us', '--apps', 'us:us'],
+        '--service-id (or TIKTOK_SERVICE_ID_US) is required',
+      ],
+      [
+        [
+          '--consent-link',
+          '--shop',
+          'acme-uk',
+          '--app',
+          'us',
+          '--apps',
+          'us:us',
+          '--region',
+          'row',
+          '--service-id',
+          '1',
+        ],
+        '--region row: the consent page of app "us" is us',
       ],
     ])('exits 2 for %j, saying %s, and calls nothing', async (argv, expected) => {
       const code = await main(argv, env, piped(''));
@@ -477,6 +525,158 @@ describe('Function: main (npm run authorize)', () => {
     });
   });
 
+  describe('with a US app beside the default one', () => {
+    /** The command's environment for the US app: its TikTok, the apps as the stack's -c apps=. */
+    const usEnv = (more: Record<string, string> = {}) => ({
+      [ENV.tiktokAuthBaseUrl]: usTikTok.url,
+      [ENV.eventBusName]: BUS,
+      TIKTOK_APPS: 'us:us',
+      ...more,
+    });
+
+    it('exchanges a US code with the US app’s credentials from its secret and tags the shop with its app', async () => {
+      // Act
+      const code = await main(
+        ['--shop', shop, '--auth-code-stdin', '--app', 'us'],
+        usEnv(),
+        piped(`${approval('open_us', usTikTok)}\n`),
+      );
+
+      // Assess
+      expect(code).toBe(0);
+      expect(storedOpenId()).toBe(sid('open_us'));
+      expect(
+        secretsManager.calls
+          .filter((call) => call.operation === 'GetSecretValue')
+          .map((call) => call.secretId),
+      ).toContain('tiktok-shop/apps/us/credentials');
+      expect((await described()).Tags).toContainEqual({ Key: DEFAULT_APP_TAG_KEY, Value: 'us' });
+      expect(stdout[0]?.split('\n')[1]).toBe('  app: us');
+      expect(events()).toMatchObject([
+        { detailType: DETAIL_TYPE.shopConnected, detail: { app: 'us', connection: 'new' } },
+      ]);
+    });
+
+    it('takes TIKTOK_APP_KEY and TIKTOK_APP_SECRET as the named app’s, reading no secret for them', async () => {
+      const code = await main(
+        ['--shop', shop, '--auth-code-stdin', '--app', 'us'],
+        usEnv({ TIKTOK_APP_KEY: US_APP_KEY, TIKTOK_APP_SECRET: US_APP_SECRET }),
+        piped(`${approval('open_us', usTikTok)}\n`),
+      );
+
+      expect(code).toBe(0);
+      expect(secretsManager.calls.map((call) => call.secretId)).not.toContain(
+        'tiktok-shop/apps/us/credentials',
+      );
+      expect((await described()).Tags).toContainEqual({ Key: DEFAULT_APP_TAG_KEY, Value: 'us' });
+    });
+
+    it('knows an app from APP_CREDENTIALS_SECRET_IDS and reads its credentials from the secret named there', async () => {
+      // Prepare
+      secretsManager.seed(
+        'team/us-app',
+        JSON.stringify({ app_key: US_APP_KEY, app_secret: US_APP_SECRET }),
+      );
+
+      // Act
+      const code = await main(
+        ['--shop', shop, '--auth-code-stdin', '--app', 'us'],
+        {
+          [ENV.tiktokAuthBaseUrl]: usTikTok.url,
+          [APPS_ENV.appCredentialsSecretIds]: JSON.stringify({ us: 'team/us-app' }),
+        },
+        piped(`${approval('open_us', usTikTok)}\n`),
+      );
+
+      // Assess
+      expect(code).toBe(0);
+      expect(secretsManager.calls.map((call) => call.secretId)).toContain('team/us-app');
+    });
+
+    it('refuses a US code for a shop of the default app before exchanging it, and publishes why', async () => {
+      // Prepare: the shop is connected through the global app
+      await authorize(approval());
+      eventBridge.reset();
+
+      // Act
+      const code = await main(
+        ['--shop', shop, '--auth-code-stdin', '--app', 'us'],
+        usEnv(),
+        piped(`${approval('open_acme', usTikTok)}\n`),
+      );
+
+      // Assess
+      expect(code).toBe(1);
+      expect(stderr.at(-1)).toContain(`shop ${shop} is bound to app "default"`);
+      expect(usTikTok.calls).toEqual([]);
+      expect(storedOpenId()).toBe(sid('open_acme'));
+      expect(events()).toMatchObject([
+        {
+          detailType: DETAIL_TYPE.shopConnectionRefused,
+          detail: { reason: 'app-mismatch', app: 'us', storedApp: 'default', codeUsed: false },
+        },
+      ]);
+    });
+
+    it('prints the US consent page for the US app, with its service id and a state naming the app', async () => {
+      // Act
+      const code = await main(
+        ['--consent-link', '--shop', shop, '--app', 'us'],
+        usEnv({ TIKTOK_SERVICE_ID: '7000111', TIKTOK_SERVICE_ID_US: '7000222' }),
+      );
+
+      // Assess
+      expect(code).toBe(0);
+      expect(stdout[0]).toContain(
+        `Consent link for shop ${shop} of app us (us consent page), a new shop`,
+      );
+      const link = new URL(stdout[0]?.split('\n')[1] ?? '');
+      expect(`${link.origin}${link.pathname}`).toBe(
+        'https://services.us.tiktokshop.com/open/authorize',
+      );
+      expect(link.searchParams.get('service_id')).toBe('7000222');
+      expect(
+        verifyConsentState(link.searchParams.get('state') ?? '', STATE_KEY, { now: Date.now() }),
+      ).toMatchObject({ valid: true, shop, app: 'us', purpose: 'connect' });
+    });
+
+    it('takes the region of an app whose consent page is not declared from --region, else row', async () => {
+      // Act
+      const asked = await main(
+        ['--consent-link', '--shop', shop, '--app', 'eu', '--region', 'us', '--service-id', '1'],
+        usEnv({ TIKTOK_APPS: 'eu' }),
+      );
+      const unsaid = await main(
+        ['--consent-link', '--shop', shop, '--app', 'eu', '--service-id', '1'],
+        usEnv({ TIKTOK_APPS: 'eu' }),
+      );
+
+      // Assess
+      expect([asked, unsaid]).toEqual([0, 0]);
+      const origins = [stdout[0], stdout[1]].map(
+        (out) => new URL(out?.split('\n')[1] ?? '').origin,
+      );
+      expect(origins).toEqual([
+        'https://services.us.tiktokshop.com',
+        'https://services.tiktokshop.com',
+      ]);
+    });
+
+    it('makes no link of another app for a shop bound to one, naming the app to use', async () => {
+      // Prepare: the shop's secret belongs to the US app
+      secretsManager.seed(secret, '', { [TAG_KEY]: shop, [DEFAULT_APP_TAG_KEY]: 'us' });
+
+      // Act
+      const code = await main(['--consent-link', '--shop', shop, '--service-id', '1'], usEnv());
+
+      // Assess
+      expect(code).toBe(1);
+      expect(stderr[0]).toContain(`shop ${shop} is bound to app "us"`);
+      expect(stderr[0]).toContain('make it with --app us');
+      expect(stdout).toEqual([]);
+    });
+  });
+
   describe('storing into a file', () => {
     it('writes TikTok’s answer to a new owner-only file, without any AWS call', async () => {
       const file = join(dir, 'acme-uk.json');
@@ -640,7 +840,12 @@ describe('Function: main (npm run authorize)', () => {
 
   it('never prints a token, an authorization code, the app secret or the signing key', () => {
     const everything = printedBySuite.join('\n');
-    const secrets = [...tiktok.issuedSecrets(), STATE_KEY, 'TTS_AT_bytes_1a2b3c'];
+    const secrets = [
+      ...tiktok.issuedSecrets(),
+      ...usTikTok.issuedSecrets(),
+      STATE_KEY,
+      'TTS_AT_bytes_1a2b3c',
+    ];
 
     expect(secrets.length).toBeGreaterThan(10);
     for (const value of secrets) expect(everything).not.toContain(value);

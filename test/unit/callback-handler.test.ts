@@ -6,13 +6,24 @@ import {
   type LinkPurpose,
   signConsentState,
 } from '../../lambda/onboarding/consent-state.js';
-import { DETAIL_TYPE, EVENT_SOURCE, METRIC } from '../../lambda/shared/contract.js';
+import {
+  APPS_ENV,
+  DEFAULT_APP_TAG_KEY,
+  DETAIL_TYPE,
+  EVENT_SOURCE,
+  METRIC,
+} from '../../lambda/shared/contract.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
 import {
   type LocalSecretsManager,
   startLocalSecretsManager,
 } from '../local/endpoints/secrets-manager.js';
-import { GET_TOKEN_PATH, type LocalTikTok, startLocalTikTok } from '../local/endpoints/tiktok.js';
+import {
+  GET_TOKEN_PATH,
+  type LocalTikTok,
+  startLocalTikTok,
+  startLocalTikTokApps,
+} from '../local/endpoints/tiktok.js';
 
 /**
  * The consent callback's handler against local Secrets Manager, EventBridge and TikTok
@@ -23,6 +34,9 @@ const APP_KEY = 'callback-app-key';
 const APP_SECRET = 'APPSECRET_callback_1b2c3d4e5f6a7b8c';
 const STATE_KEY = 'STATEKEY_callback_fedcba9876543210fedcba98';
 const CREDENTIALS_ID = 'tiktok-shop/app-credentials';
+const US_APP_KEY = 'callback-us-app-key';
+const US_APP_SECRET = 'APPSECRET_callback_us_9a8b7c6d5e4f';
+const US_CREDENTIALS_ID = 'tiktok-shop/apps/us/credentials';
 const STATE_KEY_ID = 'tiktok-shop/callback-state-key';
 const SHORT_KEY_ID = 'tiktok-shop/short-state-key';
 const BUS = 'tiktok-shop-bus';
@@ -31,7 +45,10 @@ const WRITES = ['CreateSecret', 'PutSecretValue', 'UpdateSecretVersionStage', 'T
 
 let secretsManager: LocalSecretsManager;
 let eventBridge: LocalEventBridge;
+/** The default (global) app's TikTok, and the US app's, behind one auth host as TikTok's. */
 let tiktok: LocalTikTok;
+let usTikTok: LocalTikTok;
+let authHost: { url: string; close(): Promise<void> };
 /** Pages and log lines of every test, checked for secrets at the end. */
 const emitted: string[] = [];
 let testStart = 0;
@@ -50,19 +67,23 @@ const secretOf = (name: string) => `tiktok-shop/tokens/${name}`;
 /** A seller's open_id of this test's own: a seller is connected under one shop only. */
 const sid = (name: string) => `${name}_${shop}`;
 
-/** A seller approving the app: its one-time code. */
-function approval(seller: string, sellerName = `Seller ${seller}`): string {
+/** A seller approving the app (of `host`, the default app's unless given): its one-time code. */
+function approval(seller: string, sellerName = `Seller ${seller}`, host = tiktok): string {
   serial++;
   const authCode = `AUTHCODE_callback_${serial}_3e4f5a`;
-  tiktok.addSeller({ authCode, openId: sid(seller), sellerName });
+  host.addSeller({ authCode, openId: sid(seller), sellerName });
   return authCode;
 }
 
 function state(
-  options: { shop?: string; purpose?: LinkPurpose; now?: number; key?: string } = {},
+  options: { shop?: string; purpose?: LinkPurpose; now?: number; key?: string; app?: string } = {},
 ): string {
   return signConsentState(
-    { shop: options.shop ?? shop, purpose: options.purpose ?? 'connect' },
+    {
+      shop: options.shop ?? shop,
+      purpose: options.purpose ?? 'connect',
+      ...(options.app === undefined ? {} : { app: options.app }),
+    },
     options.key ?? STATE_KEY,
     { now: options.now ?? Date.now() },
   );
@@ -119,8 +140,8 @@ function metricValues(name: string): unknown[] {
     .map((line) => line[name]);
 }
 
-function tokenGets(): number {
-  return tiktok.calls.filter((call) => call.path === GET_TOKEN_PATH).length;
+function tokenGets(host = tiktok): number {
+  return host.calls.filter((call) => call.path === GET_TOKEN_PATH).length;
 }
 
 function writesTo(name: string): string[] {
@@ -144,21 +165,33 @@ function events() {
 
 describe('Function: consent callback handler', () => {
   beforeAll(async () => {
-    [secretsManager, eventBridge, tiktok] = await Promise.all([
+    [secretsManager, eventBridge, tiktok, usTikTok] = await Promise.all([
       startLocalSecretsManager(),
       startLocalEventBridge(),
       startLocalTikTok({ appKey: APP_KEY, appSecret: APP_SECRET }),
+      startLocalTikTok({ appKey: US_APP_KEY, appSecret: US_APP_SECRET }),
     ]);
+    authHost = await startLocalTikTokApps([tiktok, usTikTok]);
     secretsManager.seed(
       CREDENTIALS_ID,
       JSON.stringify({ app_key: APP_KEY, app_secret: APP_SECRET }),
+    );
+    secretsManager.seed(
+      US_CREDENTIALS_ID,
+      JSON.stringify({ app_key: US_APP_KEY, app_secret: US_APP_SECRET }),
     );
     secretsManager.seed(STATE_KEY_ID, STATE_KEY);
     secretsManager.seed(SHORT_KEY_ID, 'short');
   });
 
   afterAll(async () => {
-    await Promise.all([secretsManager.close(), eventBridge.close(), tiktok.close()]);
+    await authHost.close();
+    await Promise.all([
+      secretsManager.close(),
+      eventBridge.close(),
+      tiktok.close(),
+      usTikTok.close(),
+    ]);
   });
 
   beforeEach(() => {
@@ -169,6 +202,7 @@ describe('Function: consent callback handler', () => {
     secretsManager.reset();
     eventBridge.reset();
     tiktok.reset();
+    usTikTok.reset();
     vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', secretsManager.url);
     vi.stubEnv('AWS_ENDPOINT_URL_EVENTBRIDGE', eventBridge.url);
     vi.stubEnv('AWS_REGION', 'us-east-1');
@@ -182,7 +216,7 @@ describe('Function: consent callback handler', () => {
     vi.stubEnv('TOKEN_SECRET_TAG_KEY', '');
     vi.stubEnv('TOKEN_SECRET_KMS_KEY_ID', '');
     vi.stubEnv('EVENT_BUS_NAME', BUS);
-    vi.stubEnv('TIKTOK_AUTH_BASE_URL', tiktok.url);
+    vi.stubEnv('TIKTOK_AUTH_BASE_URL', authHost.url);
     const capture = (chunk: unknown) => {
       emitted.push(String(chunk));
       return true;
@@ -229,6 +263,7 @@ describe('Function: consent callback handler', () => {
           detail: {
             shop: secretOf(shop),
             shopName: shop,
+            app: 'default',
             connection: 'new',
             openId: sid('open_acme'),
             sellerName: 'Acme UK Ltd',
@@ -458,6 +493,146 @@ describe('Function: consent callback handler', () => {
     ]);
   });
 
+  describe('with a US app beside the default one', () => {
+    const tagsOf = async (name: string) => {
+      const { DescribeSecretCommand, SecretsManagerClient } = await import(
+        '@aws-sdk/client-secrets-manager'
+      );
+      const client = new SecretsManagerClient({ endpoint: secretsManager.url });
+      const described = await client.send(new DescribeSecretCommand({ SecretId: name }));
+      client.destroy();
+      return described.Tags;
+    };
+    const usShop = () => `${shop}-us`;
+
+    beforeEach(() => {
+      vi.stubEnv(APPS_ENV.appCredentialsSecretIds, JSON.stringify({ us: US_CREDENTIALS_ID }));
+    });
+
+    it('connects a GB shop and a US shop side by side, each with its own app’s code and credentials', async () => {
+      // Prepare: a GB seller approves the global app, a US seller the US app
+      const gbCode = approval('open_gb', 'Acme UK Ltd');
+      const usCode = approval('open_us', 'Acme US Inc', usTikTok);
+
+      // Act
+      const [gb, us] = await Promise.all([
+        invoke({ code: gbCode, state: state() }),
+        invoke({ code: usCode, state: state({ shop: usShop(), app: 'us' }) }),
+      ]);
+
+      // Assess: each code exchanged once, at its own app (a host refuses another app's key)
+      expect([gb.statusCode, us.statusCode]).toEqual([200, 200]);
+      expect([tokenGets(tiktok), tokenGets(usTikTok)]).toEqual([1, 1]);
+      expect(tiktok.isRefreshTokenValid(stored(secretOf(shop)).refresh_token)).toBe(true);
+      expect(usTikTok.isRefreshTokenValid(stored(secretOf(usShop())).refresh_token)).toBe(true);
+      // Assess: the US shop is bound to its app by tag; the GB shop stays untagged (default)
+      expect(await tagsOf(secretOf(usShop()))).toContainEqual({
+        Key: DEFAULT_APP_TAG_KEY,
+        Value: 'us',
+      });
+      expect((await tagsOf(secretOf(shop)))?.map((tag) => tag.Key)).not.toContain(
+        DEFAULT_APP_TAG_KEY,
+      );
+      // Assess: both announced with their app
+      expect(
+        events()
+          .map((event) => [event.detailType, event.detail.shopName, event.detail.app])
+          .sort(),
+      ).toEqual(
+        [
+          [DETAIL_TYPE.shopConnected, shop, 'default'],
+          [DETAIL_TYPE.shopConnected, usShop(), 'us'],
+        ].sort(),
+      );
+    });
+
+    it('reconnects a US shop through a US link, keeping its app', async () => {
+      // Prepare
+      await invoke({
+        code: approval('open_us', 'Acme US Inc', usTikTok),
+        state: state({ shop: usShop(), app: 'us' }),
+      });
+
+      // Act
+      const answer = await invoke({
+        code: approval('open_us', 'Acme US Inc', usTikTok),
+        state: state({ shop: usShop(), app: 'us', purpose: 'reconnect' }),
+      });
+
+      // Assess
+      expect(answer.statusCode).toBe(200);
+      expect(answer.body).toContain('is connected again');
+      expect(tokenGets(usTikTok)).toBe(2);
+      expect(await tagsOf(secretOf(usShop()))).toContainEqual({
+        Key: DEFAULT_APP_TAG_KEY,
+        Value: 'us',
+      });
+    });
+
+    it('refuses a link for an app it does not know, calling neither Secrets Manager nor TikTok', async () => {
+      // Act
+      const answer = await invoke({ code: approval('open_eu'), state: state({ app: 'eu' }) });
+
+      // Assess
+      expect(answer.statusCode).toBe(400);
+      expect(answer.body).toContain('This link was made for a TikTok app that is not set up here');
+      expect([tokenGets(tiktok), tokenGets(usTikTok)]).toEqual([0, 0]);
+      expect(
+        secretsManager.calls
+          .filter((call) => call.secretId !== STATE_KEY_ID)
+          .map((c) => c.operation),
+      ).toEqual([]);
+      expect(events()).toEqual([
+        {
+          bus: BUS,
+          source: EVENT_SOURCE,
+          detailType: DETAIL_TYPE.shopConnectionRefused,
+          detail: {
+            shop: secretOf(shop),
+            shopName: shop,
+            reason: 'app-unknown',
+            app: 'eu',
+            codeUsed: false,
+            message: expect.stringContaining('(its apps: default, us)'),
+            via: 'consent-callback',
+          },
+        },
+      ]);
+      expect(metricValues(METRIC.shopConnectionsRefused)).toEqual([1]);
+      expect(logLine('shop connection refused')).toMatchObject({
+        reason: 'app-unknown',
+        app: 'eu',
+      });
+    });
+
+    it('refuses a US link for a shop of the default app before exchanging its code', async () => {
+      // Prepare: the shop is connected through the global app
+      await connected('open_acme');
+      const before = secretsManager.versions(secretOf(shop));
+
+      // Act: a US reconnect link for it, approved by a US seller
+      const answer = await invoke({
+        code: approval('open_us', 'Acme US Inc', usTikTok),
+        state: state({ app: 'us', purpose: 'reconnect' }),
+      });
+
+      // Assess
+      expect(answer.statusCode).toBe(409);
+      expect(answer.body).toContain(
+        `Shop ${shop} is connected through another of our TikTok apps than the one this link is for.`,
+      );
+      expect([tokenGets(tiktok), tokenGets(usTikTok)]).toEqual([0, 0]);
+      expect(secretsManager.calls.map((call) => call.secretId)).not.toContain(US_CREDENTIALS_ID);
+      expect(secretsManager.versions(secretOf(shop))).toEqual(before);
+      expect(events()).toMatchObject([
+        {
+          detailType: DETAIL_TYPE.shopConnectionRefused,
+          detail: { reason: 'app-mismatch', app: 'us', storedApp: 'default', codeUsed: false },
+        },
+      ]);
+    });
+  });
+
   describe('a seller who declined', () => {
     it.each([
       ['TikTok’s error', { error: 'access_denied' }, '(TikTok reported: access_denied)'],
@@ -655,7 +830,7 @@ describe('Function: consent callback handler', () => {
 
   it('never lets a token, a code, the app secret or the signing key reach a page or a log line', () => {
     const everything = emitted.join('\n');
-    const secrets = [...tiktok.issuedSecrets(), STATE_KEY];
+    const secrets = [...tiktok.issuedSecrets(), ...usTikTok.issuedSecrets(), STATE_KEY];
 
     expect(emitted.length).toBeGreaterThan(20);
     expect(secrets.length).toBeGreaterThan(10);

@@ -38,7 +38,11 @@ class FakeDestination implements ShopTokenDestination {
   current: { versionId: string; raw: string } | undefined;
   usedNonces = new Set<string>();
   others: string[] = [];
+  /** The app the secret's tag binds it to; undefined: no secret yet. */
+  app: string | undefined;
   writes: { raw: string; basedOnVersionId: string | undefined }[] = [];
+  /** The app of each write. */
+  writtenApps: string[] = [];
   /** Answers for the next writes, before the write happens (a race lost). */
   nextWrites: DestinationWrite[] = [];
   /** Runs before a write answers `moved`: the other writer's token. */
@@ -46,13 +50,17 @@ class FakeDestination implements ShopTokenDestination {
   inspections = 0;
 
   constructor(current?: ParsedToken) {
-    if (current !== undefined) this.current = { versionId: 'v-stored', raw: current.raw };
+    if (current !== undefined) {
+      this.current = { versionId: 'v-stored', raw: current.raw };
+      this.app = 'default';
+    }
   }
 
   async inspect(linkNonce: string | undefined): Promise<DestinationState> {
     this.inspections++;
     return {
       linkUsed: linkNonce !== undefined && this.usedNonces.has(linkNonce),
+      ...(this.app === undefined ? {} : { app: this.app }),
       ...(this.current === undefined
         ? {}
         : { current: storedSeller(this.current.versionId, this.current.raw) }),
@@ -65,7 +73,7 @@ class FakeDestination implements ShopTokenDestination {
 
   async write(
     raw: string,
-    options: { basedOnVersionId: string | undefined; linkNonce: string | undefined },
+    options: { basedOnVersionId: string | undefined; linkNonce: string | undefined; app: string },
   ): Promise<DestinationWrite> {
     const forced = this.nextWrites.shift();
     if (forced !== undefined) {
@@ -76,8 +84,10 @@ class FakeDestination implements ShopTokenDestination {
       return { stored: false, reason: 'moved' };
     }
     this.writes.push({ raw, basedOnVersionId: options.basedOnVersionId });
+    this.writtenApps.push(options.app);
     const versionId = `v-${this.writes.length}`;
     this.current = { versionId, raw };
+    this.app = options.app;
     if (options.linkNonce !== undefined) this.usedNonces.add(options.linkNonce);
     return {
       stored: true,
@@ -90,10 +100,13 @@ class FakeDestination implements ShopTokenDestination {
 
 function tiktokAnswering(token: ParsedToken) {
   const calls: string[] = [];
+  const appKeys: string[] = [];
   return {
     calls,
-    getToken: async (_credentials: unknown, authCode: string) => {
+    appKeys,
+    getToken: async (credentials: { app_key: string }, authCode: string) => {
       calls.push(authCode);
+      appKeys.push(credentials.app_key);
       return token;
     },
   };
@@ -354,6 +367,104 @@ describe('Function: connectShop', () => {
     await expect(connecting).rejects.toThrow('the seller must approve the app again');
   });
 
+  describe('with several apps', () => {
+    const usCredentials = async () => ({ app_key: 'us-key', app_secret: 'APPSECRET_connect_us' });
+
+    it('exchanges the code with the app’s credentials and binds a new shop to that app', async () => {
+      // Prepare
+      const destination = new FakeDestination();
+      const tiktok = tiktokAnswering(tokenOf('open_us'));
+
+      // Act
+      const connected = await connectShop(
+        request({ purpose: 'connect', linkNonce: 'n1', app: 'us' }),
+        { appCredentials: usCredentials, tiktok, destination },
+      );
+
+      // Assess
+      expect(tiktok.appKeys).toEqual(['us-key']);
+      expect(destination.writtenApps).toEqual(['us']);
+      expect(connected).toMatchObject({ app: 'us', connection: 'new' });
+      expect(shopConnectedEvent(connected, 'consent-callback').detail).toMatchObject({
+        app: 'us',
+      });
+    });
+
+    it('binds a shop to the default app unless told another', async () => {
+      const destination = new FakeDestination();
+
+      const connected = await connectShop(request(), {
+        appCredentials: credentials,
+        tiktok: tiktokAnswering(tokenOf('open_acme')),
+        destination,
+      });
+
+      expect(connected.app).toBe('default');
+      expect(destination.writtenApps).toEqual(['default']);
+    });
+
+    it.each([
+      ['a connected shop of the default app', 'default', tokenOf('open_acme', 1)],
+      ['the empty secret of a shop of the app eu', 'eu', undefined],
+    ])('refuses a US code for %s before exchanging it', async (_, app, stored) => {
+      // Prepare
+      const destination = new FakeDestination(stored);
+      destination.app = app;
+      const tiktok = tiktokAnswering(tokenOf('open_acme', 2));
+      let credentialsRead = 0;
+
+      // Act
+      const refused = await refusal(
+        connectShop(request({ app: 'us' }), {
+          appCredentials: async () => {
+            credentialsRead++;
+            return usCredentials();
+          },
+          tiktok,
+          destination,
+        }),
+      );
+
+      // Assess
+      expect(refused.reason).toBe('app-mismatch');
+      expect(refused.detail).toEqual({
+        shop: 'acme-uk',
+        app: 'us',
+        storedApp: app,
+        codeUsed: false,
+      });
+      expect(refused.message).toContain(`shop acme-uk is bound to app "${app}"`);
+      expect([tiktok.calls, credentialsRead, destination.writes]).toEqual([[], 0, []]);
+      expect(
+        shopConnectionRefusedEvent(destination.name, refused, 'consent-callback').detail,
+      ).toMatchObject({ reason: 'app-mismatch', app: 'us', storedApp: app });
+    });
+
+    it('refuses when the shop was bound to another app between the look and the write', async () => {
+      // Prepare: a new shop; another link of the app `eu` connects it meanwhile
+      const destination = new FakeDestination();
+      destination.nextWrites.push({ stored: false, reason: 'moved' });
+      destination.onMoved = () => {
+        destination.current = { versionId: 'v-eu', raw: tokenOf('open_eu', 3).raw };
+        destination.app = 'eu';
+      };
+
+      // Act
+      const refused = await refusal(
+        connectShop(request({ app: 'us' }), {
+          appCredentials: usCredentials,
+          tiktok: tiktokAnswering(tokenOf('open_us', 2)),
+          destination,
+        }),
+      );
+
+      // Assess
+      expect(refused.reason).toBe('app-mismatch');
+      expect(refused.detail).toMatchObject({ storedApp: 'eu', codeUsed: true });
+      expect(destination.writes).toEqual([]);
+    });
+  });
+
   it('reports a failed write as TokenNotStoredError, naming the cause', async () => {
     const destination = new FakeDestination();
     destination.write = async () => {
@@ -399,6 +510,7 @@ describe('Function: shopConnectedEvent and shopConnectionRefusedEvent', () => {
         detail: {
           shop: 'tiktok-shop/tokens/acme-uk',
           shopName: 'acme-uk',
+          app: 'default',
           connection: 'seller-replaced',
           openId: 'open_buyer',
           sellerName: 'Seller open_buyer',

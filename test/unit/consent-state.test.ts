@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   CONSENT_STATE_TTL_SECONDS,
@@ -6,7 +7,7 @@ import {
   signConsentState,
   verifyConsentState,
 } from '../../lambda/onboarding/consent-state.js';
-import { MalformedSecretError, SecretStoreError } from '../../lambda/shared/errors.js';
+import { MalformedSecretError, SecretStoreError, UsageError } from '../../lambda/shared/errors.js';
 
 const KEY = 'STATEKEY_consent_0123456789abcdef01234567';
 const OTHER_KEY = 'OTHERKEY_consent_76543210fedcba9876543210';
@@ -38,6 +39,7 @@ describe('Module: consent-state', () => {
         valid: true,
         shop: 'acme-uk',
         purpose: 'connect',
+        app: 'default',
         nonce: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
         expiresAt: new Date(NOW + CONSENT_STATE_TTL_SECONDS * 1000),
       });
@@ -157,6 +159,85 @@ describe('Module: consent-state', () => {
         valid: false,
         reason: 'malformed',
       });
+    });
+  });
+
+  describe('a state for another app than the default one', () => {
+    const US_LINK = { shop: 'acme-us', purpose: 'connect', app: 'us' } as const;
+
+    it('carries the app, signed with the rest', () => {
+      // Act
+      const state = signConsentState(US_LINK, KEY, { now: NOW });
+
+      // Assess
+      expect(state.split('.')).toHaveLength(6);
+      expect(state.split('.')[4]).toBe('us');
+      expect(encodeURIComponent(state)).toBe(state);
+      expect(verifyConsentState(state, KEY, { now: NOW })).toMatchObject({
+        valid: true,
+        shop: 'acme-us',
+        purpose: 'connect',
+        app: 'us',
+      });
+    });
+
+    it('signs a default-app link exactly as before there were several apps', () => {
+      // Prepare: the state format and MAC of links issued before apps existed
+      const nonce = 'AAAAAAAAAAAAAAAAAAAAAA';
+      const expiry = NOW / 1000 + CONSENT_STATE_TTL_SECONDS;
+      const mac = createHmac('sha256', KEY)
+        .update(`tiktok-shop-consent-state:v2\nacme-uk\nconnect\n${nonce}\n${expiry}`)
+        .digest('base64url');
+      const before = `${Buffer.from('acme-uk').toString('base64url')}.c.${nonce}.${expiry}.${mac}`;
+
+      // Act
+      const implicit = signConsentState(LINK, KEY, { now: NOW, nonce });
+      const explicit = signConsentState({ ...LINK, app: 'default' }, KEY, { now: NOW, nonce });
+
+      // Assess
+      expect([implicit, explicit]).toEqual([before, before]);
+      expect(verifyConsentState(before, KEY, { now: NOW })).toMatchObject({
+        valid: true,
+        app: 'default',
+      });
+    });
+
+    it.each([
+      ['its app replaced by another', (parts: string[]) => parts.toSpliced(4, 1, 'eu')],
+      ['its app removed, as if for the default app', (parts: string[]) => parts.toSpliced(4, 1)],
+    ])('refuses a US state with %s', (_, change) => {
+      const parts = signConsentState(US_LINK, KEY, { now: NOW }).split('.');
+
+      expect(verifyConsentState(change(parts).join('.'), KEY, { now: NOW })).toEqual({
+        valid: false,
+        reason: 'bad-signature',
+      });
+    });
+
+    it('refuses a default-app state given an app', () => {
+      const parts = signConsentState(LINK, KEY, { now: NOW }).split('.');
+
+      const check = verifyConsentState(parts.toSpliced(4, 0, 'us').join('.'), KEY, { now: NOW });
+
+      expect(check).toEqual({ valid: false, reason: 'bad-signature' });
+    });
+
+    it.each([
+      ['the default app spelled out', 'default'],
+      ['an app that is no app name', 'US'],
+    ])('refuses a state naming %s as malformed', (_, app) => {
+      const parts = signConsentState(US_LINK, KEY, { now: NOW }).split('.');
+
+      expect(verifyConsentState(parts.toSpliced(4, 1, app).join('.'), KEY, { now: NOW })).toEqual({
+        valid: false,
+        reason: 'malformed',
+      });
+    });
+
+    it('signs no state for an app that is no app name', () => {
+      expect(() => signConsentState({ ...US_LINK, app: 'U.S' }, KEY, { now: NOW })).toThrow(
+        UsageError,
+      );
     });
   });
 

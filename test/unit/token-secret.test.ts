@@ -6,6 +6,7 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { linkVersionId, SELLER_TAG_KEY } from '../../lambda/onboarding/connect.js';
 import { TokenSecretDestination } from '../../lambda/onboarding/token-secret.js';
+import { DEFAULT_APP, DEFAULT_APP_TAG_KEY } from '../../lambda/shared/contract.js';
 import { versionIdFor } from '../../lambda/shared/secrets-store.js';
 import {
   type LocalSecretsManager,
@@ -77,7 +78,21 @@ describe('Class: TokenSecretDestination', () => {
       const empty = await destination().inspect('nonce-aaaaaaaaaaaaaaaa');
 
       expect(missing).toEqual({ linkUsed: false });
-      expect(empty).toEqual({ linkUsed: false });
+      expect(empty).toEqual({ linkUsed: false, app: DEFAULT_APP });
+    });
+
+    it('answers the app the secret’s tiktok-shop-app tag binds it to', async () => {
+      // Prepare: a connected shop of the app `us`
+      endpoint.seed(secretName(), token('open_a', 1), {
+        [TAG_KEY]: shop,
+        [DEFAULT_APP_TAG_KEY]: 'us',
+      });
+
+      // Act
+      const inspected = await destination().inspect(undefined);
+
+      // Assess
+      expect(inspected).toMatchObject({ app: 'us', current: { openId: 'open_a' } });
     });
 
     it('answers the stored seller and whether the link wrote a version', async () => {
@@ -86,6 +101,7 @@ describe('Class: TokenSecretDestination', () => {
         basedOnVersionId: undefined,
         linkNonce: 'nonce-used-aaaaaaaaaaaa',
         openId: 'open_a',
+        app: DEFAULT_APP,
       });
 
       // Act
@@ -97,6 +113,7 @@ describe('Class: TokenSecretDestination', () => {
       const versionId = linkVersionId(secretName(), 'nonce-used-aaaaaaaaaaaa');
       expect(used).toEqual({
         linkUsed: true,
+        app: DEFAULT_APP,
         current: { versionId, openId: 'open_a', sellerName: 'Seller open_a' },
       });
       expect(other.linkUsed).toBe(false);
@@ -110,6 +127,7 @@ describe('Class: TokenSecretDestination', () => {
         basedOnVersionId: undefined,
         linkNonce: 'nonce-aaaaaaaaaaaaaaaa',
         openId: 'open_a',
+        app: DEFAULT_APP,
       });
 
       // Assess
@@ -127,6 +145,26 @@ describe('Class: TokenSecretDestination', () => {
       expect(endpoint.current(secretName())).toBe(token('open_a', 1));
     });
 
+    it('tags a new shop’s secret of another app than the default one with its app', async () => {
+      // Act
+      const written = await destination().write(token('open_a', 1), {
+        basedOnVersionId: undefined,
+        linkNonce: 'nonce-aaaaaaaaaaaaaaaa',
+        openId: 'open_a',
+        app: 'us',
+      });
+
+      // Assess
+      const described = await client.send(new DescribeSecretCommand({ SecretId: secretName() }));
+      expect(written).toMatchObject({ stored: true, created: true });
+      expect(described.Tags).toEqual([
+        { Key: TAG_KEY, Value: shop },
+        { Key: SELLER_TAG_KEY, Value: 'open_a' },
+        { Key: DEFAULT_APP_TAG_KEY, Value: 'us' },
+      ]);
+      expect((await destination().inspect(undefined)).app).toBe('us');
+    });
+
     it('fills the empty secret the stack created, and tags it', async () => {
       await client.send(new CreateSecretCommand({ Name: secretName() }));
 
@@ -134,6 +172,7 @@ describe('Class: TokenSecretDestination', () => {
         basedOnVersionId: undefined,
         linkNonce: undefined,
         openId: 'open_a',
+        app: DEFAULT_APP,
       });
 
       expect(written).toMatchObject({
@@ -153,6 +192,7 @@ describe('Class: TokenSecretDestination', () => {
         basedOnVersionId: seeded.versionId,
         linkNonce: 'nonce-aaaaaaaaaaaaaaaa',
         openId: 'open_a',
+        app: DEFAULT_APP,
       });
 
       expect(written).toMatchObject({ stored: true, created: false });
@@ -170,6 +210,7 @@ describe('Class: TokenSecretDestination', () => {
         basedOnVersionId: checked.versionId,
         linkNonce: 'nonce-aaaaaaaaaaaaaaaa',
         openId: 'open_b',
+        app: DEFAULT_APP,
       });
 
       // Assess
@@ -179,7 +220,11 @@ describe('Class: TokenSecretDestination', () => {
     });
 
     it('answers link-used when the link’s version already holds another token', async () => {
-      const options = { basedOnVersionId: undefined, linkNonce: 'nonce-aaaaaaaaaaaaaaaa' };
+      const options = {
+        basedOnVersionId: undefined,
+        linkNonce: 'nonce-aaaaaaaaaaaaaaaa',
+        app: DEFAULT_APP,
+      };
       await destination().write(token('open_a', 1), { ...options, openId: 'open_a' });
       const stored = endpoint.current(secretName());
 
@@ -187,6 +232,7 @@ describe('Class: TokenSecretDestination', () => {
         basedOnVersionId: endpoint.versions(secretName())[0]?.versionId,
         linkNonce: 'nonce-aaaaaaaaaaaaaaaa',
         openId: 'open_b',
+        app: DEFAULT_APP,
       });
 
       expect(second).toEqual({ stored: false, reason: 'link-used' });
@@ -197,7 +243,11 @@ describe('Class: TokenSecretDestination', () => {
     it('lets exactly one of two concurrent uses of one link store its token', async () => {
       // Prepare: the shop's empty secret, two approvals arriving with the same link
       await client.send(new CreateSecretCommand({ Name: secretName() }));
-      const options = { basedOnVersionId: undefined, linkNonce: 'nonce-aaaaaaaaaaaaaaaa' };
+      const options = {
+        basedOnVersionId: undefined,
+        linkNonce: 'nonce-aaaaaaaaaaaaaaaa',
+        app: DEFAULT_APP,
+      };
 
       // Act
       const results = await Promise.all([
@@ -216,7 +266,12 @@ describe('Class: TokenSecretDestination', () => {
     });
 
     it('is idempotent: the same token written again adds no version', async () => {
-      const options = { basedOnVersionId: undefined, linkNonce: undefined, openId: 'open_a' };
+      const options = {
+        basedOnVersionId: undefined,
+        linkNonce: undefined,
+        openId: 'open_a',
+        app: DEFAULT_APP,
+      };
       const first = await destination().write(token('open_a', 1), options);
 
       const again = await destination().write(token('open_a', 1), options);

@@ -230,6 +230,25 @@ export async function startLocalTikTok(options: LocalTikTokOptions): Promise<Loc
   return endpoint;
 }
 
+/**
+ * One auth host for several apps, as TikTok's is: each request is served by the app's own local
+ * host (its sellers, codes, faults and recorded calls), found by the request's `app_key`; a key
+ * of none of them is refused as invalid credentials (by the first app's host). Start each app's
+ * host with `startLocalTikTok`; close them after this one.
+ */
+export async function startLocalTikTokApps(
+  apps: readonly LocalTikTok[],
+): Promise<{ url: string; close(): Promise<void> }> {
+  const [first] = apps;
+  if (first === undefined) throw new Error('a local TikTok host serves at least one app');
+  const http = new LocalHttpServer((req, res) => {
+    const appKey = new URL(req.url ?? '/', 'http://127.0.0.1').searchParams.get('app_key');
+    return (apps.find((app) => app.appKey === appKey) ?? first).handle(req, res);
+  });
+  await http.listen();
+  return { url: http.url, close: () => http.close() };
+}
+
 export class LocalTikTok {
   /** Fixed delay added to every request, in ms. */
   latencyMs: number;
@@ -261,6 +280,16 @@ export class LocalTikTok {
 
   get url(): string {
     return this.#http.url;
+  }
+
+  /** The app this host serves (not a secret: TikTok's app keys travel in the clear). */
+  get appKey(): string {
+    return this.#appKey;
+  }
+
+  /** Serves one request, as this host's own server does (for `startLocalTikTokApps`). */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    return this.#handle(req, res);
   }
 
   listen(port?: number): Promise<void> {
