@@ -10,9 +10,10 @@ import type { RefresherEvent } from '../shared/event-publisher.js';
 import {
   type AppCredentials,
   expiresAt,
+  fitToStore,
+  MAX_STORED_BYTES,
   type ParsedToken,
-  parseJson,
-  TokenDocument,
+  parseTokenDocument,
 } from '../shared/token.js';
 import type { LinkPurpose } from './consent-state.js';
 
@@ -203,6 +204,13 @@ export async function connectShop(
   refuseBeforeExchange(request, app, before);
 
   const token = await deps.tiktok.getToken(await deps.appCredentials(), request.authCode);
+  // A secret holds 64 KB: a larger answer is stored as the token's fields (the code is used up).
+  const storable = fitToStore(token.raw);
+  if (storable === undefined) {
+    throw new TokenNotStoredError(
+      `TikTok issued the shop's token in an answer too large for a secret (over ${MAX_STORED_BYTES} bytes even without its optional fields); nothing was stored, and the seller must approve the app again`,
+    );
+  }
   const { data } = token.document;
   const openId = data.open_id ?? '';
   const sellerName = data.seller_name === undefined ? undefined : clip(data.seller_name);
@@ -234,7 +242,7 @@ export async function connectShop(
   for (let attempt = 1; ; attempt++) {
     let written: DestinationWrite;
     try {
-      written = await destination.write(token.raw, {
+      written = await destination.write(storable.text, {
         basedOnVersionId: current?.versionId,
         linkNonce,
         openId,
@@ -404,7 +412,7 @@ function clip(text: string): string {
 
 /** The seller of a stored token document; undefined fields when it names none or is no token. */
 export function storedSeller(versionId: string, raw: string): StoredSeller {
-  const parsed = parseJson(stripByteOrderMark(raw), TokenDocument);
+  const parsed = parseTokenDocument(stripByteOrderMark(raw));
   if (!parsed.ok) return { versionId };
   const { open_id: openId, seller_name: sellerName } = parsed.value.data;
   return {

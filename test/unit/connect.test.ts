@@ -480,6 +480,50 @@ describe('Function: connectShop', () => {
     await expect(connecting).rejects.toBeInstanceOf(TokenNotStoredError);
     await expect(connecting).rejects.toThrow('ThrottlingException: slow');
   });
+
+  it('stores an answer too large for a secret as its token fields, marked as trimmed', async () => {
+    // Prepare: TikTok's answer carries 100 KB of optional data
+    const destination = new FakeDestination();
+    const answer = tokenOf('open_acme');
+    const big = {
+      ...answer.document,
+      data: { ...answer.document.data, granted_scopes: ['x'.repeat(100_000)] },
+    };
+    const oversized = { raw: JSON.stringify(big), document: answer.document };
+
+    // Act
+    await connectShop(request(), {
+      appCredentials: credentials,
+      tiktok: tiktokAnswering(oversized),
+      destination,
+    });
+
+    // Assess
+    const stored = JSON.parse(destination.writes[0]?.raw ?? '{}');
+    expect(Buffer.byteLength(destination.writes[0]?.raw ?? '')).toBeLessThanOrEqual(65_536);
+    expect(stored.data.refresh_token).toBe(answer.document.data.refresh_token);
+    expect(stored.data.granted_scopes).toBeUndefined();
+    expect(stored.refresher_trimmed_from_bytes).toBe(Buffer.byteLength(oversized.raw));
+  });
+
+  it('refuses, writing nothing, an answer whose token alone is too large for a secret', async () => {
+    const destination = new FakeDestination();
+    const answer = tokenOf('open_acme');
+    const huge = {
+      ...answer.document,
+      data: { ...answer.document.data, access_token: 'A'.repeat(70_000) },
+    };
+
+    const connecting = connectShop(request(), {
+      appCredentials: credentials,
+      tiktok: tiktokAnswering({ raw: JSON.stringify(huge), document: answer.document }),
+      destination,
+    });
+
+    await expect(connecting).rejects.toBeInstanceOf(TokenNotStoredError);
+    await expect(connecting).rejects.toThrow('too large for a secret');
+    expect(destination.writes).toEqual([]);
+  });
 });
 
 describe('Function: shopConnectedEvent and shopConnectionRefusedEvent', () => {
