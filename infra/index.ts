@@ -12,7 +12,10 @@ export {
 } from './consent-callback.js';
 export { TikTokShopExampleReader, type TikTokShopExampleReaderProps } from './example-reader.js';
 export type { TikTokShopTokenRefresherAlarms } from './refresher-alarms.js';
-export type { TikTokShopTokenRefresherProps } from './refresher-props.js';
+export {
+  MINIMUM_REFRESHER_TIMEOUT,
+  type TikTokShopTokenRefresherProps,
+} from './refresher-props.js';
 export {
   TikTokShopTokenRefresherStack,
   type TikTokShopTokenRefresherStackProps,

@@ -4,7 +4,8 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import { SHOP_NAME } from '../lambda/shared/contract.js';
+import { runBudget } from '../lambda/shared/budget.js';
+import { DEFAULTS, SHOP_NAME } from '../lambda/shared/contract.js';
 
 // Characters Secrets Manager allows in a name, minus the comma that separates TOKEN_SECRET_IDS.
 const SECRET_NAME_PART = /^[A-Za-z0-9/_+=.@-]+$/;
@@ -107,8 +108,9 @@ export interface TikTokShopTokenRefresherProps {
   readonly encryptionKey?: kms.IKey;
 
   /**
-   * Function timeout: covers TikTok calls (10 s each, up to 10 shops at a time) plus Secrets
-   * Manager write retries for every shop of a run.
+   * Function timeout: at least `MINIMUM_REFRESHER_TIMEOUT` (start-up, one TikTok attempt, storing
+   * and reporting). A run refreshes the most urgent shops first while one more refresh fits in
+   * the time left; the shops it cannot reach are left to Lambda's retries and the next run.
    * @default Duration.minutes(5)
    */
   readonly timeout?: Duration;
@@ -121,6 +123,12 @@ export interface TikTokShopTokenRefresherProps {
   readonly secretRemovalPolicy?: RemovalPolicy;
 }
 
+/**
+ * The shortest function timeout in which a run refreshes one shop, for the settings the
+ * construct gives the function: the same figure the function refuses a refresh by.
+ */
+export const MINIMUM_REFRESHER_TIMEOUT = Duration.millis(runBudget(DEFAULTS).minimumTimeoutMs);
+
 /** Collects every problem with the props first, so one synth names all of them. */
 export function validateRefresherProps(
   path: string,
@@ -131,6 +139,7 @@ export function validateRefresherProps(
   discover: boolean,
   refreshBeforeExpiry: Duration,
   expiryAlarmThreshold: Duration,
+  timeout: Duration,
 ): void {
   const problems: string[] = [];
   if (shops.length === 0 && (props.existingTokenSecrets ?? []).length === 0 && !discover) {
@@ -160,6 +169,12 @@ export function validateRefresherProps(
   }
   if (expiryAlarmThreshold.toSeconds() >= refreshBeforeExpiry.toSeconds()) {
     problems.push('expiryAlarmThreshold must be shorter than refreshBeforeExpiry');
+  }
+  const minimum = MINIMUM_REFRESHER_TIMEOUT.toSeconds();
+  if (timeout.toSeconds() < minimum) {
+    problems.push(
+      `timeout must be at least ${minimum} seconds: one refresh needs one TikTok attempt, storing and reporting after the run's start-up (got ${timeout.toSeconds()} seconds)`,
+    );
   }
   if (problems.length > 0) {
     throw new Error(`${path}: invalid props: ${problems.join('; ')}`);

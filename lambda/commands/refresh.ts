@@ -6,8 +6,14 @@
  */
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Logger, type RunSummary, refreshShops } from '../refresher/refresh.js';
+import {
+  type Logger,
+  MOVED_ON_CHECKS_MS,
+  type RunSummary,
+  refreshShops,
+} from '../refresher/refresh.js';
 import { checkBaseUrl } from '../shared/base-url.js';
+import { runBudget } from '../shared/budget.js';
 import { DEFAULTS, ENV } from '../shared/contract.js';
 import { ConfigurationError } from '../shared/errors.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
@@ -53,7 +59,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       force: args.values.force ?? false,
       dryRun: args.values['dry-run'] ?? false,
     },
-    { refreshBeforeExpirySeconds: DEFAULTS.refreshBeforeExpirySeconds, maxConcurrency: 1 },
+    {
+      refreshBeforeExpirySeconds: DEFAULTS.refreshBeforeExpirySeconds,
+      maxConcurrency: 1,
+      budget: runBudget({ ...DEFAULTS, maxConcurrency: 1 }),
+      movedOnChecksMs: MOVED_ON_CHECKS_MS,
+    },
     {
       store: new FileTokenStore(),
       tiktok: new TikTokAuthClient({ baseUrl, timeoutMs: DEFAULTS.tiktokTimeoutMs }),

@@ -3,6 +3,7 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { checkBaseUrl } from '../shared/base-url.js';
+import { AWS_REQUEST_HANDLER } from '../shared/budget.js';
 import { CALLBACK_ENV, DEFAULT_TOKEN_SECRET_TAG_KEY, DEFAULTS } from '../shared/contract.js';
 import {
   ConfigurationError,
@@ -237,7 +238,10 @@ function escapeHtml(text: string): string {
 // Built once per execution environment and reused by every invocation it serves.
 const logger = new Logger();
 // The store retries with its own policy, so the SDK makes single attempts.
-const secretsManager = new SecretsManagerClient({ maxAttempts: 1 });
+const secretsManager = new SecretsManagerClient({
+  maxAttempts: 1,
+  requestHandler: AWS_REQUEST_HANDLER,
+});
 const secrets = new SecretsProvider({ awsSdkV3Client: secretsManager });
 let config: CallbackConfig | undefined;
 

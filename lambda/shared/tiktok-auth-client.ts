@@ -52,11 +52,6 @@ export class TikTokAuthClient {
     this.#fetch = options.fetch ?? globalThis.fetch;
   }
 
-  /** Longest a call can take with every attempt timing out, for deadline planning. */
-  get worstCaseMs(): number {
-    return this.#maxAttempts * (this.#timeoutMs + MAX_BACKOFF_MS);
-  }
-
   refreshToken(
     credentials: AppCredentials,
     refreshToken: string,

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -152,6 +152,7 @@ export class LocalDeployment {
     } = {},
   ): Promise<InvokeOutcome> {
     const outcomeFile = join(this.workDir, `${crypto.randomUUID()}.json`);
+    const eventArgument = await this.eventArgument(event);
     let printed: { stdout: string; stderr: string };
     let outcome: Omit<InvokeOutcome, 'logs'>;
     try {
@@ -161,7 +162,7 @@ export class LocalDeployment {
           RUNNER,
           options.bundle?.handlerPath ?? this.handlerPath,
           options.bundle?.handlerExport ?? this.handlerExport,
-          JSON.stringify(event),
+          eventArgument,
           String(options.timeoutMs ?? this.timeoutMs),
           outcomeFile,
         ],
@@ -186,6 +187,18 @@ export class LocalDeployment {
       .filter((line) => line.trim() !== '');
     this.outputs.push(...logs, JSON.stringify(outcome));
     return { ...outcome, logs };
+  }
+
+  /**
+   * The event as the runner's argument: its JSON, or `@<file>` holding it when it is too large
+   * for one (Linux refuses an argument over 128 KB; Lambda takes events up to 6 MB).
+   */
+  private async eventArgument(event: unknown): Promise<string> {
+    const json = JSON.stringify(event);
+    if (json.length < 64 * 1024) return json;
+    const file = join(this.workDir, `${crypto.randomUUID()}.event.json`);
+    await writeFile(file, json);
+    return `@${file}`;
   }
 
   /** Every token and secret the local TikTok host ever issued, plus the app secret. */
