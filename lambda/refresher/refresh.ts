@@ -21,6 +21,7 @@ import {
 } from '../shared/token.js';
 import type { RunRequest } from './run-request.js';
 import type { Shop } from './shops.js';
+import { UrgencyQueue } from './urgency-queue.js';
 
 export type Outcome = 'refreshed' | 'skipped' | 'superseded' | 'failed';
 
@@ -99,6 +100,8 @@ export const MOVED_ON_CHECKS_MS: readonly number[] = [0, 500, 1_000, 2_000, 4_00
  * again when their turn comes, so that memory does not grow with the fleet.
  */
 const KEPT_TOKENS = 100;
+/** Reading a large fleet goes on this long before the first refresh starts beside it. */
+const SURVEY_HEAD_START_MS = 1_000;
 
 interface ShopReport {
   readonly result: ShopResult;
@@ -162,33 +165,44 @@ export async function refreshShops(
     workEnd,
     startedWithMs,
     stages: new Map(),
-    tally: new Tally(shops.length, deps.logger, startedAt),
+    tally: new Tally(
+      shops.length,
+      deps.logger,
+      new Outbox(deps.events, settings.maxConcurrency),
+      startedAt,
+    ),
   };
 
-  const finished = await settleBy(work(shops, run), workEnd, deps.clock);
-  if (!finished) {
+  const finished = await settleBy(
+    work(shops, run).then(() => true),
+    workEnd,
+    deps.clock,
+  );
+  if (finished === undefined) {
     shops.forEach((shop, index) => {
-      if (!run.tally.has(index))
+      if (!run.tally.has(index)) {
         run.tally.add(index, unfinishedReport(shop, run.stages.get(index)));
+      }
     });
   }
   run.tally.close();
 
-  const events = run.tally.events;
-  const published =
-    (await settleBy(deps.events.publish(events), reportEnd, deps.clock)) ??
-    ({
-      failed: events.length,
-      reasons: ["not published before the invocation's deadline"],
-    } as const);
-  if (published.failed > 0) {
+  const { outbox } = run.tally;
+  const flushed = await settleBy(
+    outbox.flush().then(() => true),
+    reportEnd,
+    deps.clock,
+  );
+  const unpublished = outbox.total - outbox.delivered;
+  if (unpublished > 0) {
+    const late = flushed === undefined ? ["not published before the invocation's deadline"] : [];
     deps.logger.warn('events not published', {
-      failed: published.failed,
-      reasons: published.reasons,
+      failed: unpublished,
+      reasons: [...outbox.reasons, ...late],
     });
   }
   const results = run.tally.results();
-  recordMetrics(results, run.tally, published.failed, deps);
+  recordMetrics(results, run.tally, unpublished, deps);
 
   const counts = { refreshed: 0, skipped: 0, superseded: 0, failed: 0 };
   for (const result of results) counts[result.outcome]++;
@@ -207,22 +221,48 @@ export async function refreshShops(
   return summary;
 }
 
+/**
+ * Reads every shop and refreshes the due ones, most urgent first. Refreshing starts once every
+ * shop is read or, for a fleet too large to read in a moment, after SURVEY_HEAD_START_MS: from
+ * then on it takes the most urgent shop found so far, while the reading goes on beside it. The
+ * reading is many times faster than the paced writes, so a run that runs out of time has read
+ * everything long before and leaves exactly the least urgent shops.
+ */
 async function work(shops: readonly Shop[], run: Run): Promise<void> {
   const { maxConcurrency } = run.settings;
-  const queue: DueShop[] = [];
-  let kept = 0;
-  await mapWithConcurrency(shops, maxConcurrency, async (shop, index) => {
+  const queue = new UrgencyQueue<DueShop>();
+  const startedAt = run.deps.clock.now();
+  let due = 0;
+  let heldTokens = 0;
+  const surveyed = mapWithConcurrency(shops, maxConcurrency, async (shop, index) => {
     if (run.tally.closed) return;
-    const surveyed = await survey(shop, index, run);
-    if (!('index' in surveyed)) return run.tally.add(index, surveyed);
-    if (surveyed.stored !== undefined && kept++ < KEPT_TOKENS) queue.push(surveyed);
-    else queue.push({ index, shop, accessExpiresAt: surveyed.accessExpiresAt });
+    const found = await survey(shop, index, run);
+    if (!('index' in found)) return run.tally.add(index, found);
+    due++;
+    // Only a few due shops keep the token they were read with; the others read it again.
+    const keep = found.stored !== undefined && heldTokens < KEPT_TOKENS;
+    if (keep) heldTokens++;
+    queue.put(found.accessExpiresAt, keep ? found : { ...found, stored: undefined });
+  })
+    .then(() => {
+      const ms = run.deps.clock.now() - startedAt;
+      run.deps.logger.info('shops read', { shops: shops.length, due, ms });
+    })
+    .finally(() => queue.close());
+
+  const headStart = new AbortController();
+  await Promise.race([
+    surveyed,
+    run.deps.clock.sleep(SURVEY_HEAD_START_MS, headStart.signal),
+  ]).finally(() => headStart.abort());
+  const refreshed = Array.from({ length: maxConcurrency }, async () => {
+    for (let next = await queue.take(); next !== undefined; next = await queue.take()) {
+      if (next.stored !== undefined) heldTokens--;
+      if (run.tally.closed) return;
+      run.tally.add(next.index, await refreshShop(next, run));
+    }
   });
-  queue.sort((a, b) => a.accessExpiresAt - b.accessExpiresAt);
-  await mapWithConcurrency(queue, maxConcurrency, async (due) => {
-    if (run.tally.closed) return;
-    run.tally.add(due.index, await refreshShop(due, run));
-  });
+  await Promise.all([surveyed, ...refreshed]);
 }
 
 /**
@@ -258,7 +298,7 @@ async function refreshShop(due: DueShop, run: Run): Promise<ShopReport> {
   const { budget } = settings;
   let inEffect: TokenDocument | undefined;
   try {
-    if (msLeft(run) < budget.refreshNeedMs) throw notStarted(run);
+    if (msLeft(run) < budget.refreshNeedMs) return deferredReport(shop, run, undefined);
     run.stages.set(index, 'reading');
     const stored = due.stored ?? (await deps.store.read(shop.id));
     let token = parseStoredToken(stored.current.raw, shop);
@@ -285,7 +325,7 @@ async function refreshShop(due: DueShop, run: Run): Promise<ShopReport> {
         : skippedReport(shop, token, 'not-due');
     }
     checkRefreshTokenAlive(token, now);
-    if (msLeft(run) < budget.refreshNeedMs) throw notStarted(run);
+    if (msLeft(run) < budget.refreshNeedMs) return deferredReport(shop, run, inEffect);
 
     let answer: ParsedToken;
     try {
@@ -347,17 +387,22 @@ function msLeft(run: Run): number {
   return run.workEnd - run.deps.clock.now();
 }
 
-/** A refresh refused for lack of time: says what one needs and how to get it. */
-function notStarted(run: Run): DeadlineExceededError {
+/**
+ * A refresh refused for lack of time, with a message that says what one needs and how to get it.
+ * Logged and counted like any failure, but published as no event: nothing went wrong with the
+ * shop, and a run out of time would otherwise send one event per shop it left to the retry.
+ */
+function deferredReport(shop: Shop, run: Run, inEffect: TokenDocument | undefined): ShopReport {
   const { budget } = run.settings;
   const invocationLeftMs = msLeft(run) + budget.reportReserveMs + budget.finishMarginMs;
   const advice =
     run.startedWithMs < budget.refreshNeedMs
       ? `give the function a timeout of at least ${budget.minimumTimeoutMs / 1000} s (the construct's timeout prop)`
       : "the run ran out of time: Lambda's retry or the next run refreshes the shop, most urgent first; a longer timeout or a shorter refreshInterval refreshes more shops per run";
-  return new DeadlineExceededError(
+  const error = new DeadlineExceededError(
     `refresh not started: ${(Math.max(0, invocationLeftMs) / 1000).toFixed(1)} s left in the invocation, one refresh needs ${describeRefreshNeed(budget)}; ${advice}`,
   );
+  return { ...failedReport(shop, error, inEffect), events: [] };
 }
 
 /** A shop still at work when the run's time was up. */
@@ -544,7 +589,7 @@ function recordMetrics(
  * Token documents are not kept, so memory grows with the fleet only by a result per shop.
  */
 class Tally {
-  readonly events: RefresherEvent[] = [];
+  readonly outbox: Outbox;
   authorizationExpiring = 0;
   /** Epoch seconds. */
   soonestAccessExpiry: number | undefined;
@@ -553,9 +598,10 @@ class Tally {
   readonly #now: number;
   #closed = false;
 
-  constructor(shops: number, logger: Logger, now: number) {
+  constructor(shops: number, logger: Logger, outbox: Outbox, now: number) {
     this.#results = new Array(shops).fill(undefined);
     this.#logger = logger;
+    this.outbox = outbox;
     this.#now = now;
   }
 
@@ -576,7 +622,7 @@ class Tally {
     const extra = errorMessage === undefined ? fields : { ...fields, errorMessage };
     if (result.outcome === 'failed') this.#logger.error('shop failed', extra);
     else this.#logger.info(`shop ${result.outcome}`, extra);
-    this.events.push(...events);
+    this.outbox.add(events);
     if (inEffect !== undefined) {
       const expiry = inEffect.data.access_token_expire_in;
       this.soonestAccessExpiry = Math.min(this.soonestAccessExpiry ?? expiry, expiry);
@@ -591,6 +637,71 @@ class Tally {
   /** Every shop's result; complete once the run has reported the shops it could not finish. */
   results(): ShopResult[] {
     return this.#results.filter((result) => result !== undefined);
+  }
+}
+
+/** PutEvents takes at most 10 entries a call. */
+const EVENT_BATCH = 10;
+
+/**
+ * Sends the run's events as they come, ten to a call and a few calls at a time, so that they
+ * neither pile up in memory nor all go out at the end of the run.
+ */
+class Outbox {
+  total = 0;
+  delivered = 0;
+  readonly reasons = new Set<string>();
+  readonly #publisher: EventPublisher;
+  readonly #callsAtOnce: number;
+  #queue: RefresherEvent[] = [];
+  #inFlight = 0;
+  #flushing = false;
+  #changed: () => void = () => {};
+
+  constructor(publisher: EventPublisher, callsAtOnce: number) {
+    this.#publisher = publisher;
+    this.#callsAtOnce = callsAtOnce;
+  }
+
+  add(events: readonly RefresherEvent[]): void {
+    this.#queue.push(...events);
+    this.total += events.length;
+    this.#send();
+  }
+
+  /** Sends what is left; resolves once every event was delivered or failed. */
+  async flush(): Promise<void> {
+    this.#flushing = true;
+    this.#send();
+    while (this.#queue.length > 0 || this.#inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        this.#changed = resolve;
+      });
+    }
+  }
+
+  #send(): void {
+    while (
+      this.#inFlight < this.#callsAtOnce &&
+      (this.#queue.length >= EVENT_BATCH || (this.#flushing && this.#queue.length > 0))
+    ) {
+      const batch = this.#queue.splice(0, EVENT_BATCH);
+      this.#inFlight++;
+      this.#publisher
+        .publish(batch)
+        .then(
+          (result) => {
+            this.delivered += batch.length - result.failed;
+            for (const reason of result.reasons) this.reasons.add(reason);
+          },
+          (error: unknown) => this.reasons.add(describeError(error).errorType),
+        )
+        .finally(() => {
+          this.#inFlight--;
+          this.#send();
+          this.#changed();
+        });
+    }
   }
 }
 

@@ -199,6 +199,32 @@ describe('Function: refreshShops', () => {
       expect(summary.shops[2]?.message).toContain(
         "the run ran out of time: Lambda's retry or the next run refreshes the shop, most urgent first",
       );
+      // A shop left to the retry is logged and counted, but is no event of its own.
+      expect(parts.events.published.map((event) => event.detailType)).toEqual(
+        Array(4).fill(DETAIL_TYPE.tokenRefreshed),
+      );
+      expect(parts.metrics.values.get(METRIC.refreshFailures)).toBe(1);
+    });
+
+    it('starts refreshing a fleet that takes long to read beside the reading', async () => {
+      // Prepare: 300 due shops, each read takes 50 ms: 1.5 s to read them all, ten at a time
+      const parts = fakes();
+      const ttls = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`s${i}`, HOUR + i]));
+      const shops = seed(parts, ttls);
+      parts.store.next('read', { kind: 'delay', ms: 50 }, 1_000);
+      const startedAt = parts.clock.now();
+
+      // Act
+      const { summary } = await run(parts, shops);
+
+      // Assess: the first refresh a second in, before the reading ended
+      expect(summary.counts.refreshed).toBe(300);
+      expect((parts.tiktok.calls[0]?.at ?? 0) - startedAt).toBe(1_000);
+      expect(parts.logger.lines.find((line) => line.message === 'shops read')).toEqual({
+        level: 'info',
+        message: 'shops read',
+        extra: { shops: 300, due: 300, ms: 1_500 },
+      });
     });
   });
 
