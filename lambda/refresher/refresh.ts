@@ -137,12 +137,12 @@ interface Run {
 }
 
 /**
- * One run over the given shops. First every shop is read: those that are not due are settled at
- * once, the due ones are queued; then the queue is refreshed, soonest access-token expiry first,
- * so that a run that runs out of time leaves the least urgent shops to the next. A refresh starts
- * only while one TikTok attempt plus storing and reporting fits in the time left. Whatever any
- * call does, the run stops its work at its deadline and reports every shop (logs, metrics,
- * events, the summary) before the invocation ends; one shop's failure never stops the others.
+ * One run over the given shops. Every shop is read: those that are not due are settled at once,
+ * the due ones are queued and refreshed soonest access-token expiry first, so that a run that
+ * runs out of time leaves the least urgent shops to the next. A refresh starts only while one
+ * TikTok attempt plus storing and reporting fits in the time left. Whatever any call does, the
+ * run stops its work at its deadline and reports every shop (logs, metrics, events, the summary)
+ * before the invocation ends; one shop's failure never stops the others.
  */
 export async function refreshShops(
   shops: readonly Shop[],
@@ -237,6 +237,7 @@ async function work(shops: readonly Shop[], run: Run): Promise<void> {
   const surveyed = mapWithConcurrency(shops, maxConcurrency, async (shop, index) => {
     if (run.tally.closed) return;
     const found = await survey(shop, index, run);
+    run.stages.delete(index);
     if (!('index' in found)) return run.tally.add(index, found);
     due++;
     // Only a few due shops keep the token they were read with; the others read it again.
@@ -260,6 +261,7 @@ async function work(shops: readonly Shop[], run: Run): Promise<void> {
       if (next.stored !== undefined) heldTokens--;
       if (run.tally.closed) return;
       run.tally.add(next.index, await refreshShop(next, run));
+      run.stages.delete(next.index);
     }
   });
   await Promise.all([surveyed, ...refreshed]);

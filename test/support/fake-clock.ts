@@ -6,9 +6,9 @@ interface Sleeper {
 }
 
 /**
- * A clock whose time moves only when a test says so, or, under `run`, whenever nothing else can
- * happen: then it jumps to the next sleeper's wake time. Code that waits minutes on it finishes
- * in milliseconds, and in the same order as it would in real time.
+ * A clock whose time moves only under `run`, and only when nothing else can happen: then it
+ * jumps to the next sleeper's wake time. Code that waits minutes on it finishes in milliseconds,
+ * and in the same order as it would in real time.
  */
 export class FakeClock implements Clock {
   #now: number;
@@ -36,22 +36,6 @@ export class FakeClock implements Clock {
         { once: true },
       );
     });
-  }
-
-  /** Sleepers not woken yet. */
-  get sleeping(): number {
-    return this.#sleepers.length;
-  }
-
-  /** Moves time forward by `ms`, waking each sleeper due meanwhile in order and letting it run. */
-  async advance(ms: number): Promise<void> {
-    const until = this.#now + ms;
-    for (let next = this.#next(); next !== undefined && next.at <= until; next = this.#next()) {
-      this.#wake(next);
-      await settle();
-    }
-    this.#now = until;
-    await settle();
   }
 
   /**

@@ -33,7 +33,7 @@ export function settings(overrides: Partial<RefreshSettings> = {}): RefreshSetti
 }
 
 /** TikTok's answer as a token secret holds it. */
-export function tokenDocument(options: {
+function tokenDocument(options: {
   refreshToken: string;
   accessExpiresAt: number;
   refreshExpiresAt: number;
