@@ -15,11 +15,12 @@ export {
 export { TikTokShopExampleReader, type TikTokShopExampleReaderProps } from './example-reader.js';
 export type { VpcPlacement } from './network.js';
 export type { TikTokShopTokenRefresherAlarms } from './refresher-alarms.js';
-export type {
-  TikTokShopAppProps,
-  TikTokShopBinding,
-  TikTokShopConsentRegion,
-  TikTokShopTokenRefresherProps,
+export {
+  MINIMUM_REFRESHER_TIMEOUT,
+  type TikTokShopAppProps,
+  type TikTokShopBinding,
+  type TikTokShopConsentRegion,
+  type TikTokShopTokenRefresherProps,
 } from './refresher-props.js';
 export {
   TikTokShopTokenRefresherStack,

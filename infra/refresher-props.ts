@@ -6,7 +6,8 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { APP_NAME_RULE, isAppName } from '../lambda/shared/apps.js';
-import { DEFAULT_APP, SHOP_NAME } from '../lambda/shared/contract.js';
+import { runBudget } from '../lambda/shared/budget.js';
+import { DEFAULT_APP, DEFAULTS, SHOP_NAME } from '../lambda/shared/contract.js';
 import { vpcPlacementProblems } from './network.js';
 
 // Characters Secrets Manager allows in a name, minus the comma that separates TOKEN_SECRET_IDS.
@@ -153,8 +154,9 @@ export interface TikTokShopTokenRefresherProps {
   readonly encryptionKey?: kms.IKey;
 
   /**
-   * Function timeout: covers TikTok calls (10 s each, up to 10 shops at a time) plus Secrets
-   * Manager write retries for every shop of a run.
+   * Function timeout: at least `MINIMUM_REFRESHER_TIMEOUT` (start-up, one TikTok attempt, storing
+   * and reporting). A run refreshes the most urgent shops first while one more refresh fits in
+   * the time left; the shops it cannot reach are left to Lambda's retries and the next run.
    * @default Duration.minutes(5)
    */
   readonly timeout?: Duration;
@@ -198,6 +200,12 @@ export interface TikTokShopTokenRefresherProps {
   readonly createDashboard?: boolean;
 }
 
+/**
+ * The shortest function timeout in which a run refreshes one shop, for the settings the
+ * construct gives the function: the same figure the function refuses a refresh by.
+ */
+export const MINIMUM_REFRESHER_TIMEOUT = Duration.millis(runBudget(DEFAULTS).minimumTimeoutMs);
+
 /** Collects every problem with the props first, so one synth names all of them. */
 export function validateRefresherProps(
   path: string,
@@ -208,6 +216,7 @@ export function validateRefresherProps(
   discover: boolean,
   refreshBeforeExpiry: Duration,
   expiryAlarmThreshold: Duration,
+  timeout: Duration,
 ): void {
   const problems: string[] = [];
   if (shops.length === 0 && (props.existingTokenSecrets ?? []).length === 0 && !discover) {
@@ -259,6 +268,12 @@ export function validateRefresherProps(
     problems.push('expiryAlarmThreshold must be shorter than refreshBeforeExpiry');
   }
   problems.push(...vpcPlacementProblems(props));
+  const minimum = MINIMUM_REFRESHER_TIMEOUT.toSeconds();
+  if (timeout.toSeconds() < minimum) {
+    problems.push(
+      `timeout must be at least ${minimum} seconds: one refresh needs one TikTok attempt, storing and reporting after the run's start-up (got ${timeout.toSeconds()} seconds)`,
+    );
+  }
   if (problems.length > 0) {
     throw new Error(`${path}: invalid props: ${problems.join('; ')}`);
   }

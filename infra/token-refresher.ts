@@ -150,6 +150,7 @@ export class TikTokShopTokenRefresher extends Construct {
     this.refreshInterval = props.refreshInterval ?? Duration.hours(1);
     const refreshBeforeExpiry = props.refreshBeforeExpiry ?? Duration.hours(48);
     const expiryAlarmThreshold = props.expiryAlarmThreshold ?? Duration.hours(24);
+    const timeout = props.timeout ?? Duration.minutes(5);
     const removalPolicy = props.secretRemovalPolicy ?? RemovalPolicy.RETAIN;
     this.encryptionKey = props.encryptionKey;
     this.serviceName = Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
@@ -162,6 +163,7 @@ export class TikTokShopTokenRefresher extends Construct {
       discover,
       refreshBeforeExpiry,
       expiryAlarmThreshold,
+      timeout,
     );
 
     // `default` first, with the secret it always had; then the other apps in the order given.
@@ -234,7 +236,6 @@ export class TikTokShopTokenRefresher extends Construct {
       'It is the on-failure destination of the function; a record left here is investigated and deleted by hand.',
     );
 
-    const timeout = props.timeout ?? Duration.minutes(5);
     const { fn, role } = createAppFunction(this, {
       bundle: 'refresher',
       roleDescription:

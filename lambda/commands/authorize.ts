@@ -51,6 +51,7 @@ import {
 import { TokenSecretDestination } from '../onboarding/token-secret.js';
 import { APP_NAME_RULE, isAppName, readAppsEnv } from '../shared/apps.js';
 import { checkBaseUrl } from '../shared/base-url.js';
+import { AWS_REQUEST_HANDLER } from '../shared/budget.js';
 import {
   APPS_ENV,
   appCredentialsSecretName,
@@ -90,7 +91,6 @@ function serviceIdEnvOf(app: string): string {
 }
 
 /** Every AWS call is bounded: the SDK's default handler waits forever. */
-const AWS_TIMEOUTS = { requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } };
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -151,11 +151,11 @@ export async function main(
   let eventBridge: EventBridgeClient | undefined;
   const secretsManager = () => {
     // The stores retry with their own policy, so the SDK makes single attempts.
-    client ??= new SecretsManagerClient({ maxAttempts: 1, ...AWS_TIMEOUTS });
+    client ??= new SecretsManagerClient({ maxAttempts: 1, requestHandler: AWS_REQUEST_HANDLER });
     return client;
   };
   const publish = async (event: RefresherEvent) => {
-    eventBridge ??= new EventBridgeClient({ maxAttempts: 2, ...AWS_TIMEOUTS });
+    eventBridge ??= new EventBridgeClient({ maxAttempts: 2, requestHandler: AWS_REQUEST_HANDLER });
     const busName = env[ENV.eventBusName] || DEFAULTS.eventBusName;
     const published = await new EventBridgePublisher({ client: eventBridge, busName }).publish([
       event,

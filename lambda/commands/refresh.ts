@@ -10,8 +10,14 @@
  */
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Logger, type RunSummary, refreshShops } from '../refresher/refresh.js';
+import {
+  type Logger,
+  MOVED_ON_CHECKS_MS,
+  type RunSummary,
+  refreshShops,
+} from '../refresher/refresh.js';
 import { checkBaseUrl } from '../shared/base-url.js';
+import { runBudget } from '../shared/budget.js';
 import { DEFAULTS, ENV } from '../shared/contract.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import { systemClock } from '../shared/timing.js';
@@ -68,11 +74,15 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       force: args.values.force ?? false,
       dryRun: args.values['dry-run'] ?? false,
     },
-    { refreshBeforeExpirySeconds: DEFAULTS.refreshBeforeExpirySeconds, maxConcurrency: 1 },
+    {
+      refreshBeforeExpirySeconds: DEFAULTS.refreshBeforeExpirySeconds,
+      maxConcurrency: 1,
+      budget: runBudget({ ...DEFAULTS, maxConcurrency: 1 }),
+      movedOnChecksMs: MOVED_ON_CHECKS_MS,
+    },
     {
       store,
       tiktok: {
-        worstCaseMs: tiktok.worstCaseMs,
         // Only a writable file, with a recovery file reserved, gets a new token from TikTok.
         refreshToken: async (credentials, refreshToken, deadline) => {
           await store.prepareWrite(path);

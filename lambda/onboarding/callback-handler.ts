@@ -6,6 +6,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { readAppsEnv } from '../shared/apps.js';
 import { checkBaseUrl } from '../shared/base-url.js';
+import { AWS_REQUEST_HANDLER } from '../shared/budget.js';
 import {
   CALLBACK_ENV,
   DEFAULT_TOKEN_SECRET_TAG_KEY,
@@ -404,17 +405,18 @@ function escapeHtml(text: string): string {
   );
 }
 
-/** Every AWS call is bounded: the SDK's default handler waits forever. */
-const AWS_TIMEOUTS = { requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 } };
-
 // Built once per execution environment and reused by every invocation it serves.
 const logger = new Logger();
 const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
 });
-// The stores retry with their own policy, so the SDK makes single attempts.
-const secretsManager = new SecretsManagerClient({ maxAttempts: 1, ...AWS_TIMEOUTS });
-const eventBridge = new EventBridgeClient({ maxAttempts: 2, ...AWS_TIMEOUTS });
+// Every AWS call is bounded (the SDK's default handler waits forever); the stores retry with
+// their own policy, so the SDK makes single attempts.
+const secretsManager = new SecretsManagerClient({
+  maxAttempts: 1,
+  requestHandler: AWS_REQUEST_HANDLER,
+});
+const eventBridge = new EventBridgeClient({ maxAttempts: 2, requestHandler: AWS_REQUEST_HANDLER });
 const secrets = new SecretsProvider({ awsSdkV3Client: secretsManager });
 let config: CallbackConfig | undefined;
 

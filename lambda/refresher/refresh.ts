@@ -1,3 +1,4 @@
+import { describeRefreshNeed, type RunBudget, runDeadlines } from '../shared/budget.js';
 import { DEFAULTS, DETAIL_TYPE, METRIC } from '../shared/contract.js';
 import {
   DeadlineExceededError,
@@ -31,6 +32,7 @@ import {
 } from '../shared/token.js';
 import type { RunRequest } from './run-request.js';
 import type { Shop } from './shops.js';
+import { UrgencyQueue } from './urgency-queue.js';
 
 export type Outcome = 'refreshed' | 'skipped' | 'superseded' | 'failed';
 
@@ -73,8 +75,7 @@ export interface Metrics {
 }
 
 export interface TokenRefresher {
-  /** Longest one refresh call can take, retries included. */
-  readonly worstCaseMs: number;
+  /** No attempt starts after `deadline` (epoch ms); each attempt is bounded by its own timeout. */
   refreshToken(
     credentials: AppCredentials,
     refreshToken: string,
@@ -91,17 +92,29 @@ export interface RefreshDependencies {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly clock: Clock;
-  /** Milliseconds left in the invocation. */
+  /** Milliseconds left before the invocation ends (Lambda's getRemainingTimeInMillis). */
   readonly remainingMs: () => number;
 }
 
 export interface RefreshSettings {
   readonly refreshBeforeExpirySeconds: number;
   readonly maxConcurrency: number;
+  /** How long each part of a refresh may take (see runBudget): when a refresh may still start. */
+  readonly budget: RunBudget;
+  /** Pauses between looks at the store after TikTok refused a refresh token, in ms. */
+  readonly movedOnChecksMs: readonly number[];
 }
 
-/** Time kept back in the invocation for storing a token TikTok has answered with. */
-const STORE_RESERVE_MS = 30_000;
+/** The second look after a refusal: 7.5 s in all, enough for a concurrent writer's two writes. */
+export const MOVED_ON_CHECKS_MS: readonly number[] = [0, 500, 1_000, 2_000, 4_000];
+
+/**
+ * Due shops whose stored token is kept from the survey to the refresh; the others are read
+ * again when their turn comes, so that memory does not grow with the fleet.
+ */
+const KEPT_TOKENS = 100;
+/** Reading a large fleet goes on this long before the first refresh starts beside it. */
+const SURVEY_HEAD_START_MS = 1_000;
 
 interface ShopReport {
   readonly result: ShopResult;
@@ -110,10 +123,39 @@ interface ShopReport {
   readonly events: readonly RefresherEvent[];
 }
 
+/** What a shop was doing, for one that had not finished when the run's time was up. */
+type Stage = 'reading' | 'promoting' | 'refreshing' | 'storing';
+
+/** A shop the survey found due (or with an interrupted write to settle), by urgency. */
+interface DueShop {
+  readonly index: number;
+  readonly shop: Shop;
+  /** Access-token expiry, epoch seconds: the soonest is refreshed first. */
+  readonly accessExpiresAt: number;
+  readonly stored?: StoredToken;
+}
+
+/** One run's shared state. */
+interface Run {
+  readonly request: RunRequest;
+  readonly settings: RefreshSettings;
+  readonly deps: RefreshDependencies;
+  readonly credentials: () => Promise<AppCredentials>;
+  /** Epoch ms by which every shop's work is over; reporting comes after. */
+  readonly workEnd: number;
+  /** The time the run had at its start: tells a timeout too short from a run that ran out. */
+  readonly startedWithMs: number;
+  readonly stages: Map<number, Stage>;
+  readonly tally: Tally;
+}
+
 /**
- * One run over the given shops: read each token, refresh the due ones, store the answers, then
- * report. One shop's failure never stops the others; every outcome is logged, counted and,
- * where someone may need to act, published as an event.
+ * One run over the given shops. Every shop is read: those that are not due are settled at once,
+ * the due ones are queued and refreshed soonest access-token expiry first, so that a run that
+ * runs out of time leaves the least urgent shops to the next. A refresh starts only while one
+ * TikTok attempt plus storing and reporting fits in the time left. Whatever any call does, the
+ * run stops its work at its deadline and reports every shop (logs, metrics, events, the summary)
+ * before the invocation ends; one shop's failure never stops the others.
  */
 export async function refreshShops(
   shops: readonly Shop[],
@@ -121,31 +163,60 @@ export async function refreshShops(
   settings: RefreshSettings,
   deps: RefreshDependencies,
 ): Promise<RunSummary> {
+  const startedAt = deps.clock.now();
+  const startedWithMs = deps.remainingMs();
+  const { workEnd, reportEnd } = runDeadlines(startedAt, startedWithMs, settings.budget);
   const credentials = once(deps.appCredentials);
-  // Read beside the shops' own reads, so that a refresh does not wait a round trip for it.
-  // A failure here is reported by each shop that needs the credentials.
-  if (!request.dryRun && shops.length > 0) credentials().catch(() => {});
-  const reports = await mapWithConcurrency(shops, settings.maxConcurrency, (shop) =>
-    refreshShop(shop, request, settings, deps, credentials),
-  );
+  // Read at once, due shops or not, so that broken credentials show in every run and not days
+  // later when a token falls due. A failure is reported by each shop that needs them.
+  credentials().catch(() => {});
+  const run: Run = {
+    request,
+    settings,
+    deps,
+    credentials,
+    workEnd,
+    startedWithMs,
+    stages: new Map(),
+    tally: new Tally(
+      shops.length,
+      deps.logger,
+      new Outbox(deps.events, settings.maxConcurrency),
+      startedAt,
+    ),
+  };
 
-  for (const { result } of reports) {
-    // Powertools reserves `message` for the log line's own text, so the result's goes elsewhere.
-    const { message: errorMessage, ...fields } = result;
-    const extra = errorMessage === undefined ? fields : { ...fields, errorMessage };
-    if (result.outcome === 'failed') deps.logger.error('shop failed', extra);
-    else deps.logger.info(`shop ${result.outcome}`, extra);
-  }
-  const published = await deps.events.publish(reports.flatMap((report) => report.events));
-  if (published.failed > 0) {
-    deps.logger.warn('events not published', {
-      failed: published.failed,
-      reasons: published.reasons,
+  const finished = await settleBy(
+    work(shops, run).then(() => true),
+    workEnd,
+    deps.clock,
+  );
+  if (finished === undefined) {
+    shops.forEach((shop, index) => {
+      if (!run.tally.has(index)) {
+        run.tally.add(index, unfinishedReport(shop, run.stages.get(index)));
+      }
     });
   }
-  recordMetrics(reports, published.failed, deps);
+  run.tally.close();
 
-  const results = reports.map((report) => report.result);
+  const { outbox } = run.tally;
+  const flushed = await settleBy(
+    outbox.flush().then(() => true),
+    reportEnd,
+    deps.clock,
+  );
+  const unpublished = outbox.total - outbox.delivered;
+  if (unpublished > 0) {
+    const late = flushed === undefined ? ["not published before the invocation's deadline"] : [];
+    deps.logger.warn('events not published', {
+      failed: unpublished,
+      reasons: [...outbox.reasons, ...late],
+    });
+  }
+  const results = run.tally.results();
+  recordMetrics(results, run.tally, unpublished, deps);
+
   const counts = { refreshed: 0, skipped: 0, superseded: 0, failed: 0 };
   for (const result of results) counts[result.outcome]++;
   const summary = {
@@ -163,24 +234,97 @@ export async function refreshShops(
   return summary;
 }
 
-async function refreshShop(
-  shop: Shop,
-  request: RunRequest,
-  settings: RefreshSettings,
-  deps: RefreshDependencies,
-  credentials: () => Promise<AppCredentials>,
-): Promise<ShopReport> {
+/**
+ * Reads every shop and refreshes the due ones, most urgent first. Refreshing starts once every
+ * shop is read or, for a fleet too large to read in a moment, after SURVEY_HEAD_START_MS: from
+ * then on it takes the most urgent shop found so far, while the reading goes on beside it. The
+ * reading is many times faster than the paced writes, so a run that runs out of time has read
+ * everything long before and leaves exactly the least urgent shops.
+ */
+async function work(shops: readonly Shop[], run: Run): Promise<void> {
+  const { maxConcurrency } = run.settings;
+  const queue = new UrgencyQueue<DueShop>();
+  const startedAt = run.deps.clock.now();
+  let due = 0;
+  let heldTokens = 0;
+  const surveyed = mapWithConcurrency(shops, maxConcurrency, async (shop, index) => {
+    if (run.tally.closed) return;
+    const found = await survey(shop, index, run);
+    run.stages.delete(index);
+    if (!('index' in found)) return run.tally.add(index, found);
+    due++;
+    // Only a few due shops keep the token they were read with; the others read it again.
+    const keep = found.stored !== undefined && heldTokens < KEPT_TOKENS;
+    if (keep) heldTokens++;
+    queue.put(found.accessExpiresAt, keep ? found : { ...found, stored: undefined });
+  })
+    .then(() => {
+      const ms = run.deps.clock.now() - startedAt;
+      run.deps.logger.info('shops read', { shops: shops.length, due, ms });
+    })
+    .finally(() => queue.close());
+
+  const headStart = new AbortController();
+  await Promise.race([
+    surveyed,
+    run.deps.clock.sleep(SURVEY_HEAD_START_MS, headStart.signal),
+  ]).finally(() => headStart.abort());
+  const refreshed = Array.from({ length: maxConcurrency }, async () => {
+    for (let next = await queue.take(); next !== undefined; next = await queue.take()) {
+      if (next.stored !== undefined) heldTokens--;
+      if (run.tally.closed) return;
+      run.tally.add(next.index, await refreshShop(next, run));
+      run.stages.delete(next.index);
+    }
+  });
+  await Promise.all([surveyed, ...refreshed]);
+}
+
+/**
+ * Reads a shop's token and settles what needs no refresh: not due, a dry run, a malformed secret,
+ * an expired refresh token. Anything else is queued, with an interrupted write to settle or not.
+ */
+async function survey(shop: Shop, index: number, run: Run): Promise<ShopReport | DueShop> {
+  const { request, settings, deps } = run;
   let inEffect: TokenDocument | undefined;
   try {
+    run.stages.set(index, 'reading');
     const stored = await deps.store.read(shop.id);
+    const token = parseStoredToken(stored.current.raw, shop);
+    inEffect = token;
+    if (request.dryRun || interruptedWrite(stored, token) === undefined) {
+      const now = deps.clock.now();
+      if (!isDue(token, request, settings, now)) return skippedReport(shop, token, 'not-due');
+      checkRefreshTokenAlive(token, now);
+      if (request.dryRun) {
+        await run.credentials(); // a dry run still proves that the app credentials are readable
+        return skippedReport(shop, token, 'dry-run');
+      }
+    }
+    return { index, shop, accessExpiresAt: token.data.access_token_expire_in, stored };
+  } catch (error) {
+    return failedReport(shop, error, inEffect);
+  }
+}
+
+async function refreshShop(due: DueShop, run: Run): Promise<ShopReport> {
+  const { shop, index } = due;
+  const { request, settings, deps } = run;
+  const { budget } = settings;
+  let inEffect: TokenDocument | undefined;
+  try {
+    if (msLeft(run) < budget.refreshNeedMs) return deferredReport(shop, run, undefined);
+    run.stages.set(index, 'reading');
+    const stored = due.stored ?? (await deps.store.read(shop.id));
     let token = parseStoredToken(stored.current.raw, shop);
     let basedOn = stored.current.versionId;
     inEffect = token;
 
     // An earlier run stored a newer token but did not get to make it current. Its refresh token
     // may be the only one TikTok still accepts, so it is promoted instead of refreshing again.
-    const interrupted = request.dryRun ? undefined : interruptedWrite(stored, token);
+    const interrupted = interruptedWrite(stored, token);
     if (interrupted !== undefined) {
+      run.stages.set(index, 'promoting');
       const promoted = await deps.store.promote(shop.id, interrupted.versionId, basedOn);
       if (!promoted.stored) return supersededReport(shop);
       token = interrupted.token;
@@ -190,47 +334,36 @@ async function refreshShop(
     const recovered = interrupted !== undefined;
 
     const now = deps.clock.now();
-    const msLeft = token.data.access_token_expire_in * 1000 - now;
-    if (!request.force && msLeft >= settings.refreshBeforeExpirySeconds * 1000) {
+    if (!isDue(token, request, settings, now)) {
       return recovered
         ? refreshedReport(shop, token, true, now)
         : skippedReport(shop, token, 'not-due');
     }
-    if (token.data.refresh_token_expire_in * 1000 <= now) {
-      throw new ReauthorizationRequiredError(
-        `seller must authorize again: the stored refresh token expired at ${expiresAt(token.data.refresh_token_expire_in)}`,
-      );
-    }
-    if (request.dryRun) {
-      await credentials(); // a dry run still proves that the app credentials are readable
-      return skippedReport(shop, token, 'dry-run');
-    }
-    const neededMs = deps.tiktok.worstCaseMs + STORE_RESERVE_MS;
-    if (deps.remainingMs() < neededMs) {
-      throw new DeadlineExceededError(
-        `refresh not started: ${Math.round(deps.remainingMs() / 1000)} s left in the invocation, one needs up to ${Math.round(neededMs / 1000)} s`,
-      );
-    }
+    checkRefreshTokenAlive(token, now);
+    if (msLeft(run) < budget.refreshNeedMs) return deferredReport(shop, run, inEffect);
 
     await refuseWhileAnswerKept(shop, stored.current, deps);
     let answer: TokenAnswer;
     try {
-      const deadline = now + deps.remainingMs() - STORE_RESERVE_MS;
+      run.stages.set(index, 'refreshing');
+      // No attempt starts that could not end before the time kept for storing its answer.
+      const deadline = run.workEnd - budget.storeReserveMs - budget.tiktokAttemptMs;
       answer = await deps.tiktok.refreshToken(
-        await credentials(),
+        await run.credentials(),
         token.data.refresh_token,
         deadline,
       );
     } catch (error) {
       if (
         error instanceof ReauthorizationRequiredError &&
-        (await anotherWriterMovedOn(shop, basedOn, deps))
+        (await anotherWriterMovedOn(shop, basedOn, run))
       ) {
         return supersededReport(shop);
       }
       throw error;
     }
-    return await storeAnswer(shop, answer, token, basedOn, recovered, deps);
+    run.stages.set(index, 'storing');
+    return await storeAnswer(shop, answer, token, basedOn, recovered, run.deps);
   } catch (error) {
     return failedReport(shop, error, inEffect);
   }
@@ -349,8 +482,88 @@ async function refuseWhileAnswerKept(
   );
 }
 
-/** Pauses between looks at the store after TikTok refused a refresh token, in ms. */
-const MOVED_ON_CHECKS_MS = [0, 500, 1_000, 2_000, 4_000];
+function isDue(
+  token: TokenDocument,
+  request: RunRequest,
+  settings: RefreshSettings,
+  now: number,
+): boolean {
+  const msLeftOnToken = token.data.access_token_expire_in * 1000 - now;
+  return request.force || msLeftOnToken < settings.refreshBeforeExpirySeconds * 1000;
+}
+
+function checkRefreshTokenAlive(token: TokenDocument, now: number): void {
+  if (token.data.refresh_token_expire_in * 1000 <= now) {
+    throw new ReauthorizationRequiredError(
+      `seller must authorize again: the stored refresh token expired at ${expiresAt(token.data.refresh_token_expire_in)}`,
+    );
+  }
+}
+
+/** Milliseconds left for the run's work. */
+function msLeft(run: Run): number {
+  return run.workEnd - run.deps.clock.now();
+}
+
+/**
+ * A refresh refused for lack of time, with a message that says what one needs and how to get it.
+ * Logged and counted like any failure, but published as no event: nothing went wrong with the
+ * shop, and a run out of time would otherwise send one event per shop it left to the retry.
+ */
+function deferredReport(shop: Shop, run: Run, inEffect: TokenDocument | undefined): ShopReport {
+  const { budget } = run.settings;
+  const invocationLeftMs = msLeft(run) + budget.reportReserveMs + budget.finishMarginMs;
+  const advice =
+    run.startedWithMs < budget.refreshNeedMs
+      ? `give the function a timeout of at least ${budget.minimumTimeoutMs / 1000} s (the construct's timeout prop)`
+      : "the run ran out of time: Lambda's retry or the next run refreshes the shop, most urgent first; a longer timeout or a shorter refreshInterval refreshes more shops per run";
+  const error = new DeadlineExceededError(
+    `refresh not started: ${(Math.max(0, invocationLeftMs) / 1000).toFixed(1)} s left in the invocation, one refresh needs ${describeRefreshNeed(budget)}; ${advice}`,
+  );
+  return { ...failedReport(shop, error, inEffect), events: [] };
+}
+
+/** A shop still at work when the run's time was up. */
+function unfinishedReport(shop: Shop, stage: Stage | undefined): ShopReport {
+  const error =
+    stage === 'storing'
+      ? new TokenNotStoredError(
+          "TikTok issued a new token and storing it did not finish before the invocation's deadline; if it reached Secrets Manager it waits as AWSPENDING and the next run makes it current",
+        )
+      : new DeadlineExceededError(
+          stage === undefined
+            ? "not reached before the invocation's deadline; the next run tries again"
+            : `${STAGE_TEXT[stage]} did not finish before the invocation's deadline; the next run tries again`,
+        );
+  return failedReport(shop, error, undefined);
+}
+
+const STAGE_TEXT: Readonly<Record<Exclude<Stage, 'storing'>, string>> = {
+  reading: 'reading the token from Secrets Manager',
+  promoting: 'making the token an earlier run stored current',
+  refreshing: 'the refresh at TikTok',
+};
+
+/**
+ * Whether `work` settled by `deadline`: its value then, undefined when the deadline came first
+ * (the work goes on unobserved; its calls are bounded by their own timeouts and signals).
+ */
+async function settleBy<T>(
+  work: Promise<T>,
+  deadline: number,
+  clock: Clock,
+): Promise<T | undefined> {
+  if (!Number.isFinite(deadline)) return work;
+  const stop = new AbortController();
+  try {
+    return await Promise.race([
+      work,
+      clock.sleep(Math.max(0, deadline - clock.now()), stop.signal).then(() => undefined),
+    ]);
+  } finally {
+    stop.abort();
+  }
+}
 
 /**
  * With rotating refresh tokens, a concurrent writer's refresh makes ours look revoked, and its
@@ -358,13 +571,10 @@ const MOVED_ON_CHECKS_MS = [0, 500, 1_000, 2_000, 4_000];
  * looked at a few times before concluding that the seller must authorize again: a new current
  * version, or a pending one written after it, means someone else holds the working token.
  */
-async function anotherWriterMovedOn(
-  shop: Shop,
-  basedOn: string,
-  deps: RefreshDependencies,
-): Promise<boolean> {
-  for (const pauseMs of MOVED_ON_CHECKS_MS) {
-    if (deps.remainingMs() - pauseMs < STORE_RESERVE_MS) break;
+async function anotherWriterMovedOn(shop: Shop, basedOn: string, run: Run): Promise<boolean> {
+  const { deps } = run;
+  for (const pauseMs of run.settings.movedOnChecksMs) {
+    if (msLeft(run) - pauseMs < run.settings.budget.storeReserveMs) break;
     await deps.clock.sleep(pauseMs);
     const latest = await deps.store.read(shop.id);
     if (latest.current.versionId !== basedOn) return true;
@@ -475,13 +685,13 @@ const REAUTHORIZATION_TYPES: readonly string[] = [
 const NOT_CURRENT_TYPES: readonly string[] = [TokenNotCurrentError.name, SellerChangedError.name];
 
 function recordMetrics(
-  reports: readonly ShopReport[],
+  results: readonly ShopResult[],
+  tally: Tally,
   unpublished: number,
   deps: RefreshDependencies,
 ): void {
   const count = (predicate: (result: ShopResult) => boolean): number =>
-    reports.filter((report) => predicate(report.result)).length;
-  const now = deps.clock.now();
+    results.filter(predicate).length;
   const metrics: [string, number][] = [
     [METRIC.tokensRefreshed, count((r) => r.outcome === 'refreshed')],
     [METRIC.tokensSkipped, count((r) => r.outcome === 'skipped')],
@@ -495,12 +705,7 @@ function recordMetrics(
     [METRIC.unexpectedResponses, count((r) => r.errorType === 'UnexpectedResponseError')],
     [METRIC.malformedSecrets, count((r) => r.errorType === 'MalformedSecretError')],
     [METRIC.tokensNotStored, count((r) => r.errorType === 'TokenNotStoredError')],
-    [
-      METRIC.authorizationExpiring,
-      reports.filter(
-        (report) => report.inEffect !== undefined && authorizationExpiring(report.inEffect, now),
-      ).length,
-    ],
+    [METRIC.authorizationExpiring, tally.authorizationExpiring],
     [METRIC.eventPublishFailures, unpublished],
     [METRIC.tokensNotCurrent, count((r) => NOT_CURRENT_TYPES.includes(r.errorType ?? ''))],
     [METRIC.sellersChanged, count((r) => r.errorType === SellerChangedError.name)],
@@ -510,16 +715,135 @@ function recordMetrics(
   ];
   for (const [name, value] of metrics) deps.metrics.addMetric(name, 'Count', value);
 
-  const lifetimes = reports.flatMap((report) =>
-    report.inEffect === undefined ? [] : [report.inEffect.data.access_token_expire_in - now / 1000],
-  );
   // No datapoint when no token could be read: the expiry alarm treats missing data as breaching.
-  if (lifetimes.length > 0) {
+  if (tally.soonestAccessExpiry !== undefined) {
     deps.metrics.addMetric(
       METRIC.minAccessTokenLifetime,
       'Seconds',
-      Math.max(0, Math.floor(Math.min(...lifetimes))),
+      Math.max(0, Math.floor(tally.soonestAccessExpiry - deps.clock.now() / 1000)),
     );
+  }
+}
+
+/**
+ * What the run has found so far: each shop's result, in the order the shops were given, logged
+ * as soon as it is known; the events to publish; what the metrics need of the tokens in effect.
+ * Token documents are not kept, so memory grows with the fleet only by a result per shop.
+ */
+class Tally {
+  readonly outbox: Outbox;
+  authorizationExpiring = 0;
+  /** Epoch seconds. */
+  soonestAccessExpiry: number | undefined;
+  readonly #results: (ShopResult | undefined)[];
+  readonly #logger: Logger;
+  readonly #now: number;
+  #closed = false;
+
+  constructor(shops: number, logger: Logger, outbox: Outbox, now: number) {
+    this.#results = new Array(shops).fill(undefined);
+    this.#logger = logger;
+    this.outbox = outbox;
+    this.#now = now;
+  }
+
+  /** Once closed, late reports of work that went on past the deadline are dropped. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  has(index: number): boolean {
+    return this.#results[index] !== undefined;
+  }
+
+  add(index: number, { result, inEffect, events }: ShopReport): void {
+    if (this.#closed || this.has(index)) return;
+    this.#results[index] = result;
+    // Powertools reserves `message` for the log line's own text, so the result's goes elsewhere.
+    const { message: errorMessage, ...fields } = result;
+    const extra = errorMessage === undefined ? fields : { ...fields, errorMessage };
+    if (result.outcome === 'failed') this.#logger.error('shop failed', extra);
+    else this.#logger.info(`shop ${result.outcome}`, extra);
+    this.outbox.add(events);
+    if (inEffect !== undefined) {
+      const expiry = inEffect.data.access_token_expire_in;
+      this.soonestAccessExpiry = Math.min(this.soonestAccessExpiry ?? expiry, expiry);
+      if (authorizationExpiring(inEffect, this.#now)) this.authorizationExpiring++;
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  /** Every shop's result; complete once the run has reported the shops it could not finish. */
+  results(): ShopResult[] {
+    return this.#results.filter((result) => result !== undefined);
+  }
+}
+
+/** PutEvents takes at most 10 entries a call. */
+const EVENT_BATCH = 10;
+
+/**
+ * Sends the run's events as they come, ten to a call and a few calls at a time, so that they
+ * neither pile up in memory nor all go out at the end of the run.
+ */
+class Outbox {
+  total = 0;
+  delivered = 0;
+  readonly reasons = new Set<string>();
+  readonly #publisher: EventPublisher;
+  readonly #callsAtOnce: number;
+  #queue: RefresherEvent[] = [];
+  #inFlight = 0;
+  #flushing = false;
+  #changed: () => void = () => {};
+
+  constructor(publisher: EventPublisher, callsAtOnce: number) {
+    this.#publisher = publisher;
+    this.#callsAtOnce = callsAtOnce;
+  }
+
+  add(events: readonly RefresherEvent[]): void {
+    this.#queue.push(...events);
+    this.total += events.length;
+    this.#send();
+  }
+
+  /** Sends what is left; resolves once every event was delivered or failed. */
+  async flush(): Promise<void> {
+    this.#flushing = true;
+    this.#send();
+    while (this.#queue.length > 0 || this.#inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        this.#changed = resolve;
+      });
+    }
+  }
+
+  #send(): void {
+    while (
+      this.#inFlight < this.#callsAtOnce &&
+      (this.#queue.length >= EVENT_BATCH || (this.#flushing && this.#queue.length > 0))
+    ) {
+      const batch = this.#queue.splice(0, EVENT_BATCH);
+      this.#inFlight++;
+      this.#publisher
+        .publish(batch)
+        .then(
+          (result) => {
+            this.delivered += batch.length - result.failed;
+            for (const reason of result.reasons) this.reasons.add(reason);
+          },
+          (error: unknown) => this.reasons.add(describeError(error).errorType),
+        )
+        .finally(() => {
+          this.#inFlight--;
+          this.#send();
+          this.#changed();
+        });
+    }
   }
 }
 

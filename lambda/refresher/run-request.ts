@@ -15,6 +15,11 @@ export interface RunRequest {
 
 const ACCEPTED =
   'accepted fields: force (boolean), shops (array of secret names or ARNs), dryRun (boolean)';
+const ENVELOPE =
+  'a scheduled event is a schedule\'s envelope (source "aws.scheduler" or "aws.events", detail-type "Scheduled Event") with any options in its detail';
+/** Problems one message names; more are counted. */
+const PROBLEMS_NAMED = 5;
+const MAX_PROBLEM_LENGTH = 200;
 
 const Options = z.strictObject({
   force: z.optional(z.boolean()),
@@ -26,17 +31,30 @@ const Options = z.strictObject({
   ),
 });
 
-/** An EventBridge rule's or EventBridge Scheduler's envelope; `detail` may carry the options. */
-const ScheduledEnvelope = z.looseObject({
-  source: z.string(),
+/**
+ * What a schedule delivers, and nothing else. The product's own schedule (EventBridge Scheduler)
+ * sends SCHEDULED_EVENT, `{"source":"aws.scheduler","detail-type":"Scheduled Event","detail":{}}`;
+ * an EventBridge rule with a schedule expression sends its envelope, source `aws.events` with
+ * version, id, account, time, region, resources and an empty detail. Both are accepted with the
+ * options in `detail`; a field beside them (say a top-level `dryRun`) or another source is
+ * refused, because ignoring it would run a real refresh of every shop.
+ */
+const ScheduledEnvelope = z.strictObject({
+  source: z.enum(['aws.scheduler', 'aws.events'], 'must be "aws.scheduler" or "aws.events"'),
   'detail-type': z.literal('Scheduled Event', 'must be "Scheduled Event"'),
   detail: z.optional(Options),
+  version: z.optional(z.string()),
+  id: z.optional(z.string()),
+  account: z.optional(z.string()),
+  time: z.optional(z.string()),
+  region: z.optional(z.string()),
+  resources: z.optional(z.array(z.string())),
 });
 
 /**
  * Accepts a scheduled event or what a person types in the console: `{}`, `{"force": true}`,
  * `{"shops": [...]}`, `{"dryRun": true}`, in any combination. Anything else is refused before
- * any call is made, naming the field that is wrong.
+ * any call is made, naming the fields that are wrong: no option is ever silently ignored.
  */
 export function parseRunRequest(event: unknown): RunRequest {
   if (event === undefined || event === null)
@@ -47,8 +65,10 @@ export function parseRunRequest(event: unknown): RunRequest {
   const isEnvelope = 'detail-type' in event || 'source' in event;
   const result = isEnvelope ? ScheduledEnvelope.safeParse(event) : Options.safeParse(event);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => describeIssue(issue, event));
-    throw new InvalidEventError(`invalid event: ${problems.join('; ')}; ${ACCEPTED}`);
+    const problems = describeProblems(result.error.issues, event);
+    throw new InvalidEventError(
+      `invalid event: ${problems}; ${ACCEPTED}${isEnvelope ? `; ${ENVELOPE}` : ''}`,
+    );
   }
   const options = 'detail-type' in result.data ? (result.data.detail ?? {}) : result.data;
   return {
@@ -57,4 +77,19 @@ export function parseRunRequest(event: unknown): RunRequest {
     dryRun: options.dryRun ?? false,
     ...(options.shops === undefined ? {} : { shops: [...new Set(options.shops)] }),
   };
+}
+
+/** The first few problems, each of bounded length, and how many more there are. */
+function describeProblems(issues: readonly z.core.$ZodIssue[], event: unknown): string {
+  const named = issues.slice(0, PROBLEMS_NAMED).map((issue) => {
+    const text =
+      issue.code === 'unrecognized_keys' && issue.keys.length > PROBLEMS_NAMED
+        ? `${describeIssue({ ...issue, keys: issue.keys.slice(0, PROBLEMS_NAMED) }, event)} and ${(issue.keys.length - PROBLEMS_NAMED).toLocaleString('en-US')} more`
+        : describeIssue(issue, event);
+    return text.length > MAX_PROBLEM_LENGTH ? `${text.slice(0, MAX_PROBLEM_LENGTH)}…` : text;
+  });
+  const more = issues.length - named.length;
+  return more > 0
+    ? `${named.join('; ')}; and ${more.toLocaleString('en-US')} more problems`
+    : named.join('; ');
 }

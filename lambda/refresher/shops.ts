@@ -1,4 +1,4 @@
-import { InvalidEventError } from '../shared/errors.js';
+import { InvalidEventError, listSome } from '../shared/errors.js';
 import { type Shop, shopFromId } from '../shared/shop.js';
 
 export type { Shop };
@@ -16,25 +16,34 @@ export function configuredShops(
   return [...byName.values()];
 }
 
+/** Names one message echoes of a list; the rest are counted. */
+const NAMED = 5;
+const CONFIGURED_NAMED = 20;
+
 /**
  * The shops a run covers: all configured ones, or those a person asked for by name or ARN.
- * Asking for a shop that is not configured is an error, so a typo never silently does nothing.
+ * Asking for a shop that is not configured is an error, so a typo never silently does nothing;
+ * the error names the first few unknown shops and counts the rest, however many were asked for.
  */
 export function selectShops(configured: readonly Shop[], requested?: readonly string[]): Shop[] {
   if (requested === undefined) return [...configured];
+  const byKey = new Map<string, Shop>();
+  for (const shop of configured) {
+    for (const key of [shop.name, shop.id, shop.arn]) {
+      if (key !== undefined && !byKey.has(key)) byKey.set(key, shop);
+    }
+  }
   const unknown: string[] = [];
   const selected = new Map<string, Shop>();
   for (const wanted of requested) {
-    const { name } = shopFromId(wanted);
-    const shop = configured.find((s) => s.id === wanted || s.arn === wanted || s.name === name);
+    const shop = byKey.get(wanted) ?? byKey.get(shopFromId(wanted).name);
     if (shop === undefined) unknown.push(wanted);
     else selected.set(shop.name, shop);
   }
   if (unknown.length > 0) {
     const known = configured.map((shop) => shop.name);
-    const shown = known.length > 20 ? `${known.slice(0, 20).join(', ')}, …` : known.join(', ');
     throw new InvalidEventError(
-      `invalid event: shops: not configured: ${unknown.join(', ')}; configured shops: ${shown || '(none)'}`,
+      `invalid event: shops: not configured: ${listSome(unknown, NAMED)}; configured shops: ${known.length === 0 ? '(none)' : listSome(known, CONFIGURED_NAMED)}`,
     );
   }
   return [...selected.values()];

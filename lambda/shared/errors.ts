@@ -244,6 +244,20 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/**
+ * The first few of a list that a message would echo (`a, b, c and 99,997 more`), each item cut
+ * to `maxItemLength`: what a person typed or how many shops there are never makes a message long.
+ */
+export function listSome(items: readonly string[], shown = 5, maxItemLength = 80): string {
+  const named = items
+    .slice(0, shown)
+    .map((item) => (item.length > maxItemLength ? `${item.slice(0, maxItemLength)}…` : item));
+  const more = items.length - named.length;
+  return more > 0
+    ? `${named.join(', ')} and ${more.toLocaleString('en-US')} more`
+    : named.join(', ');
+}
+
 /** The part of any error that may be reported: type and message, never a stack or a cause. */
 export function describeError(error: unknown): {
   errorType: string;

@@ -23,10 +23,13 @@ const BATCH = 10;
 export class EventBridgePublisher implements EventPublisher {
   readonly #client: EventBridgeClient;
   readonly #busName: string;
+  readonly #signal: AbortSignal | undefined;
 
-  constructor(options: { client: EventBridgeClient; busName: string }) {
+  /** `signal` aborts every call in flight: the handler aborts it when reporting must end. */
+  constructor(options: { client: EventBridgeClient; busName: string; signal?: AbortSignal }) {
     this.#client = options.client;
     this.#busName = options.busName;
+    this.#signal = options.signal;
   }
 
   async publish(events: readonly RefresherEvent[]): Promise<PublishResult> {
@@ -52,6 +55,7 @@ export class EventBridgePublisher implements EventPublisher {
             Detail: JSON.stringify(event.detail),
           })),
         }),
+        this.#signal === undefined ? {} : { abortSignal: this.#signal },
       );
       const reasons = (answer.Entries ?? []).flatMap((entry) =>
         entry.ErrorCode === undefined ? [] : [`${entry.ErrorCode}: ${entry.ErrorMessage ?? ''}`],
@@ -59,7 +63,12 @@ export class EventBridgePublisher implements EventPublisher {
       return { failed: answer.FailedEntryCount ?? 0, reasons };
     } catch (error) {
       // Whatever went wrong, the whole batch is undelivered; the caller counts and logs it.
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      const reason =
+        this.#signal?.aborted === true
+          ? "not published before the invocation's deadline"
+          : error instanceof Error
+            ? `${error.name}: ${error.message}`
+            : String(error);
       return { failed: batch.length, reasons: [reason] };
     }
   }

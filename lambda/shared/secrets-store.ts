@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import type { SdkError } from '@smithy/types';
+import { AWS_REQUEST_TIMEOUT_MS, STORE_RETRY } from './budget.js';
 import { MalformedSecretError, SecretStoreError, TransientError } from './errors.js';
 import { type Clock, RateLimiter, retry, systemClock } from './timing.js';
 import { AppCredentials, parseJson } from './token.js';
@@ -60,8 +61,13 @@ export interface SecretsManagerTokenStoreOptions {
   /** Pace of PutSecretValue + UpdateSecretVersionStage calls, below the regional quota. */
   readonly writesPerSecond: number;
   readonly clock?: Clock;
-  /** Epoch ms after which no retry starts; the handler passes the invocation's end. */
+  /**
+   * Epoch ms by which every call is over: no attempt starts that could not end by then. The
+   * handler passes the end of the run's work.
+   */
   readonly deadline?: () => number;
+  /** Aborts every call in flight; the handler aborts it at the deadline. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -76,12 +82,17 @@ export class SecretsManagerTokenStore implements TokenStore {
   readonly #clock: Clock;
   readonly #writes: RateLimiter;
   readonly #deadline: () => number;
+  readonly #signal: AbortSignal | undefined;
+  /** Every call goes out with the run's signal, so that none outlives the run's deadline. */
+  readonly #sendOptions: { abortSignal?: AbortSignal };
 
   constructor(options: SecretsManagerTokenStoreOptions) {
     this.#client = options.client;
     this.#clock = options.clock ?? systemClock;
     this.#writes = new RateLimiter(options.writesPerSecond, this.#clock);
     this.#deadline = options.deadline ?? (() => Number.POSITIVE_INFINITY);
+    this.#signal = options.signal;
+    this.#sendOptions = options.signal === undefined ? {} : { abortSignal: options.signal };
   }
 
   async read(shopId: string): Promise<StoredToken> {
@@ -111,6 +122,7 @@ export class SecretsManagerTokenStore implements TokenStore {
           ClientRequestToken: versionId,
           VersionStages: [PENDING],
         }),
+        this.#sendOptions,
       ),
     );
     return this.promote(shopId, versionId, basedOnVersionId);
@@ -149,6 +161,7 @@ export class SecretsManagerTokenStore implements TokenStore {
             MoveToVersionId: versionId,
             RemoveFromVersionId: basedOnVersionId,
           }),
+          this.#sendOptions,
         ),
       );
       return { stored: true, versionId };
@@ -169,14 +182,15 @@ export class SecretsManagerTokenStore implements TokenStore {
   async readAppCredentials(secretId: string): Promise<AppCredentials> {
     const value = await this.#getValue(secretId, CURRENT);
     if (value === undefined) {
-      throw new SecretStoreError(`secret ${secretId} does not exist or holds no value yet`, {
-        awsName: 'ResourceNotFoundException',
-      });
+      throw new SecretStoreError(
+        `app credentials: secret ${secretId} does not exist or holds no value yet; put the app's {"app_key","app_secret"} in it`,
+        { awsName: 'ResourceNotFoundException' },
+      );
     }
     const parsed = parseJson(value.raw, AppCredentials);
     if (!parsed.ok) {
       throw new MalformedSecretError(
-        `secret ${secretId} does not hold {"app_key","app_secret"} (${parsed.problems.join('; ')})`,
+        `app credentials: secret ${secretId} does not hold {"app_key","app_secret"} (${parsed.problems.join('; ')}); put the app's key and secret in it`,
       );
     }
     return parsed.value;
@@ -194,6 +208,7 @@ export class SecretsManagerTokenStore implements TokenStore {
             MaxResults: 100,
             NextToken: nextToken,
           }),
+          this.#sendOptions,
         ),
       );
       for (const secret of page.SecretList ?? []) {
@@ -210,7 +225,10 @@ export class SecretsManagerTokenStore implements TokenStore {
   async #getValue(secretId: string, stage: string): Promise<StoredVersion | undefined> {
     try {
       const answer = await this.#withRetry('GetSecretValue', () =>
-        this.#client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage })),
+        this.#client.send(
+          new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }),
+          this.#sendOptions,
+        ),
       );
       if (answer.VersionId === undefined || answer.SecretString === undefined) {
         throw new MalformedSecretError(
@@ -234,7 +252,7 @@ export class SecretsManagerTokenStore implements TokenStore {
 
   async #stages(secretId: string): Promise<[string, string[]][]> {
     const answer = await this.#withRetry('DescribeSecret', () =>
-      this.#client.send(new DescribeSecretCommand({ SecretId: secretId })),
+      this.#client.send(new DescribeSecretCommand({ SecretId: secretId }), this.#sendOptions),
     );
     return Object.entries(answer.VersionIdsToStages ?? {});
   }
@@ -256,6 +274,7 @@ export class SecretsManagerTokenStore implements TokenStore {
           VersionStage: PENDING,
           RemoveFromVersionId: versionId,
         }),
+        this.#sendOptions,
       ),
     );
   }
@@ -267,19 +286,26 @@ export class SecretsManagerTokenStore implements TokenStore {
     });
   }
 
-  /** Retries throttling, 5xx and network errors until the deadline; names the operation on failure. */
+  /**
+   * Retries throttling, 5xx, network errors and timeouts while another attempt can end before
+   * the deadline; names the operation on failure.
+   */
   async #withRetry<T>(operation: string, call: () => Promise<T>): Promise<T> {
     try {
       return await retry(call, {
         clock: this.#clock,
         isRetryable: isRetryableAwsError,
-        maxAttempts: 12,
-        baseDelayMs: 100,
-        maxDelayMs: 5_000,
-        deadline: this.#deadline(),
+        ...STORE_RETRY,
+        deadline: this.#deadline() - AWS_REQUEST_TIMEOUT_MS,
       });
     } catch (error) {
       if (error instanceof MalformedSecretError) throw error;
+      if (this.#signal?.aborted === true) {
+        throw new TransientError(
+          `Secrets Manager ${operation} did not finish before the run's deadline`,
+          { cause: error },
+        );
+      }
       const { name, message } = error instanceof Error ? error : new Error(String(error));
       const text = `Secrets Manager ${operation} failed: ${name}: ${message}`;
       if (isRetryableAwsError(error)) throw new TransientError(text, { cause: error });

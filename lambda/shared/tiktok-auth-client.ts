@@ -63,11 +63,6 @@ export class TikTokAuthClient {
     this.#fetch = options.fetch ?? globalThis.fetch;
   }
 
-  /** Longest a call can take with every attempt timing out, for deadline planning. */
-  get worstCaseMs(): number {
-    return this.#maxAttempts * (this.#timeoutMs + MAX_BACKOFF_MS);
-  }
-
   /**
    * Exchanges a refresh token. Answers any code-0 answer that carries a refresh token, usable or
    * not, so that the caller can keep it; throws for everything else.

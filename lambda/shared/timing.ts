@@ -3,13 +3,46 @@
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** Resolves after `ms`, or as soon as `signal` aborts (its timer is then cleared). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const stop = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', stop);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', stop, { once: true });
+    }),
 };
+
+/** Why a signal from `abortAt` aborted: the time it stood for has come. */
+export class DeadlineReached extends Error {
+  override readonly name = 'DeadlineReached';
+}
+
+/**
+ * A signal that aborts at `epochMs` by `clock`, with a DeadlineReached reason; never for an
+ * infinite deadline. `cancel` stops its timer, so that nothing outlives the invocation.
+ */
+export function abortAt(clock: Clock, epochMs: number): { signal: AbortSignal; cancel(): void } {
+  const controller = new AbortController();
+  const cancelled = new AbortController();
+  if (Number.isFinite(epochMs)) {
+    void clock.sleep(Math.max(0, epochMs - clock.now()), cancelled.signal).then(() => {
+      if (!cancelled.signal.aborted) controller.abort(new DeadlineReached('deadline reached'));
+    });
+  }
+  return { signal: controller.signal, cancel: () => cancelled.abort() };
+}
 
 export interface RetryOptions {
   readonly clock: Clock;
@@ -71,13 +104,13 @@ export class RateLimiter {
 export async function mapWithConcurrency<T, R>(
   items: readonly T[],
   limit: number,
-  work: (item: T) => Promise<R>,
+  work: (item: T, index: number) => Promise<R>,
 ): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     for (let index = next++; index < items.length; index = next++) {
-      results[index] = await work(items[index] as T);
+      results[index] = await work(items[index] as T, index);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));

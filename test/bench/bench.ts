@@ -6,9 +6,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describeRefreshNeed, runBudget } from '../../lambda/shared/budget.js';
+import { DEFAULTS } from '../../lambda/shared/contract.js';
 import { LocalDeployment } from '../support/local-deployment.js';
 import { synthesizeRefresher } from '../support/synth.js';
 import { type ApiClientCost, measureApiClient, renderApiClient } from './api-client.js';
+import { type Backlog, refreshWindow, runBacklog } from './backlog.js';
 import { type BundleSizes, measureBundles } from './bundle-size.js';
 import { type ColdStart, measureColdStart } from './cold-start.js';
 import { type Figure, figure } from './figures.js';
@@ -29,10 +32,17 @@ import { measureRoundTrips, type RoundTrips, type RunShape } from './round-trips
 /** Two shops: the cold start skips both; the round-trip runs refresh one of each at a time. */
 const SHOPS = ['bench-a', 'bench-b'];
 const LATENCY_MS = 100;
-const FLEET_SIZES = [250, 1000] as const;
+const FLEET_SIZES = [1000, 10_000] as const;
 const FLEET_TIME_TARGET = 1.2;
-/** Flat: four times the shops may cost at most a quarter more memory. */
+/** Flat: ten times the shops may cost at most a quarter more memory. */
 const FLEET_MEMORY_TARGET = 1.25;
+/** At least 90 % of a default run may start refreshes: at most 10 % is kept back. */
+const RESERVE_TARGET = 0.1;
+/** All due, more than a run can refresh; runs shorter than the default keep the bench short. */
+const BACKLOG_SHOPS = 10_000;
+const BACKLOG_TIMEOUT_MS = 60_000;
+/** The run and Lambda's first retry. */
+const BACKLOG_RUNS = 2;
 
 interface Report {
   readonly node: string;
@@ -45,6 +55,7 @@ interface Report {
   readonly fleet: readonly FleetRun[];
   readonly apiClient: ApiClientCost;
   readonly readerBundle: ReaderBundle;
+  readonly backlog: Backlog;
   readonly figures: readonly Figure[];
 }
 
@@ -76,6 +87,10 @@ async function main(): Promise<void> {
     progress('measuring the API client with the token and cipher cached…');
     const apiClient = await measureApiClient();
     const readerBundle = await measureReaderBundle(join(workDir, 'reader-floor'));
+    progress(
+      `running ${BACKLOG_RUNS} runs of ${seconds(BACKLOG_TIMEOUT_MS)} over ${BACKLOG_SHOPS} due shops…`,
+    );
+    const backlog = await runBacklog(deployment, BACKLOG_SHOPS, BACKLOG_TIMEOUT_MS, BACKLOG_RUNS);
     const report: Report = {
       node: process.version,
       cpus: availableParallelism(),
@@ -86,6 +101,7 @@ async function main(): Promise<void> {
       fleet,
       apiClient,
       readerBundle,
+      backlog,
       figures: [
         bundle.figure,
         coldStart.figure,
@@ -93,6 +109,7 @@ async function main(): Promise<void> {
         ...fleetFigures(fleet, loadAverage),
         ...apiClient.figures,
         readerBundle.figure,
+        ...backlogFigures(backlog),
       ],
     };
     process.stdout.write(
@@ -148,6 +165,29 @@ function fleetFigures(fleet: readonly FleetRun[], loadAverage: number): Figure[]
   ];
 }
 
+function backlogFigures(backlog: Backlog): Figure[] {
+  const window = refreshWindow();
+  const cutShort = backlog.runs.filter((run) => run.cutShort).length;
+  return [
+    figure({
+      name: 'time kept back from refreshing, 5-min run',
+      value: printedRatio(window.share),
+      measured: `${percent(window.share)} (${seconds(window.reserveMs)} of ${seconds(window.timeoutMs)}: ${percent(1 - window.share)} of the run can start refreshes)`,
+      limit: RESERVE_TARGET,
+      target: `≤ ${percent(RESERVE_TARGET)}`,
+      why: () => `one refresh needs ${describeRefreshNeed(runBudget(DEFAULTS))}`,
+    }),
+    figure({
+      name: `backlog ${backlog.shops}: runs Lambda cut short`,
+      value: cutShort,
+      measured: `${cutShort} of ${backlog.runs.length}`,
+      limit: 0,
+      target: '0',
+      why: () => 'a run reached its timeout before it reported',
+    }),
+  ];
+}
+
 /**
  * Pacing below the quota is the product's choice; the rest is time before the first write and
  * write slots the function left unused while busy with reads.
@@ -182,6 +222,7 @@ function render(report: Report, style: Style): string {
     ),
     ...renderApiClient(report.apiClient),
     ...renderReaderBundle(report.readerBundle),
+    ...renderBacklog(report.backlog, style),
     '',
     ...renderFigures(report.figures, style),
   ].join('\n');
@@ -335,6 +376,55 @@ function renderFleet(fleet: readonly FleetRun[], style: Style): string[] {
   ];
 }
 
+function renderBacklog(backlog: Backlog, style: Style): string[] {
+  const rows = backlog.runs.map((run, index) => [
+    index === 0 ? 'run' : `retry ${index}`,
+    String(run.refreshed),
+    seconds(run.readAllMs),
+    String(run.refreshedAfterReading),
+    run.refreshedAfterReading === 0
+      ? '–'
+      : `${run.moreUrgentThanLeftover} (${percent(run.moreUrgentThanLeftover / run.refreshedAfterReading)})`,
+    String(run.deferred),
+    String(run.otherFailures),
+    `${seconds(run.lastRefreshMs)} / ${seconds(backlog.timeoutMs - backlog.refreshNeedMs)}`,
+    `${seconds(run.durationMs)}${run.cutShort ? ' CUT SHORT' : ''}`,
+    `${run.errorType ?? ''} (${run.errorMessageLength} chars)`,
+    String(run.longestLogLine),
+    String(run.unpublishedEvents),
+    megabytes(run.maxRssKb),
+  ]);
+  const right = (header: string) => ({ header, align: 'right' as const });
+  const total = backlog.runs.reduce((sum, run) => sum + run.refreshed, 0);
+  const perEvent = backlog.perDefaultRun * backlog.attemptsPerEvent;
+  return [
+    style.bold(
+      `Backlog: ${backlog.shops} shops all due (expiring in 1 to 41 h), runs of ${seconds(backlog.timeoutMs)}: the run, then Lambda's retry`,
+    ),
+    ...renderTable(
+      [
+        { header: 'invocation' },
+        right('refreshed'),
+        right('all read at'),
+        right('refreshed after'),
+        right('of those, before every shop left'),
+        right('deferred'),
+        right('other failures'),
+        right('last refresh started / bound'),
+        right('took'),
+        { header: 'error' },
+        right('longest log line'),
+        right('events unpublished'),
+        right('peak RSS'),
+      ],
+      rows,
+    ),
+    '  refreshing starts a second into the run, beside the reading; once every shop is read, the most urgent shop left goes next, so what a run leaves is the least urgent',
+    '  deferred: refused with DeadlineExceededError (retryable, no event), so the invocation fails and Lambda retries it',
+    `  ${total} of ${backlog.shops} refreshed in ${backlog.runs.length} runs; at this pace a default ${seconds(300_000)} run refreshes about ${backlog.perDefaultRun}, the run and Lambda's two retries about ${perEvent}: ${perEvent >= backlog.shops ? `all ${backlog.shops} within minutes` : `the rest in the next scheduled run`}`,
+  ];
+}
+
 function renderFigures(figures: readonly Figure[], style: Style): string[] {
   const rows = figures.map((entry) => [
     entry.name,
@@ -356,6 +446,10 @@ function renderFigures(figures: readonly Figure[], style: Style): string[] {
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function percent(share: number): string {
+  return `${(share * 100).toFixed(1)} %`;
 }
 
 function megabytes(kb: number): string {

@@ -11,11 +11,13 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
+import { MINIMUM_REFRESHER_TIMEOUT } from '../../infra/refresher-props.js';
 import {
   SCHEDULED_EVENT,
   TikTokShopTokenRefresher,
   type TikTokShopTokenRefresherProps,
 } from '../../infra/token-refresher.js';
+import { runBudget } from '../../lambda/shared/budget.js';
 import {
   DEFAULT_TOKEN_SECRET_TAG_KEY,
   DEFAULTS,
@@ -959,6 +961,19 @@ describe('Construct: TikTokShopTokenRefresher', () => {
       expect(second?.serviceName).not.toBe(variant.refresher.serviceName);
     });
 
+    it('accepts the shortest timeout in which the function refreshes a shop', () => {
+      // Prepare: the function starts a refresh only with refreshNeedMs left, after start-up
+      const budget = runBudget(DEFAULTS);
+
+      // Act
+      const variant = synthesizeVariant({ shops: ['shop-a'], timeout: MINIMUM_REFRESHER_TIMEOUT });
+
+      // Assess
+      expect(MINIMUM_REFRESHER_TIMEOUT.toSeconds()).toBe(24);
+      expect(MINIMUM_REFRESHER_TIMEOUT.toMilliseconds()).toBeGreaterThan(budget.refreshNeedMs);
+      variant.template.hasResourceProperties('AWS::Lambda::Function', { Timeout: 24 });
+    });
+
     it.each<[string, TikTokShopTokenRefresherProps, RegExp]>([
       ['nothing to refresh', {}, /nothing to refresh/],
       ['a shop name with a slash', { shops: ['a/b'] }, /invalid shop name "a\/b"/],
@@ -989,6 +1004,11 @@ describe('Construct: TikTokShopTokenRefresher', () => {
         'an expiry alarm that would fire in normal operation',
         { shops: ['a'], expiryAlarmThreshold: Duration.hours(48) },
         /expiryAlarmThreshold must be shorter/,
+      ],
+      [
+        'a timeout too short for one refresh, naming the minimum',
+        { shops: ['a'], timeout: Duration.seconds(20) },
+        /timeout must be at least 24 seconds: one refresh needs one TikTok attempt, storing and reporting after the run's start-up \(got 20 seconds\)/,
       ],
     ])('refuses %s', (_case, props, message) => {
       // Act & Assess

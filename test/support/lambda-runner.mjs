@@ -2,12 +2,16 @@
 // runtime would: import the bundle, call the export with the event and a context whose clock
 // runs out at the function's timeout. The outcome goes to a file so that stdout holds only what
 // the function itself printed (its logs and EMF metrics).
-// Usage: node lambda-runner.mjs <bundle> <export> <event JSON> <timeout ms> <outcome file>
+// Usage: node lambda-runner.mjs <bundle> <export> <event JSON | @file> <timeout ms> <outcome file>
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
-const [bundle, exportName, eventJson, timeoutMs, outcomeFile] = process.argv.slice(2);
+const [bundle, exportName, eventArgument, timeoutMs, outcomeFile] = process.argv.slice(2);
+// A large event comes in a file: no JSON text starts with '@'.
+const eventJson = eventArgument.startsWith('@')
+  ? readFileSync(eventArgument.slice(1), 'utf8')
+  : eventArgument;
 const started = Date.now();
 const context = {
   functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,6 +21,18 @@ const run = promisify(execFile);
 const RUNNER = join(import.meta.dirname, 'lambda-runner.mjs');
 const APP_KEY = 'local-app-key';
 const APP_SECRET = 'LOCAL_APP_SECRET_5e1f0c2a9b';
+
+/**
+ * V8's heap limits as Lambda's Node.js runtime sets them from the function's memory (its
+ * bootstrap starts node with a semi-space of 5 % and an old space of 90 % of the memory size):
+ * without them V8 sizes its heap for this machine, and peak memory says little about Lambda.
+ */
+function lambdaHeapFlags(memoryMb: number): string[] {
+  return [
+    `--max-semi-space-size=${Math.floor((memoryMb * 5) / 100)}`,
+    `--max-old-space-size=${Math.floor((memoryMb * 90) / 100)}`,
+  ];
+}
 
 export interface InvokeOutcome {
   readonly result?: RunSummary;
@@ -152,21 +164,24 @@ export class LocalDeployment {
     } = {},
   ): Promise<InvokeOutcome> {
     const outcomeFile = join(this.workDir, `${crypto.randomUUID()}.json`);
+    const eventArgument = await this.eventArgument(event);
     let printed: { stdout: string; stderr: string };
     let outcome: Omit<InvokeOutcome, 'logs'>;
+    const environment = { ...this.environment(), ...options.environment };
     try {
       printed = await run(
         process.execPath,
         [
+          ...lambdaHeapFlags(Number(environment.AWS_LAMBDA_FUNCTION_MEMORY_SIZE)),
           RUNNER,
           options.bundle?.handlerPath ?? this.handlerPath,
           options.bundle?.handlerExport ?? this.handlerExport,
-          JSON.stringify(event),
+          eventArgument,
           String(options.timeoutMs ?? this.timeoutMs),
           outcomeFile,
         ],
         {
-          env: { ...this.environment(), ...options.environment },
+          env: environment,
           maxBuffer: 64 * 1024 * 1024,
           ...(options.signal === undefined
             ? {}
@@ -186,6 +201,18 @@ export class LocalDeployment {
       .filter((line) => line.trim() !== '');
     this.outputs.push(...logs, JSON.stringify(outcome));
     return { ...outcome, logs };
+  }
+
+  /**
+   * The event as the runner's argument: its JSON, or `@<file>` holding it when it is too large
+   * for one (Linux refuses an argument over 128 KB; Lambda takes events up to 6 MB).
+   */
+  private async eventArgument(event: unknown): Promise<string> {
+    const json = JSON.stringify(event);
+    if (json.length < 64 * 1024) return json;
+    const file = join(this.workDir, `${crypto.randomUUID()}.event.json`);
+    await writeFile(file, json);
+    return `@${file}`;
   }
 
   /** Every token and secret the local TikTok host ever issued, plus the app secret. */

@@ -72,6 +72,31 @@ describe('Class: EventBridgePublisher', () => {
       ]);
     });
 
+    it("sends every call with the run's signal, and says so when the deadline cut it", async () => {
+      // Prepare: the handler aborts the signal when reporting must end
+      const deadline = new AbortController();
+      const bounded = new EventBridgePublisher({
+        client: new EventBridgeClient({ region: 'eu-west-1' }),
+        busName: 'shop-events',
+        signal: deadline.signal,
+      });
+      eventBridge.on(PutEventsCommand).callsFake(() => {
+        deadline.abort();
+        throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+      });
+
+      // Act
+      const result = await bounded.publish(events(3));
+
+      // Assess
+      const [call] = eventBridge.send.getCalls();
+      expect((call?.args as unknown[] | undefined)?.[1]).toEqual({ abortSignal: deadline.signal });
+      expect(result).toEqual({
+        failed: 3,
+        reasons: ["not published before the invocation's deadline"],
+      });
+    });
+
     it('makes no call when there is nothing to publish', async () => {
       const result = await publisher().publish([]);
 

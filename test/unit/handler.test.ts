@@ -248,17 +248,28 @@ describe('Function: handler', () => {
       expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
     });
 
-    it('does not fail a run with nothing due when the app credentials cannot be read', async () => {
+    it('fails a run with nothing due when the app credentials cannot be read, after reporting every shop', async () => {
+      // Prepare: the app-credentials secret was created empty and never filled
       sm.on(GetSecretValueCommand, { SecretId: CREDENTIALS_ID }).rejects(
         new ResourceNotFoundException({ message: 'no value', $metadata: {} }),
       );
       stored(SHOP_A, { raw: seller(5 * DAY).raw, versionId: 'a1' });
       stored(SHOP_B, { raw: seller(5 * DAY).raw, versionId: 'b1' });
 
+      // Act
       const { result, error } = await invoke({});
 
-      expect(error).toBeUndefined();
-      expect(result?.counts.skipped).toBe(2);
+      // Assess
+      expect(result).toBeUndefined();
+      expect(error?.name).toBe('SecretStoreError');
+      expect(error?.message).toBe(
+        `app credentials: secret ${CREDENTIALS_ID} does not exist or holds no value yet; put the app's {"app_key","app_secret"} in it`,
+      );
+      expect(logLines().filter((line) => line.message === 'shop skipped')).toHaveLength(2);
+      expect(logLines().find((line) => line.message === 'invocation failed')).toMatchObject({
+        errorType: 'SecretStoreError',
+      });
+      expect(sm.commandCalls(GetSecretValueCommand, { SecretId: CREDENTIALS_ID })).toHaveLength(1);
     });
 
     it('finds shops by tag as well as by name, each once', async () => {
@@ -565,19 +576,30 @@ describe('Function: handler', () => {
       expect(refreshCalls()).toBe(0);
     });
 
-    it('reports malformed app credentials for due shops only', async () => {
+    it('fails the run on malformed app credentials, naming the problem and never the value', async () => {
+      // Prepare
       vi.stubEnv('TOKEN_SECRET_IDS', `${SHOP_A},${SHOP_B}`);
       sm.on(GetSecretValueCommand, { SecretId: CREDENTIALS_ID }).resolves({
         VersionId: 'c1',
-        SecretString: '{"app_key":"k"}',
+        SecretString: '{"app_key":"k-value-1234","app_secret":""}',
       });
       stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
       stored(SHOP_B, { raw: seller(6 * DAY).raw, versionId: 'b1' });
 
-      const { result } = await invoke({});
+      // Act
+      const { error } = await invoke({});
 
-      expect(result?.shops.map((shop) => shop.outcome)).toEqual(['failed', 'skipped']);
-      expect(result?.shops[0]?.message).toContain('app_secret: missing');
+      // Assess
+      expect(error?.name).toBe('MalformedSecretError');
+      expect(error?.message).toBe(
+        `app credentials: secret ${CREDENTIALS_ID} does not hold {"app_key","app_secret"} (app_secret: must not be empty); put the app's key and secret in it`,
+      );
+      expect(emitted.slice(testStart).join('\n')).not.toContain('k-value-1234');
+      const shopLines = logLines().filter((line) => String(line.message).startsWith('shop '));
+      expect(shopLines.map((line) => [line.shop, line.message, line.errorType]).sort()).toEqual([
+        [SHOP_A, 'shop failed', 'MalformedSecretError'],
+        [SHOP_B, 'shop skipped', undefined],
+      ]);
       expect(refreshCalls()).toBe(0);
     });
 

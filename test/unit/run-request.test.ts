@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { SCHEDULED_EVENT } from '../../infra/token-refresher.js';
 import { parseRunRequest } from '../../lambda/refresher/run-request.js';
 import { InvalidEventError } from '../../lambda/shared/errors.js';
 
 const ACCEPTED =
   'accepted fields: force (boolean), shops (array of secret names or ARNs), dryRun (boolean)';
+const ENVELOPE =
+  'a scheduled event is a schedule\'s envelope (source "aws.scheduler" or "aws.events", detail-type "Scheduled Event") with any options in its detail';
 
 function invalidEvent(event: unknown): InvalidEventError {
   try {
@@ -143,20 +146,24 @@ describe('Function: parseRunRequest', () => {
     it('rejects an unknown field in the detail of a scheduled event', () => {
       const error = invalidEvent({ ...RULE_ENVELOPE, detail: { everything: true } });
 
-      expect(error.message).toBe(`invalid event: detail: unknown field 'everything'; ${ACCEPTED}`);
+      expect(error.message).toBe(
+        `invalid event: detail: unknown field 'everything'; ${ACCEPTED}; ${ENVELOPE}`,
+      );
     });
 
     it('rejects a wrongly typed option in the detail of a scheduled event', () => {
       const error = invalidEvent({ ...RULE_ENVELOPE, detail: { dryRun: 'yes' } });
 
-      expect(error.message).toBe(`invalid event: detail.dryRun: must be a boolean; ${ACCEPTED}`);
+      expect(error.message).toBe(
+        `invalid event: detail.dryRun: must be a boolean; ${ACCEPTED}; ${ENVELOPE}`,
+      );
     });
 
     it('rejects an envelope of another detail type', () => {
       const error = invalidEvent({ ...RULE_ENVELOPE, 'detail-type': 'Object Created' });
 
       expect(error.message).toBe(
-        `invalid event: detail-type: must be "Scheduled Event"; ${ACCEPTED}`,
+        `invalid event: detail-type: must be "Scheduled Event"; ${ACCEPTED}; ${ENVELOPE}`,
       );
     });
 
@@ -169,7 +176,80 @@ describe('Function: parseRunRequest', () => {
     it('rejects an envelope without a source', () => {
       const error = invalidEvent({ 'detail-type': 'Scheduled Event' });
 
-      expect(error.message).toBe(`invalid event: source: missing; ${ACCEPTED}`);
+      expect(error.message).toBe(
+        `invalid event: source: must be "aws.scheduler" or "aws.events"; ${ACCEPTED}; ${ENVELOPE}`,
+      );
+    });
+
+    it("treats the product's own schedule event as a scheduled run", () => {
+      expect(parseRunRequest(SCHEDULED_EVENT)).toEqual({
+        trigger: 'schedule',
+        force: false,
+        dryRun: false,
+      });
+    });
+
+    it('refuses a scheduled-looking event from another source with an option beside it', () => {
+      // Prepare: what a person typed, which used to run a real refresh of every shop
+      const event = { source: 'anything', 'detail-type': 'Scheduled Event', dryRun: true };
+
+      // Act
+      const error = invalidEvent(event);
+
+      // Assess
+      expect(error.message).toBe(
+        `invalid event: source: must be "aws.scheduler" or "aws.events"; unknown field 'dryRun'; ${ACCEPTED}; ${ENVELOPE}`,
+      );
+    });
+
+    it.each([
+      ['dryRun', { ...SCHEDULED_EVENT, dryRun: true }],
+      ['force', { ...RULE_ENVELOPE, force: true }],
+      ['shops', { ...RULE_ENVELOPE, shops: ['shop-a'] }],
+    ])('refuses a genuine envelope with %s beside it instead of ignoring it', (field, event) => {
+      expect(invalidEvent(event).message).toBe(
+        `invalid event: unknown field '${field}'; ${ACCEPTED}; ${ENVELOPE}`,
+      );
+    });
+
+    it('refuses an envelope field of the wrong type', () => {
+      const error = invalidEvent({ ...RULE_ENVELOPE, resources: 'rule/refresh-tokens' });
+
+      expect(error.message).toBe(
+        `invalid event: resources: must be an array; ${ACCEPTED}; ${ENVELOPE}`,
+      );
+    });
+  });
+
+  describe('what the error echoes back', () => {
+    it('names the first five of many unknown fields and counts the rest', () => {
+      // Prepare
+      const event = Object.fromEntries(
+        Array.from({ length: 100_000 }, (_, i) => [`field${i}`, true]),
+      );
+
+      // Act
+      const error = invalidEvent(event);
+
+      // Assess
+      expect(error.message).toBe(
+        `invalid event: unknown fields 'field0', 'field1', 'field2', 'field3', 'field4' and 99,995 more; ${ACCEPTED}`,
+      );
+    });
+
+    it('names the first five of many problems and counts the rest', () => {
+      const error = invalidEvent({ shops: Array.from({ length: 100_000 }, () => '') });
+
+      expect(error.message).toBe(
+        `invalid event: shops.0: must not be empty; shops.1: must not be empty; shops.2: must not be empty; shops.3: must not be empty; shops.4: must not be empty; and 99,995 more problems; ${ACCEPTED}`,
+      );
+    });
+
+    it('cuts a very long field name short', () => {
+      const error = invalidEvent({ ['x'.repeat(100_000)]: true });
+
+      expect(error.message.length).toBeLessThan(500);
+      expect(error.message).toContain('…');
     });
   });
 });

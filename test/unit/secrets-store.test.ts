@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { AWS_REQUEST_TIMEOUT_MS } from '../../lambda/shared/budget.js';
 import {
   MalformedSecretError,
   SecretStoreError,
@@ -273,18 +274,62 @@ describe('Class: SecretsManagerTokenStore', () => {
       );
     });
 
-    it('stops retrying at the deadline', async () => {
+    it('starts no attempt that could not end by the deadline', async () => {
+      // Prepare: room for one attempt's request timeout and a second of waits
       const clock = instantClock();
+      const deadline = clock.now() + AWS_REQUEST_TIMEOUT_MS + 1_000;
       const limited = new SecretsManagerTokenStore({
         client: new SecretsManagerClient({ region: 'us-east-1' }),
-        writesPerSecond: 50,
+        writesPerSecond: 1_000,
         clock,
-        deadline: () => clock.now() + 150,
+        deadline: () => deadline,
       });
-      sm.on(PutSecretValueCommand).rejects(throttling());
+      const starts: number[] = [];
+      sm.on(PutSecretValueCommand).callsFake(() => {
+        starts.push(clock.now());
+        throw throttling();
+      });
 
-      await expect(limited.replace(SHOP, 'NEW', 'v1')).rejects.toThrow(TransientError);
-      expect(clock.slept.reduce((sum, ms) => sum + ms, 0)).toBeLessThan(150 + 100);
+      // Act
+      const error = await limited
+        .replace(SHOP, 'NEW', 'v1')
+        .then(() => new Error('stored'))
+        .catch((e: unknown) => e);
+
+      // Assess: retried, each attempt started with a request timeout's time left (pacing aside)
+      expect(error).toBeInstanceOf(TransientError);
+      expect(starts.length).toBeGreaterThan(1);
+      expect(Math.max(...starts)).toBeLessThan(deadline - AWS_REQUEST_TIMEOUT_MS + 5);
+    });
+
+    it("sends every call with the run's signal, and reports an aborted one as out of time", async () => {
+      // Prepare: the handler aborts the signal at the run's deadline, here while a put hangs
+      const run = new AbortController();
+      const bounded = new SecretsManagerTokenStore({
+        client: new SecretsManagerClient({ region: 'us-east-1' }),
+        writesPerSecond: 50,
+        clock: instantClock(),
+        signal: run.signal,
+      });
+      sm.on(PutSecretValueCommand).callsFake(() => {
+        run.abort();
+        throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+      });
+
+      // Act
+      const error = await bounded
+        .replace(SHOP, 'NEW', 'v1')
+        .then(() => new Error('stored'))
+        .catch((e: unknown) => e as Error);
+
+      // Assess
+      const [put] = sm.send.getCalls();
+      expect((put?.args as unknown[] | undefined)?.[1]).toEqual({ abortSignal: run.signal });
+      expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+      expect(error).toBeInstanceOf(TransientError);
+      expect(error.message).toBe(
+        "Secrets Manager PutSecretValue did not finish before the run's deadline",
+      );
     });
 
     it('paces writes to the configured rate', async () => {
@@ -315,7 +360,7 @@ describe('Class: SecretsManagerTokenStore', () => {
       );
 
       await expect(store().readAppCredentials('creds')).rejects.toThrow(
-        'secret creds does not exist or holds no value yet',
+        'app credentials: secret creds does not exist or holds no value yet; put the app\'s {"app_key","app_secret"} in it',
       );
     });
 

@@ -158,7 +158,7 @@ describe('Function: selectShops', () => {
     );
   });
 
-  it('shows at most 20 configured shops', () => {
+  it('shows at most 20 configured shops and counts the others', () => {
     // Prepare
     const many = Array.from({ length: 25 }, (_, i) => shopFromId(`shop-${i + 1}`));
 
@@ -166,7 +166,27 @@ describe('Function: selectShops', () => {
     const error = invalidEvent(() => selectShops(many, ['shop-99']));
 
     // Assess
-    expect(error.message).toContain('shop-20, …');
+    expect(error.message).toContain('shop-19, shop-20 and 5 more');
     expect(error.message).not.toContain('shop-21');
+  });
+
+  it('names the first five of many unknown shops and counts the rest, in a short message', () => {
+    // Prepare: 100,000 names a person pasted, each 30 characters, none configured
+    const requested = Array.from({ length: 100_000 }, (_, i) => `tiktok-shop/tokens/x-${i}`);
+
+    // Act
+    const error = invalidEvent(() => selectShops(configured, requested));
+
+    // Assess
+    expect(error.message).toBe(
+      'invalid event: shops: not configured: tiktok-shop/tokens/x-0, tiktok-shop/tokens/x-1, tiktok-shop/tokens/x-2, tiktok-shop/tokens/x-3, tiktok-shop/tokens/x-4 and 99,995 more; configured shops: tiktok-shop/tokens/shop-a, tiktok-shop/tokens/shop-b, shop-c',
+    );
+  });
+
+  it('cuts a very long unknown name short', () => {
+    const error = invalidEvent(() => selectShops(configured, ['x'.repeat(100_000)]));
+
+    expect(error.message.length).toBeLessThan(300);
+    expect(error.message).toContain(`${'x'.repeat(80)}…`);
   });
 });

@@ -846,13 +846,6 @@ describe('Class: TikTokAuthClient', () => {
       expect(error).toMatchObject({ tiktokCode: 0 });
     });
   });
-
-  describe('Property: worstCaseMs', () => {
-    it('allows every attempt its timeout and the longest backoff', () => {
-      expect(client({ timeoutMs: 1_000 }).worstCaseMs).toBe(3 * (1_000 + 4_000));
-      expect(client({ timeoutMs: 10_000, maxAttempts: 1 }).worstCaseMs).toBe(14_000);
-    });
-  });
 });
 
 describe('Function: redact', () => {

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  abortAt,
   type Clock,
+  DeadlineReached,
   mapWithConcurrency,
   RateLimiter,
   type RetryOptions,
@@ -323,6 +325,19 @@ describe('Function: mapWithConcurrency', () => {
     await expect(mapWithConcurrency([], 5, work)).resolves.toEqual([]);
     expect(work).not.toHaveBeenCalled();
   });
+
+  it("passes each item's position in the list", async () => {
+    const positions = await mapWithConcurrency(['a', 'b', 'c'], 2, async (item, index) => ({
+      item,
+      index,
+    }));
+
+    expect(positions).toEqual([
+      { item: 'a', index: 0 },
+      { item: 'b', index: 1 },
+      { item: 'c', index: 2 },
+    ]);
+  });
 });
 
 describe('Constant: systemClock', () => {
@@ -349,5 +364,65 @@ describe('Constant: systemClock', () => {
     // Assess
     expect(beforeTime).toBe(false);
     expect(woke).toBe(true);
+  });
+
+  it('wakes at once when the signal aborts, and leaves no timer behind', async () => {
+    // Prepare
+    vi.useFakeTimers({ now: START });
+    const cancel = new AbortController();
+
+    // Act
+    const sleeping = systemClock.sleep(60_000, cancel.signal);
+    cancel.abort();
+    await sleeping;
+
+    // Assess
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('does not sleep on an aborted signal', async () => {
+    vi.useFakeTimers({ now: START });
+
+    await systemClock.sleep(60_000, AbortSignal.abort());
+
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('Function: abortAt', () => {
+  it('aborts its signal at the given time, with the deadline as the reason', async () => {
+    // Prepare
+    vi.useFakeTimers({ now: START });
+
+    // Act
+    const { signal } = abortAt(systemClock, START + 5_000);
+    await vi.advanceTimersByTimeAsync(4_999);
+    const early = signal.aborted;
+    await vi.advanceTimersByTimeAsync(1);
+
+    // Assess
+    expect(early).toBe(false);
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBeInstanceOf(DeadlineReached);
+  });
+
+  it('never aborts once cancelled, and stops its timer', async () => {
+    vi.useFakeTimers({ now: START });
+
+    const deadline = abortAt(systemClock, START + 5_000);
+    deadline.cancel();
+    await vi.advanceTimersByTimeAsync(10_000);
+
+    expect(deadline.signal.aborted).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('sets no timer for an infinite deadline', () => {
+    vi.useFakeTimers({ now: START });
+
+    const { signal } = abortAt(systemClock, Number.POSITIVE_INFINITY);
+
+    expect(signal.aborted).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

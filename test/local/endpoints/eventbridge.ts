@@ -58,6 +58,7 @@ export class LocalEventBridge {
   #callFaults: AwsFault[] = [];
   #entryFaults: string[] = [];
   #callCount = 0;
+  #hangs = 0;
 
   constructor(options: LocalEventBridgeOptions = {}) {
     this.latencyMs = options.latencyMs ?? 0;
@@ -90,6 +91,11 @@ export class LocalEventBridge {
     for (let i = 0; i < count; i++) this.#callFaults.push(fault);
   }
 
+  /** The next `count` PutEvents calls are never answered, until the client gives up. */
+  hangNext(count = 1): void {
+    this.#hangs += count;
+  }
+
   /** The next `count` entries fail inside an otherwise successful call (FailedEntryCount > 0). */
   failEntries(count = 1, errorCode = 'InternalFailure'): void {
     for (let i = 0; i < count; i++) this.#entryFaults.push(errorCode);
@@ -101,6 +107,7 @@ export class LocalEventBridge {
     this.#callFaults = [];
     this.#entryFaults = [];
     this.#callCount = 0;
+    this.#hangs = 0;
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -114,6 +121,11 @@ export class LocalEventBridge {
         return;
       }
       if (fault) throw faultError(fault);
+      if (this.#hangs > 0) {
+        this.#hangs--;
+        await new Promise<void>((resolve) => res.once('close', resolve));
+        return;
+      }
       if (operation !== 'PutEvents') {
         throw new AwsError(
           'UnknownOperationException',

@@ -108,6 +108,7 @@ export class LocalSecretsManager {
   readonly #secrets = new Map<string, Secret>();
   readonly #faults = new OneShots<AwsFault>();
   readonly #delays = new OneShots<number>();
+  readonly #hangs = new OneShots<'before' | 'after'>();
   #calls: SecretsManagerCall[] = [];
   #recentWrites: number[] = [];
   #throttledWrites = 0;
@@ -138,6 +139,15 @@ export class LocalSecretsManager {
   /** The next `count` calls of `operation` wait `ms` longer before they run. */
   delayNext(operation: string, count: number, ms: number): void {
     this.#delays.add(operation, count, ms);
+  }
+
+  /**
+   * The next `count` calls of `operation` are never answered: the connection stays open until
+   * the client gives up. With `afterApplying`, each call takes effect first (a write reaches the
+   * store, its answer never reaches the caller).
+   */
+  hangNext(operation: string, count = 1, options: { afterApplying?: boolean } = {}): void {
+    this.#hangs.add(operation, count, options.afterApplying === true ? 'after' : 'before');
   }
 
   /** Every call received, oldest first. */
@@ -177,6 +187,7 @@ export class LocalSecretsManager {
   reset(): void {
     this.#faults.clear();
     this.#delays.clear();
+    this.#hangs.clear();
     this.#calls = [];
     this.#recentWrites = [];
     this.#throttledWrites = 0;
@@ -201,6 +212,15 @@ export class LocalSecretsManager {
         return;
       }
       if (fault) throw faultError(fault);
+      const hang = this.#hangs.take(operation);
+      if (hang !== undefined) {
+        await this.#hang(
+          res,
+          call,
+          hang === 'after' ? () => this.#dispatch(operation, input) : undefined,
+        );
+        return;
+      }
       if (WRITE_OPERATIONS.has(operation) && !this.#admitWrite()) {
         this.#throttledWrites++;
         throw new AwsError('ThrottlingException', 'Rate exceeded');
@@ -213,6 +233,13 @@ export class LocalSecretsManager {
       call.error = error.type;
       sendAwsError(res, error);
     }
+  }
+
+  /** Holds a call open without an answer until the client or the endpoint closes it. */
+  async #hang(res: ServerResponse, call: SecretsManagerCall, apply?: () => unknown): Promise<void> {
+    apply?.();
+    await new Promise<void>((resolve) => res.once('close', resolve));
+    call.status = 0;
   }
 
   /** A sliding one-second window over admitted writes. */

@@ -115,6 +115,24 @@ describe('LocalEventBridge', () => {
   });
 
   describe('fault injection', () => {
+    it('holds a hung call open until the client gives up, then accepts again', async () => {
+      // Prepare
+      endpoint.hangNext(1);
+
+      // Act
+      const error = await failure(
+        client.send(new PutEventsCommand({ Entries: [entry(1)] }), {
+          abortSignal: AbortSignal.timeout(100),
+        }),
+      );
+      const next = await client.send(new PutEventsCommand({ Entries: [entry(2)] }));
+
+      // Assess
+      expect(error.name).toBe('AbortError');
+      expect(next.FailedEntryCount).toBe(0);
+      expect(endpoint.events.map((event) => event.Detail)).toEqual([{ shop: 'shop-2' }]);
+    });
+
     it('fails whole calls with failNext, then accepts again', async () => {
       // Prepare
       endpoint.failNext(1);

@@ -702,6 +702,32 @@ describe('LocalSecretsManager', () => {
       expect(endpoint.calls[0]?.status).toBe(0);
     });
 
+    it.each([
+      [false, 'v1'],
+      [true, 'v2'],
+    ])(
+      'holds a hung call open until the client gives up (applied first: %s)',
+      async (afterApplying, current) => {
+        // Prepare
+        endpoint.seed('shop/a', 'v1');
+        endpoint.hangNext('PutSecretValue', 1, { afterApplying });
+
+        // Act
+        const error = await failure(
+          client.send(new PutSecretValueCommand({ SecretId: 'shop/a', SecretString: 'v2' }), {
+            abortSignal: AbortSignal.timeout(100),
+          }),
+        );
+        await vi.waitFor(() => expect(endpoint.calls[0]?.status).toBe(0));
+        const next = await client.send(new GetSecretValueCommand({ SecretId: 'shop/a' }));
+
+        // Assess
+        expect(error.name).toBe('AbortError');
+        expect(endpoint.current('shop/a')).toBe(current);
+        expect(next.SecretString).toBe(current);
+      },
+    );
+
     it('delays the next calls and adds latencyMs to every call', async () => {
       // Prepare
       endpoint.seed('shop/a', 'v1');
