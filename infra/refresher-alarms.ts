@@ -14,6 +14,12 @@ export interface TikTokShopTokenRefresherAlarms {
   readonly reauthorizationRequired: cloudwatch.Alarm;
   /** A seller's authorization itself ends soon: ask the seller to authorize again. */
   readonly authorizationExpiring: cloudwatch.Alarm;
+  /**
+   * TikTok's answer was kept as a version that is not current (label TIKTOK_ANSWER_KEPT): it did
+   * not parse as a usable token, or it named another seller. The shop is not refreshed until a
+   * person decides.
+   */
+  readonly answerKept: cloudwatch.Alarm;
   /** The shortest access-token lifetime fell below the threshold, or the function stopped reporting. */
   readonly tokenExpiry: cloudwatch.Alarm;
   /** The schedule could not deliver a run to the function. */
@@ -70,6 +76,19 @@ export function createRefresherAlarms(
       'AuthorizationExpiringAlarm',
       refresher.metricAuthorizationExpiring(),
       "A seller's authorization ends soon: ask the seller to authorize the app again before it does.",
+    ),
+    answerKept: atLeastOne(
+      'AnswerKeptAlarm',
+      new cloudwatch.MathExpression({
+        expression: 'notCurrent + sellerChanged',
+        usingMetrics: {
+          notCurrent: refresher.metricTokensNotCurrent(),
+          sellerChanged: refresher.metricSellersChanged(),
+        },
+        label: 'answers kept, not current',
+        period: refresher.refreshInterval,
+      }),
+      "TikTok's answer was kept as a version that is not current (label TIKTOK_ANSWER_KEPT): it was no usable token, or it named another seller. The log names the shop, the version and why; make the version current by hand or remove its label (README: An answer kept but not current).",
     ),
     tokenExpiry: new cloudwatch.Alarm(refresher, 'TokenExpiryAlarm', {
       metric: refresher.metricMinAccessTokenLifetime(),

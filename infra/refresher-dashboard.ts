@@ -57,8 +57,20 @@ export function createRefresherDashboard(
         color: cloudwatch.Color.RED,
       }),
       refresher.metricTransientFailures({
-        label: 'retryable (the next run tries again)',
+        label: 'transient (Lambda retries, the next run tries again)',
         color: cloudwatch.Color.ORANGE,
+      }),
+      refresher.metricTokensNotCurrent({
+        label: 'answer kept, not current',
+        color: cloudwatch.Color.BLUE,
+      }),
+      refresher.metricSellersChanged({
+        label: 'seller changed (kept, not current)',
+        color: cloudwatch.Color.GREEN,
+      }),
+      refresher.metricOversizedAnswers({
+        label: 'answer too large to read',
+        color: cloudwatch.Color.GREY,
       }),
       refresher.metricUnexpectedResponses({
         label: 'unexpected TikTok response',

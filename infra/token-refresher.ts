@@ -543,6 +543,31 @@ export class TikTokShopTokenRefresher extends Construct {
     return this.metric(METRIC.tokensNotStored, props);
   }
 
+  /** TikTok answers kept as a version that is not current (not a usable token), per run interval. */
+  public metricTokensNotCurrent(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.tokensNotCurrent, props);
+  }
+
+  /** Refreshes answered with another seller's token (kept, not current), per run interval. */
+  public metricSellersChanged(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.sellersChanged, props);
+  }
+
+  /** New tokens whose refresh token had already expired (made current), per run interval. */
+  public metricRefreshTokensExpired(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.refreshTokensExpired, props);
+  }
+
+  /** Answers too large for a secret, stored as their token fields, per run interval. */
+  public metricAnswersTrimmed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.answersTrimmed, props);
+  }
+
+  /** Answers larger than the client reads (nothing of them kept), per run interval. */
+  public metricOversizedAnswers(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(METRIC.oversizedAnswers, props);
+  }
+
   /** Refresh events that could not be published to the bus, summed per run interval. */
   public metricEventPublishFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(METRIC.eventPublishFailures, props);

@@ -104,6 +104,9 @@ describe('Construct: TikTokShopTokenRefresher (dashboard)', () => {
     expect(metricNames(panel)).toEqual([
       METRIC.reauthorizationRequired,
       METRIC.transientFailures,
+      METRIC.tokensNotCurrent,
+      METRIC.sellersChanged,
+      METRIC.oversizedAnswers,
       METRIC.unexpectedResponses,
       METRIC.malformedSecrets,
       METRIC.tokensNotStored,

@@ -624,6 +624,28 @@ describe('Construct: TikTokShopTokenRefresher', () => {
       );
     });
 
+    it("alarms when TikTok's answer was kept as a version that is not current", () => {
+      // Assess
+      const metric = (name: string) => ({
+        MetricStat: {
+          Metric: { Namespace: METRICS_NAMESPACE, MetricName: name, Dimensions: service },
+          Period: 3600,
+          Stat: 'Sum',
+        },
+      });
+      expect(alarm(refresher.alarms.answerKept)).toMatchObject({
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topicRef],
+        Metrics: expect.arrayContaining([
+          expect.objectContaining({ Expression: 'notCurrent + sellerChanged' }),
+          expect.objectContaining({ Id: 'notCurrent', ...metric(METRIC.tokensNotCurrent) }),
+          expect.objectContaining({ Id: 'sellerChanged', ...metric(METRIC.sellersChanged) }),
+        ]),
+      });
+    });
+
     it('alarms when a message waits in either dead-letter queue', () => {
       // Assess
       expect(alarm(refresher.alarms.scheduleDeadLetters)).toEqual(
