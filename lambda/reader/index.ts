@@ -96,33 +96,31 @@ export async function withShopToken<T>(
 }
 
 /**
- * The default test for "TikTok refused the access token": an AccessTokenRejectedError, an HTTP
- * 401 (as `status`, `statusCode`, `response.status` or `$metadata.httpStatusCode`), or a TikTok
- * code of the 105xxx (access token) or 360xxx (authorization) families, as `code`,
- * `tiktokCode`, `response.data.code` or `body.code`. TikTok documents no exact list; clients
- * such as EcomPHP's treat both families as token errors, and a needless re-read costs little.
+ * The default test for "TikTok refused the access token": an AccessTokenRejectedError, or
+ * TikTok's code 105002 (access token expired) or 36009004 (invalid access token, among other
+ * request errors) as `code`, `tiktokCode`, `response.data.code` or `body.code`, or an HTTP 401
+ * (as `status`, `statusCode`, `response.status` or `$metadata.httpStatusCode`) that carries no
+ * other code. Mapped narrowly: a rate limit (36009002), a signature error (106001, also HTTP
+ * 401), a missing scope (105005) or an IP allow-list refusal (36009033) is no stale token, and
+ * re-reading the secret for it only hides the real cause.
  */
 export function isAccessTokenRejected(error: unknown): boolean {
   if (error instanceof AccessTokenRejectedError) return true;
+  const codes = [['code'], ['tiktokCode'], ['response', 'data', 'code'], ['body', 'code']]
+    .map((path) => numberAt(error, path))
+    .filter((code): code is number => code !== undefined);
+  if (codes.some((code) => TOKEN_REFUSED_CODES.has(code))) return true;
   const statuses = [
     ['status'],
     ['statusCode'],
     ['response', 'status'],
     ['$metadata', 'httpStatusCode'],
   ].map((path) => numberAt(error, path));
-  if (statuses.includes(401)) return true;
-  const codes = [['code'], ['tiktokCode'], ['response', 'data', 'code'], ['body', 'code']].map(
-    (path) => numberAt(error, path),
-  );
-  return codes.some(isTokenErrorCode);
+  return statuses.includes(401) && codes.length === 0;
 }
 
-/** Six digits or more, starting 105 or 360: 105001 invalid, 105002 expired, 36004005 revoked… */
-function isTokenErrorCode(code: number | undefined): boolean {
-  if (code === undefined || !Number.isInteger(code) || code < 100_000) return false;
-  const family = String(code).slice(0, 3);
-  return family === '105' || family === '360';
-}
+/** 105002: the access token expired; 36009004: invalid access token (or another request error). */
+const TOKEN_REFUSED_CODES: ReadonlySet<number> = new Set([105002, 36009004]);
 
 /** A number (or a string of digits) at `path` inside an unknown value. */
 function numberAt(value: unknown, path: readonly string[]): number | undefined {

@@ -251,7 +251,7 @@ describe('Integration: readers of a shop token', () => {
       shop,
       async () => {
         calls++;
-        throw Object.assign(new Error('Access token is invalid'), { code: 105001 });
+        throw Object.assign(new Error('Access token is invalid'), { code: 105002 });
       },
       { provider },
     ).catch((error: Error) => error);

@@ -339,7 +339,7 @@ describe('Module: reader', () => {
           SECRET,
           async () => {
             calls++;
-            throw Object.assign(new Error(`refused ${calls}`), { code: 105001 });
+            throw Object.assign(new Error(`refused ${calls}`), { code: 105002 });
           },
           { provider },
         ),
@@ -417,12 +417,12 @@ describe('Module: reader', () => {
       ['statusCode 401', { statusCode: 401 }],
       ['an axios-style response.status 401', { response: { status: 401 } }],
       ['an AWS SDK $metadata.httpStatusCode 401', { $metadata: { httpStatusCode: 401 } }],
-      ['code 105001 (invalid)', { code: 105001 }],
       ['code 105002 (expired)', { code: 105002 }],
-      ['code "105005" as a string', { code: '105005' }],
-      ['tiktokCode 36004005', { tiktokCode: 36004005 }],
+      ['code "105002" as a string', { code: '105002' }],
+      ['tiktokCode 36009004', { tiktokCode: 36009004 }],
       ['a response body code 105002', { response: { data: { code: 105002 } } }],
-      ['a body code 360001', { body: { code: 360001 } }],
+      ['a body code 36009004', { body: { code: 36009004 } }],
+      ['an HTTP 401 with code 105002', { status: 401, code: 105002 }],
     ])('recognises %s', (_, error) => {
       expect(isAccessTokenRejected(error)).toBe(true);
     });
@@ -433,6 +433,11 @@ describe('Module: reader', () => {
       ['code 0', { code: 0 }],
       ['code 105 (too short to be a family)', { code: 105 }],
       ['code 12019001', { code: 12019001 }],
+      ['code 105001 (deauthorized: the seller must authorize again)', { code: 105001 }],
+      ['code 105005 (scope not granted)', { code: 105005 }],
+      ['code 36009002 (rate limited)', { code: 36009002 }],
+      ['code 36009033 (IP not allowed)', { tiktokCode: 36009033 }],
+      ['an HTTP 401 with code 106001 (signature invalid)', { status: 401, code: 106001 }],
       ['a Node error code', { code: 'ECONNRESET' }],
       ['a string', 'token expired'],
       ['null', null],
