@@ -313,7 +313,7 @@ async function refreshShop(due: DueShop, run: Run): Promise<ShopReport> {
   const { budget } = settings;
   let inEffect: TokenDocument | undefined;
   try {
-    if (msLeft(run) < budget.refreshNeedMs) return deferredReport(shop, run, undefined);
+    if (msLeft(run) < budget.workNeedMs) return deferredReport(shop, run, undefined);
     run.stages.set(index, 'reading');
     const stored = due.stored ?? (await deps.store.read(shop.id));
     let token = parseStoredToken(stored.current.raw, shop);
@@ -340,7 +340,7 @@ async function refreshShop(due: DueShop, run: Run): Promise<ShopReport> {
         : skippedReport(shop, token, 'not-due');
     }
     checkRefreshTokenAlive(token, now);
-    if (msLeft(run) < budget.refreshNeedMs) return deferredReport(shop, run, inEffect);
+    if (msLeft(run) < budget.workNeedMs) return deferredReport(shop, run, inEffect);
 
     await refuseWhileAnswerKept(shop, stored.current, deps);
     let answer: TokenAnswer;

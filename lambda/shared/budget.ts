@@ -53,6 +53,11 @@ export interface RunBudget {
   readonly finishMarginMs: number;
   /** What must be left in the invocation to start a refresh: all of the above. */
   readonly refreshNeedMs: number;
+  /**
+   * What must be left of the run's work time (up to `workEnd`, which already keeps the report
+   * reserve and finish margin back) to start a refresh: one TikTok attempt and storing.
+   */
+  readonly workNeedMs: number;
   /** The shortest function timeout in which a run refreshes a shop: start-up, then one refresh. */
   readonly minimumTimeoutMs: number;
 }
@@ -76,6 +81,7 @@ export function runBudget(settings: BudgetSettings): RunBudget {
     reportReserveMs,
     finishMarginMs: FINISH_MARGIN_MS,
     refreshNeedMs,
+    workNeedMs: settings.tiktokTimeoutMs + storeReserveMs,
     minimumTimeoutMs: Math.ceil((refreshNeedMs + STARTUP_ALLOWANCE_MS) / 1000) * 1000,
   };
 }

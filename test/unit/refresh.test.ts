@@ -123,6 +123,20 @@ describe('Function: refreshShops', () => {
       expect(elapsedMs).toBeLessThan(30_000);
     });
 
+    it('refreshes a due shop in a function given the minimum timeout, less its start-up', async () => {
+      // Prepare: what the construct accepts at the least, once start-up has used its allowance
+      const parts = fakes();
+      const shops = seed(parts, { a: HOUR });
+      const { minimumTimeoutMs, refreshNeedMs } = runBudget(DEFAULTS);
+
+      // Act
+      const { summary } = await run(parts, shops, { remainingMs: refreshNeedMs });
+
+      // Assess
+      expect(minimumTimeoutMs).toBeGreaterThan(refreshNeedMs);
+      expect(summary.counts).toEqual({ refreshed: 1, skipped: 0, superseded: 0, failed: 0 });
+    });
+
     it('with 30 s left, makes one TikTok attempt only: a retry would eat the time for storing', async () => {
       // Prepare
       const parts = fakes();
