@@ -119,15 +119,21 @@ export class MemoryTokenStore implements TokenStore {
         awsName: 'ResourceNotFoundException',
       });
     }
-    const pending = this.#labelled(shopId, 'AWSPENDING');
-    const view = (version: Version) => ({
+    const view = (version: Version): StoredVersion => ({
       versionId: version.id,
       raw: version.raw,
       createdAt: version.createdAt,
     });
-    return pending === undefined || pending === current
-      ? { current: view(current) }
-      : { current: view(current), pending: view(pending) };
+    const other = (label: string) => {
+      const version = this.#labelled(shopId, label);
+      return version === undefined || version === current ? undefined : view(version);
+    };
+    const [pending, kept] = [other('AWSPENDING'), other(KEPT_LABEL)];
+    return {
+      current: view(current),
+      ...(pending === undefined ? {} : { pending }),
+      ...(kept === undefined ? {} : { kept }),
+    };
   }
 
   /** Stores `raw` under KEPT_LABEL, not current, as the Secrets Manager store does. */
@@ -135,13 +141,6 @@ export class MemoryTokenStore implements TokenStore {
     await this.#call('put', shopId);
     for (const version of this.#secrets.get(shopId) ?? []) version.labels.delete(KEPT_LABEL);
     return this.#add(shopId, raw, [KEPT_LABEL]).id;
-  }
-
-  async readKept(shopId: string): Promise<StoredVersion | undefined> {
-    const kept = this.#labelled(shopId, KEPT_LABEL);
-    return kept === undefined
-      ? undefined
-      : { versionId: kept.id, raw: kept.raw, createdAt: kept.createdAt };
   }
 
   async replace(shopId: string, raw: string, basedOnVersionId: string): Promise<WriteOutcome> {
