@@ -196,7 +196,13 @@ export class MemoryTokenStore implements TokenStore {
  * one it answers with. Each call takes `latencyMs` of the fake clock.
  */
 export class FakeTikTok implements TokenRefresher {
-  readonly calls: { refreshToken: string; deadline: number | undefined; at: number }[] = [];
+  /** Every refresh, with the app key it was signed with. */
+  readonly calls: {
+    refreshToken: string;
+    appKey: string;
+    deadline: number | undefined;
+    at: number;
+  }[] = [];
   latencyMs = 0;
   readonly #valid = new Set<string>();
   readonly #clock: FakeClock;
@@ -223,11 +229,16 @@ export class FakeTikTok implements TokenRefresher {
   }
 
   async refreshToken(
-    _credentials: AppCredentials,
+    credentials: AppCredentials,
     refreshToken: string,
     deadline?: number,
   ): Promise<TokenAnswer> {
-    this.calls.push({ refreshToken, deadline, at: this.#clock.now() });
+    this.calls.push({
+      refreshToken,
+      appKey: credentials.app_key,
+      deadline,
+      at: this.#clock.now(),
+    });
     await this.#clock.sleep(this.latencyMs);
     if (!this.#valid.delete(refreshToken)) {
       throw new ReauthorizationRequiredError(
@@ -298,13 +309,13 @@ export function fakes(): Fakes {
 
 /**
  * Dependencies for one run with `remainingMs` left in the invocation at the clock's present
- * time. `appCredentials` answers the credentials unless told otherwise; `credentialReads`
- * counts how often the core asked for them.
+ * time. `appCredentials` answers an app's credentials (the same for every app unless told
+ * otherwise); `credentialReads` counts how often the core asked for them.
  */
 export function dependencies(
   parts: Fakes,
   remainingMs: number,
-  appCredentials: () => Promise<AppCredentials> = async () => APP_CREDENTIALS,
+  appCredentials: (app: string) => Promise<AppCredentials> = async () => APP_CREDENTIALS,
 ): { deps: RefreshDependencies; credentialReads: () => number } {
   const end = parts.clock.now() + remainingMs;
   let reads = 0;
@@ -312,9 +323,9 @@ export function dependencies(
     deps: {
       store: parts.store,
       tiktok: parts.tiktok,
-      appCredentials: () => {
+      appCredentials: (app) => {
         reads++;
-        return appCredentials();
+        return appCredentials(app);
       },
       events: parts.events,
       logger: parts.logger,
