@@ -167,7 +167,8 @@ interface Run {
 }
 
 /**
- * One run over the given shops. Every shop is read: those that are not due are settled at once,
+ * One run over the given shops, each refreshed with its app's credentials (a shop without a
+ * known app fails alone). Every shop is read: those that are not due are settled at once,
  * the due ones are queued and refreshed soonest access-token expiry first, so that a run that
  * runs out of time leaves the least urgent shops to the next. A refresh starts only while one
  * TikTok attempt plus storing and reporting fits in the time left. Whatever any call does, the
