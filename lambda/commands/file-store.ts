@@ -44,10 +44,18 @@ export class FileTokenStore implements TokenStore {
     const target = await tokenFileTarget(path);
     const current = await readVersion(target, path);
     if (current === undefined) throw new SecretStoreError(`token file ${path} does not exist`);
-    const pending = await readVersion(`${target}.pending`);
-    return pending === undefined || pending.versionId === current.versionId
-      ? { current }
-      : { current, pending };
+    const [pending, kept] = await Promise.all([
+      readVersion(`${target}.pending`),
+      this.readKept(path),
+    ]);
+    const other = (version: StoredVersion | undefined) =>
+      version !== undefined && version.versionId !== current.versionId ? version : undefined;
+    const [otherPending, otherKept] = [other(pending), other(kept)];
+    return {
+      current,
+      ...(otherPending === undefined ? {} : { pending: otherPending }),
+      ...(otherKept === undefined ? {} : { kept: otherKept }),
+    };
   }
 
   /** The current content, or undefined when there is no file yet. */
@@ -119,6 +127,7 @@ export class FileTokenStore implements TokenStore {
     return versionOf(raw);
   }
 
+  /** `<file>.kept`, with its modification time as when it was written. */
   async readKept(path: string): Promise<StoredVersion | undefined> {
     const target = await tokenFileTarget(path);
     const kept = await readVersion(`${target}.kept`);

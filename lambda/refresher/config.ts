@@ -1,9 +1,14 @@
+import { type AppsConfig, readAppsEnv } from '../shared/apps.js';
 import { checkBaseUrl } from '../shared/base-url.js';
 import { DEFAULTS, ENV } from '../shared/contract.js';
 import { ConfigurationError } from '../shared/errors.js';
 
 export interface Config {
-  readonly appCredentialsSecretId: string;
+  /**
+   * Each app's credentials secret (the default app's from APP_CREDENTIALS_SECRET_ID, the others'
+   * from APP_CREDENTIALS_SECRET_IDS) and the app of each configured shop of another app.
+   */
+  readonly apps: AppsConfig;
   /** Token secrets named explicitly (names or ARNs). */
   readonly tokenSecretIds: readonly string[];
   /** Every secret carrying this tag key is a shop token too. */
@@ -23,7 +28,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * them instead of making a person fix them one deployment at a time.
  */
 export function loadConfig(env: Env): Config {
-  const problems: string[] = [];
+  const { apps, problems } = readAppsEnv(env);
   const text = (name: string): string | undefined => {
     const value = env[name]?.trim();
     return value === undefined || value === '' ? undefined : value;
@@ -37,10 +42,6 @@ export function loadConfig(env: Env): Config {
     }
     return parsed;
   };
-
-  const appCredentialsSecretId = text(ENV.appCredentialsSecretId);
-  if (appCredentialsSecretId === undefined)
-    problems.push(`${ENV.appCredentialsSecretId} is required`);
 
   const tokenSecretIds = (text(ENV.tokenSecretIds) ?? '')
     .split(',')
@@ -56,7 +57,7 @@ export function loadConfig(env: Env): Config {
   if (urlProblem !== undefined) problems.push(`${ENV.tiktokAuthBaseUrl} ${urlProblem}`);
 
   const config: Config = {
-    appCredentialsSecretId: appCredentialsSecretId ?? '',
+    apps,
     tokenSecretIds: [...new Set(tokenSecretIds)],
     ...(tokenSecretTagKey === undefined ? {} : { tokenSecretTagKey }),
     tiktokAuthBaseUrl: tiktokAuthBaseUrl.replace(/\/+$/, ''),

@@ -5,23 +5,16 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { AWS_REQUEST_HANDLER, runBudget, runDeadlines } from '../shared/budget.js';
 import { METRICS_NAMESPACE } from '../shared/contract.js';
-import {
-  describeError,
-  listSome,
-  RefreshIncompleteError,
-  toInternalError,
-} from '../shared/errors.js';
+import { describeError, toInternalError } from '../shared/errors.js';
 import { EventBridgePublisher } from '../shared/event-publisher.js';
 import { SecretsManagerTokenStore } from '../shared/secrets-store.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import { abortAt, systemClock } from '../shared/timing.js';
 import { type Config, loadConfig } from './config.js';
-import { MOVED_ON_CHECKS_MS, type RunSummary, refreshShops, type ShopResult } from './refresh.js';
+import { AppCredentialReads, incompleteRunError } from './invocation.js';
+import { MOVED_ON_CHECKS_MS, type RunSummary, refreshShops } from './refresh.js';
 import { parseRunRequest } from './run-request.js';
-import { configuredShops, selectShops } from './shops.js';
-
-/** Failed shops the thrown message names; the summary and the log lines have them all. */
-const FAILURES_NAMED = 5;
+import { configuredShops, selectShops, withApps } from './shops.js';
 
 // Built once per execution environment and reused by every invocation it serves. Every call has
 // a connection and a request timeout; the run's deadline (the signals below) bounds the rest.
@@ -39,9 +32,10 @@ let config: Config | undefined;
 
 /**
  * Scheduled or typed by a person in the console: refreshes the shops' tokens that are due and
- * returns a summary. Throws when a shop failed in a way that a retry may fix, or when the app
- * credentials cannot be used, so that Lambda's async retries, the on-failure destination and the
- * error alarm take over. Returns or throws before the invocation's deadline, whatever a call does.
+ * returns a summary. Throws when a shop's failure fails the invocation (a retry may fix it, or a
+ * person must act at once) or when an app's credentials cannot be used, so that Lambda's async
+ * retries, the on-failure destination and the error alarm take over. Returns or throws before the
+ * invocation's deadline, whatever a call does.
  */
 export const handler = async (event: unknown, context: Context): Promise<RunSummary> => {
   logger.addContext(context);
@@ -66,11 +60,16 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
     });
     const discovered =
       config.tokenSecretTagKey === undefined ? [] : await store.listByTag(config.tokenSecretTagKey);
-    const shops = selectShops(configuredShops(config.tokenSecretIds, discovered), request.shops);
+    const shops = withApps(
+      selectShops(configuredShops(config.tokenSecretIds, discovered), request.shops),
+      config.apps,
+    );
     logger.info('refresh run started', { ...request, shops: shops.length });
-    // One read per run, beside the shops' reads: broken credentials fail every run, due or not.
-    const appCredentials = store.readAppCredentials(config.appCredentialsSecretId);
-    appCredentials.catch(() => {});
+    // Each app's credentials are read once per run, beside the shops' reads, for every app the
+    // run has a shop of: broken credentials fail every run, due or not.
+    const credentials = new AppCredentialReads(config.apps.credentialsSecretIds, (secretId) =>
+      store.readAppCredentials(secretId),
+    );
 
     const summary = await refreshShops(
       shops,
@@ -82,7 +81,7 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
           baseUrl: config.tiktokAuthBaseUrl,
           timeoutMs: config.tiktokTimeoutMs,
         }),
-        appCredentials: () => appCredentials,
+        appCredentials: credentials.get,
         events: new EventBridgePublisher({
           client: eventBridge,
           busName: config.eventBusName,
@@ -94,21 +93,10 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
         remainingMs: () => context.getRemainingTimeInMillis(),
       },
     );
-    // Everything is reported; now the run fails if no refresh could have worked.
-    await appCredentials;
-
-    const failed = summary.shops.filter((shop) => shop.outcome === 'failed');
-    const retryable = failed.filter((shop) => shop.retryable);
-    if (retryable.length > 0) {
-      // The thrown message is all a person sees in the console: it names the first failures.
-      const others = failed.filter((shop) => !shop.retryable);
-      throw new RefreshIncompleteError(
-        `${retryable.length} of ${summary.shops.length} shops failed and may succeed on retry: ${describeFailures(retryable)}` +
-          (others.length > 0
-            ? `; also failed, a retry will not help: ${describeFailures(others)}`
-            : ''),
-      );
-    }
+    // Everything is reported; now the run fails if an app's shops could not have been refreshed,
+    // or if a shop's failure fails it.
+    const failure = (await credentials.failure()) ?? incompleteRunError(summary);
+    if (failure !== undefined) throw failure;
     return summary;
   } catch (error) {
     const failure = toInternalError(error);
@@ -120,11 +108,3 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
     metrics.publishStoredMetrics();
   }
 };
-
-function describeFailures(shops: readonly ShopResult[]): string {
-  return listSome(
-    shops.map((shop) => `${shop.shop} (${shop.errorType}: ${shop.message})`),
-    FAILURES_NAMED,
-    400,
-  );
-}

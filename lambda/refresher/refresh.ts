@@ -1,6 +1,7 @@
 import { describeRefreshNeed, type RunBudget, runDeadlines } from '../shared/budget.js';
-import { DEFAULTS, DETAIL_TYPE, METRIC } from '../shared/contract.js';
+import { DEFAULT_APP, DEFAULTS, DETAIL_TYPE, METRIC } from '../shared/contract.js';
 import {
+  ConfigurationError,
   DeadlineExceededError,
   describeError,
   MalformedSecretError,
@@ -16,7 +17,6 @@ import type { EventPublisher, RefresherEvent } from '../shared/event-publisher.j
 import {
   KEPT_LABEL,
   type StoredToken,
-  type StoredVersion,
   type TokenStore,
   type WriteOutcome,
 } from '../shared/secrets-store.js';
@@ -39,6 +39,8 @@ export type Outcome = 'refreshed' | 'skipped' | 'superseded' | 'failed';
 /** One shop's line in the summary. Holds no token, secret or URL. */
 export interface ShopResult {
   readonly shop: string;
+  /** The shop's TikTok app, when it is not DEFAULT_APP (a one-app deployment's results have none). */
+  readonly app?: string;
   readonly outcome: Outcome;
   /** Why a shop was skipped: its token is not due, or the run was a dry run. */
   readonly reason?: 'not-due' | 'dry-run';
@@ -54,6 +56,11 @@ export interface ShopResult {
   readonly message?: string;
   /** A later attempt may succeed; the invocation fails so that Lambda retries it. */
   readonly retryable?: boolean;
+  /**
+   * The invocation fails: every retryable failure, and those that a retry cannot fix but that a
+   * person must see at once (an answer kept but not current, a shop of an unknown app).
+   */
+  readonly failsInvocation?: boolean;
 }
 
 export interface RunSummary {
@@ -87,7 +94,8 @@ export interface TokenRefresher {
 export interface RefreshDependencies {
   readonly store: TokenStore;
   readonly tiktok: TokenRefresher;
-  readonly appCredentials: () => Promise<AppCredentials>;
+  /** The credentials of an app (DEFAULT_APP unless a shop says otherwise); read once per run. */
+  readonly appCredentials: (app: string) => Promise<AppCredentials>;
   readonly events: EventPublisher;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -107,6 +115,14 @@ export interface RefreshSettings {
 
 /** The second look after a refusal: 7.5 s in all, enough for a concurrent writer's two writes. */
 export const MOVED_ON_CHECKS_MS: readonly number[] = [0, 500, 1_000, 2_000, 4_000];
+
+/**
+ * TikTok's access tokens live 7 days. A token is refreshed as if it expired this long after its
+ * version was stored at the latest, whatever expiry it states: an answer that drifted to a far
+ * expiry is refreshed on the usual schedule (7 days minus the refresh window after it was stored)
+ * instead of being trusted until it silently stops working.
+ */
+export const ACCESS_TOKEN_MAX_LIFE_SECONDS = 7 * 24 * 3600;
 
 /**
  * Due shops whose stored token is kept from the survey to the refresh; the others are read
@@ -130,8 +146,8 @@ type Stage = 'reading' | 'promoting' | 'refreshing' | 'storing';
 interface DueShop {
   readonly index: number;
   readonly shop: Shop;
-  /** Access-token expiry, epoch seconds: the soonest is refreshed first. */
-  readonly accessExpiresAt: number;
+  /** When the access token is refreshed by (see refreshBy), epoch ms: the soonest goes first. */
+  readonly refreshBy: number;
   readonly stored?: StoredToken;
 }
 
@@ -140,7 +156,8 @@ interface Run {
   readonly request: RunRequest;
   readonly settings: RefreshSettings;
   readonly deps: RefreshDependencies;
-  readonly credentials: () => Promise<AppCredentials>;
+  /** An app's credentials, read at most once per run. */
+  readonly credentials: (app: string) => Promise<AppCredentials>;
   /** Epoch ms by which every shop's work is over; reporting comes after. */
   readonly workEnd: number;
   /** The time the run had at its start: tells a timeout too short from a run that ran out. */
@@ -150,7 +167,8 @@ interface Run {
 }
 
 /**
- * One run over the given shops. Every shop is read: those that are not due are settled at once,
+ * One run over the given shops, each refreshed with its app's credentials (a shop without a
+ * known app fails alone). Every shop is read: those that are not due are settled at once,
  * the due ones are queued and refreshed soonest access-token expiry first, so that a run that
  * runs out of time leaves the least urgent shops to the next. A refresh starts only while one
  * TikTok attempt plus storing and reporting fits in the time left. Whatever any call does, the
@@ -166,10 +184,13 @@ export async function refreshShops(
   const startedAt = deps.clock.now();
   const startedWithMs = deps.remainingMs();
   const { workEnd, reportEnd } = runDeadlines(startedAt, startedWithMs, settings.budget);
-  const credentials = once(deps.appCredentials);
-  // Read at once, due shops or not, so that broken credentials show in every run and not days
-  // later when a token falls due. A failure is reported by each shop that needs them.
-  credentials().catch(() => {});
+  const credentials = oncePerKey(deps.appCredentials);
+  // Every app with a shop in the run (the default app's in a run without shops) is read at once,
+  // due shops or not, so that broken credentials show in every run and not days later when a
+  // token falls due. A failure is reported by each due shop of that app, and by no other shop.
+  const apps = new Set(shops.filter((shop) => shop.appProblem === undefined).map(appOf));
+  if (shops.length === 0) apps.add(DEFAULT_APP);
+  for (const app of apps) credentials(app).catch(() => {});
   const run: Run = {
     request,
     settings,
@@ -256,7 +277,7 @@ async function work(shops: readonly Shop[], run: Run): Promise<void> {
     // Only a few due shops keep the token they were read with; the others read it again.
     const keep = found.stored !== undefined && heldTokens < KEPT_TOKENS;
     if (keep) heldTokens++;
-    queue.put(found.accessExpiresAt, keep ? found : { ...found, stored: undefined });
+    queue.put(found.refreshBy, keep ? found : { ...found, stored: undefined });
   })
     .then(() => {
       const ms = run.deps.clock.now() - startedAt;
@@ -288,20 +309,24 @@ async function survey(shop: Shop, index: number, run: Run): Promise<ShopReport |
   const { request, settings, deps } = run;
   let inEffect: TokenDocument | undefined;
   try {
+    // Nothing could refresh its token: it fails every run, loudly, until a person binds it.
+    if (shop.appProblem !== undefined) throw new ConfigurationError(shop.appProblem);
     run.stages.set(index, 'reading');
     const stored = await deps.store.read(shop.id);
     const token = parseStoredToken(stored.current.raw, shop);
     inEffect = token;
+    const by = refreshBy(token, stored.current.createdAt);
     if (request.dryRun || interruptedWrite(stored, token) === undefined) {
       const now = deps.clock.now();
-      if (!isDue(token, request, settings, now)) return skippedReport(shop, token, 'not-due');
+      if (!isDue(by, request, settings, now)) return skippedReport(shop, token, 'not-due');
       checkRefreshTokenAlive(token, now);
       if (request.dryRun) {
-        await run.credentials(); // a dry run still proves that the app credentials are readable
+        // A dry run still proves that the shop's app credentials are readable.
+        await run.credentials(appOf(shop));
         return skippedReport(shop, token, 'dry-run');
       }
     }
-    return { index, shop, accessExpiresAt: token.data.access_token_expire_in, stored };
+    return { index, shop, refreshBy: by, stored };
   } catch (error) {
     return failedReport(shop, error, inEffect);
   }
@@ -318,6 +343,7 @@ async function refreshShop(due: DueShop, run: Run): Promise<ShopReport> {
     const stored = due.stored ?? (await deps.store.read(shop.id));
     let token = parseStoredToken(stored.current.raw, shop);
     let basedOn = stored.current.versionId;
+    let storedAt = stored.current.createdAt;
     inEffect = token;
 
     // An earlier run stored a newer token but did not get to make it current. Its refresh token
@@ -329,12 +355,13 @@ async function refreshShop(due: DueShop, run: Run): Promise<ShopReport> {
       if (!promoted.stored) return supersededReport(shop);
       token = interrupted.token;
       basedOn = interrupted.versionId;
+      storedAt = interrupted.createdAt;
       inEffect = token;
     }
     const recovered = interrupted !== undefined;
 
     const now = deps.clock.now();
-    if (!isDue(token, request, settings, now)) {
+    if (!isDue(refreshBy(token, storedAt), request, settings, now)) {
       return recovered
         ? refreshedReport(shop, token, true, now)
         : skippedReport(shop, token, 'not-due');
@@ -342,14 +369,14 @@ async function refreshShop(due: DueShop, run: Run): Promise<ShopReport> {
     checkRefreshTokenAlive(token, now);
     if (msLeft(run) < budget.workNeedMs) return deferredReport(shop, run, inEffect);
 
-    await refuseWhileAnswerKept(shop, stored.current, deps);
+    refuseWhileAnswerKept(shop, stored);
     let answer: TokenAnswer;
     try {
       run.stages.set(index, 'refreshing');
       // No attempt starts that could not end before the time kept for storing its answer.
       const deadline = run.workEnd - budget.storeReserveMs - budget.tiktokAttemptMs;
       answer = await deps.tiktok.refreshToken(
-        await run.credentials(),
+        await run.credentials(appOf(shop)),
         token.data.refresh_token,
         deadline,
       );
@@ -466,14 +493,10 @@ function judge(
  * Before TikTok is called (a call that cannot be undone): an answer kept by an earlier run and
  * written after the current token may hold the only refresh token that works. Presenting the
  * replaced one could make TikTok revoke it, so nothing is asked until a person has made the kept
- * answer current or removed its label.
+ * answer current or removed its label. The kept label was read with the token, in the same round.
  */
-async function refuseWhileAnswerKept(
-  shop: Shop,
-  current: StoredVersion,
-  deps: RefreshDependencies,
-): Promise<void> {
-  const kept = await deps.store.readKept(shop.id);
+function refuseWhileAnswerKept(shop: Shop, stored: StoredToken): void {
+  const { current, kept } = stored;
   if (kept === undefined || kept.versionId === current.versionId) return;
   if ((kept.createdAt ?? 0) < (current.createdAt ?? 0)) return;
   throw new TokenNotCurrentError(
@@ -482,14 +505,25 @@ async function refuseWhileAnswerKept(
   );
 }
 
+/**
+ * When the access token is treated as expiring, epoch ms: its stated expiry, but no later than
+ * ACCESS_TOKEN_MAX_LIFE_SECONDS after its version was stored (a store that does not know when,
+ * like the local token file, leaves the stated expiry).
+ */
+function refreshBy(token: TokenDocument, storedAt: number | undefined): number {
+  const stated = token.data.access_token_expire_in * 1000;
+  return storedAt === undefined
+    ? stated
+    : Math.min(stated, storedAt + ACCESS_TOKEN_MAX_LIFE_SECONDS * 1000);
+}
+
 function isDue(
-  token: TokenDocument,
+  refreshByMs: number,
   request: RunRequest,
   settings: RefreshSettings,
   now: number,
 ): boolean {
-  const msLeftOnToken = token.data.access_token_expire_in * 1000 - now;
-  return request.force || msLeftOnToken < settings.refreshBeforeExpirySeconds * 1000;
+  return request.force || refreshByMs - now < settings.refreshBeforeExpirySeconds * 1000;
 }
 
 function checkRefreshTokenAlive(token: TokenDocument, now: number): void {
@@ -595,7 +629,7 @@ async function anotherWriterMovedOn(shop: Shop, basedOn: string, run: Run): Prom
 function interruptedWrite(
   stored: StoredToken,
   current: TokenDocument,
-): { versionId: string; token: TokenDocument } | undefined {
+): { versionId: string; createdAt: number | undefined; token: TokenDocument } | undefined {
   const { pending } = stored;
   if (pending === undefined) return undefined;
   if ((pending.createdAt ?? 0) < (stored.current.createdAt ?? 0)) return undefined;
@@ -604,7 +638,7 @@ function interruptedWrite(
   if (token.data.access_token_expire_in <= current.data.access_token_expire_in) return undefined;
   const [before, after] = [current.data.open_id, token.data.open_id];
   if (before !== undefined && after !== undefined && after !== before) return undefined;
-  return { versionId: pending.versionId, token };
+  return { versionId: pending.versionId, createdAt: pending.createdAt, token };
 }
 
 function skippedReport(
@@ -613,7 +647,7 @@ function skippedReport(
   reason: 'not-due' | 'dry-run',
 ): ShopReport {
   return {
-    result: { shop: shop.name, outcome: 'skipped', reason, ...expiries(token) },
+    result: { shop: shop.name, ...appField(shop), outcome: 'skipped', reason, ...expiries(token) },
     inEffect: token,
     events: [],
   };
@@ -621,7 +655,10 @@ function skippedReport(
 
 function supersededReport(shop: Shop): ShopReport {
   const message = 'another writer stored a newer token first; it was kept';
-  return { result: { shop: shop.name, outcome: 'superseded', message }, events: [] };
+  return {
+    result: { shop: shop.name, ...appField(shop), outcome: 'superseded', message },
+    events: [],
+  };
 }
 
 function refreshedReport(
@@ -633,18 +670,22 @@ function refreshedReport(
   const times = expiries(token);
   const result: ShopResult = {
     shop: shop.name,
+    ...appField(shop),
     outcome: 'refreshed',
     ...(recovered ? { recovered } : {}),
     ...times,
   };
   const events: RefresherEvent[] = [
-    { detailType: DETAIL_TYPE.tokenRefreshed, detail: { shop: shop.name, ...times } },
+    {
+      detailType: DETAIL_TYPE.tokenRefreshed,
+      detail: { shop: shop.name, ...appField(shop), ...times },
+    },
   ];
   // Announced once per refresh (every few days), not every hour, so a subscriber is not flooded.
   if (authorizationExpiring(token, now)) {
     events.push({
       detailType: DETAIL_TYPE.authorizationExpiring,
-      detail: { shop: shop.name, ...times },
+      detail: { shop: shop.name, ...appField(shop), ...times },
     });
   }
   return { result, inEffect: token, events };
@@ -652,12 +693,15 @@ function refreshedReport(
 
 function failedReport(shop: Shop, error: unknown, inEffect: TokenDocument | undefined): ShopReport {
   const described = describeError(error);
-  const retryable = error instanceof RefresherError ? error.retryable : true;
+  // Something unforeseen (a bug) may pass on its own: it is retried.
+  const known = error instanceof RefresherError ? error : undefined;
   const result: ShopResult = {
     shop: shop.name,
+    ...appField(shop),
     outcome: 'failed',
     ...described,
-    retryable,
+    retryable: known?.retryable ?? true,
+    failsInvocation: known?.failsInvocation ?? true,
     ...(inEffect === undefined ? {} : expiries(inEffect)),
   };
   const kept = error instanceof TokenNotCurrentError ? error.kept : undefined;
@@ -878,11 +922,25 @@ function authorizationExpiring(token: TokenDocument, now: number): boolean {
   );
 }
 
-/** Calls `load` at most once, and only when first needed: runs with nothing due never read it. */
-function once<T>(load: () => Promise<T>): () => Promise<T> {
-  let promise: Promise<T> | undefined;
-  return () => {
-    promise ??= load();
+function appOf(shop: Shop): string {
+  return shop.app ?? DEFAULT_APP;
+}
+
+/** What a shop's results and events say of its app: nothing for DEFAULT_APP, as with one app. */
+function appField(shop: Shop): { app?: string } {
+  const app = appOf(shop);
+  return app === DEFAULT_APP ? {} : { app };
+}
+
+/** Calls `load` at most once per key, the first time that key is asked for. */
+function oncePerKey<T>(load: (key: string) => Promise<T>): (key: string) => Promise<T> {
+  const loaded = new Map<string, Promise<T>>();
+  return (key) => {
+    let promise = loaded.get(key);
+    if (promise === undefined) {
+      promise = load(key);
+      loaded.set(key, promise);
+    }
     return promise;
   };
 }

@@ -1,19 +1,48 @@
+import { type AppsConfig, appTagOf, shopApp } from '../shared/apps.js';
 import { InvalidEventError, listSome } from '../shared/errors.js';
-import { type Shop, shopFromId } from '../shared/shop.js';
+import type { TaggedSecret } from '../shared/secrets-store.js';
+import { shopFromId, type Shop as TokenSecret } from '../shared/shop.js';
 
-export type { Shop };
+/** A shop of a run: its token secret and the TikTok app whose credentials refresh its token. */
+export interface Shop extends TokenSecret {
+  /** @default DEFAULT_APP */
+  readonly app?: string;
+  /** Why the shop has no app this deployment knows: it fails with it, and every other shop runs. */
+  readonly appProblem?: string;
+}
 
-/** Shops named in the configuration plus those found by tag, each once. */
+/** A configured or discovered shop before its app is known: the app tag its secret carries. */
+export interface ListedShop extends TokenSecret {
+  readonly appTag?: string;
+}
+
+/**
+ * Shops named in the configuration plus those found by tag, each once. A shop found by tag
+ * keeps its secret's app tag, also when it is configured by name as well.
+ */
 export function configuredShops(
   ids: readonly string[],
-  discovered: readonly { name: string; arn: string }[],
-): Shop[] {
-  const byName = new Map<string, Shop>();
+  discovered: readonly TaggedSecret[],
+): ListedShop[] {
+  const byName = new Map<string, ListedShop>();
   for (const shop of ids.map(shopFromId)) byName.set(shop.name, shop);
-  for (const { name, arn } of discovered) {
-    if (!byName.has(name)) byName.set(name, { id: arn, name, arn });
+  for (const { name, arn, tags } of discovered) {
+    const appTag = appTagOf(tags);
+    const shop = byName.get(name) ?? { id: arn, name, arn };
+    byName.set(name, appTag === undefined ? shop : { ...shop, appTag });
   }
   return [...byName.values()];
+}
+
+/**
+ * Each shop with its app: its SHOP_APPS entry, else its secret's app tag, else DEFAULT_APP. A
+ * shop bound to an app the deployment does not know carries the problem, naming the shop.
+ */
+export function withApps(shops: readonly ListedShop[], apps: AppsConfig): Shop[] {
+  return shops.map(({ appTag, ...shop }) => {
+    const bound = shopApp(apps, shop.name, appTag);
+    return bound.ok ? { ...shop, app: bound.app } : { ...shop, appProblem: bound.problem };
+  });
 }
 
 /** Names one message echoes of a list; the rest are counted. */
@@ -25,16 +54,19 @@ const CONFIGURED_NAMED = 20;
  * Asking for a shop that is not configured is an error, so a typo never silently does nothing;
  * the error names the first few unknown shops and counts the rest, however many were asked for.
  */
-export function selectShops(configured: readonly Shop[], requested?: readonly string[]): Shop[] {
+export function selectShops<S extends TokenSecret>(
+  configured: readonly S[],
+  requested?: readonly string[],
+): S[] {
   if (requested === undefined) return [...configured];
-  const byKey = new Map<string, Shop>();
+  const byKey = new Map<string, S>();
   for (const shop of configured) {
     for (const key of [shop.name, shop.id, shop.arn]) {
       if (key !== undefined && !byKey.has(key)) byKey.set(key, shop);
     }
   }
   const unknown: string[] = [];
-  const selected = new Map<string, Shop>();
+  const selected = new Map<string, S>();
   for (const wanted of requested) {
     const shop = byKey.get(wanted) ?? byKey.get(shopFromId(wanted).name);
     if (shop === undefined) unknown.push(wanted);

@@ -1,7 +1,14 @@
 /**
  * Every failure the refresher reports is one of these. `errorType` is what the summary, the
- * metrics and the events carry; `retryable` decides whether the invocation fails so that Lambda's
- * async retries and the alarms take over. Messages never contain a token, a secret or a URL.
+ * metrics and the events carry. What a shop's failure does to the invocation:
+ * - `retryable`: a later attempt may succeed. The invocation fails, so that Lambda retries it.
+ * - `failsInvocation` but not `retryable`: a retry cannot fix it, yet it must not wait for
+ *   someone to read a metric (TikTok's answer kept but not current, a shop bound to an app the
+ *   deployment does not know). The invocation fails, its message names these shops as needing a
+ *   person, and the function's error alarm and on-failure destination take over.
+ * - neither: reported in the summary, the log, the metrics, an event and the alarms on them;
+ *   the invocation succeeds (a seller who must authorize again, a malformed token secret).
+ * Messages never contain a token, a secret or a URL.
  */
 export abstract class RefresherError extends Error {
   /** The class's own name, as Lambda reports a thrown error: summaries and logs say the same. */
@@ -13,10 +20,22 @@ export abstract class RefresherError extends Error {
     this.name = new.target.name;
     this.errorType = new.target.name;
   }
+
+  /** Whether a shop failing with it fails the invocation: every retryable failure, and a few others. */
+  get failsInvocation(): boolean {
+    return this.retryable;
+  }
 }
 
-/** Environment variables missing or invalid; names every one of them. */
-export class ConfigurationError extends RefresherError {}
+/**
+ * Environment variables missing or invalid (names every one of them), or a shop bound to an
+ * app the deployment does not know (names the shop). Only a person can fix it.
+ */
+export class ConfigurationError extends RefresherError {
+  override get failsInvocation(): boolean {
+    return true;
+  }
+}
 
 /** The invocation event is not one the handler accepts; nothing was called. */
 export class InvalidEventError extends RefresherError {}
@@ -55,10 +74,12 @@ export class OversizedAnswerError extends TikTokAnswerError {
  * as a version of the shop's secret under its own label (see `KEPT_LABEL`), and the message says
  * which version and why. Until a person makes it current or removes its label, the refresher
  * does not call TikTok for the shop again (presenting the replaced refresh token could make
- * TikTok revoke the kept one). It fails the run: a retry succeeds once someone has acted.
+ * TikTok revoke the kept one). It fails the invocation, but a retry cannot help: a person must act.
  */
 export class TokenNotCurrentError extends RefresherError {
-  override readonly retryable = true;
+  override get failsInvocation(): boolean {
+    return true;
+  }
 
   constructor(
     message: string,
@@ -111,10 +132,24 @@ export class DeadlineExceededError extends RefresherError {
   override readonly retryable = true;
 }
 
-/** Thrown by the handler after a run in which some shop failed in a way a retry may fix. */
+/**
+ * Thrown by the handler after a run in which some shop's failure fails the invocation (see
+ * RefresherError): retryable when a retry may fix one of them, not when each needs a person.
+ */
 export class RefreshIncompleteError extends RefresherError {
-  override readonly retryable = true;
+  override readonly retryable: boolean = false;
+
+  constructor(message: string, options: { retryable: boolean }) {
+    super(message);
+    this.retryable = options.retryable;
+  }
 }
+
+/**
+ * The credentials of more than one app could not be used; the message names each app's secret
+ * and its problem. One app's problem is thrown as it is (SecretStoreError, MalformedSecretError).
+ */
+export class AppCredentialsError extends RefresherError {}
 
 /** Anything not foreseen (a bug). Its message names only the original error's class. */
 export class InternalError extends RefresherError {}

@@ -15,7 +15,7 @@ import {
   type LocalTikTokOptions,
   startLocalTikTok,
 } from '../local/endpoints/tiktok.js';
-import { synthesizeRefresher } from './synth.js';
+import { type SynthesizeOptions, synthesizeRefresher } from './synth.js';
 
 const run = promisify(execFile);
 const RUNNER = join(import.meta.dirname, 'lambda-runner.mjs');
@@ -50,7 +50,9 @@ export interface InvokeOutcome {
 
 export interface LocalDeploymentOptions {
   /** Shops the synthesized stack creates token secrets for. @default ['shop-a', 'shop-b'] */
-  readonly shops?: readonly string[];
+  readonly shops?: SynthesizeOptions['shops'];
+  /** The stack's apps besides `default` (their credentials are the test's to seed). */
+  readonly apps?: SynthesizeOptions['apps'];
   readonly tiktok?: Partial<Omit<LocalTikTokOptions, 'appKey' | 'appSecret'>>;
   /** Secrets Manager's regional write quota, enforced by the local endpoint. */
   readonly writeQuotaPerSecond?: number;
@@ -78,7 +80,9 @@ export class LocalDeployment {
 
   static async start(options: LocalDeploymentOptions = {}): Promise<LocalDeployment> {
     const shops = options.shops ?? ['shop-a', 'shop-b'];
-    const deployed = await synthesizeRefresher({ shops });
+    const deployed = await synthesizeRefresher(
+      options.apps === undefined ? { shops } : { shops, apps: options.apps },
+    );
     const [secretsManager, eventBridge, tiktok] = await Promise.all([
       startLocalSecretsManager(
         options.writeQuotaPerSecond === undefined

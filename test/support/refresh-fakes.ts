@@ -119,15 +119,21 @@ export class MemoryTokenStore implements TokenStore {
         awsName: 'ResourceNotFoundException',
       });
     }
-    const pending = this.#labelled(shopId, 'AWSPENDING');
-    const view = (version: Version) => ({
+    const view = (version: Version): StoredVersion => ({
       versionId: version.id,
       raw: version.raw,
       createdAt: version.createdAt,
     });
-    return pending === undefined || pending === current
-      ? { current: view(current) }
-      : { current: view(current), pending: view(pending) };
+    const other = (label: string) => {
+      const version = this.#labelled(shopId, label);
+      return version === undefined || version === current ? undefined : view(version);
+    };
+    const [pending, kept] = [other('AWSPENDING'), other(KEPT_LABEL)];
+    return {
+      current: view(current),
+      ...(pending === undefined ? {} : { pending }),
+      ...(kept === undefined ? {} : { kept }),
+    };
   }
 
   /** Stores `raw` under KEPT_LABEL, not current, as the Secrets Manager store does. */
@@ -135,13 +141,6 @@ export class MemoryTokenStore implements TokenStore {
     await this.#call('put', shopId);
     for (const version of this.#secrets.get(shopId) ?? []) version.labels.delete(KEPT_LABEL);
     return this.#add(shopId, raw, [KEPT_LABEL]).id;
-  }
-
-  async readKept(shopId: string): Promise<StoredVersion | undefined> {
-    const kept = this.#labelled(shopId, KEPT_LABEL);
-    return kept === undefined
-      ? undefined
-      : { versionId: kept.id, raw: kept.raw, createdAt: kept.createdAt };
   }
 
   async replace(shopId: string, raw: string, basedOnVersionId: string): Promise<WriteOutcome> {
@@ -197,7 +196,13 @@ export class MemoryTokenStore implements TokenStore {
  * one it answers with. Each call takes `latencyMs` of the fake clock.
  */
 export class FakeTikTok implements TokenRefresher {
-  readonly calls: { refreshToken: string; deadline: number | undefined; at: number }[] = [];
+  /** Every refresh, with the app key it was signed with. */
+  readonly calls: {
+    refreshToken: string;
+    appKey: string;
+    deadline: number | undefined;
+    at: number;
+  }[] = [];
   latencyMs = 0;
   readonly #valid = new Set<string>();
   readonly #clock: FakeClock;
@@ -224,11 +229,16 @@ export class FakeTikTok implements TokenRefresher {
   }
 
   async refreshToken(
-    _credentials: AppCredentials,
+    credentials: AppCredentials,
     refreshToken: string,
     deadline?: number,
   ): Promise<TokenAnswer> {
-    this.calls.push({ refreshToken, deadline, at: this.#clock.now() });
+    this.calls.push({
+      refreshToken,
+      appKey: credentials.app_key,
+      deadline,
+      at: this.#clock.now(),
+    });
     await this.#clock.sleep(this.latencyMs);
     if (!this.#valid.delete(refreshToken)) {
       throw new ReauthorizationRequiredError(
@@ -299,13 +309,13 @@ export function fakes(): Fakes {
 
 /**
  * Dependencies for one run with `remainingMs` left in the invocation at the clock's present
- * time. `appCredentials` answers the credentials unless told otherwise; `credentialReads`
- * counts how often the core asked for them.
+ * time. `appCredentials` answers an app's credentials (the same for every app unless told
+ * otherwise); `credentialReads` counts how often the core asked for them.
  */
 export function dependencies(
   parts: Fakes,
   remainingMs: number,
-  appCredentials: () => Promise<AppCredentials> = async () => APP_CREDENTIALS,
+  appCredentials: (app: string) => Promise<AppCredentials> = async () => APP_CREDENTIALS,
 ): { deps: RefreshDependencies; credentialReads: () => number } {
   const end = parts.clock.now() + remainingMs;
   let reads = 0;
@@ -313,9 +323,9 @@ export function dependencies(
     deps: {
       store: parts.store,
       tiktok: parts.tiktok,
-      appCredentials: () => {
+      appCredentials: (app) => {
         reads++;
-        return appCredentials();
+        return appCredentials(app);
       },
       events: parts.events,
       logger: parts.logger,

@@ -4,11 +4,21 @@ import { join, parse } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { STACK_NAME, TikTokShopTokenRefresherStack } from '../../infra/stack.js';
+import type { TikTokShopBinding } from '../../infra/refresher-props.js';
+import {
+  STACK_NAME,
+  TikTokShopTokenRefresherStack,
+  type TikTokShopTokenRefresherStackProps,
+} from '../../infra/stack.js';
 
 export interface SynthesizeOptions {
-  /** Shops the stack creates token secrets for. @default ['shop-a', 'shop-b'] */
-  readonly shops?: readonly string[];
+  /**
+   * Shops the stack creates token secrets for; `{ name, app }` binds one to another of `apps`.
+   * @default ['shop-a', 'shop-b']
+   */
+  readonly shops?: readonly (string | TikTokShopBinding)[];
+  /** The apps besides `default`. @default - the app `default` only */
+  readonly apps?: TikTokShopTokenRefresherStackProps['apps'];
   /** @default false */
   readonly discoverByTag?: boolean;
   /** @default - none */
@@ -53,6 +63,7 @@ export function synthesizeRefresher(options: SynthesizeOptions = {}): Synthesize
     shops: [...(options.shops ?? ['shop-a', 'shop-b'])],
     discoverByTag: options.discoverByTag,
     alarmEmail: options.alarmEmail,
+    ...(options.apps === undefined ? {} : { apps: options.apps }),
   });
   const assembly = app.synth();
   const template = Template.fromJSON(assembly.getStackByName(STACK_NAME).template);

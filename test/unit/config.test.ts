@@ -39,7 +39,7 @@ describe('Function: loadConfig', () => {
 
     // Assess
     expect(config).toEqual({
-      appCredentialsSecretId: 'app-creds',
+      apps: { credentialsSecretIds: new Map([['default', 'app-creds']]), shopApps: new Map() },
       tokenSecretIds: ['shop-a', 'shop-b'],
       tokenSecretTagKey: 'tiktok-shop-token',
       tiktokAuthBaseUrl: 'https://auth-sandbox.tiktok-shops.com',
@@ -55,7 +55,10 @@ describe('Function: loadConfig', () => {
     const config = loadConfig(MINIMAL);
 
     expect(config).toEqual({
-      appCredentialsSecretId: 'tiktok-shop/app-credentials',
+      apps: {
+        credentialsSecretIds: new Map([['default', 'tiktok-shop/app-credentials']]),
+        shopApps: new Map(),
+      },
       tokenSecretIds: ['tiktok-shop/tokens/shop-a'],
       tiktokAuthBaseUrl: DEFAULTS.tiktokAuthBaseUrl,
       refreshBeforeExpirySeconds: DEFAULTS.refreshBeforeExpirySeconds,
@@ -78,7 +81,7 @@ describe('Function: loadConfig', () => {
     const config = loadConfig(process.env);
 
     // Assess
-    expect(config.appCredentialsSecretId).toBe('from-process-env');
+    expect(config.apps.credentialsSecretIds.get('default')).toBe('from-process-env');
     expect(config.tokenSecretIds).toEqual([]);
     expect(config.tokenSecretTagKey).toBe('shop-token');
     expect(config.maxConcurrency).toBe(7);
@@ -158,7 +161,9 @@ describe('Function: loadConfig', () => {
   it('requires the app credentials secret', () => {
     const error = configError({ [ENV.tokenSecretIds]: 'shop-a' });
 
-    expect(error.message).toBe(`invalid configuration: ${ENV.appCredentialsSecretId} is required`);
+    expect(error.message).toBe(
+      `invalid configuration: ${ENV.appCredentialsSecretId} is required (or APP_CREDENTIALS_SECRET_IDS)`,
+    );
   });
 
   it('requires named token secrets or a tag key', () => {

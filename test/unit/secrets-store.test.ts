@@ -67,6 +67,13 @@ describe('Class: SecretsManagerTokenStore', () => {
   });
 
   describe('Method: read', () => {
+    beforeEach(() => {
+      // No answer kept by an earlier run, unless a test says otherwise.
+      sm.on(GetSecretValueCommand, { VersionStage: KEPT_LABEL }).rejects(
+        new ResourceNotFoundException({ message: 'no such label', $metadata: {} }),
+      );
+    });
+
     it('returns the current version and no pending one when AWSPENDING is absent', async () => {
       sm.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' }).resolves({
         VersionId: 'v1',
@@ -96,12 +103,40 @@ describe('Class: SecretsManagerTokenStore', () => {
       expect(stored.pending).toEqual({ versionId: 'v2', raw: 'new' });
     });
 
-    it('ignores AWSPENDING when it sits on the current version', async () => {
+    it('returns the version under the kept label with when it was written, in the same round trip', async () => {
+      // Prepare
+      sm.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' }).resolves({
+        VersionId: 'v1',
+        SecretString: 'current',
+      });
+      sm.on(GetSecretValueCommand, { VersionStage: 'AWSPENDING' }).rejects(
+        new ResourceNotFoundException({ message: 'no such label', $metadata: {} }),
+      );
+      sm.on(GetSecretValueCommand, { VersionStage: KEPT_LABEL }).resolves({
+        VersionId: 'v2',
+        SecretString: 'KEPT',
+        CreatedDate: new Date(1_700_000_000_000),
+      });
+
+      // Act
+      const stored = await store().read(SHOP);
+
+      // Assess
+      expect(stored).toEqual({
+        current: { versionId: 'v1', raw: 'current' },
+        kept: { versionId: 'v2', raw: 'KEPT', createdAt: 1_700_000_000_000 },
+      });
+      expect(
+        sm.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input.VersionStage),
+      ).toEqual(['AWSCURRENT', 'AWSPENDING', KEPT_LABEL]);
+    });
+
+    it('ignores AWSPENDING and the kept label when they sit on the current version', async () => {
       sm.on(GetSecretValueCommand).resolves({ VersionId: 'v1', SecretString: 'same' });
 
       const stored = await store().read(SHOP);
 
-      expect(stored.pending).toBeUndefined();
+      expect(stored).toEqual({ current: { versionId: 'v1', raw: 'same' } });
     });
 
     it('reports a missing or empty secret as a store error that says how to fill it', async () => {
@@ -158,30 +193,6 @@ describe('Class: SecretsManagerTokenStore', () => {
         .commandCalls(PutSecretValueCommand)
         .map((call) => call.args[0].input.ClientRequestToken);
       expect(tokens).toEqual([versionIdFor(SHOP, 'KEPT'), versionIdFor(SHOP, 'KEPT')]);
-    });
-  });
-
-  describe('Method: readKept', () => {
-    it('answers the version under the kept label with when it was written', async () => {
-      sm.on(GetSecretValueCommand, { VersionStage: KEPT_LABEL }).resolves({
-        VersionId: 'v2',
-        SecretString: 'KEPT',
-        CreatedDate: new Date(1_700_000_000_000),
-      });
-
-      expect(await store().readKept(SHOP)).toEqual({
-        versionId: 'v2',
-        raw: 'KEPT',
-        createdAt: 1_700_000_000_000,
-      });
-    });
-
-    it('answers nothing when no version carries the label', async () => {
-      sm.on(GetSecretValueCommand, { VersionStage: KEPT_LABEL }).rejects(
-        new ResourceNotFoundException({ message: 'no such label', $metadata: {} }),
-      );
-
-      expect(await store().readKept(SHOP)).toBeUndefined();
     });
   });
 
@@ -420,6 +431,20 @@ describe('Class: SecretsManagerTokenStore', () => {
       expect(sm.commandCalls(ListSecretsCommand)[0]?.args[0].input.Filters).toEqual([
         { Key: 'tag-key', Values: ['tiktok-shop-token'] },
       ]);
+    });
+
+    it('answers each secret with its tags, which bind a shop to its app', async () => {
+      const tags = [
+        { Key: 'tiktok-shop-token', Value: 'tiktok-shop/tokens/acme-us' },
+        { Key: 'tiktok-shop-app', Value: 'us' },
+      ];
+      sm.on(ListSecretsCommand).resolves({
+        SecretList: [{ Name: 'tiktok-shop/tokens/acme-us', ARN: 'arn:us', Tags: tags }],
+      });
+
+      const found = await store().listByTag('tiktok-shop-token');
+
+      expect(found).toEqual([{ name: 'tiktok-shop/tokens/acme-us', arn: 'arn:us', tags }]);
     });
   });
 });

@@ -1,0 +1,119 @@
+import { ENV } from '../shared/contract.js';
+import {
+  AppCredentialsError,
+  ConfigurationError,
+  listSome,
+  type RefresherError,
+  RefreshIncompleteError,
+  toInternalError,
+} from '../shared/errors.js';
+import type { AppCredentials } from '../shared/token.js';
+import type { RunSummary, ShopResult } from './refresh.js';
+
+/**
+ * What a run's outcome does to the invocation: the handler throws the error these answer, after
+ * everything is reported, so that Lambda's retries, the on-failure destination and the error
+ * alarm take over.
+ */
+
+/** Failures one thrown message names per kind; the summary and the log lines have them all. */
+const FAILURES_NAMED = 5;
+const MAX_FAILURE_LENGTH = 400;
+
+/**
+ * Each app's credentials, read at most once per invocation and only for the apps the run asks
+ * for (those with a shop in it), each from its own secret.
+ */
+export class AppCredentialReads {
+  readonly #secretIds: ReadonlyMap<string, string>;
+  readonly #read: (secretId: string) => Promise<AppCredentials>;
+  readonly #reads = new Map<string, Promise<AppCredentials>>();
+
+  constructor(
+    secretIds: ReadonlyMap<string, string>,
+    read: (secretId: string) => Promise<AppCredentials>,
+  ) {
+    this.#secretIds = secretIds;
+    this.#read = read;
+  }
+
+  /** The app's credentials; the first call reads them. */
+  readonly get = (app: string): Promise<AppCredentials> => {
+    let read = this.#reads.get(app);
+    if (read === undefined) {
+      const secretId = this.#secretIds.get(app);
+      read =
+        secretId === undefined
+          ? Promise.reject(
+              new ConfigurationError(
+                `app "${app}" has no credentials secret (${ENV.appCredentialsSecretId} is not set)`,
+              ),
+            )
+          : this.#read(secretId);
+      // Whoever needs them reports a failure; `failure` raises it once the run is over.
+      read.catch(() => {});
+      this.#reads.set(app, read);
+    }
+    return read;
+  };
+
+  /**
+   * The error the invocation fails with when credentials that were read cannot be used: one
+   * app's problem as it is (a deployment with one app fails exactly as before there were
+   * several), several apps' in one AppCredentialsError naming each app's secret.
+   */
+  async failure(): Promise<RefresherError | undefined> {
+    const failures: { app: string; error: RefresherError }[] = [];
+    for (const [app, read] of this.#reads) {
+      await read.catch((error: unknown) => failures.push({ app, error: toInternalError(error) }));
+    }
+    const [first] = failures;
+    if (first === undefined || failures.length === 1) return first?.error;
+    return new AppCredentialsError(
+      `the credentials of ${failures.length} apps cannot be used, so their due shops were not refreshed: ${listSome(
+        failures.map(({ app, error }) => `app "${app}" (${error.errorType}: ${error.message})`),
+        FAILURES_NAMED,
+        MAX_FAILURE_LENGTH,
+      )}`,
+    );
+  }
+}
+
+/**
+ * The error the invocation fails with when a shop's failure fails it (see RefresherError), or
+ * undefined: retryable when a retry may fix one of them, not when each needs a person. The
+ * message is all a person sees in the console: it says which shops may succeed on retry and
+ * which need a person, with the first few of each and the count.
+ */
+export function incompleteRunError(summary: RunSummary): RefreshIncompleteError | undefined {
+  const failed = summary.shops.filter((shop) => shop.outcome === 'failed');
+  const failing = failed.filter((shop) => shop.failsInvocation === true);
+  if (failing.length === 0) return undefined;
+  const retryable = failing.filter((shop) => shop.retryable === true);
+  const needPerson = failing.filter((shop) => shop.retryable !== true);
+  const others = failed.filter((shop) => shop.failsInvocation !== true);
+  const of = `of ${summary.shops.length} shops`;
+  const parts: string[] = [];
+  if (retryable.length > 0) {
+    parts.push(
+      `${retryable.length} ${of} failed and may succeed on retry: ${describeFailures(retryable)}`,
+    );
+  }
+  if (needPerson.length > 0) {
+    parts.push(
+      `${needPerson.length} ${of} failed and need a person, a retry will not help: ${describeFailures(needPerson)}`,
+    );
+  }
+  if (others.length > 0) {
+    parts.push(`also failed, a retry will not help: ${describeFailures(others)}`);
+  }
+  return new RefreshIncompleteError(parts.join('; '), { retryable: retryable.length > 0 });
+}
+
+function describeFailures(shops: readonly ShopResult[]): string {
+  return listSome(
+    shops.map((shop) => `${shop.shop} (${shop.errorType}: ${shop.message})`),
+    FAILURES_NAMED,
+    MAX_FAILURE_LENGTH,
+  );
+}
