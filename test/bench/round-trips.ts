@@ -28,7 +28,7 @@ export interface RunShape {
   readonly separateAppRead: boolean;
   /** Calls per run naming the shop's secret. */
   readonly secretsManagerCalls: number;
-  /** GetSecretValue of the app credentials: once per run, and only when a shop is refreshed. */
+  /** GetSecretValue of the app credentials: once per run and app, whether or not a shop is due. */
   readonly appCredentialReads: number;
   readonly tiktokCalls: number;
   readonly eventBridgeCalls: number;
