@@ -95,6 +95,8 @@ describe('Function: main (npm run refresh)', () => {
       TIKTOK_APP_KEY: APP_KEY,
       TIKTOK_APP_SECRET: APP_SECRET,
       [ENV.tiktokAuthBaseUrl]: tiktok.url,
+      // Nobody else writes these files: a quick look for another writer after a refusal.
+      [ENV.refusalRecheckMs]: '15',
     };
     stdout = [];
     stderr = [];
@@ -434,6 +436,28 @@ describe('Function: main (npm run refresh)', () => {
     expect(code).not.toBe(0);
     expect(printed()).toContain(ENV.tiktokAuthBaseUrl);
   });
+
+  it.each(['-1', '60001', 'soon'])(
+    'exits 2 before any call when REFUSAL_RECHECK_MS is %j',
+    async (recheckMs) => {
+      // Prepare
+      const { raw } = await tokenFile(HOUR);
+
+      // Act
+      const code = await main(['--token-file', file], {
+        ...env,
+        [ENV.refusalRecheckMs]: recheckMs,
+      });
+
+      // Assess
+      expect(code).toBe(2);
+      expect(stderr).toEqual([
+        `${ENV.refusalRecheckMs} must be a whole number from 0 to 60000\n${USAGE}`,
+      ]);
+      expect(tiktok.calls).toEqual([]);
+      expect(await readFile(file, 'utf8')).toBe(raw);
+    },
+  );
 
   it('sets the process exit code when run as a script', async () => {
     // Act

@@ -12,7 +12,7 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RunSummary } from '../../lambda/refresher/refresh.js';
-import { DETAIL_TYPE, METRIC } from '../../lambda/shared/contract.js';
+import { DEFAULTS, DETAIL_TYPE, ENV, METRIC } from '../../lambda/shared/contract.js';
 import { KEPT_LABEL, versionIdFor } from '../../lambda/shared/secrets-store.js';
 import { MAX_STORED_BYTES } from '../../lambda/shared/token.js';
 import {
@@ -167,6 +167,9 @@ describe('Function: handler', () => {
     vi.stubEnv('TOKEN_SECRET_IDS', `${SHOP_A},${SHOP_B}`);
     vi.stubEnv('TOKEN_SECRET_TAG_KEY', '');
     vi.stubEnv('TIKTOK_AUTH_BASE_URL', tiktok.url);
+    // No other writer races these runs: a quick look for one after a refusal (see the tests of
+    // REFUSAL_RECHECK_MS below).
+    vi.stubEnv(ENV.refusalRecheckMs, '15');
     const capture = (chunk: unknown) => {
       emitted.push(String(chunk));
       return true;
@@ -474,6 +477,47 @@ describe('Function: handler', () => {
 
       expect(result?.shops[0]?.outcome).toBe('superseded');
       expect(publishedEvents()).toEqual([]);
+    });
+
+    it.each([
+      ['0', 1],
+      ['15', 5],
+    ])(
+      'with REFUSAL_RECHECK_MS=%s, reads the token %i more times before asking for reauthorization',
+      async (recheckMs, looks) => {
+        // Prepare
+        vi.stubEnv(ENV.refusalRecheckMs, recheckMs);
+        stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+        tiktok.failNext(1, { code: 36004005, message: 'no related auth record' });
+
+        // Act
+        const { result } = await invoke({});
+
+        // Assess
+        expect(result?.shops[0]?.errorType).toBe('ReauthorizationRequiredError');
+        const currentReads = sm.commandCalls(GetSecretValueCommand, {
+          SecretId: SHOP_A,
+          VersionStage: 'AWSCURRENT',
+        });
+        expect(currentReads).toHaveLength(1 + looks);
+      },
+    );
+
+    it('spreads its looks for another writer over REFUSAL_RECHECK_MS', async () => {
+      // Prepare
+      vi.stubEnv(ENV.refusalRecheckMs, '600');
+      stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+      tiktok.failNext(1, { code: 36004005, message: 'no related auth record' });
+
+      // Act
+      const started = Date.now();
+      const { result } = await invoke({});
+      const tookMs = Date.now() - started;
+
+      // Assess
+      expect(result?.shops[0]?.errorType).toBe('ReauthorizationRequiredError');
+      expect(tookMs).toBeGreaterThanOrEqual(600);
+      expect(tookMs).toBeLessThan(DEFAULTS.refusalRecheckMs);
     });
 
     it('retries HTTP 503, then fails the invocation so Lambda retries it', async () => {
