@@ -19,6 +19,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { main } from '../../lambda/commands/refresh.js';
 import { ENV } from '../../lambda/shared/contract.js';
 import { type LocalTikTok, startLocalTikTok } from '../local/endpoints/tiktok.js';
+import { sellerToken } from '../support/seed-shop.js';
 
 const APP_KEY = '6cli1app2key3';
 const APP_SECRET = 'APPSECRET_cli_5e4d3c2b1a09f8e7d6c5b4a3';
@@ -63,11 +64,7 @@ describe('Function: main (npm run refresh)', () => {
    * Answers the seller's open_id and the file's exact content.
    */
   async function tokenFile(expiresInSeconds: number): Promise<{ openId: string; raw: string }> {
-    const { openId } = tiktok.addSeller();
-    const data = tiktok.tokenDocument(openId, {
-      accessTokenExpiresAt: Math.floor(Date.now() / 1000) + expiresInSeconds,
-    });
-    const raw = JSON.stringify({ code: 0, message: 'success', data, request_id: '2024LOCAL' });
+    const { openId, raw } = sellerToken(tiktok, { accessTtlSeconds: expiresInSeconds });
     await writeFile(file, raw, { mode: 0o600 });
     return { openId, raw };
   }

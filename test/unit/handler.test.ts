@@ -21,6 +21,7 @@ import {
   REFRESH_PATH,
   startLocalTikTok,
 } from '../local/endpoints/tiktok.js';
+import { sellerToken } from '../support/seed-shop.js';
 
 const APP_KEY = 'test-app-key';
 const APP_SECRET = 'APPSECRET_0f9e8d7c6b5a';
@@ -37,21 +38,14 @@ let tiktok: LocalTikTok;
 const emitted: string[] = [];
 /** Where the current test's output starts in `emitted`. */
 let testStart = 0;
-/** Every token value the suite put into a secret, on top of what the TikTok host issued. */
-const seededSecrets: string[] = [];
+/** Values a test planted in a secret, on top of what the TikTok host issued: they must not leak. */
+const planted: string[] = [];
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-/** A token document as the secret holds it, for a new seller whose access token ends in `accessTtl`. */
-function seller(accessTtl: number, options: { refreshTokenExpiresAt?: number } = {}) {
-  const added = tiktok.addSeller(options);
-  const refreshToken = added.refreshToken ?? '';
-  const data = tiktok.tokenDocument(refreshToken, {
-    accessTokenExpiresAt: nowSeconds() + accessTtl,
-  });
-  const raw = JSON.stringify({ code: 0, message: 'success', data, request_id: 'req-seed' });
-  seededSecrets.push(data.access_token, data.refresh_token);
-  return { raw, refreshToken, data };
+/** A new seller's token as the secret holds it, its access token ending in `accessTtlSeconds`. */
+function seller(accessTtlSeconds: number, options: { refreshTokenExpiresAt?: number } = {}) {
+  return sellerToken(tiktok, { accessTtlSeconds, ...options });
 }
 
 /** Scripts Secrets Manager: what each label of a secret answers. */
@@ -607,7 +601,7 @@ describe('Function: handler', () => {
         raw: '{"code":0,"data":{"access_token":"AT_LEAK_CHECK"}}',
         versionId: 'a1',
       });
-      seededSecrets.push('AT_LEAK_CHECK');
+      planted.push('AT_LEAK_CHECK');
 
       const { result } = await invoke({});
 
@@ -748,7 +742,7 @@ describe('Function: handler', () => {
         .map((call) => call.args[0].input);
       expect(moves).not.toContainEqual(expect.objectContaining({ MoveToVersionId: 'a2' }));
       const written = putValues(SHOP_A).map((raw) => JSON.parse(raw).data.open_id);
-      expect(written).toEqual([ours.data.open_id]);
+      expect(written).toEqual([ours.openId]);
     });
 
     it('ignores an AWSPENDING label left on a version older than the current one', async () => {
@@ -976,7 +970,7 @@ describe('Function: handler', () => {
   });
 
   it('never lets a token, secret or refresh URL reach a log line, event, error or result', () => {
-    const secrets = [...tiktok.issuedSecrets(), ...seededSecrets, APP_SECRET];
+    const secrets = [...tiktok.issuedSecrets(), ...planted, APP_SECRET];
     const everything = emitted.join('\n');
 
     expect(emitted.length).toBeGreaterThan(50);
