@@ -6,16 +6,13 @@
  * both required, even when the token is not due or in a dry run: a missing one is reported at
  * start, not days later when the token falls due. Before TikTok is called, the file is checked
  * to be writable and a recovery file is reserved beside it: a token TikTok issued is never lost
- * to a failed write. A symbolic link is followed; its target is replaced.
+ * to a failed write. A symbolic link is followed; its target is replaced. TIKTOK_AUTH_BASE_URL and
+ * REFUSAL_RECHECK_MS are read as the function reads them.
  */
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  type Logger,
-  MOVED_ON_CHECKS_MS,
-  type RunSummary,
-  refreshShops,
-} from '../refresher/refresh.js';
+import { MAX_REFUSAL_RECHECK_MS, movedOnChecks, wholeNumberProblem } from '../refresher/config.js';
+import { type Logger, type RunSummary, refreshShops } from '../refresher/refresh.js';
 import { checkBaseUrl } from '../shared/base-url.js';
 import { runBudget } from '../shared/budget.js';
 import { DEFAULTS, ENV } from '../shared/contract.js';
@@ -64,6 +61,17 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     console.error(`${ENV.tiktokAuthBaseUrl} ${urlProblem}\n${USAGE}`);
     return 2;
   }
+  const recheckMs = env[ENV.refusalRecheckMs]?.trim() || String(DEFAULTS.refusalRecheckMs);
+  const recheckProblem = wholeNumberProblem(
+    ENV.refusalRecheckMs,
+    recheckMs,
+    0,
+    MAX_REFUSAL_RECHECK_MS,
+  );
+  if (recheckProblem !== undefined) {
+    console.error(`${recheckProblem}\n${USAGE}`);
+    return 2;
+  }
 
   const store = new FileTokenStore();
   const tiktok = new TikTokAuthClient({ baseUrl, timeoutMs: DEFAULTS.tiktokTimeoutMs });
@@ -78,7 +86,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       refreshBeforeExpirySeconds: DEFAULTS.refreshBeforeExpirySeconds,
       maxConcurrency: 1,
       budget: runBudget({ ...DEFAULTS, maxConcurrency: 1 }),
-      movedOnChecksMs: MOVED_ON_CHECKS_MS,
+      movedOnChecksMs: movedOnChecks(Number(recheckMs)),
     },
     {
       store,

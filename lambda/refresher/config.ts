@@ -2,6 +2,7 @@ import { type AppsConfig, readAppsEnv } from '../shared/apps.js';
 import { checkBaseUrl } from '../shared/base-url.js';
 import { DEFAULTS, ENV } from '../shared/contract.js';
 import { ConfigurationError } from '../shared/errors.js';
+import { MOVED_ON_CHECKS_MS } from './refresh.js';
 
 export interface Config {
   /**
@@ -19,7 +20,12 @@ export interface Config {
   readonly tiktokTimeoutMs: number;
   readonly maxConcurrency: number;
   readonly secretWritesPerSecond: number;
+  /** How long to look for another writer's token after TikTok refused a refresh token. */
+  readonly refusalRecheckMs: number;
 }
+
+/** The longest REFUSAL_RECHECK_MS: a shop holds one of the run's concurrent slots meanwhile. */
+export const MAX_REFUSAL_RECHECK_MS = 60_000;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -36,11 +42,9 @@ export function loadConfig(env: Env): Config {
   const integer = (name: string, fallback: number, min: number, max: number): number => {
     const value = text(name);
     if (value === undefined) return fallback;
-    const parsed = Number(value);
-    if (!/^\d+$/.test(value) || parsed < min || parsed > max) {
-      problems.push(`${name} must be a whole number from ${min} to ${max}`);
-    }
-    return parsed;
+    const problem = wholeNumberProblem(name, value, min, max);
+    if (problem !== undefined) problems.push(problem);
+    return Number(value);
   };
 
   const tokenSecretIds = (text(ENV.tokenSecretIds) ?? '')
@@ -77,9 +81,40 @@ export function loadConfig(env: Env): Config {
       1,
       1000,
     ),
+    refusalRecheckMs: integer(
+      ENV.refusalRecheckMs,
+      DEFAULTS.refusalRecheckMs,
+      0,
+      MAX_REFUSAL_RECHECK_MS,
+    ),
   };
   if (problems.length > 0) {
     throw new ConfigurationError(`invalid configuration: ${problems.join('; ')}`);
   }
   return config;
+}
+
+/** What is wrong with `value` as the setting `name`, a whole number from `min` to `max`. */
+export function wholeNumberProblem(
+  name: string,
+  value: string,
+  min: number,
+  max: number,
+): string | undefined {
+  const parsed = Number(value);
+  return /^\d+$/.test(value) && parsed >= min && parsed <= max
+    ? undefined
+    : `${name} must be a whole number from ${min} to ${max}`;
+}
+
+/**
+ * The pauses between looks at the store after TikTok refused a refresh token, for a look of
+ * `totalMs` in all (REFUSAL_RECHECK_MS): MOVED_ON_CHECKS_MS scaled, so that the first looks come
+ * at once and the later ones further apart. 0: one look, at once.
+ */
+export function movedOnChecks(totalMs: number): readonly number[] {
+  const defaultTotalMs = MOVED_ON_CHECKS_MS.reduce((sum, ms) => sum + ms, 0);
+  return MOVED_ON_CHECKS_MS.map((ms) => Math.round((ms * totalMs) / defaultTotalMs)).filter(
+    (ms, index) => index === 0 || ms > 0,
+  );
 }

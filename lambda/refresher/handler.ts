@@ -10,9 +10,9 @@ import { EventBridgePublisher } from '../shared/event-publisher.js';
 import { SecretsManagerTokenStore } from '../shared/secrets-store.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import { abortAt, systemClock } from '../shared/timing.js';
-import { type Config, loadConfig } from './config.js';
+import { type Config, loadConfig, movedOnChecks } from './config.js';
 import { AppCredentialReads, incompleteRunError } from './invocation.js';
-import { MOVED_ON_CHECKS_MS, type RunSummary, refreshShops } from './refresh.js';
+import { type RunSummary, refreshShops } from './refresh.js';
 import { parseRunRequest } from './run-request.js';
 import { configuredShops, selectShops, withApps } from './shops.js';
 
@@ -74,7 +74,7 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
     const summary = await refreshShops(
       shops,
       request,
-      { ...config, budget, movedOnChecksMs: MOVED_ON_CHECKS_MS },
+      { ...config, budget, movedOnChecksMs: movedOnChecks(config.refusalRecheckMs) },
       {
         store,
         tiktok: new TikTokAuthClient({

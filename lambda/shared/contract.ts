@@ -14,6 +14,7 @@ export const ENV = {
   tiktokTimeoutMs: 'TIKTOK_TIMEOUT_MS',
   maxConcurrency: 'MAX_CONCURRENCY',
   secretWritesPerSecond: 'SECRET_WRITES_PER_SECOND',
+  refusalRecheckMs: 'REFUSAL_RECHECK_MS',
 } as const;
 
 /** Environment of the consent callback function (lambda/callback-handler.ts). */
@@ -49,6 +50,12 @@ export const DEFAULTS = {
    * the occasional throttle from another writer in the account is retried.
    */
   secretWritesPerSecond: 48,
+  /**
+   * After TikTok refuses a refresh token, the store is read again for this long before the seller
+   * is asked to authorize again: a concurrent writer's new token may still be on its way (two
+   * writes, each retried when throttled).
+   */
+  refusalRecheckMs: 7_500,
   /** `Authorization Expiring` fires when the seller's authorization ends sooner than this. */
   authorizationWarningSeconds: 30 * 24 * 3600,
 } as const;

@@ -14,6 +14,7 @@ import {
   startLocalSecretsManager,
 } from '../local/endpoints/secrets-manager.js';
 import { type LocalTikTok, startLocalTikTok } from '../local/endpoints/tiktok.js';
+import { seedShop } from '../support/seed-shop.js';
 
 /**
  * Readers against the local Secrets Manager, EventBridge and TikTok endpoints, with the real
@@ -38,16 +39,6 @@ const context = {
   awsRequestId: 'request-1',
   getRemainingTimeInMillis: () => 300_000,
 } as unknown as Context;
-
-/** A shop secret in the local Secrets Manager whose access token expires in `ttl` seconds. */
-function seedShop(name: string, ttl: number): { accessToken: string } {
-  const { refreshToken } = tiktok.addSeller();
-  const data = tiktok.tokenDocument(refreshToken ?? '', {
-    accessTokenExpiresAt: Math.floor(Date.now() / 1000) + ttl,
-  });
-  secretsManager.seed(name, JSON.stringify({ code: 0, message: 'success', data }));
-  return { accessToken: data.access_token };
-}
 
 /** The access token Secrets Manager holds as AWSCURRENT. */
 function currentAccessToken(name: string): string {
@@ -171,7 +162,7 @@ describe('Integration: readers of a shop token', () => {
   it('sees the new token right after a refresh once the Token Refreshed event dropped its cache', async () => {
     // Prepare: the example reader has read and cached the shop's token.
     const shop = 'tiktok-shop/tokens/reader-a';
-    seedShop(shop, 3 * DAY);
+    seedShop({ tiktok, secretsManager }, shop, { accessTtlSeconds: 3 * DAY });
     vi.stubEnv('SHOP_TOKEN_SECRET_ID', shop);
     const before = await exampleReader({});
 
@@ -204,7 +195,7 @@ describe('Integration: readers of a shop token', () => {
 
   it('keeps its cache when the Token Refreshed event is about another shop', async () => {
     const shop = 'tiktok-shop/tokens/reader-b';
-    seedShop(shop, 3 * DAY);
+    seedShop({ tiktok, secretsManager }, shop, { accessTtlSeconds: 3 * DAY });
     vi.stubEnv('SHOP_TOKEN_SECRET_ID', shop);
     await exampleReader({});
     const readsBefore = readsOf(shop);
@@ -222,7 +213,9 @@ describe('Integration: readers of a shop token', () => {
   it('recovers from an expired-token answer with one fresh read and one retry', async () => {
     // Prepare: a reader caches the token, then the refresher replaces it.
     const shop = 'tiktok-shop/tokens/reader-c';
-    const { accessToken: cachedToken } = seedShop(shop, 3 * DAY);
+    const { accessToken: cachedToken } = seedShop({ tiktok, secretsManager }, shop, {
+      accessTtlSeconds: 3 * DAY,
+    });
     const provider = localProvider();
     await getShopToken(shop, { provider });
     await refresh(shop);
@@ -240,7 +233,7 @@ describe('Integration: readers of a shop token', () => {
 
   it('retries only once when the fresh token is refused too', async () => {
     const shop = 'tiktok-shop/tokens/reader-d';
-    seedShop(shop, 3 * DAY);
+    seedShop({ tiktok, secretsManager }, shop, { accessTtlSeconds: 3 * DAY });
     const provider = localProvider();
     await getShopToken(shop, { provider });
     await refresh(shop);

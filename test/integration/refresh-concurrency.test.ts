@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ShopResult } from '../../lambda/refresher/refresh.js';
-import { DEFAULT_TOKEN_SECRET_TAG_KEY, DETAIL_TYPE } from '../../lambda/shared/contract.js';
+import { DETAIL_TYPE } from '../../lambda/shared/contract.js';
 import { REFRESH_PATH, TIKTOK_CODE } from '../local/endpoints/tiktok.js';
 import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment.js';
 import { synthesizeRefresher } from '../support/synth.js';
@@ -20,28 +20,10 @@ const DAY = 24 * 3600;
 const deployments: LocalDeployment[] = [];
 let scheduledEvent: unknown;
 
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-
 async function deploy(): Promise<LocalDeployment> {
   const deployment = await LocalDeployment.start({ shops: SHOPS });
   deployments.push(deployment);
   return deployment;
-}
-
-/** Stores TikTok's answer for a newly authorized seller in the secret, as onboarding does. */
-function authorize(
-  deployment: LocalDeployment,
-  name: string,
-  accessTtlSeconds: number,
-): { raw: string; refreshToken: string } {
-  const seller = deployment.tiktok.addSeller();
-  const refreshToken = seller.refreshToken ?? '';
-  const data = deployment.tiktok.tokenDocument(refreshToken, {
-    accessTokenExpiresAt: nowSeconds() + accessTtlSeconds,
-  });
-  const raw = JSON.stringify({ code: 0, message: 'success', data, request_id: 'authorize' });
-  deployment.secretsManager.seed(name, raw, { [DEFAULT_TOKEN_SECRET_TAG_KEY]: name });
-  return { raw, refreshToken };
 }
 
 function lineFor(outcome: InvokeOutcome, name: string): ShopResult | undefined {
@@ -81,7 +63,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
     beforeAll(async () => {
       // Prepare
       const deployment = await deploy();
-      const seeded = NAMES.map((name) => authorize(deployment, name, 3600));
+      const seeded = NAMES.map((name) => deployment.seedShop(name, { accessTtlSeconds: 3600 }));
       // Secrets Manager takes 2 s per write, as under load: the run TikTok answers first has not
       // stored its token yet when TikTok refuses the other run's now rotated one.
       deployment.secretsManager.delayNext('PutSecretValue', 2 * NAMES.length, 2_000);
@@ -148,8 +130,8 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
     }) => {
       // Prepare
       const deployment = await deploy();
-      for (const name of NAMES.slice(1)) authorize(deployment, name, 5 * DAY);
-      const old = authorize(deployment, SHOP_A, 3600);
+      for (const name of NAMES.slice(1)) deployment.seedShop(name, { accessTtlSeconds: 5 * DAY });
+      const old = deployment.seedShop(SHOP_A, { accessTtlSeconds: 3600 });
       deployment.tiktok.failNext(1, { delayMs: 2_000 });
 
       // Act: the seller authorizes again while TikTok is still answering the run's refresh.
@@ -158,7 +140,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
         () => deployment.tiktok.calls.some((call) => call.path === REFRESH_PATH),
         'the refresh reaches TikTok',
       );
-      const reauthorized = authorize(deployment, SHOP_A, 7 * DAY);
+      const reauthorized = deployment.seedShop(SHOP_A, { accessTtlSeconds: 7 * DAY });
       const outcome = await run;
 
       // Assess
@@ -182,8 +164,8 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
     }) => {
       // Prepare
       const deployment = await deploy();
-      for (const name of NAMES.slice(1)) authorize(deployment, name, 5 * DAY);
-      const old = authorize(deployment, SHOP_A, 3600);
+      for (const name of NAMES.slice(1)) deployment.seedShop(name, { accessTtlSeconds: 5 * DAY });
+      const old = deployment.seedShop(SHOP_A, { accessTtlSeconds: 3600 });
       deployment.tiktok.failNext(1, { delayMs: 2_000 });
 
       // Act: the new authorization ends the old one before TikTok handles the run's refresh.
@@ -193,7 +175,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
         'the refresh reaches TikTok',
       );
       deployment.tiktok.revoke(old.refreshToken);
-      const reauthorized = authorize(deployment, SHOP_A, 7 * DAY);
+      const reauthorized = deployment.seedShop(SHOP_A, { accessTtlSeconds: 7 * DAY });
       const outcome = await run;
 
       // Assess

@@ -2,20 +2,22 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DEFAULT_TOKEN_SECRET_TAG_KEY,
-  DETAIL_TYPE,
-  EVENT_SOURCE,
-} from '../../lambda/shared/contract.js';
+import { DETAIL_TYPE, EVENT_SOURCE } from '../../lambda/shared/contract.js';
 import type { RecordedEvent } from '../local/endpoints/eventbridge.js';
 import { REFRESH_PATH, TIKTOK_CODE, type TikTokFault } from '../local/endpoints/tiktok.js';
-import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment.js';
+import {
+  type InvokeOutcome,
+  LocalDeployment,
+  QUICK_REFUSAL_RECHECK,
+  type SeededShop,
+} from '../support/local-deployment.js';
 import { synthesizeRefresher } from '../support/synth.js';
 
 /**
  * The bundle CDK synthesizes, run as Lambda would run it (a fresh process per invocation, the
  * template's environment) against local Secrets Manager, EventBridge and TikTok endpoints. Each
- * test gets its own deployment, so tests run side by side without sharing state or faults.
+ * test gets its own deployment, so tests run side by side without sharing state or faults. No
+ * other writer races these runs: after a refusal, the function looks for one only briefly.
  */
 
 const SHOPS = ['shop-a', 'shop-b', 'shop-c'];
@@ -41,14 +43,6 @@ interface TokenAnswer {
   };
 }
 
-interface Seeded {
-  readonly name: string;
-  readonly arn: string;
-  readonly raw: string;
-  readonly refreshToken: string;
-  readonly versionId: string;
-}
-
 const deployments: LocalDeployment[] = [];
 /** Values the tests planted in secrets themselves: they must not leak either. */
 const planted: string[] = [];
@@ -67,7 +61,10 @@ let running = 0;
 const waiting: (() => void)[] = [];
 
 async function deploy(): Promise<LocalDeployment> {
-  const deployment = await LocalDeployment.start({ shops: SHOPS });
+  const deployment = await LocalDeployment.start({
+    shops: SHOPS,
+    environment: QUICK_REFUSAL_RECHECK,
+  });
   deployments.push(deployment);
   const invoke = deployment.invoke.bind(deployment);
   deployment.invoke = async (...args) => {
@@ -83,36 +80,11 @@ async function deploy(): Promise<LocalDeployment> {
   return deployment;
 }
 
-/**
- * A seller authorized at the local TikTok host, and the shop's secret holding TikTok's answer
- * for it (as onboarding stores it), with an access token that ends in `accessTtlSeconds`.
- */
-function seed(
-  deployment: LocalDeployment,
-  name: string,
-  options: { accessTtlSeconds: number; refreshTokenExpiresAt?: number },
-): Seeded {
-  const seller = deployment.tiktok.addSeller(
-    options.refreshTokenExpiresAt === undefined
-      ? {}
-      : { refreshTokenExpiresAt: options.refreshTokenExpiresAt },
-  );
-  const refreshToken = seller.refreshToken ?? '';
-  const data = deployment.tiktok.tokenDocument(refreshToken, {
-    accessTokenExpiresAt: nowSeconds() + options.accessTtlSeconds,
-  });
-  const raw = JSON.stringify({ code: 0, message: 'success', data, request_id: 'seed' });
-  const secret = deployment.secretsManager.seed(name, raw, {
-    [DEFAULT_TOKEN_SECRET_TAG_KEY]: name,
-  });
-  return { name, arn: secret.arn, raw, refreshToken, versionId: secret.versionId };
-}
-
 /** Every configured shop but `except` with a token that is not due, so a run leaves them alone. */
-function seedFresh(deployment: LocalDeployment, ...except: string[]): Seeded[] {
+function seedFresh(deployment: LocalDeployment, ...except: string[]): SeededShop[] {
   return [SHOP_A, SHOP_B, SHOP_C]
     .filter((name) => !except.includes(name))
-    .map((name) => seed(deployment, name, { accessTtlSeconds: 5 * DAY }));
+    .map((name) => deployment.seedShop(name, { accessTtlSeconds: 5 * DAY }));
 }
 
 function stored(deployment: LocalDeployment, name: string): TokenAnswer {
@@ -267,9 +239,9 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
   describe.concurrent('when a scheduled run finds one shop due, one fresh and one whose authorization ends soon', () => {
     let deployment: LocalDeployment;
     let relay: Relay;
-    let due: Seeded;
-    let fresh: Seeded;
-    let ending: Seeded;
+    let due: SeededShop;
+    let fresh: SeededShop;
+    let ending: SeededShop;
     let outcome: InvokeOutcome;
 
     beforeAll(async () => {
@@ -277,9 +249,9 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
       deployment = await deploy();
       let environment: Record<string, string>;
       [relay, environment] = await tiktokRelay(deployment);
-      due = seed(deployment, SHOP_A, { accessTtlSeconds: 3600 });
-      fresh = seed(deployment, SHOP_B, { accessTtlSeconds: 6 * DAY });
-      ending = seed(deployment, SHOP_C, {
+      due = deployment.seedShop(SHOP_A, { accessTtlSeconds: 3600 });
+      fresh = deployment.seedShop(SHOP_B, { accessTtlSeconds: 6 * DAY });
+      ending = deployment.seedShop(SHOP_C, {
         accessTtlSeconds: 600,
         refreshTokenExpiresAt: nowSeconds() + 10 * DAY,
       });
@@ -397,7 +369,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
         // Prepare
         const deployment = await deploy();
         seedFresh(deployment, SHOP_A);
-        const shop = seed(deployment, SHOP_A, { accessTtlSeconds: 3600 });
+        const shop = deployment.seedShop(SHOP_A, { accessTtlSeconds: 3600 });
         refuse(deployment, shop.refreshToken);
 
         // Act
@@ -441,7 +413,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
       // Prepare
       const deployment = await deploy();
       seedFresh(deployment, SHOP_B);
-      const shop = seed(deployment, SHOP_B, {
+      const shop = deployment.seedShop(SHOP_B, {
         accessTtlSeconds: 3600,
         refreshTokenExpiresAt: nowSeconds() - DAY,
       });
@@ -502,7 +474,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
         // Prepare
         const deployment = await deploy();
         seedFresh(deployment, SHOP_C);
-        const shop = seed(deployment, SHOP_C, { accessTtlSeconds: 3600 });
+        const shop = deployment.seedShop(SHOP_C, { accessTtlSeconds: 3600 });
         deployment.tiktok.failAlways(fault);
 
         // Act
@@ -536,7 +508,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
       // Prepare
       const deployment = await deploy();
       seedFresh(deployment, SHOP_A);
-      const shop = seed(deployment, SHOP_A, { accessTtlSeconds: 3600 });
+      const shop = deployment.seedShop(SHOP_A, { accessTtlSeconds: 3600 });
       deployment.tiktok.failNext(1, { httpStatus: 502 });
       deployment.tiktok.failNext(1, { dropConnection: true });
 
@@ -576,7 +548,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
         // Prepare
         const deployment = await deploy();
         seedFresh(deployment, SHOP_A);
-        const shop = seed(deployment, SHOP_A, { accessTtlSeconds: 3600 });
+        const shop = deployment.seedShop(SHOP_A, { accessTtlSeconds: 3600 });
         deployment.tiktok.failNext(1, fault);
         planted.push('TTS_AT_shape');
 
@@ -675,10 +647,10 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
       // Prepare
       const deployment = await deploy();
       const [due, fresh] = [
-        seed(deployment, SHOP_A, { accessTtlSeconds: 3600 }),
-        seed(deployment, SHOP_B, { accessTtlSeconds: 5 * DAY }),
+        deployment.seedShop(SHOP_A, { accessTtlSeconds: 3600 }),
+        deployment.seedShop(SHOP_B, { accessTtlSeconds: 5 * DAY }),
       ];
-      seed(deployment, SHOP_C, { accessTtlSeconds: 60 });
+      deployment.seedShop(SHOP_C, { accessTtlSeconds: 60 });
 
       // Act
       const outcome = await deployment.invoke({ dryRun: true });
@@ -727,7 +699,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
     it('touches only the shops asked for, by name or by ARN', async ({ expect }) => {
       // Prepare
       const deployment = await deploy();
-      const [a, b, c] = seedFresh(deployment) as [Seeded, Seeded, Seeded];
+      const [a, b, c] = seedFresh(deployment) as [SeededShop, SeededShop, SeededShop];
 
       // Act
       const outcome = await deployment.invoke({ force: true, shops: [a.name, c.arn] });
@@ -776,10 +748,10 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
     it('refreshes the others and reports each failure by shop', async ({ expect }) => {
       // Prepare
       const deployment = await deploy();
-      const revoked = seed(deployment, SHOP_A, { accessTtlSeconds: 3600 });
+      const revoked = deployment.seedShop(SHOP_A, { accessTtlSeconds: 3600 });
       deployment.tiktok.revoke(revoked.refreshToken);
       deployment.secretsManager.seed(SHOP_B, '{"code":0}');
-      const due = seed(deployment, SHOP_C, { accessTtlSeconds: 3600 });
+      const due = deployment.seedShop(SHOP_C, { accessTtlSeconds: 3600 });
 
       // Act
       const outcome = await deployment.invoke(scheduledEvent);
@@ -815,8 +787,8 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
       const deployment = await deploy();
       const [relay, environment] = await tiktokRelay(deployment);
       const [down, b, c] = [SHOP_A, SHOP_B, SHOP_C].map((name) =>
-        seed(deployment, name, { accessTtlSeconds: 3600 }),
-      ) as [Seeded, Seeded, Seeded];
+        deployment.seedShop(name, { accessTtlSeconds: 3600 }),
+      ) as [SeededShop, SeededShop, SeededShop];
       relay.standIn = ({ query }) =>
         query.get('refresh_token') === down.refreshToken
           ? { status: 503, body: '<html>503</html>' }
@@ -854,7 +826,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
         // Prepare
         const deployment = await deploy();
         seedFresh(deployment, SHOP_A);
-        const shop = seed(deployment, SHOP_A, { accessTtlSeconds: 3600 });
+        const shop = deployment.seedShop(SHOP_A, { accessTtlSeconds: 3600 });
         for (const operation of WRITES) deployment.secretsManager.failNext(operation, count, fault);
 
         // Act
@@ -883,7 +855,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
         const deployment = await deploy();
         const [relay, environment] = await secretsManagerRelay(deployment);
         seedFresh(deployment, SHOP_A);
-        const shop = seed(deployment, SHOP_A, { accessTtlSeconds: 3600 });
+        const shop = deployment.seedShop(SHOP_A, { accessTtlSeconds: 3600 });
         let lost = 0;
         relay.loseAnswer = (request) => request.operation === operation && lost++ === 0;
 
@@ -911,7 +883,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
       // Prepare
       const deployment = await deploy();
       seedFresh(deployment, SHOP_A);
-      const shop = seed(deployment, SHOP_A, { accessTtlSeconds: 3600 });
+      const shop = deployment.seedShop(SHOP_A, { accessTtlSeconds: 3600 });
       deployment.secretsManager.failNext('UpdateSecretVersionStage', 100, 'ThrottlingException');
       const lambda = new AbortController();
 
@@ -955,7 +927,7 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
       // Prepare
       const deployment = await deploy();
       seedFresh(deployment, SHOP_B);
-      seed(deployment, SHOP_B, { accessTtlSeconds: 3600 });
+      deployment.seedShop(SHOP_B, { accessTtlSeconds: 3600 });
       deployment.secretsManager.failNext('UpdateSecretVersionStage', 1, {
         type: 'AccessDeniedException',
         message: 'not authorized to perform secretsmanager:UpdateSecretVersionStage',
@@ -995,11 +967,11 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
       // token ends in three days (how long TikTok makes it is not documented).
       const deployment = await deploy();
       seedFresh(deployment, SHOP_A);
-      seed(deployment, SHOP_A, { accessTtlSeconds: 3600 });
+      deployment.seedShop(SHOP_A, { accessTtlSeconds: 3600 });
       const refreshed = await deployment.invoke(scheduledEvent);
       const refreshToken = deployment.storedRefreshToken(SHOP_A) ?? '';
       deployment.tiktok.revoke(refreshToken);
-      const reauthorized = seed(deployment, SHOP_A, { accessTtlSeconds: 3 * DAY });
+      const reauthorized = deployment.seedShop(SHOP_A, { accessTtlSeconds: 3 * DAY });
 
       // Act
       const outcome = await deployment.invoke(scheduledEvent);

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RunSummary } from '../../lambda/refresher/refresh.js';
-import { DEFAULT_TOKEN_SECRET_TAG_KEY } from '../../lambda/shared/contract.js';
+import { ENV } from '../../lambda/shared/contract.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
 import {
   type LocalSecretsManager,
+  type SeededSecret,
   startLocalSecretsManager,
 } from '../local/endpoints/secrets-manager.js';
 import {
@@ -15,6 +16,7 @@ import {
   type LocalTikTokOptions,
   startLocalTikTok,
 } from '../local/endpoints/tiktok.js';
+import { type SeedOptions, type SellerToken, seedShop } from './seed-shop.js';
 import { type SynthesizeOptions, synthesizeRefresher } from './synth.js';
 
 const run = promisify(execFile);
@@ -34,6 +36,14 @@ function lambdaHeapFlags(memoryMb: number): string[] {
   ];
 }
 
+/**
+ * A quick look for another writer after TikTok refuses a refresh token (REFUSAL_RECHECK_MS): for
+ * deployments no other writer races. Races keep the template's environment, and so the default.
+ */
+export const QUICK_REFUSAL_RECHECK: Readonly<Record<string, string>> = {
+  [ENV.refusalRecheckMs]: '15',
+};
+
 export interface InvokeOutcome {
   readonly result?: RunSummary;
   /** What Lambda reports for a failed invocation. */
@@ -48,6 +58,9 @@ export interface InvokeOutcome {
   readonly cpuMs?: number;
 }
 
+/** A shop's secret seeded with a seller's token: the token, and the secret's ARN and version. */
+export type SeededShop = SellerToken & SeededSecret;
+
 export interface LocalDeploymentOptions {
   /** Shops the synthesized stack creates token secrets for. @default ['shop-a', 'shop-b'] */
   readonly shops?: SynthesizeOptions['shops'];
@@ -56,6 +69,8 @@ export interface LocalDeploymentOptions {
   readonly tiktok?: Partial<Omit<LocalTikTokOptions, 'appKey' | 'appSecret'>>;
   /** Secrets Manager's regional write quota, enforced by the local endpoint. */
   readonly writeQuotaPerSecond?: number;
+  /** Settings an operator adds to the function's environment, on top of the template's. */
+  readonly environment?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -96,7 +111,7 @@ export class LocalDeployment {
       secretsManager,
       eventBridge,
       tiktok,
-      deployed.environment,
+      { ...deployed.environment, ...options.environment },
       deployed.handlerPath,
       deployed.handlerExport,
       deployed.timeoutSeconds * 1000,
@@ -120,29 +135,8 @@ export class LocalDeployment {
    * Registers a seller at the local TikTok host and stores its token in the shop's secret, as
    * onboarding would: TikTok's answer, unchanged, whose access token ends in `accessTtlSeconds`.
    */
-  seedShop(
-    secretName: string,
-    options: {
-      accessTtlSeconds: number;
-      refreshTokenExpiresAt?: number;
-      /** Tag key the secret carries for discovery. @default DEFAULT_TOKEN_SECRET_TAG_KEY */
-      tagKey?: string;
-    },
-  ): { refreshToken: string; openId: string } {
-    const seller = this.tiktok.addSeller(
-      options.refreshTokenExpiresAt === undefined
-        ? {}
-        : { refreshTokenExpiresAt: options.refreshTokenExpiresAt },
-    );
-    const refreshToken = seller.refreshToken ?? '';
-    const data = this.tiktok.tokenDocument(refreshToken, {
-      accessTokenExpiresAt: Math.floor(Date.now() / 1000) + options.accessTtlSeconds,
-    });
-    const answer = { code: 0, message: 'success', data, request_id: `seed-${seller.openId}` };
-    this.secretsManager.seed(secretName, JSON.stringify(answer), {
-      [options.tagKey ?? DEFAULT_TOKEN_SECRET_TAG_KEY]: secretName,
-    });
-    return { refreshToken, openId: seller.openId };
+  seedShop(name: string, options: SeedOptions & { readonly tagKey?: string }): SeededShop {
+    return seedShop(this, name, options);
   }
 
   /** The refresh token the shop's secret holds now. */

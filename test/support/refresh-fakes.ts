@@ -38,28 +38,6 @@ export function settings(overrides: Partial<RefreshSettings> = {}): RefreshSetti
   };
 }
 
-/** TikTok's answer as a token secret holds it. */
-function tokenDocument(options: {
-  refreshToken: string;
-  accessExpiresAt: number;
-  refreshExpiresAt: number;
-}): string {
-  const document: TokenDocument = {
-    code: 0,
-    message: 'success',
-    data: {
-      access_token: `at-${options.refreshToken}`,
-      access_token_expire_in: options.accessExpiresAt,
-      refresh_token: options.refreshToken,
-      refresh_token_expire_in: options.refreshExpiresAt,
-      open_id: 'open-id',
-      seller_name: 'seller',
-    },
-    request_id: 'request',
-  };
-  return JSON.stringify(document);
-}
-
 type StoreOperation = 'read' | 'put' | 'promote';
 
 interface Version {
@@ -88,12 +66,12 @@ export class MemoryTokenStore implements TokenStore {
     this.#clock = clock;
   }
 
-  /** Stores `raw` as the shop's current version. */
-  seed(shopId: string, raw: string): string {
+  /** Stores `raw` as the shop's current version (see seedShop). */
+  seed(shopId: string, raw: string): { versionId: string } {
     const versions = this.#secrets.get(shopId) ?? [];
     for (const version of versions) version.labels.delete('AWSCURRENT');
     const version = this.#add(shopId, raw, ['AWSCURRENT']);
-    return version.id;
+    return { versionId: version.id };
   }
 
   /** The next `count` calls of `operation` misbehave as `fault` says. */
@@ -212,16 +190,24 @@ export class FakeTikTok implements TokenRefresher {
     this.#clock = clock;
   }
 
-  /** A seller's token as the store holds it; access expires in `accessTtlSeconds`. */
-  seller(accessTtlSeconds: number): string {
-    const refreshToken = `rt-${++this.#issued}`;
-    this.#valid.add(refreshToken);
-    const now = Math.floor(this.#clock.now() / 1000);
-    return tokenDocument({
-      refreshToken,
-      accessExpiresAt: now + accessTtlSeconds,
-      refreshExpiresAt: now + 365 * DAY_SECONDS,
-    });
+  /** Authorizes a seller (see seedShop): its refresh token works once from now on. */
+  addSeller(): { openId: string; refreshToken: string } {
+    return { openId: 'open-id', refreshToken: this.#issue() };
+  }
+
+  /** TikTok's answer's `data` for `refreshToken`, whose access token ends at the given time. */
+  tokenDocument(
+    refreshToken: string,
+    options: { accessTokenExpiresAt: number },
+  ): TokenDocument['data'] {
+    return {
+      access_token: `at-${refreshToken}`,
+      access_token_expire_in: options.accessTokenExpiresAt,
+      refresh_token: refreshToken,
+      refresh_token_expire_in: Math.floor(this.#clock.now() / 1000) + 365 * DAY_SECONDS,
+      open_id: 'open-id',
+      seller_name: 'seller',
+    };
   }
 
   isValid(refreshToken: string): boolean {
@@ -246,8 +232,22 @@ export class FakeTikTok implements TokenRefresher {
         36004005,
       );
     }
-    const raw = this.seller(7 * DAY_SECONDS);
-    return { usable: true, raw, document: JSON.parse(raw) as TokenDocument };
+    const document: TokenDocument = {
+      code: 0,
+      message: 'success',
+      data: this.tokenDocument(this.#issue(), {
+        accessTokenExpiresAt: Math.floor(this.#clock.now() / 1000) + 7 * DAY_SECONDS,
+      }),
+      request_id: 'request',
+    };
+    return { usable: true, raw: JSON.stringify(document), document };
+  }
+
+  /** A new refresh token that works once. */
+  #issue(): string {
+    const refreshToken = `rt-${++this.#issued}`;
+    this.#valid.add(refreshToken);
+    return refreshToken;
   }
 }
 

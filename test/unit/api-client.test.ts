@@ -26,13 +26,13 @@ import {
   UnexpectedResponseError,
   UsageError,
 } from '../../lambda/shared/errors.js';
-import type { Clock } from '../../lambda/shared/timing.js';
 import {
   type LocalOpenApi,
   type LocalShop,
   OPEN_API_CODE,
   startLocalOpenApi,
 } from '../local/endpoints/open-api.js';
+import { FakeClock } from '../support/fake-clock.js';
 
 const TOKEN_ID = 'tiktok-shop/tokens/shop-a';
 const CREDENTIALS_ID = 'tiktok-shop/app-credentials';
@@ -114,16 +114,11 @@ describe('Function: tiktokShopApi', () => {
   let shop: LocalShop;
   let valid: Set<string>;
   let expired: Set<string>;
-  let sleeps: number[];
   let provider: SecretsProvider;
   let token: string;
 
-  const clock: Clock = {
-    now: () => Date.now(),
-    sleep: async (ms) => {
-      sleeps.push(ms);
-    },
-  };
+  /** Real time to start with, so that the local host's tokens are valid; sleeps cost nothing. */
+  let clock: FakeClock;
 
   function client(options: TikTokShopApiOptions = {}) {
     return tiktokShopApi({
@@ -160,7 +155,7 @@ describe('Function: tiktokShopApi', () => {
     });
     valid = new Set();
     expired = new Set();
-    sleeps = [];
+    clock = FakeClock.instant();
     host = await startLocalOpenApi({
       appKey: APP_KEY,
       appSecret: APP_SECRET,
@@ -414,8 +409,8 @@ describe('Function: tiktokShopApi', () => {
 
       expect(data.shops).toHaveLength(1);
       expect(host.calls).toHaveLength(3);
-      expect(sleeps).toHaveLength(2);
-      for (const ms of sleeps) expect(ms).toBeLessThanOrEqual(4000);
+      expect(clock.slept).toHaveLength(2);
+      for (const ms of clock.slept) expect(ms).toBeLessThanOrEqual(4000);
       expect(reads(TOKEN_ID)).toBe(1);
     });
 
@@ -427,7 +422,7 @@ describe('Function: tiktokShopApi', () => {
       expect(error).toBeInstanceOf(RateLimitedError);
       expect(error).toBeInstanceOf(TransientError);
       expect(host.calls).toHaveLength(4);
-      expect(sleeps).toHaveLength(3);
+      expect(clock.slept).toHaveLength(3);
     });
 
     it("waits at least as long as TikTok's Retry-After says", async () => {
@@ -435,7 +430,7 @@ describe('Function: tiktokShopApi', () => {
 
       await client().get(SHOPS);
 
-      expect(sleeps[0]).toBeGreaterThanOrEqual(2000);
+      expect(clock.slept[0]).toBeGreaterThanOrEqual(2000);
     });
 
     it.each([
@@ -468,7 +463,7 @@ describe('Function: tiktokShopApi', () => {
       // Assess
       expect(error).toBeInstanceOf(TransientError);
       expect(callsTo(SEARCH)).toHaveLength(2);
-      expect(sleeps).toEqual([]);
+      expect(clock.slept).toEqual([]);
     });
 
     it('rides out a rate limit on a POST: TikTok did nothing with it', async () => {
@@ -502,7 +497,7 @@ describe('Function: tiktokShopApi', () => {
     });
 
     it('starts no attempt after the deadline', async () => {
-      const error = await failure(client().get(SHOPS, { deadline: Date.now() - 1 }));
+      const error = await failure(client().get(SHOPS, { deadline: clock.now() - 1 }));
 
       expect(error).toBeInstanceOf(DeadlineExceededError);
       expect(host.calls).toHaveLength(0);
@@ -542,7 +537,7 @@ describe('Function: tiktokShopApi', () => {
         expect(error.message).toMatch(advice);
         expect(host.calls).toHaveLength(1);
         expect(reads(TOKEN_ID)).toBe(1);
-        expect(sleeps).toEqual([]);
+        expect(clock.slept).toEqual([]);
       },
     );
 
@@ -944,7 +939,7 @@ describe('Function: tiktokShopApi', () => {
       expect(error.message).toContain('data.access_token');
       expect(inspect(error, { depth: 5 })).not.toContain('line_');
       expect(host.calls).toHaveLength(0);
-      expect(sleeps).toEqual([]);
+      expect(clock.slept).toEqual([]);
     });
 
     it('sends a token with a line end after it, as fetch would, trimmed', async () => {

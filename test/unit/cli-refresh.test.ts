@@ -19,6 +19,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { main } from '../../lambda/commands/refresh.js';
 import { ENV } from '../../lambda/shared/contract.js';
 import { type LocalTikTok, startLocalTikTok } from '../local/endpoints/tiktok.js';
+import { sellerToken } from '../support/seed-shop.js';
 
 const APP_KEY = '6cli1app2key3';
 const APP_SECRET = 'APPSECRET_cli_5e4d3c2b1a09f8e7d6c5b4a3';
@@ -63,11 +64,7 @@ describe('Function: main (npm run refresh)', () => {
    * Answers the seller's open_id and the file's exact content.
    */
   async function tokenFile(expiresInSeconds: number): Promise<{ openId: string; raw: string }> {
-    const { openId } = tiktok.addSeller();
-    const data = tiktok.tokenDocument(openId, {
-      accessTokenExpiresAt: Math.floor(Date.now() / 1000) + expiresInSeconds,
-    });
-    const raw = JSON.stringify({ code: 0, message: 'success', data, request_id: '2024LOCAL' });
+    const { openId, raw } = sellerToken(tiktok, { accessTtlSeconds: expiresInSeconds });
     await writeFile(file, raw, { mode: 0o600 });
     return { openId, raw };
   }
@@ -95,6 +92,8 @@ describe('Function: main (npm run refresh)', () => {
       TIKTOK_APP_KEY: APP_KEY,
       TIKTOK_APP_SECRET: APP_SECRET,
       [ENV.tiktokAuthBaseUrl]: tiktok.url,
+      // Nobody else writes these files: a quick look for another writer after a refusal.
+      [ENV.refusalRecheckMs]: '15',
     };
     stdout = [];
     stderr = [];
@@ -434,6 +433,28 @@ describe('Function: main (npm run refresh)', () => {
     expect(code).not.toBe(0);
     expect(printed()).toContain(ENV.tiktokAuthBaseUrl);
   });
+
+  it.each(['-1', '60001', 'soon'])(
+    'exits 2 before any call when REFUSAL_RECHECK_MS is %j',
+    async (recheckMs) => {
+      // Prepare
+      const { raw } = await tokenFile(HOUR);
+
+      // Act
+      const code = await main(['--token-file', file], {
+        ...env,
+        [ENV.refusalRecheckMs]: recheckMs,
+      });
+
+      // Assess
+      expect(code).toBe(2);
+      expect(stderr).toEqual([
+        `${ENV.refusalRecheckMs} must be a whole number from 0 to 60000\n${USAGE}`,
+      ]);
+      expect(tiktok.calls).toEqual([]);
+      expect(await readFile(file, 'utf8')).toBe(raw);
+    },
+  );
 
   it('sets the process exit code when run as a script', async () => {
     // Act

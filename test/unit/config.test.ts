@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../lambda/refresher/config.js';
+import { loadConfig, movedOnChecks } from '../../lambda/refresher/config.js';
+import { MOVED_ON_CHECKS_MS } from '../../lambda/refresher/refresh.js';
 import { DEFAULTS, ENV } from '../../lambda/shared/contract.js';
 import { ConfigurationError } from '../../lambda/shared/errors.js';
 
@@ -32,6 +33,7 @@ describe('Function: loadConfig', () => {
       [ENV.tiktokTimeoutMs]: '2500',
       [ENV.maxConcurrency]: '4',
       [ENV.secretWritesPerSecond]: '20',
+      [ENV.refusalRecheckMs]: '1500',
     };
 
     // Act
@@ -48,6 +50,7 @@ describe('Function: loadConfig', () => {
       tiktokTimeoutMs: 2500,
       maxConcurrency: 4,
       secretWritesPerSecond: 20,
+      refusalRecheckMs: 1500,
     });
   });
 
@@ -66,6 +69,7 @@ describe('Function: loadConfig', () => {
       tiktokTimeoutMs: DEFAULTS.tiktokTimeoutMs,
       maxConcurrency: DEFAULTS.maxConcurrency,
       secretWritesPerSecond: DEFAULTS.secretWritesPerSecond,
+      refusalRecheckMs: DEFAULTS.refusalRecheckMs,
     });
     expect(config).not.toHaveProperty('tokenSecretTagKey');
   });
@@ -130,6 +134,7 @@ describe('Function: loadConfig', () => {
       [ENV.tiktokTimeoutMs]: '50',
       [ENV.maxConcurrency]: '0',
       [ENV.secretWritesPerSecond]: '1001',
+      [ENV.refusalRecheckMs]: '7.5 s',
     });
 
     // Assess
@@ -147,7 +152,10 @@ describe('Function: loadConfig', () => {
     expect(error.message).toContain(
       `${ENV.secretWritesPerSecond} must be a whole number from 1 to 1000`,
     );
-    expect(error.message.split('; ')).toHaveLength(7);
+    expect(error.message).toContain(
+      `${ENV.refusalRecheckMs} must be a whole number from 0 to 60000`,
+    );
+    expect(error.message.split('; ')).toHaveLength(8);
   });
 
   it('reports a configuration error as not retryable', () => {
@@ -185,6 +193,8 @@ describe('Function: loadConfig', () => {
       ['maxConcurrency', '007', 7],
       ['secretWritesPerSecond', '1', 1],
       ['secretWritesPerSecond', '1000', 1000],
+      ['refusalRecheckMs', '0', 0],
+      ['refusalRecheckMs', '60000', 60_000],
     ] as const)('accepts %s=%j at the edge of its range', (key, value, expected) => {
       const config = loadConfig({ ...MINIMAL, [ENV[key]]: value });
 
@@ -202,12 +212,38 @@ describe('Function: loadConfig', () => {
       [ENV.secretWritesPerSecond, '1e3'],
       [ENV.secretWritesPerSecond, '0x10'],
       [ENV.secretWritesPerSecond, 'fast'],
+      [ENV.refusalRecheckMs, '60001'],
+      [ENV.refusalRecheckMs, '-500'],
     ])('rejects %s=%j', (name, value) => {
       const error = configError({ ...MINIMAL, [name]: value });
 
       expect(error.message).toMatch(
         new RegExp(`^invalid configuration: ${name} must be a whole number from \\d+ to \\d+$`),
       );
+    });
+  });
+
+  describe('the look for another writer after a refusal (REFUSAL_RECHECK_MS)', () => {
+    it('looks at once, then after pauses that double, 7.5 s in all by default', () => {
+      const pauses = movedOnChecks(DEFAULTS.refusalRecheckMs);
+
+      expect(pauses).toEqual(MOVED_ON_CHECKS_MS);
+      expect(pauses).toEqual([0, 500, 1_000, 2_000, 4_000]);
+    });
+
+    it.each([
+      [15, [0, 1, 2, 4, 8]],
+      [750, [0, 50, 100, 200, 400]],
+      [60_000, [0, 4_000, 8_000, 16_000, 32_000]],
+    ])('spreads %i ms over looks of the same shape', (totalMs, expected) => {
+      expect(movedOnChecks(totalMs)).toEqual(expected);
+    });
+
+    it.each([
+      [0, [0]],
+      [4, [0, 1, 1, 2]],
+    ])('drops pauses that round to nothing: %i ms looks %j', (totalMs, expected) => {
+      expect(movedOnChecks(totalMs)).toEqual(expected);
     });
   });
 

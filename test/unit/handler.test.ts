@@ -12,7 +12,7 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RunSummary } from '../../lambda/refresher/refresh.js';
-import { DETAIL_TYPE, METRIC } from '../../lambda/shared/contract.js';
+import { DEFAULTS, DETAIL_TYPE, ENV, METRIC } from '../../lambda/shared/contract.js';
 import { KEPT_LABEL, versionIdFor } from '../../lambda/shared/secrets-store.js';
 import { MAX_STORED_BYTES } from '../../lambda/shared/token.js';
 import {
@@ -21,6 +21,7 @@ import {
   REFRESH_PATH,
   startLocalTikTok,
 } from '../local/endpoints/tiktok.js';
+import { sellerToken } from '../support/seed-shop.js';
 
 const APP_KEY = 'test-app-key';
 const APP_SECRET = 'APPSECRET_0f9e8d7c6b5a';
@@ -37,21 +38,14 @@ let tiktok: LocalTikTok;
 const emitted: string[] = [];
 /** Where the current test's output starts in `emitted`. */
 let testStart = 0;
-/** Every token value the suite put into a secret, on top of what the TikTok host issued. */
-const seededSecrets: string[] = [];
+/** Values a test planted in a secret, on top of what the TikTok host issued: they must not leak. */
+const planted: string[] = [];
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-/** A token document as the secret holds it, for a new seller whose access token ends in `accessTtl`. */
-function seller(accessTtl: number, options: { refreshTokenExpiresAt?: number } = {}) {
-  const added = tiktok.addSeller(options);
-  const refreshToken = added.refreshToken ?? '';
-  const data = tiktok.tokenDocument(refreshToken, {
-    accessTokenExpiresAt: nowSeconds() + accessTtl,
-  });
-  const raw = JSON.stringify({ code: 0, message: 'success', data, request_id: 'req-seed' });
-  seededSecrets.push(data.access_token, data.refresh_token);
-  return { raw, refreshToken, data };
+/** A new seller's token as the secret holds it, its access token ending in `accessTtlSeconds`. */
+function seller(accessTtlSeconds: number, options: { refreshTokenExpiresAt?: number } = {}) {
+  return sellerToken(tiktok, { accessTtlSeconds, ...options });
 }
 
 /** Scripts Secrets Manager: what each label of a secret answers. */
@@ -167,6 +161,9 @@ describe('Function: handler', () => {
     vi.stubEnv('TOKEN_SECRET_IDS', `${SHOP_A},${SHOP_B}`);
     vi.stubEnv('TOKEN_SECRET_TAG_KEY', '');
     vi.stubEnv('TIKTOK_AUTH_BASE_URL', tiktok.url);
+    // No other writer races these runs: a quick look for one after a refusal (see the tests of
+    // REFUSAL_RECHECK_MS below).
+    vi.stubEnv(ENV.refusalRecheckMs, '15');
     const capture = (chunk: unknown) => {
       emitted.push(String(chunk));
       return true;
@@ -476,6 +473,47 @@ describe('Function: handler', () => {
       expect(publishedEvents()).toEqual([]);
     });
 
+    it.each([
+      ['0', 1],
+      ['15', 5],
+    ])(
+      'with REFUSAL_RECHECK_MS=%s, reads the token %i more times before asking for reauthorization',
+      async (recheckMs, looks) => {
+        // Prepare
+        vi.stubEnv(ENV.refusalRecheckMs, recheckMs);
+        stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+        tiktok.failNext(1, { code: 36004005, message: 'no related auth record' });
+
+        // Act
+        const { result } = await invoke({});
+
+        // Assess
+        expect(result?.shops[0]?.errorType).toBe('ReauthorizationRequiredError');
+        const currentReads = sm.commandCalls(GetSecretValueCommand, {
+          SecretId: SHOP_A,
+          VersionStage: 'AWSCURRENT',
+        });
+        expect(currentReads).toHaveLength(1 + looks);
+      },
+    );
+
+    it('spreads its looks for another writer over REFUSAL_RECHECK_MS', async () => {
+      // Prepare
+      vi.stubEnv(ENV.refusalRecheckMs, '600');
+      stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+      tiktok.failNext(1, { code: 36004005, message: 'no related auth record' });
+
+      // Act
+      const started = Date.now();
+      const { result } = await invoke({});
+      const tookMs = Date.now() - started;
+
+      // Assess
+      expect(result?.shops[0]?.errorType).toBe('ReauthorizationRequiredError');
+      expect(tookMs).toBeGreaterThanOrEqual(600);
+      expect(tookMs).toBeLessThan(DEFAULTS.refusalRecheckMs);
+    });
+
     it('retries HTTP 503, then fails the invocation so Lambda retries it', async () => {
       const due = seller(60);
       stored(SHOP_A, { raw: due.raw, versionId: 'a1' });
@@ -563,7 +601,7 @@ describe('Function: handler', () => {
         raw: '{"code":0,"data":{"access_token":"AT_LEAK_CHECK"}}',
         versionId: 'a1',
       });
-      seededSecrets.push('AT_LEAK_CHECK');
+      planted.push('AT_LEAK_CHECK');
 
       const { result } = await invoke({});
 
@@ -704,7 +742,7 @@ describe('Function: handler', () => {
         .map((call) => call.args[0].input);
       expect(moves).not.toContainEqual(expect.objectContaining({ MoveToVersionId: 'a2' }));
       const written = putValues(SHOP_A).map((raw) => JSON.parse(raw).data.open_id);
-      expect(written).toEqual([ours.data.open_id]);
+      expect(written).toEqual([ours.openId]);
     });
 
     it('ignores an AWSPENDING label left on a version older than the current one', async () => {
@@ -932,7 +970,7 @@ describe('Function: handler', () => {
   });
 
   it('never lets a token, secret or refresh URL reach a log line, event, error or result', () => {
-    const secrets = [...tiktok.issuedSecrets(), ...seededSecrets, APP_SECRET];
+    const secrets = [...tiktok.issuedSecrets(), ...planted, APP_SECRET];
     const everything = emitted.join('\n');
 
     expect(emitted.length).toBeGreaterThan(50);

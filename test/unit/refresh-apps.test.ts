@@ -33,6 +33,7 @@ import {
   fakes,
   settings,
 } from '../support/refresh-fakes.js';
+import { seedShop, sellerToken } from '../support/seed-shop.js';
 
 const SCHEDULED: RunRequest = { trigger: 'schedule', force: false, dryRun: false };
 const HOUR = 3600;
@@ -56,7 +57,8 @@ function shop(name: string, app?: string): Shop {
 /** Seeds each shop with a seller's token whose access token ends in the given seconds. */
 function seed(parts: Fakes, shops: readonly [Shop, number][]): Shop[] {
   return shops.map(([seeded, ttl]) => {
-    parts.store.seed(seeded.id, parts.tiktok.seller(ttl));
+    const hosts = { tiktok: parts.tiktok, secretsManager: parts.store };
+    seedShop(hosts, seeded.id, { accessTtlSeconds: ttl, now: parts.clock.now() });
     return seeded;
   });
 }
@@ -296,7 +298,10 @@ describe('Function: refreshShops, an answer kept by an earlier run', () => {
     const [kept] = seed(parts, [[shop('acme-uk'), HOUR]]);
     const id = kept?.id ?? '';
     await later(parts, 1);
-    await parts.store.keep(id, parts.tiktok.seller(7 * DAY));
+    await parts.store.keep(
+      id,
+      sellerToken(parts.tiktok, { accessTtlSeconds: 7 * DAY, now: parts.clock.now() }).raw,
+    );
     const callsBefore = parts.store.calls.length;
 
     // Act

@@ -18,6 +18,7 @@ import {
   fakes,
   settings,
 } from '../support/refresh-fakes.js';
+import { seedShop } from '../support/seed-shop.js';
 
 const SCHEDULED: RunRequest = { trigger: 'schedule', force: false, dryRun: false };
 const HOUR = 3600;
@@ -32,7 +33,8 @@ function shop(name: string): Shop {
 function seed(parts: Fakes, ttls: Record<string, number>): Shop[] {
   return Object.entries(ttls).map(([name, ttl]) => {
     const seeded = shop(name);
-    parts.store.seed(seeded.id, parts.tiktok.seller(ttl));
+    const hosts = { tiktok: parts.tiktok, secretsManager: parts.store };
+    seedShop(hosts, seeded.id, { accessTtlSeconds: ttl, now: parts.clock.now() });
     return seeded;
   });
 }

@@ -20,24 +20,13 @@ import {
   SecretsManagerTokenStore,
   versionIdFor,
 } from '../../lambda/shared/secrets-store.js';
-import type { Clock } from '../../lambda/shared/timing.js';
+import { FakeClock } from '../support/fake-clock.js';
 
 const SHOP = 'tiktok-shop/tokens/shop-a';
 const sm = mockClient(SecretsManagerClient);
 
-/** A clock that never waits, so retries and pacing cost no real time. */
-function instantClock(): Clock & { slept: number[] } {
-  let now = 1_700_000_000_000;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => now,
-    sleep: async (ms) => {
-      slept.push(ms);
-      now += ms;
-    },
-  };
-}
+/** Retries and pacing cost no real time. */
+const instantClock = () => FakeClock.instant(1_700_000_000_000);
 
 function throttling(): Error {
   return Object.assign(new Error('Rate exceeded'), {

@@ -12,7 +12,6 @@ import {
   TikTokAuthClient,
   type TikTokAuthClientOptions,
 } from '../../lambda/shared/tiktok-auth-client.js';
-import type { Clock } from '../../lambda/shared/timing.js';
 import {
   type AppCredentials,
   MAX_STORED_BYTES,
@@ -27,26 +26,13 @@ import {
   REFRESH_PATH,
   startLocalTikTok,
 } from '../local/endpoints/tiktok.js';
+import { FakeClock } from '../support/fake-clock.js';
 
 const CREDENTIALS: AppCredentials = {
   app_key: '6abc1def2ghi3',
   app_secret: 'APPSECRET_9f8e7d6c5b4a39281706f5e4d3c2b1a0',
 };
 const DAY_MS = 24 * 3600 * 1000;
-
-/** Real time to start with, so that tokens the local host issues are valid; sleeps cost nothing. */
-function instantClock(start = Date.now()): Clock & { slept: number[] } {
-  let now = start;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => now,
-    sleep: async (ms) => {
-      slept.push(ms);
-      now += ms;
-    },
-  };
-}
 
 /** The token of an answer that must be usable. */
 function usable(answer: TokenAnswer): ParsedToken {
@@ -66,7 +52,8 @@ async function failureOf(promise: Promise<unknown>): Promise<Error> {
 
 describe('Class: TikTokAuthClient', () => {
   let tiktok: LocalTikTok;
-  let clock: ReturnType<typeof instantClock>;
+  /** Real time to start with, so that tokens the local host issues are valid; sleeps cost nothing. */
+  let clock: FakeClock;
 
   function client(options: Partial<TikTokAuthClientOptions> = {}): TikTokAuthClient {
     return new TikTokAuthClient({ baseUrl: tiktok.url, timeoutMs: 2_000, clock, ...options });
@@ -87,7 +74,7 @@ describe('Class: TikTokAuthClient', () => {
   });
 
   beforeEach(() => {
-    clock = instantClock();
+    clock = FakeClock.instant();
   });
 
   afterEach(() => {
@@ -448,7 +435,7 @@ describe('Class: TikTokAuthClient', () => {
 
     it('answers a token whose access token has already expired, for the caller to judge', async () => {
       // Prepare: our clock is 8 days ahead of TikTok's 7-day tokens
-      clock = instantClock(Date.now() + 8 * DAY_MS);
+      clock = FakeClock.instant(Date.now() + 8 * DAY_MS);
       const { openId } = seller();
 
       // Act
@@ -834,7 +821,7 @@ describe('Class: TikTokAuthClient', () => {
     });
 
     it('reports an access token that has already expired as unexpected', async () => {
-      clock = instantClock(Date.now() + 8 * DAY_MS);
+      clock = FakeClock.instant(Date.now() + 8 * DAY_MS);
       tiktok.addSeller({ authCode: 'TTS_AUTH_CODE_LATE' });
 
       const error = await failureOf(client().getToken(CREDENTIALS, 'TTS_AUTH_CODE_LATE'));

@@ -9,30 +9,9 @@ import {
   retry,
   systemClock,
 } from '../../lambda/shared/timing.js';
+import { FakeClock } from '../support/fake-clock.js';
 
 const START = 1_700_000_000_000;
-
-/**
- * A clock that never waits. A sleep resolves at once and moves "now" to when it would have
- * ended (never backwards), so parallel sleepers see the time the latest of them woke.
- */
-function fakeClock(start = START): Clock & { slept: number[]; set(ms: number): void } {
-  let now = start;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => now,
-    set: (ms) => {
-      now = ms;
-    },
-    sleep: async (ms) => {
-      slept.push(ms);
-      const wake = now + ms;
-      await Promise.resolve();
-      now = Math.max(now, wake);
-    },
-  };
-}
 
 class Retryable extends Error {
   constructor(
@@ -73,7 +52,7 @@ afterEach(() => {
 
 describe('Function: retry', () => {
   it('answers the first success without waiting', async () => {
-    const clock = fakeClock();
+    const clock = FakeClock.instant(START);
     const work = failingThen([], 'token');
 
     await expect(retry(work.attempt, options(clock))).resolves.toBe('token');
@@ -83,7 +62,7 @@ describe('Function: retry', () => {
 
   it('retries retryable errors until an attempt succeeds', async () => {
     // Prepare
-    const clock = fakeClock();
+    const clock = FakeClock.instant(START);
     const work = failingThen([new Retryable('503'), new Retryable('503')], 'token');
 
     // Act
@@ -96,7 +75,7 @@ describe('Function: retry', () => {
   });
 
   it('throws the last error once the attempts are used up', async () => {
-    const clock = fakeClock();
+    const clock = FakeClock.instant(START);
     const errors = [new Retryable('first'), new Retryable('second'), new Retryable('third')];
     const work = failingThen(errors, 'never');
 
@@ -106,7 +85,7 @@ describe('Function: retry', () => {
   });
 
   it('throws a non-retryable error at once', async () => {
-    const clock = fakeClock();
+    const clock = FakeClock.instant(START);
     const fatal = new Error('36004005');
     const work = failingThen([new Retryable('503'), fatal], 'never');
 
@@ -116,7 +95,7 @@ describe('Function: retry', () => {
   });
 
   it('makes a single attempt when maxAttempts is 1', async () => {
-    const clock = fakeClock();
+    const clock = FakeClock.instant(START);
     const error = new Retryable('503');
     const work = failingThen([error], 'never');
 
@@ -127,7 +106,7 @@ describe('Function: retry', () => {
   it('grows the waits exponentially up to maxDelayMs', async () => {
     // Prepare: the largest jitter, so each wait is its ceiling
     vi.spyOn(Math, 'random').mockReturnValue(1);
-    const clock = fakeClock();
+    const clock = FakeClock.instant(START);
     const work = failingThen(
       Array.from({ length: 5 }, () => new Retryable('503')),
       'token',
@@ -143,7 +122,7 @@ describe('Function: retry', () => {
 
   it('spreads the waits with full jitter', async () => {
     vi.spyOn(Math, 'random').mockReturnValueOnce(0).mockReturnValueOnce(0.5);
-    const clock = fakeClock();
+    const clock = FakeClock.instant(START);
     const work = failingThen([new Retryable('503'), new Retryable('503')], 'token');
 
     await retry(work.attempt, options(clock));
@@ -153,7 +132,7 @@ describe('Function: retry', () => {
 
   it('honours a retryAfterMs hint longer than the backoff', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
-    const clock = fakeClock();
+    const clock = FakeClock.instant(START);
     const work = failingThen([new Retryable('429', 2_500), new Retryable('429', 10)], 'token');
 
     await retry(work.attempt, options(clock));
@@ -164,7 +143,7 @@ describe('Function: retry', () => {
   it('stops before a wait that would pass the deadline and throws the last error', async () => {
     // Prepare
     vi.spyOn(Math, 'random').mockReturnValue(1);
-    const clock = fakeClock();
+    const clock = FakeClock.instant(START);
     const last = new Retryable('second');
     const work = failingThen([new Retryable('first'), last], 'never');
 
@@ -179,7 +158,7 @@ describe('Function: retry', () => {
 
   it('retries freely while the deadline is far away', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(1);
-    const clock = fakeClock();
+    const clock = FakeClock.instant(START);
     const work = failingThen([new Retryable('a'), new Retryable('b')], 'token');
 
     await expect(retry(work.attempt, options(clock, { deadline: START + 60_000 }))).resolves.toBe(
@@ -191,7 +170,7 @@ describe('Function: retry', () => {
 
 describe('Class: RateLimiter', () => {
   it('lets the first call through at once', async () => {
-    const clock = fakeClock();
+    const clock = FakeClock.instant(START);
 
     await new RateLimiter(10, clock).take();
 
@@ -200,7 +179,7 @@ describe('Class: RateLimiter', () => {
 
   it('spaces calls made together evenly at the rate', async () => {
     // Prepare
-    const clock = fakeClock();
+    const clock = FakeClock.instant(START);
     const limiter = new RateLimiter(10, clock);
 
     // Act
@@ -212,7 +191,7 @@ describe('Class: RateLimiter', () => {
   });
 
   it('spaces calls made one after another', async () => {
-    const clock = fakeClock();
+    const clock = FakeClock.instant(START);
     const limiter = new RateLimiter(4, clock);
 
     await limiter.take();
@@ -224,22 +203,22 @@ describe('Class: RateLimiter', () => {
   });
 
   it('does not wait after a pause longer than the spacing', async () => {
-    const clock = fakeClock();
+    const clock = FakeClock.instant(START);
     const limiter = new RateLimiter(2, clock);
 
     await limiter.take();
-    clock.set(START + 5_000);
+    clock.setNow(START + 5_000);
     await limiter.take();
 
     expect(clock.slept).toEqual([]);
   });
 
   it('waits only for the rest of the spacing', async () => {
-    const clock = fakeClock();
+    const clock = FakeClock.instant(START);
     const limiter = new RateLimiter(2, clock);
 
     await limiter.take();
-    clock.set(START + 300);
+    clock.setNow(START + 300);
     await limiter.take();
 
     expect(clock.slept).toEqual([200]);
