@@ -1,5 +1,10 @@
 import { afterAll, describe, it } from 'vitest';
-import { DEFAULT_TOKEN_SECRET_TAG_KEY, DETAIL_TYPE, METRIC } from '../../lambda/shared/contract.js';
+import {
+  DEFAULT_TOKEN_SECRET_TAG_KEY,
+  DETAIL_TYPE,
+  ENV,
+  METRIC,
+} from '../../lambda/shared/contract.js';
 import { REFRESH_PATH } from '../local/endpoints/tiktok.js';
 import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment.js';
 
@@ -152,20 +157,26 @@ describe('Deployed refresher, against the clock and broken calls', { timeout: 12
     it('reports a shop whose writes all hang before the invocation ends, and the next run makes its token current', async ({
       expect,
     }) => {
-      // Prepare: every put reaches the store, and its answer never comes back
+      // Prepare: every put reaches the store, and its answer never comes back. A short TikTok
+      // timeout makes a short invocation enough for a refresh (13 s, see runBudget), so the run
+      // waits on the writes for as little time as it can.
       const deployment = await deploy();
       seedDueAndFresh(deployment);
       deployment.secretsManager.hangNext('PutSecretValue', 1_000, { afterApplying: true });
+      const timeoutMs = 17_000;
 
       // Act
       const started = Date.now();
-      const first = await deployment.invoke(SCHEDULED_EVENT, { timeoutMs: 30_000 });
+      const first = await deployment.invoke(SCHEDULED_EVENT, {
+        timeoutMs,
+        environment: { [ENV.tiktokTimeoutMs]: '1000' },
+      });
       const tookMs = Date.now() - started;
       deployment.secretsManager.reset();
       const second = await deployment.invoke(SCHEDULED_EVENT);
 
       // Assess: the run reported in time, by shop, in its log, metrics, events and error
-      expect(tookMs).toBeLessThan(30_000);
+      expect(tookMs).toBeLessThan(timeoutMs);
       expect(first.error?.errorType).toBe('RefreshIncompleteError');
       expect(first.error?.errorMessage).toContain(`${SHOP} (TokenNotStoredError: `);
       expect(logLine(first, 'shop failed')).toMatchObject({
