@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TikTokShopConsentCallback } from '../../infra/consent-callback.js';
 import { main as authorize } from '../../lambda/commands/authorize.js';
 import { SELLER_TAG_KEY } from '../../lambda/onboarding/connect.js';
@@ -35,6 +35,7 @@ import {
   startLocalTikTok,
   startLocalTikTokApps,
 } from '../local/endpoints/tiktok.js';
+import { leaksIn } from '../support/leak-check.js';
 
 /**
  * Onboarding as deployed: the consent callback and the refresher run as the bundles the product
@@ -92,7 +93,7 @@ let stdout: string[];
 let serial = 0;
 let shop: string;
 let secret: string;
-/** Output, pages, log lines and results of every test, checked for secrets at the end. */
+/** Output, pages, log lines and results of the current test, checked for secrets after it. */
 const emitted: string[] = [];
 
 const sid = (name: string) => `${name}_${shop}`;
@@ -223,6 +224,7 @@ describe('Integration: connecting a shop', () => {
     serial++;
     shop = `onboard-${serial}`;
     secret = `tiktok-shop/tokens/${shop}`;
+    emitted.length = 0;
     secretsManager.reset();
     eventBridge.reset();
     tiktok.reset();
@@ -239,6 +241,12 @@ describe('Integration: connecting a shop', () => {
     vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
       emitted.push(args.join(' '));
     });
+  });
+
+  afterEach(() => {
+    // Assess: nothing the test's runs printed, showed, returned or published gives a secret away
+    const output = [...emitted, JSON.stringify(eventBridge.events)].join('\n');
+    expect(leaksIn(output, [...tiktok.issuedSecrets(), STATE_KEY])).toEqual([]);
   });
 
   it('connects a new shop through the callback bundle, publishes Shop Connected, and the refresher bundle refreshes it', async () => {
@@ -428,16 +436,6 @@ describe('Integration: connecting a shop', () => {
       [DETAIL_TYPE.shopConnectionRefused, 'seller-mismatch'],
     ]);
   });
-
-  it('never lets a token, a code, the app secret or the signing key out', () => {
-    const everything = emitted.join('\n');
-    const secrets = [...tiktok.issuedSecrets(), STATE_KEY];
-
-    expect(emitted.length).toBeGreaterThan(20);
-    expect(secrets.length).toBeGreaterThan(15);
-    for (const value of secrets) expect(everything).not.toContain(value);
-    expect(everything).not.toContain('app_secret=');
-  });
 });
 
 describe('Integration: connecting shops of two apps', () => {
@@ -512,6 +510,7 @@ describe('Integration: connecting shops of two apps', () => {
   beforeEach(() => {
     serial++;
     shop = `apps-${serial}`;
+    emitted.length = 0;
     secretsManager.reset();
     eventBridge.reset();
     tiktok.reset();
@@ -529,6 +528,14 @@ describe('Integration: connecting shops of two apps', () => {
     vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
       emitted.push(args.join(' '));
     });
+  });
+
+  afterEach(() => {
+    // Assess: nothing the test's runs printed, showed, returned or published gives a secret away
+    const output = [...emitted, JSON.stringify(eventBridge.events)].join('\n');
+    expect(
+      leaksIn(output, [...tiktok.issuedSecrets(), ...usTikTok.issuedSecrets(), STATE_KEY]),
+    ).toEqual([]);
   });
 
   it('connects a GB shop and a US shop, each from its own consent page and exchanged with its own app', async () => {
@@ -625,13 +632,5 @@ describe('Integration: connecting shops of two apps', () => {
       },
     ]);
     expect(metricIn(unknown.logs, METRIC.shopConnectionsRefused)).toBe(true);
-  });
-
-  it('never lets a token, a code, an app secret or the signing key out', () => {
-    const everything = emitted.join('\n');
-    const secrets = [...tiktok.issuedSecrets(), ...usTikTok.issuedSecrets(), STATE_KEY];
-
-    expect(secrets.length).toBeGreaterThan(5);
-    for (const value of secrets) expect(everything).not.toContain(value);
   });
 });

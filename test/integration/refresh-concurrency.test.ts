@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { ShopResult } from '../../lambda/refresher/refresh.js';
 import { DETAIL_TYPE } from '../../lambda/shared/contract.js';
 import { REFRESH_PATH, TIKTOK_CODE } from '../local/endpoints/tiktok.js';
@@ -9,7 +9,10 @@ import { synthesizeRefresher } from '../support/synth.js';
 /**
  * Two writers at once: two invocations of the deployed bundle (each its own process, as two
  * Lambda execution environments would be), or an invocation and a seller authorizing again,
- * against a local TikTok host whose refresh tokens rotate: a refresh token works once.
+ * against a local TikTok host whose refresh tokens rotate: a refresh token works once. The
+ * function keeps the template's environment: after a refusal, it looks for the other writer's
+ * token for REFUSAL_RECHECK_MS's default, which these races need. Every invocation's output is
+ * checked for secrets as it returns.
  */
 
 const SHOPS = ['shop-a', 'shop-b', 'shop-c', 'shop-d'];
@@ -21,7 +24,7 @@ const deployments: LocalDeployment[] = [];
 let scheduledEvent: unknown;
 
 async function deploy(): Promise<LocalDeployment> {
-  const deployment = await LocalDeployment.start({ shops: SHOPS });
+  const deployment = await LocalDeployment.start({ shops: SHOPS, leakCheck: true });
   deployments.push(deployment);
   return deployment;
 }
@@ -187,25 +190,6 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
       expect(deployment.eventBridge.events.map((event) => event.DetailType)).not.toContain(
         DETAIL_TYPE.reauthorizationRequired,
       );
-    });
-  });
-
-  describe('when the whole suite has run', () => {
-    it('never let a token, secret or refresh URL reach a log line, result, error or event', () => {
-      // Prepare
-      const secrets = deployments.flatMap((deployment) => deployment.tiktok.issuedSecrets());
-      const everything = [
-        ...deployments.flatMap((deployment) => deployment.outputs),
-        ...deployments.map((deployment) => JSON.stringify(deployment.eventBridge.events)),
-      ].join('\n');
-
-      // Assess
-      expect(deployments).toHaveLength(3);
-      expect(everything.length).toBeGreaterThan(10_000);
-      for (const secret of new Set(secrets)) expect(everything).not.toContain(secret);
-      expect(everything).not.toContain('app_secret=');
-      expect(everything).not.toContain('refresh_token=');
-      expect(everything).not.toContain(REFRESH_PATH);
     });
   });
 });

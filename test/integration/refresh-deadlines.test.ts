@@ -1,5 +1,10 @@
 import { afterAll, describe, it } from 'vitest';
-import { DEFAULT_TOKEN_SECRET_TAG_KEY, DETAIL_TYPE, METRIC } from '../../lambda/shared/contract.js';
+import {
+  DEFAULT_TOKEN_SECRET_TAG_KEY,
+  DETAIL_TYPE,
+  ENV,
+  METRIC,
+} from '../../lambda/shared/contract.js';
 import { REFRESH_PATH } from '../local/endpoints/tiktok.js';
 import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment.js';
 
@@ -8,7 +13,8 @@ import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment
  * when what a person typed or the operator configured is wrong: the run refreshes whatever fits,
  * and always reports before its invocation ends. The core's own decisions are tested with a
  * fake clock in test/unit/refresh.test.ts; these show what only the bundle can: its SDK clients'
- * timeouts, its deadline from Lambda's context, and what a person sees.
+ * timeouts, its deadline from Lambda's context, and what a person sees. Every invocation's
+ * output is checked for secrets as it returns.
  */
 
 const SHOP = 'tiktok-shop/tokens/shop-a';
@@ -25,7 +31,7 @@ let running = 0;
 const waiting: (() => void)[] = [];
 
 async function deploy(): Promise<LocalDeployment> {
-  const deployment = await LocalDeployment.start({ shops: ['shop-a', 'shop-b'] });
+  const deployment = await LocalDeployment.start({ shops: ['shop-a', 'shop-b'], leakCheck: true });
   deployments.push(deployment);
   const invoke = deployment.invoke.bind(deployment);
   deployment.invoke = async (...args) => {
@@ -151,20 +157,26 @@ describe('Deployed refresher, against the clock and broken calls', { timeout: 12
     it('reports a shop whose writes all hang before the invocation ends, and the next run makes its token current', async ({
       expect,
     }) => {
-      // Prepare: every put reaches the store, and its answer never comes back
+      // Prepare: every put reaches the store, and its answer never comes back. A short TikTok
+      // timeout makes a short invocation enough for a refresh (13 s, see runBudget), so the run
+      // waits on the writes for as little time as it can.
       const deployment = await deploy();
       seedDueAndFresh(deployment);
       deployment.secretsManager.hangNext('PutSecretValue', 1_000, { afterApplying: true });
+      const timeoutMs = 17_000;
 
       // Act
       const started = Date.now();
-      const first = await deployment.invoke(SCHEDULED_EVENT, { timeoutMs: 30_000 });
+      const first = await deployment.invoke(SCHEDULED_EVENT, {
+        timeoutMs,
+        environment: { [ENV.tiktokTimeoutMs]: '1000' },
+      });
       const tookMs = Date.now() - started;
       deployment.secretsManager.reset();
       const second = await deployment.invoke(SCHEDULED_EVENT);
 
       // Assess: the run reported in time, by shop, in its log, metrics, events and error
-      expect(tookMs).toBeLessThan(30_000);
+      expect(tookMs).toBeLessThan(timeoutMs);
       expect(first.error?.errorType).toBe('RefreshIncompleteError');
       expect(first.error?.errorMessage).toContain(`${SHOP} (TokenNotStoredError: `);
       expect(logLine(first, 'shop failed')).toMatchObject({
@@ -297,23 +309,5 @@ describe('Deployed refresher, against the clock and broken calls', { timeout: 12
         expect(refreshCalls(deployment)).toBe(0);
       },
     );
-  });
-
-  describe('when the whole suite has run', () => {
-    it('never let a token, secret or refresh URL reach a log line, result, error or event', ({
-      expect,
-    }) => {
-      const secrets = deployments.flatMap((deployment) => deployment.secretValues());
-      const everything = [
-        ...deployments.flatMap((deployment) => deployment.outputs),
-        ...deployments.map((deployment) => JSON.stringify(deployment.eventBridge.events)),
-      ].join('\n');
-
-      expect(deployments.length).toBeGreaterThan(8);
-      for (const secret of new Set(secrets)) expect(everything).not.toContain(secret);
-      expect(everything).not.toContain('app_secret=');
-      expect(everything).not.toContain('refresh_token=');
-      expect(everything).not.toContain(REFRESH_PATH);
-    });
   });
 });

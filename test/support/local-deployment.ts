@@ -16,6 +16,7 @@ import {
   type LocalTikTokOptions,
   startLocalTikTok,
 } from '../local/endpoints/tiktok.js';
+import { assertNoLeaks } from './leak-check.js';
 import { type SeedOptions, type SellerToken, seedShop } from './seed-shop.js';
 import { type SynthesizeOptions, synthesizeRefresher } from './synth.js';
 
@@ -71,6 +72,12 @@ export interface LocalDeploymentOptions {
   readonly writeQuotaPerSecond?: number;
   /** Settings an operator adds to the function's environment, on top of the template's. */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Checks what each invocation printed, answered, threw and published for every secret the
+   * deployment knows (`secretValues`), in any encoding: an invocation that gives one away
+   * rejects with SecretLeakedError. For tests; a bench's fleet would take long to scan.
+   */
+  readonly leakCheck?: boolean;
 }
 
 /**
@@ -79,8 +86,10 @@ export interface LocalDeploymentOptions {
  * against local Secrets Manager, EventBridge and TikTok endpoints on 127.0.0.1.
  */
 export class LocalDeployment {
-  /** Every value the function printed or returned, kept for a leak check at the end of a suite. */
+  /** Every line the function printed and every outcome it returned, oldest first. */
   readonly outputs: string[] = [];
+  /** Values a test planted (in a secret, in a TikTok answer) that must not get out either. */
+  readonly #planted = new Set<string>();
 
   private constructor(
     readonly secretsManager: LocalSecretsManager,
@@ -91,6 +100,7 @@ export class LocalDeployment {
     readonly handlerExport: string,
     readonly timeoutMs: number,
     private readonly workDir: string,
+    private readonly leakCheck: boolean,
   ) {}
 
   static async start(options: LocalDeploymentOptions = {}): Promise<LocalDeployment> {
@@ -116,6 +126,7 @@ export class LocalDeployment {
       deployed.handlerExport,
       deployed.timeoutSeconds * 1000,
       await mkdtemp(join(tmpdir(), 'tiktok-refresher-')),
+      options.leakCheck ?? false,
     );
     secretsManager.seed(
       deployed.environment.APP_CREDENTIALS_SECRET_ID ?? '',
@@ -162,6 +173,7 @@ export class LocalDeployment {
     } = {},
   ): Promise<InvokeOutcome> {
     const outcomeFile = join(this.workDir, `${crypto.randomUUID()}.json`);
+    const eventsBefore = this.eventBridge.events.length;
     const eventArgument = await this.eventArgument(event);
     let printed: { stdout: string; stderr: string };
     let outcome: Omit<InvokeOutcome, 'logs'>;
@@ -198,6 +210,11 @@ export class LocalDeployment {
       .split('\n')
       .filter((line) => line.trim() !== '');
     this.outputs.push(...logs, JSON.stringify(outcome));
+    if (this.leakCheck) {
+      const published = JSON.stringify(this.eventBridge.events.slice(eventsBefore));
+      const output = [...logs, JSON.stringify(outcome), published].join('\n');
+      assertNoLeaks('the invocation', output, this.secretValues());
+    }
     return { ...outcome, logs };
   }
 
@@ -213,9 +230,14 @@ export class LocalDeployment {
     return `@${file}`;
   }
 
-  /** Every token and secret the local TikTok host ever issued, plus the app secret. */
+  /** Every token and secret the local TikTok host ever issued, the app secret, what was planted. */
   secretValues(): string[] {
-    return this.tiktok.issuedSecrets();
+    return [...this.tiktok.issuedSecrets(), ...this.#planted];
+  }
+
+  /** Values a test planted in a secret or a TikTok answer: they must not get out either. */
+  plant(...values: string[]): void {
+    for (const value of values) this.#planted.add(value);
   }
 
   async close(): Promise<void> {

@@ -159,6 +159,10 @@ export interface TikTokCall {
   code?: number;
   /** Bytes of padding a `streamBytes` answer wrote before it ended or the client went away. */
   streamed?: number;
+  /** The seller whose refresh token a refresh presented (one that works or a replaced one). */
+  openId?: string;
+  /** The forced failure (`failNext`, `failAlways`) this request got. */
+  fault?: TikTokFault;
 }
 
 /**
@@ -422,10 +426,16 @@ export class LocalTikTok {
       return;
     }
     const params = url.searchParams;
-    if (grant === 'refresh') this.#lastRefreshToken = params.get('refresh_token') ?? undefined;
+    if (grant === 'refresh') {
+      const presented = params.get('refresh_token') ?? '';
+      this.#lastRefreshToken = presented;
+      const seller = this.#sellers.find((known) => known.knownRefreshTokens.has(presented));
+      if (seller !== undefined) call.openId = seller.openId;
+    }
     await this.#http.wait(this.latencyMs);
 
     const fault = this.#faults.shift() ?? this.#permanentFault;
+    if (fault !== undefined) call.fault = fault;
     if (fault && 'redirect' in fault) {
       const location = `${fault.to.replace(/\/+$/, '')}${url.pathname}${url.search}`;
       this.#answer(res, call, fault.redirect, 'text/html', '<html>Moved</html>', {

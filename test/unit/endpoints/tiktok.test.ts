@@ -503,17 +503,53 @@ describe('LocalTikTok', () => {
   });
 
   describe('inspection', () => {
-    it('records calls without query strings and keeps the last refresh token presented', async () => {
+    it('records the forced failure each request got', async () => {
+      // Prepare
+      const seller = endpoint.addSeller();
+      endpoint.failNext(1, { httpStatus: 503 });
+      endpoint.failNext(1, { loseAnswer: true });
+
+      // Act
+      await refresh(seller.refreshToken ?? '');
+      await refresh(seller.refreshToken ?? '').catch(() => undefined);
+      await refresh(seller.refreshToken ?? '');
+
+      // Assess
+      expect(endpoint.calls.map((call) => [call.fault, call.openId])).toEqual([
+        [{ httpStatus: 503 }, seller.openId],
+        [{ loseAnswer: true }, seller.openId],
+        [undefined, seller.openId],
+      ]);
+      expect(endpoint.calls[2]?.code).toBe(TIKTOK_CODE.noAuthRecord);
+    });
+
+    it('records calls without query strings, by seller, and keeps the last refresh token presented', async () => {
       // Prepare
       const seller = endpoint.addSeller();
 
       // Act
       await refresh(seller.refreshToken ?? '');
+      await refresh(seller.refreshToken ?? '');
       await refresh('TTS_RT_unknown');
 
       // Assess
       expect(endpoint.calls).toEqual([
-        { method: 'GET', path: REFRESH_PATH, at: NOW_MS, status: 200, code: 0 },
+        {
+          method: 'GET',
+          path: REFRESH_PATH,
+          at: NOW_MS,
+          status: 200,
+          code: 0,
+          openId: seller.openId,
+        },
+        {
+          method: 'GET',
+          path: REFRESH_PATH,
+          at: NOW_MS,
+          status: 200,
+          code: TIKTOK_CODE.noAuthRecord,
+          openId: seller.openId,
+        },
         {
           method: 'GET',
           path: REFRESH_PATH,
