@@ -2,6 +2,7 @@ import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets'
 import * as z from 'zod/mini';
 import { checkBaseUrl } from '../shared/base-url.js';
 import { API_READER_ENV, DEFAULT_TIKTOK_API_BASE_URL } from '../shared/contract.js';
+import type { AppCredentials } from '../shared/credentials.js';
 import {
   AccessTokenRejectedError,
   ConfigurationError,
@@ -20,7 +21,7 @@ import {
   UsageError,
 } from '../shared/errors.js';
 import { type Clock, retry, systemClock } from '../shared/timing.js';
-import { type AppCredentials, describeIssue, parseJson, TikTokEnvelope } from '../shared/token.js';
+import { describeIssue, parseJson, TikTokEnvelope } from '../shared/token.js';
 import {
   type AppLookupOptions,
   canFindAppCredentials,

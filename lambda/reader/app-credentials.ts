@@ -7,8 +7,8 @@ import {
   isAppName,
 } from '../shared/apps.js';
 import { DEFAULT_APP, DEFAULT_APP_TAG_KEY } from '../shared/contract.js';
+import type { AppCredentials } from '../shared/credentials.js';
 import { ConfigurationError, SecretStoreError } from '../shared/errors.js';
-import type { AppCredentials } from '../shared/token.js';
 import { type ReadOptions, readAppCredentials } from './secrets.js';
 
 /**

@@ -1,6 +1,11 @@
 import { getSecret, type SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { AppCredentials } from '../shared/credentials.js';
 import { MalformedSecretError, ShopTokenExpiredError, secretReadError } from '../shared/errors.js';
-import { AppCredentials, parseJson, parseTokenDocument } from '../shared/token.js';
+import {
+  AppCredentials as AppCredentialsSchema,
+  parseJson,
+  parseTokenDocument,
+} from '../shared/token.js';
 
 /**
  * Reads of the secrets a reader uses, through Powertools Parameters: an in-memory cache of
@@ -63,7 +68,10 @@ export async function readAppCredentials(
   secretId: string,
   options: ReadOptions = {},
 ): Promise<AppCredentials> {
-  const parsed = parseJson(await readText(secretId, options, 'app credentials'), AppCredentials);
+  const parsed = parseJson(
+    await readText(secretId, options, 'app credentials'),
+    AppCredentialsSchema,
+  );
   if (!parsed.ok) {
     throw new MalformedSecretError(
       `secret ${secretId} does not hold the app credentials {"app_key","app_secret"} (${parsed.problems.join('; ')})`,

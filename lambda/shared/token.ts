@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import type { AppCredentials as AppCredentialsType } from './credentials.js';
 
 /**
  * The token secret holds TikTok's last successful answer, unchanged (readers depend on it):
@@ -56,8 +57,11 @@ export const TokenDocument = z.looseObject({
 });
 export type TokenDocument = z.infer<typeof TokenDocument>;
 
-export const AppCredentials = z.looseObject({ app_key: nonEmpty, app_secret: nonEmpty });
-export type AppCredentials = z.infer<typeof AppCredentials>;
+export const AppCredentials: z.ZodMiniType<AppCredentialsType> = z.looseObject({
+  app_key: nonEmpty,
+  app_secret: nonEmpty,
+});
+export type AppCredentials = AppCredentialsType;
 
 /** TikTok's envelope, success or not; `data` is checked separately once `code` is known. */
 export const TikTokEnvelope = z.looseObject({
