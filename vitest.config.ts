@@ -5,6 +5,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,
+    // One test file per core (vitest leaves one core free by default): the integration files
+    // spend most of their time waiting on the function processes they start, not computing.
+    maxWorkers: '100%',
     hookTimeout: 120_000,
     restoreMocks: true,
     unstubEnvs: true,
