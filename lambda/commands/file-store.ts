@@ -14,11 +14,12 @@ import {
 import { dirname, resolve } from 'node:path';
 import { stripByteOrderMark } from '../onboarding/connect.js';
 import { SecretStoreError } from '../shared/errors.js';
-import type {
-  StoredToken,
-  StoredVersion,
-  TokenStore,
-  WriteOutcome,
+import {
+  type StoredToken,
+  type StoredVersion,
+  storedToken,
+  type TokenStore,
+  type WriteOutcome,
 } from '../shared/secrets-store.js';
 
 /** Longest OS error text quoted in a message. */
@@ -48,14 +49,7 @@ export class FileTokenStore implements TokenStore {
       readVersion(`${target}.pending`),
       this.readKept(path),
     ]);
-    const other = (version: StoredVersion | undefined) =>
-      version !== undefined && version.versionId !== current.versionId ? version : undefined;
-    const [otherPending, otherKept] = [other(pending), other(kept)];
-    return {
-      current,
-      ...(otherPending === undefined ? {} : { pending: otherPending }),
-      ...(otherKept === undefined ? {} : { kept: otherKept }),
-    };
+    return storedToken(current, pending, kept);
   }
 
   /** The current content, or undefined when there is no file yet. */

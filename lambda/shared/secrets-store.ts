@@ -121,14 +121,7 @@ export class SecretsManagerTokenStore implements TokenStore {
         { awsName: 'ResourceNotFoundException' },
       );
     }
-    const other = (version: StoredVersion | undefined) =>
-      version !== undefined && version.versionId !== current.versionId ? version : undefined;
-    const [otherPending, otherKept] = [other(pending), other(kept)];
-    return {
-      current,
-      ...(otherPending === undefined ? {} : { pending: otherPending }),
-      ...(otherKept === undefined ? {} : { kept: otherKept }),
-    };
+    return storedToken(current, pending, kept);
   }
 
   async replace(shopId: string, raw: string, basedOnVersionId: string): Promise<WriteOutcome> {
@@ -157,6 +150,7 @@ export class SecretsManagerTokenStore implements TokenStore {
           ClientRequestToken: versionId,
           VersionStages: [KEPT_LABEL],
         }),
+        this.#sendOptions,
       ),
     );
     return versionId;
@@ -334,6 +328,22 @@ function isRetryableAwsError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const sdkError = error as SdkError;
   return isThrottlingError(sdkError) || isTransientError(sdkError) || isServerError(sdkError);
+}
+
+/** The labels of a token secret as the core sees them: pending and kept only when not current. */
+export function storedToken(
+  current: StoredVersion,
+  pending: StoredVersion | undefined,
+  kept: StoredVersion | undefined,
+): StoredToken {
+  const other = (version: StoredVersion | undefined) =>
+    version !== undefined && version.versionId !== current.versionId ? version : undefined;
+  const [otherPending, otherKept] = [other(pending), other(kept)];
+  return {
+    current,
+    ...(otherPending === undefined ? {} : { pending: otherPending }),
+    ...(otherKept === undefined ? {} : { kept: otherKept }),
+  };
 }
 
 /** A UUID-shaped id fixed by secret and value: the same put, retried, creates no second version. */
