@@ -5,15 +5,16 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { SELLER_TAG_KEY } from '../lambda/onboarding/connect.js';
 import {
   APPS_ENV,
   CALLBACK_ENV,
+  callbackStateSecretName,
   DEFAULT_APP,
   DEFAULT_APP_TAG_KEY,
   DEFAULTS,
   METRIC,
   METRICS_NAMESPACE,
+  SELLER_TAG_KEY,
 } from '../lambda/shared/contract.js';
 import { createAppFunction } from './lambda-function.js';
 import {
@@ -85,7 +86,7 @@ export class TikTokShopConsentCallback extends Construct {
       );
     }
 
-    this.stateKeySecretName = `${refresher.secretNamePrefix}callback-state-key`;
+    this.stateKeySecretName = callbackStateSecretName(refresher.secretNamePrefix);
     this.serviceName = Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
     const stateKeySecret = new secretsmanager.Secret(this, 'StateKeySecret', {
       secretName: this.stateKeySecretName,

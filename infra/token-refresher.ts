@@ -19,11 +19,13 @@ import {
   appCredentialsSecretName,
   DEFAULT_APP,
   DEFAULT_APP_TAG_KEY,
+  DEFAULT_SECRET_NAME_PREFIX,
   DEFAULT_TOKEN_SECRET_TAG_KEY,
   DEFAULTS,
   ENV,
   METRIC,
   METRICS_NAMESPACE,
+  tokenSecretName,
 } from '../lambda/shared/contract.js';
 import { createAlarmTopic } from './alarm-topic.js';
 import { createAppFunction } from './lambda-function.js';
@@ -140,7 +142,7 @@ export class TikTokShopTokenRefresher extends Construct {
   constructor(scope: Construct, id: string, props: TikTokShopTokenRefresherProps = {}) {
     super(scope, id);
     const stack = Stack.of(this);
-    const prefix = props.secretNamePrefix ?? 'tiktok-shop/';
+    const prefix = props.secretNamePrefix ?? DEFAULT_SECRET_NAME_PREFIX;
     const shops = shopEntries(props.shops ?? []);
     const tagKey = props.tokenSecretTagKey ?? DEFAULT_TOKEN_SECRET_TAG_KEY;
     const discover = props.discoverTokenSecretsByTag ?? false;
@@ -483,7 +485,7 @@ export class TikTokShopTokenRefresher extends Construct {
 
   /** `<secretNamePrefix>tokens/<shop>`: where the shop's token is, whoever created the secret. */
   public tokenSecretName(shop: string): string {
-    return `${this.secretNamePrefix}tokens/${shop}`;
+    return tokenSecretName(this.secretNamePrefix, shop);
   }
 
   /** A metric the function emits, with the namespace, `service` dimension and run period set. */

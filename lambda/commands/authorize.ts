@@ -35,12 +35,8 @@ import {
   type ConnectedShop,
   checkShopName,
   connectShop,
-  DEFAULT_APP_CREDENTIALS_SECRET_ID,
-  DEFAULT_CALLBACK_STATE_SECRET_ID,
-  DEFAULT_TOKEN_SECRET_PREFIX,
   shopConnectedEvent,
   shopConnectionRefusedEvent,
-  tokenSecretName,
 } from '../onboarding/connect.js';
 import {
   type ConsentRegion,
@@ -57,9 +53,13 @@ import {
   appCredentialsSecretName,
   CALLBACK_ENV,
   DEFAULT_APP,
+  DEFAULT_APP_CREDENTIALS_SECRET_ID,
+  DEFAULT_CALLBACK_STATE_SECRET_ID,
+  DEFAULT_SECRET_NAME_PREFIX,
   DEFAULT_TOKEN_SECRET_TAG_KEY,
   DEFAULTS,
   ENV,
+  tokenSecretName,
 } from '../shared/contract.js';
 import { describeError, ShopConnectionRefusedError, UsageError } from '../shared/errors.js';
 import { EventBridgePublisher, type RefresherEvent } from '../shared/event-publisher.js';
@@ -190,7 +190,7 @@ function parseCommand(argv: readonly string[], env: Env): Command {
   }
   if (values.shop === undefined) throw new UsageError('--shop is required');
   const shop = checkShopName(values.shop);
-  const prefix = values['secret-prefix'] ?? DEFAULT_TOKEN_SECRET_PREFIX;
+  const prefix = values['secret-prefix'] ?? DEFAULT_SECRET_NAME_PREFIX;
   const app = commandApp(values, env, prefix);
   const codeSources = [
     values['auth-code'] !== undefined,

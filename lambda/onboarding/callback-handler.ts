@@ -9,10 +9,12 @@ import { checkBaseUrl } from '../shared/base-url.js';
 import { AWS_REQUEST_HANDLER } from '../shared/budget.js';
 import {
   CALLBACK_ENV,
+  DEFAULT_SECRET_NAME_PREFIX,
   DEFAULT_TOKEN_SECRET_TAG_KEY,
   DEFAULTS,
   METRIC,
   METRICS_NAMESPACE,
+  tokenSecretName,
 } from '../shared/contract.js';
 import {
   ConfigurationError,
@@ -32,12 +34,11 @@ import type { AppCredentials } from '../shared/token.js';
 import {
   type ConnectDependencies,
   type ConnectedShop,
+  checkShopName,
   connectShop,
-  DEFAULT_TOKEN_SECRET_PREFIX,
   type ShopTokenDestination,
   shopConnectedEvent,
   shopConnectionRefusedEvent,
-  tokenSecretName,
 } from './connect.js';
 import { readSigningKey, verifyConsentState } from './consent-state.js';
 import { TokenSecretDestination } from './token-secret.js';
@@ -99,7 +100,7 @@ export function loadCallbackConfig(env: Env): CallbackConfig {
   return {
     appCredentialsSecretIds: apps.credentialsSecretIds,
     stateSecretId: text(CALLBACK_ENV.stateSecretId) ?? '',
-    tokenSecretPrefix: text(CALLBACK_ENV.tokenSecretPrefix) ?? DEFAULT_TOKEN_SECRET_PREFIX,
+    tokenSecretPrefix: text(CALLBACK_ENV.tokenSecretPrefix) ?? DEFAULT_SECRET_NAME_PREFIX,
     tokenSecretTagKey: text(CALLBACK_ENV.tokenSecretTagKey) ?? DEFAULT_TOKEN_SECRET_TAG_KEY,
     tiktokAuthBaseUrl,
     eventBusName: text(CALLBACK_ENV.eventBusName) ?? DEFAULTS.eventBusName,
@@ -201,7 +202,7 @@ export async function answerConsentCallback(
     return invalidLink('The authorization code in the link is not one TikTok issues.');
   }
 
-  const secretName = tokenSecretName(deps.tokenSecretPrefix, shop);
+  const secretName = tokenSecretName(deps.tokenSecretPrefix, checkShopName(shop));
   const credentialsSecretId = deps.appCredentialsSecretIds.get(app);
   if (credentialsSecretId === undefined) {
     const apps = [...deps.appCredentialsSecretIds.keys()];

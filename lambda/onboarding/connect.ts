@@ -37,12 +37,6 @@ import type { LinkPurpose } from './consent-state.js';
  * is a compare-and-swap on the version that was checked.
  */
 
-export const DEFAULT_TOKEN_SECRET_PREFIX = 'tiktok-shop/';
-export const DEFAULT_APP_CREDENTIALS_SECRET_ID = 'tiktok-shop/app-credentials';
-export const DEFAULT_CALLBACK_STATE_SECRET_ID = 'tiktok-shop/callback-state-key';
-/** Tag on each token secret naming its seller, so that a seller is found under one shop only. */
-export const SELLER_TAG_KEY = 'tiktok-shop-open-id';
-
 /** Attempts at the compare-and-swap when another writer (the refresher) moved the token meanwhile. */
 const MAX_WRITE_ATTEMPTS = 3;
 
@@ -53,11 +47,6 @@ export function checkShopName(shop: string): string {
     );
   }
   return shop;
-}
-
-/** `<prefix>tokens/<shop>`, e.g. `tiktok-shop/tokens/acme-uk`. */
-export function tokenSecretName(prefix: string, shop: string): string {
-  return `${prefix}tokens/${checkShopName(shop)}`;
 }
 
 /**

@@ -11,7 +11,7 @@ import {
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import type { SdkError } from '@smithy/types';
 import { appTagOf } from '../shared/apps.js';
-import { DEFAULT_APP, DEFAULT_APP_TAG_KEY } from '../shared/contract.js';
+import { DEFAULT_APP, DEFAULT_APP_TAG_KEY, SELLER_TAG_KEY } from '../shared/contract.js';
 import { redact, SecretStoreError, TransientError } from '../shared/errors.js';
 import { versionIdFor } from '../shared/secrets-store.js';
 import { type Clock, retry, systemClock } from '../shared/timing.js';
@@ -19,7 +19,6 @@ import {
   type DestinationState,
   type DestinationWrite,
   linkVersionId,
-  SELLER_TAG_KEY,
   type ShopTokenDestination,
   sellerTagValue,
   storedSeller,

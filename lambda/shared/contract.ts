@@ -149,6 +149,25 @@ export const APPS_ENV = {
   shopApps: 'SHOP_APPS',
 } as const;
 
+// ---------------------------------------------------------------------------------------------
+// Secret naming: the construct creates these names and the functions and commands find them.
+
+/** Prefix of every secret the product names, unless a deployment sets its own. */
+export const DEFAULT_SECRET_NAME_PREFIX = 'tiktok-shop/';
+
+/** Tag on each token secret naming its seller, so that a seller is found under one shop only. */
+export const SELLER_TAG_KEY = 'tiktok-shop-open-id';
+
+/** `<prefix>tokens/<shop>`, e.g. `tiktok-shop/tokens/acme-uk` (the shop name is checked by callers). */
+export function tokenSecretName(secretNamePrefix: string, shop: string): string {
+  return `${secretNamePrefix}tokens/${shop}`;
+}
+
+/** `<prefix>callback-state-key`: the key that signs consent links' state. */
+export function callbackStateSecretName(secretNamePrefix: string): string {
+  return `${secretNamePrefix}callback-state-key`;
+}
+
 /**
  * Where an app's `{"app_key","app_secret"}` is: `<prefix>app-credentials` for DEFAULT_APP (as
  * before there were several apps), `<prefix>apps/<app>/credentials` for any other app.
@@ -158,3 +177,9 @@ export function appCredentialsSecretName(secretNamePrefix: string, app: string):
     ? `${secretNamePrefix}app-credentials`
     : `${secretNamePrefix}apps/${app}/credentials`;
 }
+
+export const DEFAULT_APP_CREDENTIALS_SECRET_ID = appCredentialsSecretName(
+  DEFAULT_SECRET_NAME_PREFIX,
+  DEFAULT_APP,
+);
+export const DEFAULT_CALLBACK_STATE_SECRET_ID = callbackStateSecretName(DEFAULT_SECRET_NAME_PREFIX);

@@ -14,7 +14,6 @@ import type {
   TikTokShopTokenRefresherProps,
 } from '../../infra/token-refresher.js';
 import { loadCallbackConfig } from '../../lambda/onboarding/callback-handler.js';
-import { SELLER_TAG_KEY } from '../../lambda/onboarding/connect.js';
 import { readAppsEnv, shopApp } from '../../lambda/shared/apps.js';
 import {
   API_READER_ENV,
@@ -23,6 +22,7 @@ import {
   DEFAULT_APP_TAG_KEY,
   DEFAULT_TOKEN_SECRET_TAG_KEY,
   ENV,
+  SELLER_TAG_KEY,
 } from '../../lambda/shared/contract.js';
 import {
   environmentOf,

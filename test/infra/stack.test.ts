@@ -11,14 +11,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TikTokShopConsentCallback } from '../../infra/consent-callback.js';
 import { TikTokShopExampleReader } from '../../infra/example-reader.js';
 import { CALLBACK_ENV } from '../../lambda/onboarding/callback-handler.js';
-import {
-  DEFAULT_CALLBACK_STATE_SECRET_ID,
-  DEFAULT_TOKEN_SECRET_PREFIX,
-  SELLER_TAG_KEY,
-} from '../../lambda/onboarding/connect.js';
 import { SHOP_TOKEN_SECRET_ID } from '../../lambda/reader/example-handler.js';
 import {
   API_READER_ENV,
+  DEFAULT_CALLBACK_STATE_SECRET_ID,
+  DEFAULT_SECRET_NAME_PREFIX,
   DEFAULT_TIKTOK_API_BASE_URL,
   DEFAULT_TOKEN_SECRET_TAG_KEY,
   DEFAULTS,
@@ -27,6 +24,7 @@ import {
   EVENT_SOURCE,
   METRIC,
   METRICS_NAMESPACE,
+  SELLER_TAG_KEY,
 } from '../../lambda/shared/contract.js';
 import {
   bundledHandlerOf,
@@ -280,7 +278,7 @@ describe('Construct: TikTokShopConsentCallback', () => {
     expect(environmentOf(template, fnId)).toEqual({
       [CALLBACK_ENV.appCredentialsSecretId]: refresher.appCredentialsSecretId,
       [CALLBACK_ENV.stateSecretId]: DEFAULT_CALLBACK_STATE_SECRET_ID,
-      [CALLBACK_ENV.tokenSecretPrefix]: DEFAULT_TOKEN_SECRET_PREFIX,
+      [CALLBACK_ENV.tokenSecretPrefix]: DEFAULT_SECRET_NAME_PREFIX,
       [CALLBACK_ENV.tokenSecretTagKey]: DEFAULT_TOKEN_SECRET_TAG_KEY,
       [CALLBACK_ENV.tiktokAuthBaseUrl]: DEFAULTS.tiktokAuthBaseUrl,
       [CALLBACK_ENV.eventBusName]: DEFAULTS.eventBusName,

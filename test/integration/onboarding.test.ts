@@ -8,7 +8,6 @@ import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TikTokShopConsentCallback } from '../../infra/consent-callback.js';
 import { main as authorize } from '../../lambda/commands/authorize.js';
-import { SELLER_TAG_KEY } from '../../lambda/onboarding/connect.js';
 import {
   CONSENT_STATE_TTL_SECONDS,
   signConsentState,
@@ -21,6 +20,7 @@ import {
   DETAIL_TYPE,
   EVENT_SOURCE,
   METRIC,
+  SELLER_TAG_KEY,
 } from '../../lambda/shared/contract.js';
 import { bundledHandlerOf, environmentOf, logicalIdIn, properties } from '../infra/template.js';
 import { synthesizeProduct } from '../infra/variants.js';

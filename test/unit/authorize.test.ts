@@ -5,9 +5,14 @@ import { Readable } from 'node:stream';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../lambda/commands/authorize.js';
-import { SELLER_TAG_KEY } from '../../lambda/onboarding/connect.js';
 import { verifyConsentState } from '../../lambda/onboarding/consent-state.js';
-import { APPS_ENV, DEFAULT_APP_TAG_KEY, DETAIL_TYPE, ENV } from '../../lambda/shared/contract.js';
+import {
+  APPS_ENV,
+  DEFAULT_APP_TAG_KEY,
+  DETAIL_TYPE,
+  ENV,
+  SELLER_TAG_KEY,
+} from '../../lambda/shared/contract.js';
 import { versionIdFor } from '../../lambda/shared/secrets-store.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
 import {

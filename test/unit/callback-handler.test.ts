@@ -1,6 +1,5 @@
 import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SELLER_TAG_KEY } from '../../lambda/onboarding/connect.js';
 import {
   CONSENT_STATE_TTL_SECONDS,
   type LinkPurpose,
@@ -12,6 +11,7 @@ import {
   DETAIL_TYPE,
   EVENT_SOURCE,
   METRIC,
+  SELLER_TAG_KEY,
 } from '../../lambda/shared/contract.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
 import {
