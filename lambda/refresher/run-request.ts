@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { InvalidEventError } from '../shared/errors.js';
-import { describeIssue } from '../shared/token.js';
+import { describeIssue, valueAt } from '../shared/token.js';
 
 /** What one invocation is asked to do. */
 export interface RunRequest {
@@ -21,14 +21,18 @@ const ENVELOPE =
 const PROBLEMS_NAMED = 5;
 const MAX_PROBLEM_LENGTH = 200;
 
+const Shops = z
+  .array(z.string().check(z.minLength(1, 'must not be empty')))
+  .check(z.minLength(1, 'must name at least one shop'));
+
+/**
+ * `shops` is checked on its own (`Shops`): zod hands an object's field problems up with one
+ * spread call, which overflows the stack at ~120,000 problems (a list of wrong-typed shops).
+ */
 const Options = z.strictObject({
   force: z.optional(z.boolean()),
   dryRun: z.optional(z.boolean()),
-  shops: z.optional(
-    z
-      .array(z.string().check(z.minLength(1, 'must not be empty')))
-      .check(z.minLength(1, 'must name at least one shop')),
-  ),
+  shops: z.optional(z.unknown()),
 });
 
 /**
@@ -64,8 +68,16 @@ export function parseRunRequest(event: unknown): RunRequest {
   }
   const isEnvelope = 'detail-type' in event || 'source' in event;
   const result = isEnvelope ? ScheduledEnvelope.safeParse(event) : Options.safeParse(event);
-  if (!result.success) {
-    const problems = describeProblems(result.error.issues, event);
+  const shopsPath = isEnvelope ? ['detail', 'shops'] : ['shops'];
+  const shopsInput = valueAt(event, shopsPath);
+  const shops = shopsInput === undefined ? undefined : Shops.safeParse(shopsInput);
+  const issues = (result.success ? [] : result.error.issues).concat(
+    shops?.success === false
+      ? shops.error.issues.map((issue) => ({ ...issue, path: [...shopsPath, ...issue.path] }))
+      : [],
+  );
+  if (!result.success || shops?.success === false) {
+    const problems = describeProblems(issues, event);
     throw new InvalidEventError(
       `invalid event: ${problems}; ${ACCEPTED}${isEnvelope ? `; ${ENVELOPE}` : ''}`,
     );
@@ -75,7 +87,7 @@ export function parseRunRequest(event: unknown): RunRequest {
     trigger: isEnvelope ? 'schedule' : 'manual',
     force: options.force ?? false,
     dryRun: options.dryRun ?? false,
-    ...(options.shops === undefined ? {} : { shops: [...new Set(options.shops)] }),
+    ...(shops === undefined ? {} : { shops: [...new Set(shops.data)] }),
   };
 }
 

@@ -245,6 +245,19 @@ describe('Function: parseRunRequest', () => {
       );
     });
 
+    it.each([
+      [{ shops: Array.from({ length: 123_000 }, () => 42) }, 'shops'],
+      [
+        { ...RULE_ENVELOPE, detail: { shops: Array.from({ length: 200_000 }, () => null) } },
+        'detail.shops',
+      ],
+    ])('refuses a list of 100,000+ wrong-typed shops as an invalid event (%#)', (event, path) => {
+      const error = invalidEvent(event);
+
+      expect(error.message).toContain(`${path}.0: must be a string; ${path}.1: must be a string`);
+      expect(error.message).toMatch(/and (122|199),995 more problems/);
+    });
+
     it('cuts a very long field name short', () => {
       const error = invalidEvent({ ['x'.repeat(100_000)]: true });
 
