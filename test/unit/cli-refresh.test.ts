@@ -14,8 +14,10 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FUNCTION_BUNDLING } from '../../infra/bundle.js';
 import { main } from '../../lambda/commands/refresh.js';
 import { ENV } from '../../lambda/shared/contract.js';
 import { type LocalTikTok, startLocalTikTok } from '../local/endpoints/tiktok.js';
@@ -29,16 +31,37 @@ const USAGE = 'usage: npm run refresh -- --token-file <path> [--force] [--dry-ru
 const AS_ROOT = process.getuid?.() === 0;
 const NOBODY = 65534;
 
+/**
+ * The command bundled into a folder every user can read: the unprivileged user may not be able
+ * to enter the checkout (a clone under /root, or in a `mktemp -d` folder, is mode 0700).
+ */
+async function bundleCommand(): Promise<string> {
+  const folder = await mkdtemp(join(tmpdir(), 'cli-refresh-command-'));
+  await chmod(folder, 0o755);
+  const outfile = join(folder, 'refresh.mjs');
+  await build({
+    ...FUNCTION_BUNDLING,
+    entryPoints: [resolve('lambda/commands/refresh.ts')],
+    outfile,
+    target: 'node20',
+    minify: false,
+    sourcemap: false,
+  });
+  return outfile;
+}
+
 /** The command as a script in its own process, as a user whom the folder's permissions bind. */
 function runScript(
+  command: string,
   argv: string[],
   env: NodeJS.ProcessEnv,
 ): Promise<{ status: number | null; stderr: string; stdout: string }> {
   return new Promise((done) => {
     execFile(
-      resolve('node_modules/.bin/tsx'),
-      [resolve('lambda/commands/refresh.ts'), ...argv],
+      process.execPath,
+      [command, ...argv],
       {
+        cwd: dirname(command),
         env: { PATH: process.env.PATH, ...env },
         timeout: 20_000,
         ...(AS_ROOT ? { uid: NOBODY, gid: NOBODY } : {}),
@@ -50,6 +73,7 @@ function runScript(
 
 describe('Function: main (npm run refresh)', () => {
   let tiktok: LocalTikTok;
+  let command: string;
   let dir: string;
   let file: string;
   let env: NodeJS.ProcessEnv;
@@ -78,10 +102,12 @@ describe('Function: main (npm run refresh)', () => {
 
   beforeAll(async () => {
     tiktok = await startLocalTikTok({ appKey: APP_KEY, appSecret: APP_SECRET });
+    command = await bundleCommand();
   });
 
   afterAll(async () => {
     await tiktok.close();
+    await rm(dirname(command), { recursive: true, force: true });
   });
 
   beforeEach(async () => {
@@ -299,7 +325,7 @@ describe('Function: main (npm run refresh)', () => {
     await chmod(dir, 0o500);
 
     // Act
-    const run = await runScript(['--token-file', file], {
+    const run = await runScript(command, ['--token-file', file], {
       TIKTOK_APP_KEY: APP_KEY,
       TIKTOK_APP_SECRET: APP_SECRET,
       [ENV.tiktokAuthBaseUrl]: tiktok.url,
@@ -324,7 +350,7 @@ describe('Function: main (npm run refresh)', () => {
     tiktok.failNext(1, { delayMs: 400 });
 
     // Act
-    const running = runScript(['--token-file', file], {
+    const running = runScript(command, ['--token-file', file], {
       TIKTOK_APP_KEY: APP_KEY,
       TIKTOK_APP_SECRET: APP_SECRET,
       [ENV.tiktokAuthBaseUrl]: tiktok.url,
@@ -459,8 +485,8 @@ describe('Function: main (npm run refresh)', () => {
   it('sets the process exit code when run as a script', async () => {
     // Act
     const [usage, missing] = await Promise.all([
-      runScript([], {}),
-      runScript(['--token-file', join(dir, 'missing.json')], {
+      runScript(command, [], {}),
+      runScript(command, ['--token-file', join(dir, 'missing.json')], {
         TIKTOK_APP_KEY: APP_KEY,
         TIKTOK_APP_SECRET: APP_SECRET,
       }),
