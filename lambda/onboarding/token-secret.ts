@@ -12,7 +12,8 @@ import { isServerError, isThrottlingError, isTransientError } from '@smithy/core
 import type { SdkError } from '@smithy/types';
 import { appTagOf } from '../shared/apps.js';
 import { DEFAULT_APP, DEFAULT_APP_TAG_KEY } from '../shared/contract.js';
-import { redact, SecretStoreError, TransientError } from '../shared/errors.js';
+import { SecretStoreError, TransientError } from '../shared/errors.js';
+import { redact } from '../shared/redact.js';
 import { versionIdFor } from '../shared/secrets-store.js';
 import { type Clock, retry, systemClock } from '../shared/timing.js';
 import {
