@@ -34,6 +34,7 @@ export {
   ConfigurationError,
   DeadlineExceededError,
   MalformedSecretError,
+  OversizedAnswerError,
   ReauthorizationRequiredError,
   SecretStoreError,
   TransientError,
