@@ -28,7 +28,14 @@ const AuthorizedShops = z.looseObject({
     }),
   ),
 });
-export type AuthorizedShop = z.infer<typeof AuthorizedShops>['shops'][number];
+/** A shop as TikTok lists it (a plain type: the reader's published declarations need no zod). */
+export interface AuthorizedShop {
+  readonly id: string;
+  readonly name: string;
+  readonly region: string;
+  readonly seller_type?: string | undefined;
+  readonly cipher: string;
+}
 
 /**
  * The shops each token covers, per base URL and token secret, for the life of the execution
