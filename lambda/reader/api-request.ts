@@ -31,7 +31,7 @@ export interface TikTokShopApiOptions {
   readonly timeoutMs?: number;
   /** Attempts for rate limits, HTTP 5xx, 36009003/36009007, timeouts and network errors. @default 3 */
   readonly maxAttempts?: number;
-  /** Largest answer read; a larger one fails. @default 8 MiB */
+  /** Largest answer read; a larger one fails with OversizedAnswerError. @default 8 MiB */
   readonly maxResponseBytes?: number;
   /** Seconds the token and the app credentials are served from the cache. @default 60 */
   readonly maxAge?: number;
