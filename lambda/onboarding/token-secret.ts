@@ -1,3 +1,5 @@
+// Onboarding's ShopTokenDestination on a shop's token secret in Secrets Manager: a consent link's
+// write happens once, and the token is made current only over the version whose seller was checked.
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
@@ -8,13 +10,12 @@ import {
   TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
-import type { SdkError } from '@smithy/types';
 import { appTagOf } from '../shared/apps.js';
+import { callSecretsManager } from '../shared/aws-call.js';
 import { DEFAULT_APP, DEFAULT_APP_TAG_KEY, SELLER_TAG_KEY } from '../shared/contract.js';
-import { redact, SecretStoreError, TransientError } from '../shared/errors.js';
+import { SecretStoreError, TransientError } from '../shared/errors.js';
 import { versionIdFor } from '../shared/secrets-store.js';
-import { type Clock, retry, systemClock } from '../shared/timing.js';
+import { type Clock, systemClock } from '../shared/timing.js';
 import {
   type DestinationState,
   type DestinationWrite,
@@ -257,32 +258,17 @@ export class TokenSecretDestination implements ShopTokenDestination {
     };
   }
 
-  /** Retries throttling, 5xx and network errors; names the operation on failure. */
-  async #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await retry(call, {
-        clock: this.#clock,
-        isRetryable: isRetryableAwsError,
-        maxAttempts: 5,
-        baseDelayMs: 100,
-        maxDelayMs: 2_000,
-        deadline: this.#options.deadline?.() ?? Number.POSITIVE_INFINITY,
-      });
-    } catch (error) {
-      const { name, message } = error instanceof Error ? error : new Error(String(error));
-      const text = `Secrets Manager ${operation} failed on ${this.name}: ${name}: ${redact(message, [])}`;
-      if (isRetryableAwsError(error)) throw new TransientError(text, { cause: error });
-      throw new SecretStoreError(text, { cause: error, awsName: name });
-    }
+  /** Retries throttling, 5xx and network errors; see callSecretsManager. */
+  #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return callSecretsManager(operation, call, {
+      clock: this.#clock,
+      secretId: this.name,
+      retry: { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 2_000 },
+      deadline: this.#options.deadline?.() ?? Number.POSITIVE_INFINITY,
+    });
   }
 }
 
 function isAws(error: unknown, name: string): boolean {
   return error instanceof SecretStoreError && error.awsName === name;
-}
-
-function isRetryableAwsError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const sdkError = error as SdkError;
-  return isThrottlingError(sdkError) || isTransientError(sdkError) || isServerError(sdkError);
 }

@@ -5,8 +5,10 @@ import { DETAIL_TYPE, EVENT_SOURCE, SHOP_TOKEN_SECRET_ID } from '../shared/contr
 import { ConfigurationError, describeError, UnexpectedResponseError } from '../shared/errors.js';
 import { shopFromId } from '../shared/shop.js';
 import { describeIssue } from '../shared/token.js';
-import { AUTHORIZED_SHOPS_PATH, type TikTokShopApi, tiktokShopApi } from './api-client.js';
+import { tiktokShopApi } from './api-client.js';
+import type { TikTokShopApi } from './api-request.js';
 import { getShopToken, type ReadOptions } from './secrets.js';
+import { AUTHORIZED_SHOPS_PATH } from './shops.js';
 
 /**
  * An example of a Lambda function that calls the TikTok Shop API for a shop, for teams writing

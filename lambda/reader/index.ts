@@ -27,41 +27,46 @@
  * environment) names it, no tag means the default app, and the credentials are read beside the
  * token secret, `<prefix>apps/<app>/credentials` or `<prefix>app-credentials`.
  */
-import { AccessTokenRejectedError } from '../shared/errors.js';
+import { AccessTokenRejectedError } from './errors.js';
 import { getShopToken, type ReadOptions, type ShopToken } from './secrets.js';
 
 export {
-  AccessTokenRejectedError,
   ConfigurationError,
   DeadlineExceededError,
-  IpNotAllowedError,
   MalformedSecretError,
-  RateLimitedError,
+  OversizedAnswerError,
   ReauthorizationRequiredError,
-  ScopeNotGrantedError,
   SecretStoreError,
-  ShopSelectionError,
-  ShopTokenExpiredError,
-  SignatureRejectedError,
-  TikTokApiError,
   TransientError,
   UnexpectedResponseError,
   UsageError,
 } from '../shared/errors.js';
+export { tiktokShopApi } from './api-client.js';
+export type {
+  ApiRequestOptions,
+  QueryValue,
+  TikTokShopApi,
+  TikTokShopApiOptions,
+} from './api-request.js';
 export {
-  type ApiRequestOptions,
-  type QueryValue,
-  type ShopSelector,
-  type TikTokShopApi,
-  type TikTokShopApiOptions,
-  tiktokShopApi,
-} from './api-client.js';
+  AccessTokenRejectedError,
+  IpNotAllowedError,
+  isTikTokShopError,
+  RateLimitedError,
+  ScopeNotGrantedError,
+  ShopSelectionError,
+  ShopTokenExpiredError,
+  SignatureRejectedError,
+  TikTokApiError,
+  TikTokShopError,
+} from './errors.js';
 export {
   DEFAULT_MAX_AGE_SECONDS,
   getShopToken,
   type ReadOptions,
   type ShopToken,
 } from './secrets.js';
+export type { ShopSelector } from './shops.js';
 export { type SignatureInput, signRequest } from './signing.js';
 
 export interface WithTokenOptions extends ReadOptions {

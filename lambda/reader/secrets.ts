@@ -1,11 +1,12 @@
 import { getSecret, type SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { AppCredentials } from '../shared/credentials.js';
-import { MalformedSecretError, ShopTokenExpiredError, secretReadError } from '../shared/errors.js';
+import { MalformedSecretError, secretReadError } from '../shared/errors.js';
 import {
   AppCredentials as AppCredentialsSchema,
   parseJson,
   parseTokenDocument,
 } from '../shared/token.js';
+import { ShopTokenExpiredError } from './errors.js';
 
 /**
  * Reads of the secrets a reader uses, through Powertools Parameters: an in-memory cache of

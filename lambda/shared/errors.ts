@@ -117,6 +117,13 @@ export class SecretStoreError extends RefresherError {
 /** Network, timeout, HTTP 5xx/429 or AWS throttling that outlasted the retries. */
 export class TransientError extends RefresherError {
   override readonly retryable = true;
+  /** How long the remote asked to be left alone (Retry-After, capped); 0 when it did not say. */
+  readonly retryAfterMs: number;
+
+  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.retryAfterMs = options?.retryAfterMs ?? 0;
+  }
 }
 
 /**
@@ -154,18 +161,6 @@ export class AppCredentialsError extends RefresherError {}
 /** Anything not foreseen (a bug). Its message names only the original error's class. */
 export class InternalError extends RefresherError {}
 
-/**
- * Thrown by a reader's own API call (see lambda/reader.ts) when TikTok refused the access token:
- * `withShopToken` then re-reads the secret and retries once. Its message must not hold the token.
- */
-export class AccessTokenRejectedError extends RefresherError {}
-
-/**
- * The stored access token has expired even on a fresh read: the refresher has not renewed it
- * (its alarms say why), or the seller must authorize again. Calling TikTok with it cannot work.
- */
-export class ShopTokenExpiredError extends RefresherError {}
-
 /** A command-line or request argument is missing or invalid; nothing was called. */
 export class UsageError extends RefresherError {}
 
@@ -183,100 +178,6 @@ export class ShopConnectionRefusedError extends RefresherError {
   ) {
     super(message);
   }
-}
-
-/**
- * Removes every known secret value from text that came from outside (e.g. TikTok's message): as
- * it is, and in the forms an echo plausibly takes: URL-encoded (any case, also twice, `+` for a
- * space), JSON-escaped (`\\uXXXX`, `\\/`…), HTML entities, any mix of those, base64 or
- * base64url (at any alignment inside a longer encoded text) and hex.
- */
-export function redact(text: string, secrets: readonly string[]): string {
-  let clean = text;
-  for (const secret of secrets) {
-    if (secret.length === 0) continue;
-    for (const pattern of secretPatterns(secret)) clean = clean.replace(pattern, '[redacted]');
-  }
-  // Nothing legitimate in an error message is this long; a long one may be an echoed payload.
-  return clean.length > 300 ? `${clean.slice(0, 300)}…` : clean;
-}
-
-/** Encoded forms shorter than this are not looked for: too likely to match innocent text. */
-const MIN_ENCODED_LENGTH = 8;
-
-function secretPatterns(secret: string): RegExp[] {
-  const patterns = [new RegExp([...secret].map(charPattern).join(''), 'g')];
-  const bytes = Buffer.from(secret, 'utf8');
-  for (let offset = 0; offset < 3; offset++) {
-    const shifted = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64');
-    // Only the 4-character groups made of the secret's bytes alone are the same in any text
-    // that encodes the secret at this alignment; the groups around them go too.
-    const first = offset === 0 ? 0 : 4;
-    const last = Math.floor((offset + bytes.length) / 3) * 4;
-    const core = shifted.slice(first, last);
-    if (core.length < MIN_ENCODED_LENGTH) continue;
-    for (const [form, alphabet] of [
-      [core, 'A-Za-z0-9+/'],
-      [core.replace(/\+/g, '-').replace(/\//g, '_'), 'A-Za-z0-9_-'],
-    ] as const) {
-      const before = offset === 0 ? '' : `[${alphabet}]{0,4}`;
-      patterns.push(new RegExp(`${before}${escapeRegExp(form)}[${alphabet}]{0,3}={0,2}`, 'g'));
-    }
-  }
-  const hex = bytes.toString('hex');
-  if (hex.length >= MIN_ENCODED_LENGTH) patterns.push(new RegExp(hex, 'gi'));
-  return patterns;
-}
-
-const JSON_ESCAPES: Readonly<Record<string, string>> = {
-  '"': '\\"',
-  '\\': '\\\\',
-  '/': '\\/',
-  '\b': '\\b',
-  '\f': '\\f',
-  '\n': '\\n',
-  '\r': '\\r',
-  '\t': '\\t',
-};
-const HTML_ENTITIES: Readonly<Record<string, string>> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-/** One character of a secret, literally or in any of the encodings above. */
-function charPattern(char: string): string {
-  const codePoint = char.codePointAt(0) ?? 0;
-  const forms = [escapeRegExp(char)];
-  forms.push(
-    [...Buffer.from(char, 'utf8')].map((byte) => `%(?:25)?${hexDigits(byte, 2)}`).join(''),
-  );
-  forms.push(
-    Array.from({ length: char.length }, (_, i) => `\\\\u${hexDigits(char.charCodeAt(i), 4)}`).join(
-      '',
-    ),
-  );
-  forms.push(`&#0*${codePoint};`, `&#[xX]0*${hexDigits(codePoint, 1)};`);
-  const escaped = JSON_ESCAPES[char];
-  if (escaped !== undefined) forms.push(escapeRegExp(escaped));
-  const entity = HTML_ENTITIES[char];
-  if (entity !== undefined) forms.push(escapeRegExp(entity));
-  if (char === ' ') forms.push('\\+');
-  return `(?:${forms.join('|')})`;
-}
-
-/** A number in hex, at least `width` digits, each letter matching either case. */
-function hexDigits(value: number, width: number): string {
-  return value
-    .toString(16)
-    .padStart(width, '0')
-    .replace(/[a-f]/g, (digit) => `[${digit}${digit.toUpperCase()}]`);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /**
@@ -333,40 +234,3 @@ export function secretReadError(secretId: string, error: unknown): SecretStoreEr
     awsName: name,
   });
 }
-
-// ---------------------------------------------------------------------------------------------
-// Calls to the TikTok Shop Open API from a reader (lambda/reader/api-client.ts). Messages name
-// the method, the path and TikTok's code, message and request id; never the query string, the
-// token, the app secret, the signature or the shop cipher.
-
-/**
- * TikTok answered a non-zero code the client does not handle itself: the caller reads
- * `tiktokCode` (e.g. an order that does not exist). Also the base of the specific refusals below.
- */
-export class TikTokApiError extends TikTokAnswerError {
-  constructor(
-    message: string,
-    tiktokCode: number | undefined,
-    /** HTTP status of TikTok's answer. */
-    readonly httpStatus: number,
-    /** TikTok's request_id, for TikTok's support. */
-    readonly requestId?: string,
-  ) {
-    super(message, tiktokCode);
-  }
-}
-
-/** Code 106001: TikTok refused the signature. A signing bug or the wrong app secret: never retried. */
-export class SignatureRejectedError extends TikTokApiError {}
-
-/** Code 105005: the app lacks a scope the API needs; enable it, then the seller authorizes again. */
-export class ScopeNotGrantedError extends TikTokApiError {}
-
-/** Code 36009033: the caller's IP is not in the app's IP allow list (Partner Center). */
-export class IpNotAllowedError extends TikTokApiError {}
-
-/** HTTP 429 or code 36009002 / 36009037 after every attempt: call less often, or later. */
-export class RateLimitedError extends TransientError {}
-
-/** The token covers no shop matching the selection, or several: the message lists them. */
-export class ShopSelectionError extends RefresherError {}

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+// The refresher's TokenStore on Secrets Manager: labels as versions' states, compare-and-swap
+// on AWSCURRENT, paced writes.
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
@@ -7,11 +8,10 @@ import {
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
-import type { SdkError } from '@smithy/types';
+import { callSecretsManager, uuidFromSha256 } from './aws-call.js';
 import { AWS_REQUEST_TIMEOUT_MS, STORE_RETRY } from './budget.js';
 import { MalformedSecretError, SecretStoreError, TransientError } from './errors.js';
-import { type Clock, RateLimiter, retry, systemClock } from './timing.js';
+import { type Clock, RateLimiter, systemClock } from './timing.js';
 import { AppCredentials, parseJson } from './token.js';
 
 const CURRENT = 'AWSCURRENT';
@@ -126,7 +126,7 @@ export class SecretsManagerTokenStore implements TokenStore {
 
   async replace(shopId: string, raw: string, basedOnVersionId: string): Promise<WriteOutcome> {
     const versionId = versionIdFor(shopId, raw);
-    await this.#write('PutSecretValue', () =>
+    await this.#write('PutSecretValue', shopId, () =>
       this.#client.send(
         new PutSecretValueCommand({
           SecretId: shopId,
@@ -142,7 +142,7 @@ export class SecretsManagerTokenStore implements TokenStore {
 
   async keep(shopId: string, raw: string): Promise<string> {
     const versionId = versionIdFor(shopId, raw);
-    await this.#write('PutSecretValue', () =>
+    await this.#write('PutSecretValue', shopId, () =>
       this.#client.send(
         new PutSecretValueCommand({
           SecretId: shopId,
@@ -162,7 +162,7 @@ export class SecretsManagerTokenStore implements TokenStore {
     basedOnVersionId: string,
   ): Promise<WriteOutcome> {
     try {
-      await this.#write('UpdateSecretVersionStage', () =>
+      await this.#write('UpdateSecretVersionStage', shopId, () =>
         this.#client.send(
           new UpdateSecretVersionStageCommand({
             SecretId: shopId,
@@ -210,7 +210,7 @@ export class SecretsManagerTokenStore implements TokenStore {
     const found: TaggedSecret[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await this.#withRetry('ListSecrets', () =>
+      const page = await this.#call('ListSecrets', undefined, () =>
         this.#client.send(
           new ListSecretsCommand({
             Filters: [{ Key: 'tag-key', Values: [tagKey] }],
@@ -234,7 +234,7 @@ export class SecretsManagerTokenStore implements TokenStore {
   /** The value under a label; undefined when no version carries it. */
   async #getValue(secretId: string, stage: string): Promise<StoredVersion | undefined> {
     try {
-      const answer = await this.#withRetry('GetSecretValue', () =>
+      const answer = await this.#call('GetSecretValue', secretId, () =>
         this.#client.send(
           new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }),
           this.#sendOptions,
@@ -261,7 +261,7 @@ export class SecretsManagerTokenStore implements TokenStore {
   }
 
   async #stages(secretId: string): Promise<[string, string[]][]> {
-    const answer = await this.#withRetry('DescribeSecret', () =>
+    const answer = await this.#call('DescribeSecret', secretId, () =>
       this.#client.send(new DescribeSecretCommand({ SecretId: secretId }), this.#sendOptions),
     );
     return Object.entries(answer.VersionIdsToStages ?? {});
@@ -277,7 +277,7 @@ export class SecretsManagerTokenStore implements TokenStore {
       ([id, labels]) => id === versionId && labels.includes(PENDING),
     );
     if (!holdsPending) return;
-    await this.#write('UpdateSecretVersionStage', () =>
+    await this.#write('UpdateSecretVersionStage', secretId, () =>
       this.#client.send(
         new UpdateSecretVersionStageCommand({
           SecretId: secretId,
@@ -289,45 +289,23 @@ export class SecretsManagerTokenStore implements TokenStore {
     );
   }
 
-  #write<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    return this.#withRetry(operation, async () => {
+  #write<T>(operation: string, secretId: string, call: () => Promise<T>): Promise<T> {
+    return this.#call(operation, secretId, async () => {
       await this.#writes.take();
       return call();
     });
   }
 
-  /**
-   * Retries throttling, 5xx, network errors and timeouts while another attempt can end before
-   * the deadline; names the operation on failure.
-   */
-  async #withRetry<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await retry(call, {
-        clock: this.#clock,
-        isRetryable: isRetryableAwsError,
-        ...STORE_RETRY,
-        deadline: this.#deadline() - AWS_REQUEST_TIMEOUT_MS,
-      });
-    } catch (error) {
-      if (error instanceof MalformedSecretError) throw error;
-      if (this.#signal?.aborted === true) {
-        throw new TransientError(
-          `Secrets Manager ${operation} did not finish before the run's deadline`,
-          { cause: error },
-        );
-      }
-      const { name, message } = error instanceof Error ? error : new Error(String(error));
-      const text = `Secrets Manager ${operation} failed: ${name}: ${message}`;
-      if (isRetryableAwsError(error)) throw new TransientError(text, { cause: error });
-      throw new SecretStoreError(text, { cause: error, awsName: name });
-    }
+  /** Retried while another attempt can end before the deadline; see callSecretsManager. */
+  #call<T>(operation: string, secretId: string | undefined, call: () => Promise<T>): Promise<T> {
+    return callSecretsManager(operation, call, {
+      clock: this.#clock,
+      ...(secretId === undefined ? {} : { secretId }),
+      retry: STORE_RETRY,
+      deadline: this.#deadline() - AWS_REQUEST_TIMEOUT_MS,
+      ...(this.#signal === undefined ? {} : { signal: this.#signal }),
+    });
   }
-}
-
-function isRetryableAwsError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const sdkError = error as SdkError;
-  return isThrottlingError(sdkError) || isTransientError(sdkError) || isServerError(sdkError);
 }
 
 /** The labels of a token secret as the core sees them: pending and kept only when not current. */
@@ -348,6 +326,5 @@ export function storedToken(
 
 /** A UUID-shaped id fixed by secret and value: the same put, retried, creates no second version. */
 export function versionIdFor(secretId: string, raw: string): string {
-  const hex = createHash('sha256').update(secretId).update('\0').update(raw).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  return uuidFromSha256(secretId, raw);
 }

@@ -1,10 +1,8 @@
-import {
-  OversizedAnswerError,
-  ReauthorizationRequiredError,
-  redact,
-  TransientError,
-  UnexpectedResponseError,
-} from './errors.js';
+// The client of TikTok Shop's auth host: exchanging an authorization code or a refresh token for
+// a token, and judging TikTok's answer to it.
+import { ReauthorizationRequiredError, TransientError, UnexpectedResponseError } from './errors.js';
+import { redact } from './redact.js';
+import { retryAfterMs, sendToTikTok, TIKTOK_RETRY } from './tiktok-http.js';
 import { type Clock, retry, systemClock } from './timing.js';
 import {
   type AppCredentials,
@@ -22,8 +20,6 @@ const REAUTHORIZATION_CODES: ReadonlyMap<number, string> = new Map([
   [36004004, 'the authorization code is invalid or already used'],
   [36004005, 'TikTok has no authorization for this refresh token (revoked or replaced)'],
 ]);
-
-const MAX_BACKOFF_MS = 4_000;
 
 /**
  * Most of an answer that is read: a real one is about 1 KB. Well above MAX_STORED_BYTES, so that
@@ -122,49 +118,33 @@ export class TikTokAuthClient {
       clock: this.#clock,
       isRetryable: (error) => error instanceof TransientError,
       maxAttempts: this.#maxAttempts,
-      baseDelayMs: 250,
-      maxDelayMs: MAX_BACKOFF_MS,
+      baseDelayMs: TIKTOK_RETRY.baseDelayMs,
+      maxDelayMs: TIKTOK_RETRY.maxDelayMs,
       ...(deadline === undefined ? {} : { deadline }),
     });
   }
 
   async #once(url: string, secrets: readonly string[]): Promise<TokenAnswer> {
-    let status: number;
-    let body: string;
-    let retryAfter: string | null;
-    try {
-      const response = await this.#fetch(url, {
-        headers: { accept: 'application/json' },
-        // The URL holds the app secret and the token: a redirect must never carry them elsewhere.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-      status = response.status;
-      retryAfter = response.headers.get('retry-after');
-      if (status >= 300 && status < 400) {
-        await response.body?.cancel();
-        // The Location is not quoted: it may repeat the query string, secrets included.
-        throw new UnexpectedResponseError(
-          `TikTok answered HTTP ${status}, a redirect; it was not followed (the request carries the app secret and the token)`,
-        );
-      }
-      body = await readCapped(response);
-    } catch (error) {
-      if (error instanceof UnexpectedResponseError || error instanceof OversizedAnswerError) {
-        throw error;
-      }
-      const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
-      throw new TransientError(
-        timedOut
-          ? `TikTok did not answer within ${this.#timeoutMs} ms`
-          : 'could not reach TikTok (network error)',
-        { cause: error },
-      );
-    }
-
+    const {
+      status,
+      headers,
+      text: body,
+    } = await sendToTikTok({
+      fetch: this.#fetch,
+      url,
+      init: { headers: { accept: 'application/json' } },
+      timeoutMs: this.#timeoutMs,
+      maxBytes: MAX_ANSWER_BYTES,
+      say: {
+        redirect: (code) =>
+          `TikTok answered HTTP ${code}, a redirect; it was not followed (the request carries the app secret and the token)`,
+        oversized: (maxBytes) =>
+          `TikTok answered more than ${maxBytes} bytes (a token answer is about 1 KB); reading stopped there, so a new refresh token in it, if any, could not be kept`,
+      },
+    });
     if (status === 429 || status >= 500) {
-      throw Object.assign(new TransientError(`TikTok answered HTTP ${status}`), {
-        retryAfterMs: Math.min(Number(retryAfter) * 1000 || 0, 30_000),
+      throw new TransientError(`TikTok answered HTTP ${status}`, {
+        retryAfterMs: retryAfterMs(headers.get('retry-after')),
       });
     }
     if (status < 200 || status >= 300) {
@@ -204,38 +184,5 @@ function unusableToken(problems: readonly string[]): UnexpectedResponseError {
   return new UnexpectedResponseError(
     `TikTok answered code 0 without a usable token (${problems.join('; ')})`,
     0,
-  );
-}
-
-/**
- * The body as text, reading no more than MAX_ANSWER_BYTES: a longer answer is cut off there and
- * the connection closed, whatever its Content-Length says.
- */
-async function readCapped(response: Response): Promise<string> {
-  const declared = Number(response.headers.get('content-length'));
-  const reader = response.body?.getReader();
-  if (reader === undefined) return '';
-  if (declared > MAX_ANSWER_BYTES) {
-    await reader.cancel();
-    throw oversized();
-  }
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    length += value.byteLength;
-    if (length > MAX_ANSWER_BYTES) {
-      await reader.cancel();
-      throw oversized();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, length).toString('utf8');
-}
-
-function oversized(): OversizedAnswerError {
-  return new OversizedAnswerError(
-    `TikTok answered more than ${MAX_ANSWER_BYTES} bytes (a token answer is about 1 KB); reading stopped there, so a new refresh token in it, if any, could not be kept`,
   );
 }

@@ -1,5 +1,7 @@
 /** Time, waiting, pacing and bounded parallelism: everything the core does with the clock. */
 
+import { TransientError } from './errors.js';
+
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
@@ -57,7 +59,7 @@ export interface RetryOptions {
 /**
  * Calls `attempt` until it succeeds, a non-retryable error comes, the attempts are used up or the
  * next wait would pass the deadline; then the last error is thrown. Waits grow exponentially with
- * full jitter so that parallel callers spread out; a `retryAfterMs` on the error is honoured.
+ * full jitter so that parallel callers spread out; a TransientError's `retryAfterMs` is honoured.
  */
 export async function retry<T>(attempt: () => Promise<T>, options: RetryOptions): Promise<T> {
   for (let n = 1; ; n++) {
@@ -66,18 +68,13 @@ export async function retry<T>(attempt: () => Promise<T>, options: RetryOptions)
     } catch (error) {
       if (n >= options.maxAttempts || !options.isRetryable(error)) throw error;
       const backoff = Math.random() * Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** n);
-      const delay = Math.max(backoff, retryAfterOf(error));
+      const delay = Math.max(backoff, error instanceof TransientError ? error.retryAfterMs : 0);
       if (options.deadline !== undefined && options.clock.now() + delay >= options.deadline) {
         throw error;
       }
       await options.clock.sleep(delay);
     }
   }
-}
-
-function retryAfterOf(error: unknown): number {
-  const hint = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
-  return typeof hint === 'number' ? hint : 0;
 }
 
 /**

@@ -8,20 +8,23 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type TikTokShopApiOptions, tiktokShopApi } from '../../lambda/reader/index.js';
 import {
   AccessTokenRejectedError,
-  ConfigurationError,
-  DeadlineExceededError,
   IpNotAllowedError,
-  MalformedSecretError,
   RateLimitedError,
-  ReauthorizationRequiredError,
   ScopeNotGrantedError,
-  SecretStoreError,
   ShopSelectionError,
   SignatureRejectedError,
   TikTokApiError,
+} from '../../lambda/reader/errors.js';
+import { type TikTokShopApiOptions, tiktokShopApi } from '../../lambda/reader/index.js';
+import {
+  ConfigurationError,
+  DeadlineExceededError,
+  MalformedSecretError,
+  OversizedAnswerError,
+  ReauthorizationRequiredError,
+  SecretStoreError,
   TransientError,
   UnexpectedResponseError,
   UsageError,
@@ -627,7 +630,7 @@ describe('Function: tiktokShopApi', () => {
 
       const error = await failure(client({ maxResponseBytes: 1024 }).get(SHOPS));
 
-      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(error).toBeInstanceOf(OversizedAnswerError);
       expect(error.message).toBe(
         `TikTok's answer to GET ${SHOPS} is larger than 1024 bytes; not read`,
       );

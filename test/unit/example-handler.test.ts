@@ -2,7 +2,7 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { TikTokShopApi } from '../../lambda/reader/api-client.js';
+import type { TikTokShopApi } from '../../lambda/reader/api-request.js';
 import { readShop } from '../../lambda/reader/example-handler.js';
 import { DETAIL_TYPE, EVENT_SOURCE } from '../../lambda/shared/contract.js';
 import { UnexpectedResponseError } from '../../lambda/shared/errors.js';

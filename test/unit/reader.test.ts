@@ -7,12 +7,15 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import * as reader from '../../lambda/reader/index.js';
 import {
   AccessTokenRejectedError,
   DEFAULT_MAX_AGE_SECONDS,
   getShopToken,
   isAccessTokenRejected,
+  isTikTokShopError,
   ShopTokenExpiredError,
+  TikTokShopError,
   withShopToken,
 } from '../../lambda/reader/index.js';
 
@@ -453,4 +456,32 @@ describe('Module: reader', () => {
     const everything = errorMessages.join('\n');
     for (const token of tokensUsed) expect(everything).not.toContain(token);
   });
+});
+
+describe('Function: isTikTokShopError', () => {
+  /** Every error class the reader exports, by its exported name. */
+  const errorClasses = Object.entries(reader).filter(
+    ([name, value]) =>
+      typeof value === 'function' && /^[A-Z]\w*Error$/.test(name) && name !== 'TikTokShopError',
+  ) as [string, new (message: string, ...rest: never[]) => Error][];
+
+  it('finds the error classes a reader catches', () => {
+    expect(errorClasses.map(([name]) => name)).toEqual(
+      expect.arrayContaining(['TikTokApiError', 'TransientError', 'OversizedAnswerError']),
+    );
+  });
+
+  it.each(errorClasses)("recognizes %s as one of the library's errors", (_, ErrorClass) => {
+    const error = Reflect.construct(ErrorClass, ['failed']) as Error;
+
+    expect(error).toBeInstanceOf(TikTokShopError);
+    expect(isTikTokShopError(error)).toBe(true);
+  });
+
+  it.each([new Error('other'), new TypeError('fetch failed'), 'text', undefined])(
+    'does not take %s for one of them',
+    (value) => {
+      expect(isTikTokShopError(value)).toBe(false);
+    },
+  );
 });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { TransientError } from '../../lambda/shared/errors.js';
 import {
   abortAt,
   type Clock,
@@ -13,12 +14,10 @@ import { FakeClock } from '../support/fake-clock.js';
 
 const START = 1_700_000_000_000;
 
-class Retryable extends Error {
-  constructor(
-    message: string,
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
+/** A retryable failure, with the wait its remote asked for when given. */
+class Retryable extends TransientError {
+  constructor(message: string, retryAfterMs?: number) {
+    super(message, retryAfterMs === undefined ? undefined : { retryAfterMs });
   }
 }
 

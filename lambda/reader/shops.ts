@@ -1,0 +1,130 @@
+// The shops a token covers (TikTok's Get Authorized Shops), cached per execution environment,
+// and the choice of the one a call acts for.
+import * as z from 'zod/mini';
+import { UnexpectedResponseError } from '../shared/errors.js';
+import { describeIssue } from '../shared/token.js';
+import { ShopSelectionError } from './errors.js';
+
+export const AUTHORIZED_SHOPS_PATH = '/authorization/202309/shops';
+
+/** A shop among those the token covers; every field given must match. */
+export interface ShopSelector {
+  /** TikTok's shop id. */
+  readonly id?: string;
+  /** The shop's name, case ignored. */
+  readonly name?: string;
+  /** The shop's region, e.g. `GB`, case ignored. */
+  readonly region?: string;
+}
+
+const AuthorizedShops = z.looseObject({
+  shops: z.array(
+    z.looseObject({
+      id: z.string(),
+      name: z.string(),
+      region: z.string(),
+      seller_type: z.optional(z.string()),
+      cipher: z.string().check(z.minLength(1, 'must not be empty')),
+    }),
+  ),
+});
+/** A shop as TikTok lists it (a plain type: the reader's published declarations need no zod). */
+export interface AuthorizedShop {
+  readonly id: string;
+  readonly name: string;
+  readonly region: string;
+  readonly seller_type?: string | undefined;
+  readonly cipher: string;
+}
+
+/**
+ * The shops each token covers, per base URL and token secret, for the life of the execution
+ * environment: a pending lookup is shared by concurrent calls, a failed one is forgotten.
+ */
+const shopLists = new Map<string, Promise<readonly AuthorizedShop[]>>();
+
+/** The shops cached under `key`, looked up with `lookUp` when none are. */
+export function shopsOf(
+  key: string,
+  lookUp: () => Promise<readonly AuthorizedShop[]>,
+): Promise<readonly AuthorizedShop[]> {
+  let shops = shopLists.get(key);
+  if (shops === undefined) {
+    const pending = lookUp();
+    shopLists.set(key, pending);
+    pending.catch(() => {
+      if (shopLists.get(key) === pending) shopLists.delete(key);
+    });
+    shops = pending;
+  }
+  return shops;
+}
+
+export function forgetShopsOf(key: string): void {
+  shopLists.delete(key);
+}
+
+/** TikTok's `data` for AUTHORIZED_SHOPS_PATH as a shop list, naming every field that is wrong. */
+export function parseAuthorizedShops(data: unknown): readonly AuthorizedShop[] {
+  const parsed = AuthorizedShops.safeParse(data);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) =>
+      describeIssue({ ...issue, path: ['data', ...issue.path] }, { data }),
+    );
+    throw new UnexpectedResponseError(
+      `TikTok answered GET ${AUTHORIZED_SHOPS_PATH} without a usable shop list (${problems.join('; ')})`,
+      0,
+    );
+  }
+  return parsed.data.shops;
+}
+
+export function selectShop(
+  shops: readonly AuthorizedShop[],
+  selector: ShopSelector,
+  tokenSecretId: string,
+): AuthorizedShop {
+  const same = (a: string | undefined, b: string) =>
+    a === undefined || a.trim().toLowerCase() === b.trim().toLowerCase();
+  const matching = shops.filter(
+    (shop) =>
+      (selector.id === undefined || selector.id === shop.id) &&
+      same(selector.name, shop.name) &&
+      same(selector.region, shop.region),
+  );
+  const [only] = matching;
+  if (matching.length === 1 && only !== undefined) return only;
+  const covered = `the token in secret ${tokenSecretId} covers`;
+  if (shops.length === 0) {
+    throw new ShopSelectionError(
+      `${covered} no shop (TikTok's ${AUTHORIZED_SHOPS_PATH} lists none): the seller must authorize the app for a shop`,
+    );
+  }
+  const wanted = describeSelector(selector);
+  if (matching.length === 0) {
+    throw new ShopSelectionError(
+      `no shop ${wanted}: ${covered} ${listShops(shops)}; choose one with the shop option (id, name or region)`,
+    );
+  }
+  throw new ShopSelectionError(
+    `${wanted === '' ? 'which shop?' : `more than one shop ${wanted}:`} ${covered} ${listShops(shops)}; choose one with the shop option (id, name or region)`,
+  );
+}
+
+function describeSelector(selector: ShopSelector): string {
+  return (['id', 'name', 'region'] as const)
+    .flatMap((field) => (selector[field] === undefined ? [] : [`${field} ${selector[field]}`]))
+    .join(', ');
+}
+
+/** `2 shops: 7494… "Acme UK" (GB, LOCAL), …`, at most five named. */
+function listShops(shops: readonly AuthorizedShop[]): string {
+  const named = shops
+    .slice(0, 5)
+    .map(
+      (shop) =>
+        `${shop.id} "${shop.name.slice(0, 40)}" (${shop.region}${shop.seller_type === undefined ? '' : `, ${shop.seller_type}`})`,
+    );
+  const more = shops.length > 5 ? `, and ${shops.length - 5} more` : '';
+  return `${shops.length} shop${shops.length === 1 ? '' : 's'}: ${named.join(', ')}${more}`;
+}

@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { callSecretsManager, uuidFromSha256 } from '../../../lambda/shared/aws-call.js';
+import {
+  MalformedSecretError,
+  SecretStoreError,
+  TransientError,
+} from '../../../lambda/shared/errors.js';
+import { versionIdFor } from '../../../lambda/shared/secrets-store.js';
+import { FakeClock } from '../../support/fake-clock.js';
+
+const RETRY = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 1_000 };
+
+function awsError(name: string, message: string, httpStatusCode: number): Error {
+  return Object.assign(new Error(message), { name, $metadata: { httpStatusCode } });
+}
+
+/** A call that fails with `errors` in turn, then answers 'done'; counts its attempts. */
+function failing(...errors: Error[]): { call: () => Promise<string>; attempts: () => number } {
+  let attempts = 0;
+  return {
+    call: async () => {
+      const error = errors[attempts++];
+      if (error !== undefined) throw error;
+      return 'done';
+    },
+    attempts: () => attempts,
+  };
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof Error) return error;
+    throw new Error(`rejected with a non-Error: ${String(error)}`);
+  }
+  throw new Error('the call succeeded');
+}
+
+describe('Function: callSecretsManager', () => {
+  const options = () => ({
+    clock: FakeClock.instant(),
+    secretId: 'tiktok-shop/tokens/shop-a',
+    deadline: Number.POSITIVE_INFINITY,
+    retry: RETRY,
+  });
+
+  it('retries throttling until the call succeeds', async () => {
+    const work = failing(awsError('ThrottlingException', 'Rate exceeded', 400));
+
+    await expect(callSecretsManager('PutSecretValue', work.call, options())).resolves.toBe('done');
+    expect(work.attempts()).toBe(2);
+  });
+
+  it('reports throttling that outlasts the retries as transient, naming operation and secret', async () => {
+    const throttled = () => awsError('ThrottlingException', 'Rate exceeded', 400);
+    const work = failing(throttled(), throttled(), throttled());
+
+    const error = await failureOf(callSecretsManager('PutSecretValue', work.call, options()));
+
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error.message).toBe(
+      'Secrets Manager PutSecretValue failed: ThrottlingException: Rate exceeded (secret tiktok-shop/tokens/shop-a)',
+    );
+    expect(work.attempts()).toBe(3);
+  });
+
+  it('fails at once on a refusal a retry cannot fix, with the AWS error name', async () => {
+    const work = failing(awsError('AccessDeniedException', 'not authorized', 400));
+
+    const error = await failureOf(callSecretsManager('GetSecretValue', work.call, options()));
+
+    expect(error).toBeInstanceOf(SecretStoreError);
+    expect(error).toMatchObject({ awsName: 'AccessDeniedException' });
+    expect(error.message).toBe(
+      'Secrets Manager GetSecretValue failed: AccessDeniedException: not authorized (secret tiktok-shop/tokens/shop-a)',
+    );
+    expect(work.attempts()).toBe(1);
+  });
+
+  it("passes the caller's own failure through as it is", async () => {
+    const own = new MalformedSecretError('binary data');
+
+    const error = await failureOf(
+      callSecretsManager('GetSecretValue', failing(own).call, options()),
+    );
+
+    expect(error).toBe(own);
+  });
+
+  it("reports a call the run's abort cut short as out of time", async () => {
+    const run = new AbortController();
+    run.abort();
+    const work = failing(awsError('AbortError', 'Request aborted', 0));
+
+    const error = await failureOf(
+      callSecretsManager('UpdateSecretVersionStage', work.call, {
+        ...options(),
+        signal: run.signal,
+      }),
+    );
+
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error.message).toBe(
+      "Secrets Manager UpdateSecretVersionStage did not finish before the run's deadline",
+    );
+  });
+});
+
+describe('Function: uuidFromSha256', () => {
+  /** The formatting both version ids used before they shared the helper. */
+  function uuidOf(hash: ReturnType<typeof createHash>): string {
+    const hex = hash.digest('hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  }
+
+  it('gives the version id of a stored token as before, byte for byte', () => {
+    const before = uuidOf(
+      createHash('sha256').update('tiktok-shop/tokens/shop-a').update('\0').update('{"raw":1}'),
+    );
+
+    expect(versionIdFor('tiktok-shop/tokens/shop-a', '{"raw":1}')).toBe(before);
+    expect(before).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  });
+
+  it("gives a consent link's version id as linkVersionId did, byte for byte", () => {
+    const before = uuidOf(
+      createHash('sha256')
+        .update('consent-link\0')
+        .update('tiktok-shop/tokens/shop-a')
+        .update('\0')
+        .update('nonce-1'),
+    );
+
+    expect(uuidFromSha256('consent-link', 'tiktok-shop/tokens/shop-a', 'nonce-1')).toBe(before);
+  });
+
+  it('tells parts apart from their concatenation', () => {
+    expect(uuidFromSha256('ab', 'c')).not.toBe(uuidFromSha256('a', 'bc'));
+  });
+});
