@@ -22,7 +22,7 @@ import {
   type ShopTokenDestination,
   sellerTagValue,
   storedSeller,
-} from './connect.js';
+} from './destination.js';
 
 const CURRENT = 'AWSCURRENT';
 const PENDING = 'AWSPENDING';

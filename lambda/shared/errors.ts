@@ -170,22 +170,6 @@ export class ShopTokenExpiredError extends RefresherError {}
 export class UsageError extends RefresherError {}
 
 /**
- * A shop connection refused before anything was written (lambda/onboarding/connect.ts): a
- * consent link used again, a token of another seller than the one stored, a seller already
- * connected under another shop name. `reason` is what events and logs carry; `detail` holds
- * facts for the operator (shop, open_id, seller name), never a token or a code.
- */
-export class ShopConnectionRefusedError extends RefresherError {
-  constructor(
-    message: string,
-    readonly reason: string,
-    readonly detail: Readonly<Record<string, string | boolean | readonly string[]>> = {},
-  ) {
-    super(message);
-  }
-}
-
-/**
  * Removes every known secret value from text that came from outside (e.g. TikTok's message): as
  * it is, and in the forms an echo plausibly takes: URL-encoded (any case, also twice, `+` for a
  * space), JSON-escaped (`\\uXXXX`, `\\/`…), HTML entities, any mix of those, base64 or
