@@ -98,9 +98,7 @@ export async function answerConsentCallback(
   request: CallbackRequest,
   deps: CallbackDependencies,
 ): Promise<Page> {
-  if (request.method !== 'GET') {
-    return METHOD_NOT_ALLOWED;
-  }
+  if (request.method !== 'GET') return METHOD_NOT_ALLOWED;
   const { state, error: declined } = request.query;
   // TikTok Shop documents `code`; `auth_code` is accepted too, as some of TikTok's flows name it.
   const code = request.query.code || request.query.auth_code;
