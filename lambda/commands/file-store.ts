@@ -12,7 +12,7 @@ import {
   unlink,
 } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { stripByteOrderMark } from '../onboarding/connect.js';
+import { stripByteOrderMark } from '../onboarding/destination.js';
 import { SecretStoreError } from '../shared/errors.js';
 import {
   type StoredToken,

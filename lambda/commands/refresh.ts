@@ -11,11 +11,13 @@
  */
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { MAX_REFUSAL_RECHECK_MS, movedOnChecks, wholeNumberProblem } from '../refresher/config.js';
-import { type Logger, type RunSummary, refreshShops } from '../refresher/refresh.js';
+import { MAX_REFUSAL_RECHECK_MS, movedOnChecks } from '../refresher/config.js';
+import { type RunSummary, refreshShops } from '../refresher/refresh.js';
 import { checkBaseUrl } from '../shared/base-url.js';
 import { runBudget } from '../shared/budget.js';
 import { DEFAULTS, ENV } from '../shared/contract.js';
+import { wholeNumberProblem } from '../shared/env.js';
+import type { Logger } from '../shared/observability.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import { systemClock } from '../shared/timing.js';
 import { FileTokenStore } from './file-store.js';

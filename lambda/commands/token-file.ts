@@ -3,7 +3,7 @@ import {
   type DestinationWrite,
   type ShopTokenDestination,
   storedSeller,
-} from '../onboarding/connect.js';
+} from '../onboarding/destination.js';
 import { FileTokenStore } from './file-store.js';
 
 /**

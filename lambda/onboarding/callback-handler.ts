@@ -1,46 +1,50 @@
+// The consent callback: TikTok's redirect after a seller approved the app, answered with a page
+// (answerConsentCallback), and the Lambda handler that builds its adapters.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
-import { readAppsEnv } from '../shared/apps.js';
-import { checkBaseUrl } from '../shared/base-url.js';
 import { AWS_REQUEST_HANDLER } from '../shared/budget.js';
 import {
-  CALLBACK_ENV,
-  DEFAULT_SECRET_NAME_PREFIX,
-  DEFAULT_TOKEN_SECRET_TAG_KEY,
   DEFAULTS,
   METRIC,
   METRICS_NAMESPACE,
   tokenSecretName,
+  tokenSecretsPrefix,
 } from '../shared/contract.js';
-import {
-  ConfigurationError,
-  describeError,
-  ReauthorizationRequiredError,
-  ShopConnectionRefusedError,
-  toInternalError,
-} from '../shared/errors.js';
+import { toInternalError } from '../shared/errors.js';
 import {
   EventBridgePublisher,
   type EventPublisher,
   type RefresherEvent,
 } from '../shared/event-publisher.js';
+import {
+  errorFields,
+  type Logger as LoggerPort,
+  type Metrics as MetricsPort,
+} from '../shared/observability.js';
 import { SecretsManagerTokenStore } from '../shared/secrets-store.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import type { AppCredentials } from '../shared/token.js';
-import {
-  type ConnectDependencies,
-  type ConnectedShop,
-  checkShopName,
-  connectShop,
-  type ShopTokenDestination,
-  shopConnectedEvent,
-  shopConnectionRefusedEvent,
-} from './connect.js';
+import { type CallbackConfig, loadCallbackConfig } from './callback-config.js';
+import { type ConnectDependencies, checkShopName, connectShop } from './connect.js';
 import { readSigningKey, verifyConsentState } from './consent-state.js';
+import type { ShopTokenDestination } from './destination.js';
+import { ShopConnectionRefusedError } from './errors.js';
+import { shopConnectedEvent, shopConnectionRefusedEvent } from './events.js';
+import {
+  connectedPage,
+  declinedPage,
+  failurePage,
+  invalidLink,
+  METHOD_NOT_ALLOWED,
+  type Page,
+  refusedPage,
+  renderPage,
+  UNAVAILABLE,
+} from './pages.js';
 import { TokenSecretDestination } from './token-secret.js';
 
 /**
@@ -56,8 +60,6 @@ import { TokenSecretDestination } from './token-secret.js';
  * refresher's bus and counted.
  */
 
-export { CALLBACK_ENV };
-
 /** The signing key changes rarely; caching it keeps a flood of bogus requests off Secrets Manager. */
 const STATE_KEY_MAX_AGE_SECONDS = 300;
 /** Far longer than any authorization code seen; longer input is refused before any work. */
@@ -70,64 +72,9 @@ const STORE_RESERVE_MS = 20_000;
 /** What TikTok's `error` parameter may look like to be named on the page (it is the seller's input). */
 const ERROR_PARAMETER = /^[A-Za-z0-9_.-]{1,64}$/;
 
-export interface CallbackConfig {
-  /** App → its credentials secret: the default app's and every other app's the callback may use. */
-  readonly appCredentialsSecretIds: ReadonlyMap<string, string>;
-  readonly stateSecretId: string;
-  readonly tokenSecretPrefix: string;
-  readonly tokenSecretTagKey: string;
-  readonly tiktokAuthBaseUrl: string;
-  readonly eventBusName: string;
-  /** Customer-managed key for the secrets the callback creates; undefined: aws/secretsmanager. */
-  readonly tokenSecretKmsKeyId?: string;
-}
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-export function loadCallbackConfig(env: Env): CallbackConfig {
-  const text = (name: string) => env[name]?.trim() || undefined;
-  const { apps, problems } = readAppsEnv(env);
-  if (text(CALLBACK_ENV.stateSecretId) === undefined) {
-    problems.push(`${CALLBACK_ENV.stateSecretId} is required`);
-  }
-  const tiktokAuthBaseUrl = text(CALLBACK_ENV.tiktokAuthBaseUrl) ?? DEFAULTS.tiktokAuthBaseUrl;
-  const urlProblem = checkBaseUrl(tiktokAuthBaseUrl);
-  if (urlProblem !== undefined) problems.push(`${CALLBACK_ENV.tiktokAuthBaseUrl} ${urlProblem}`);
-  if (problems.length > 0) {
-    throw new ConfigurationError(`invalid configuration: ${problems.join('; ')}`);
-  }
-  const kmsKeyId = text(CALLBACK_ENV.tokenSecretKmsKeyId);
-  return {
-    appCredentialsSecretIds: apps.credentialsSecretIds,
-    stateSecretId: text(CALLBACK_ENV.stateSecretId) ?? '',
-    tokenSecretPrefix: text(CALLBACK_ENV.tokenSecretPrefix) ?? DEFAULT_SECRET_NAME_PREFIX,
-    tokenSecretTagKey: text(CALLBACK_ENV.tokenSecretTagKey) ?? DEFAULT_TOKEN_SECRET_TAG_KEY,
-    tiktokAuthBaseUrl,
-    eventBusName: text(CALLBACK_ENV.eventBusName) ?? DEFAULTS.eventBusName,
-    ...(kmsKeyId === undefined ? {} : { tokenSecretKmsKeyId: kmsKeyId }),
-  };
-}
-
 export interface CallbackRequest {
   readonly method: string;
   readonly query: Readonly<Record<string, string | undefined>>;
-}
-
-/** What the seller's browser shows. */
-export interface Page {
-  readonly statusCode: number;
-  readonly title: string;
-  readonly message: string;
-}
-
-export interface CallbackLogger {
-  info(message: string, extra: Record<string, unknown>): void;
-  warn(message: string, extra: Record<string, unknown>): void;
-  error(message: string, extra: Record<string, unknown>): void;
-}
-
-export interface CallbackMetrics {
-  addMetric(name: string, unit: 'Count', value: number): void;
 }
 
 export interface CallbackDependencies {
@@ -141,18 +88,11 @@ export interface CallbackDependencies {
   readonly destination: (shop: string, secretName: string) => ShopTokenDestination;
   readonly tokenSecretPrefix: string;
   readonly events: EventPublisher;
-  readonly metrics: CallbackMetrics;
+  readonly metrics: MetricsPort;
   /** Epoch ms. */
   readonly now: () => number;
-  readonly logger: CallbackLogger;
+  readonly logger: LoggerPort;
 }
-
-const UNAVAILABLE: Page = {
-  statusCode: 500,
-  title: 'Shop not connected',
-  message:
-    'Something went wrong on our side and the shop was not connected. Please contact us; you may be asked to approve the app again.',
-};
 
 /**
  * Checks the state before anything else: an invalid one, or one naming an app this deployment
@@ -164,9 +104,7 @@ export async function answerConsentCallback(
   request: CallbackRequest,
   deps: CallbackDependencies,
 ): Promise<Page> {
-  if (request.method !== 'GET') {
-    return { statusCode: 405, title: 'Method not allowed', message: 'Only GET is accepted.' };
-  }
+  if (request.method !== 'GET') return METHOD_NOT_ALLOWED;
   const { state, error: declined } = request.query;
   // TikTok Shop documents `code`; `auth_code` is accepted too, as some of TikTok's flows name it.
   const code = request.query.code || request.query.auth_code;
@@ -191,11 +129,7 @@ export async function answerConsentCallback(
   if (!code) {
     const said = declined !== undefined && ERROR_PARAMETER.test(declined) ? declined : undefined;
     deps.logger.warn('consent declined', { shop, app, ...(said ? { tiktokError: said } : {}) });
-    return {
-      statusCode: 200,
-      title: 'Shop not connected',
-      message: `You did not approve the app for shop ${shop}${said ? ` (TikTok reported: ${said})` : ''}, so it was not connected and nothing was changed. To connect it, open the same link again and approve the app before ${expiresAt.toISOString()}, or ask us for a new link.`,
-    };
+    return declinedPage(shop, said, expiresAt);
   }
   if (code.length > MAX_AUTH_CODE_LENGTH || !/^[\x21-\x7e]+$/.test(code)) {
     deps.logger.warn('consent callback refused', { shop, reason: 'malformed code' });
@@ -255,7 +189,13 @@ export async function answerConsentCallback(
     if (error instanceof ShopConnectionRefusedError) {
       return refused(deps, shop, secretName, error);
     }
-    return failurePage(shop, error, error === tiktokRefusal, deps.logger);
+    const fromTikTok = error === tiktokRefusal;
+    if (fromTikTok) {
+      deps.logger.warn('TikTok refused the authorization code', { shop, ...errorFields(error) });
+    } else {
+      deps.logger.error('shop not connected', { shop, ...errorFields(error) });
+    }
+    return failurePage(error, fromTikTok);
   }
 }
 
@@ -278,59 +218,6 @@ async function refused(
   return refusedPage(shop, refusal);
 }
 
-function connectedPage(connected: ConnectedShop): Page {
-  const again = connected.connection === 'reconnected' ? ' again' : '';
-  return {
-    statusCode: 200,
-    title: 'Shop connected',
-    message: `Shop ${connected.shop} is connected${again}. Its token will be refreshed automatically.`,
-  };
-}
-
-/** What the seller is told; never which seller the shop belongs to, nor other shops' names. */
-function refusedPage(shop: string, refusal: ShopConnectionRefusedError): Page {
-  const unchanged = 'Nothing was changed.';
-  const texts: Record<string, [number, string]> = {
-    'link-already-used': [
-      409,
-      `This link has already been used to connect shop ${shop}, and a link works once. ${unchanged} If you have just approved the app with it, the shop is connected and there is nothing more to do; otherwise ask us for a new link.`,
-    ],
-    'shop-already-connected': [
-      409,
-      `Shop ${shop} is already connected, and this link was made for a new shop. ${unchanged} To renew its authorization, ask us for a new link.`,
-    ],
-    'shop-not-connected': [
-      409,
-      `This link renews the authorization of shop ${shop}, which is not connected. ${unchanged} Ask us for a new link.`,
-    ],
-    'seller-mismatch': [
-      403,
-      `Shop ${shop} is connected to another TikTok Shop seller account than the one that approved the app. ${unchanged} If the shop has changed hands, contact us: that change is made by us, not through a link.`,
-    ],
-    'seller-connected-elsewhere': [
-      409,
-      `The TikTok Shop seller account that approved the app is already connected under another shop name, so it was not connected as ${shop}. ${unchanged} Contact us if this is unexpected.`,
-    ],
-    'stored-seller-unknown': [
-      409,
-      `Shop ${shop} cannot be reconnected through a link. ${unchanged} Please contact us.`,
-    ],
-    'app-mismatch': [
-      409,
-      `Shop ${shop} is connected through another of our TikTok apps than the one this link is for. ${unchanged} Ask us for a new link.`,
-    ],
-    'app-unknown': [
-      400,
-      `This link was made for a TikTok app that is not set up here, so shop ${shop} was not connected. ${unchanged} Ask us for a new link.`,
-    ],
-  };
-  const [statusCode, message] = texts[refusal.reason] ?? [
-    502,
-    `TikTok's answer did not name the seller account, so shop ${shop} was not connected. ${unchanged} Please contact us.`,
-  ];
-  return { statusCode, title: 'Shop not connected', message };
-}
-
 /** An event that cannot be published is logged: the connection itself stands. */
 async function publish(deps: CallbackDependencies, event: RefresherEvent): Promise<void> {
   const published = await deps.events.publish([event]);
@@ -341,69 +228,6 @@ async function publish(deps: CallbackDependencies, event: RefresherEvent): Promi
     });
     deps.metrics.addMetric(METRIC.eventPublishFailures, 'Count', published.failed);
   }
-}
-
-function invalidLink(why: string): Page {
-  return {
-    statusCode: 400,
-    title: 'Invalid authorization link',
-    message: `${why} Nothing was changed. Ask us for a new link and approve the app again.`,
-  };
-}
-
-function failurePage(
-  shop: string,
-  error: unknown,
-  fromTikTok: boolean,
-  logger: CallbackLogger,
-): Page {
-  const described = describeError(error);
-  if (!fromTikTok) {
-    logger.error('shop not connected', { shop, ...loggable(error) });
-    return UNAVAILABLE;
-  }
-  logger.warn('TikTok refused the authorization code', { shop, ...loggable(error) });
-  return {
-    statusCode: error instanceof ReauthorizationRequiredError ? 400 : 502,
-    title: 'Shop not connected',
-    message: `TikTok did not accept the authorization (${described.message}). Nothing was stored. Please approve the app again from a new link.`,
-  };
-}
-
-/**
- * The error as log keys. Its message goes under `errorMessage`: Powertools Logger keeps its own
- * `message` key and would silently drop the error's.
- */
-function loggable(error: unknown): Record<string, unknown> {
-  const { message, ...rest } = describeError(error);
-  return { ...rest, errorMessage: message };
-}
-
-/** A page without scripts or outside resources, so the URL with the code goes nowhere else. */
-export function renderPage(page: Page): LambdaFunctionURLResult {
-  return {
-    statusCode: page.statusCode,
-    headers: {
-      'content-type': 'text/html; charset=utf-8',
-      'cache-control': 'no-store',
-      'content-security-policy': "default-src 'none'",
-      'referrer-policy': 'no-referrer',
-      'x-content-type-options': 'nosniff',
-      ...(page.statusCode === 405 ? { allow: 'GET' } : {}),
-    },
-    body: `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(page.title)}</title></head>
-<body><h1>${escapeHtml(page.title)}</h1><p>${escapeHtml(page.message)}</p></body></html>
-`,
-  };
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (char) =>
-      ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char] ?? char,
-  );
 }
 
 // Built once per execution environment and reused by every invocation it serves.
@@ -465,7 +289,7 @@ export const handler = async (
             client: secretsManager,
             shop,
             secretName,
-            tokenSecretsPrefix: `${tokenSecretPrefix}tokens/`,
+            tokenSecretsPrefix: tokenSecretsPrefix(tokenSecretPrefix),
             tagKey,
             ...(tokenSecretKmsKeyId === undefined ? {} : { kmsKeyId: tokenSecretKmsKeyId }),
             deadline,
@@ -473,9 +297,9 @@ export const handler = async (
         tokenSecretPrefix,
         events: new EventBridgePublisher({ client: eventBridge, busName: config.eventBusName }),
         metrics: {
-          addMetric: (name, _unit, value) => {
+          addMetric: (name, unit, value) => {
             counted = true;
-            metrics.addMetric(name, MetricUnit.Count, value);
+            metrics.addMetric(name, unit, value);
           },
         },
         now: Date.now,
@@ -484,7 +308,7 @@ export const handler = async (
     );
     return renderPage(page);
   } catch (error) {
-    logger.error('consent callback failed', loggable(toInternalError(error)));
+    logger.error('consent callback failed', errorFields(toInternalError(error)));
     return renderPage(UNAVAILABLE);
   } finally {
     if (counted) metrics.publishStoredMetrics();

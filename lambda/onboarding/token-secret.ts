@@ -23,7 +23,7 @@ import {
   type ShopTokenDestination,
   sellerTagValue,
   storedSeller,
-} from './connect.js';
+} from './destination.js';
 
 const CURRENT = 'AWSCURRENT';
 const PENDING = 'AWSPENDING';

@@ -1,7 +1,7 @@
+// The refresher function's configuration, read once from its environment.
 import { type AppsConfig, readAppsEnv } from '../shared/apps.js';
-import { checkBaseUrl } from '../shared/base-url.js';
 import { DEFAULTS, ENV } from '../shared/contract.js';
-import { ConfigurationError } from '../shared/errors.js';
+import { type Env, readEnv } from '../shared/env.js';
 import { MOVED_ON_CHECKS_MS } from './refresh.js';
 
 export interface Config {
@@ -27,25 +27,14 @@ export interface Config {
 /** The longest REFUSAL_RECHECK_MS: a shop holds one of the run's concurrent slots meanwhile. */
 export const MAX_REFUSAL_RECHECK_MS = 60_000;
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 /**
  * Reads the configuration once. Every problem is collected first, so one error names all of
  * them instead of making a person fix them one deployment at a time.
  */
 export function loadConfig(env: Env): Config {
   const { apps, problems } = readAppsEnv(env);
-  const text = (name: string): string | undefined => {
-    const value = env[name]?.trim();
-    return value === undefined || value === '' ? undefined : value;
-  };
-  const integer = (name: string, fallback: number, min: number, max: number): number => {
-    const value = text(name);
-    if (value === undefined) return fallback;
-    const problem = wholeNumberProblem(name, value, min, max);
-    if (problem !== undefined) problems.push(problem);
-    return Number(value);
-  };
+  const read = readEnv(env, problems);
+  const { text, integer } = read;
 
   const tokenSecretIds = (text(ENV.tokenSecretIds) ?? '')
     .split(',')
@@ -56,9 +45,7 @@ export function loadConfig(env: Env): Config {
     problems.push(`set ${ENV.tokenSecretIds} or ${ENV.tokenSecretTagKey} (or both)`);
   }
 
-  const tiktokAuthBaseUrl = text(ENV.tiktokAuthBaseUrl) ?? DEFAULTS.tiktokAuthBaseUrl;
-  const urlProblem = checkBaseUrl(tiktokAuthBaseUrl);
-  if (urlProblem !== undefined) problems.push(`${ENV.tiktokAuthBaseUrl} ${urlProblem}`);
+  const tiktokAuthBaseUrl = read.baseUrl(ENV.tiktokAuthBaseUrl, DEFAULTS.tiktokAuthBaseUrl);
 
   const config: Config = {
     apps,
@@ -88,23 +75,8 @@ export function loadConfig(env: Env): Config {
       MAX_REFUSAL_RECHECK_MS,
     ),
   };
-  if (problems.length > 0) {
-    throw new ConfigurationError(`invalid configuration: ${problems.join('; ')}`);
-  }
+  read.check();
   return config;
-}
-
-/** What is wrong with `value` as the setting `name`, a whole number from `min` to `max`. */
-export function wholeNumberProblem(
-  name: string,
-  value: string,
-  min: number,
-  max: number,
-): string | undefined {
-  const parsed = Number(value);
-  return /^\d+$/.test(value) && parsed >= min && parsed <= max
-    ? undefined
-    : `${name} must be a whole number from ${min} to ${max}`;
 }
 
 /**

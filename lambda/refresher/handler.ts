@@ -1,3 +1,5 @@
+// The refresher's Lambda entry point: reads the configuration and the event, builds the adapters
+// and runs the core within the invocation's deadline.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -5,8 +7,9 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { AWS_REQUEST_HANDLER, runBudget, runDeadlines } from '../shared/budget.js';
 import { METRICS_NAMESPACE } from '../shared/contract.js';
-import { describeError, toInternalError } from '../shared/errors.js';
+import { toInternalError } from '../shared/errors.js';
 import { EventBridgePublisher } from '../shared/event-publisher.js';
+import { errorFields } from '../shared/observability.js';
 import { SecretsManagerTokenStore } from '../shared/secrets-store.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import { abortAt, systemClock } from '../shared/timing.js';
@@ -100,8 +103,7 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
     return summary;
   } catch (error) {
     const failure = toInternalError(error);
-    const { message: errorMessage, ...described } = describeError(failure);
-    logger.error('invocation failed', { ...described, errorMessage });
+    logger.error('invocation failed', errorFields(failure));
     throw failure;
   } finally {
     for (const timer of timers) timer.cancel();

@@ -1,3 +1,4 @@
+// The apps of one deployment: reading them from the environment, and each shop's app.
 import {
   APP_NAME,
   APPS_ENV,
@@ -6,6 +7,7 @@ import {
   DEFAULT_APP_TAG_KEY,
   ENV,
 } from './contract.js';
+import { type Env, type EnvReader, readEnv } from './env.js';
 import { shopFromId } from './shop.js';
 
 /**
@@ -32,8 +34,6 @@ export interface AppsConfig {
   readonly shopApps: ReadonlyMap<string, string>;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 /**
  * Reads APP_CREDENTIALS_SECRET_ID, APP_CREDENTIALS_SECRET_IDS and SHOP_APPS. Problems are
  * returned, not thrown, so that a function's configuration error names all of its problems at
@@ -41,12 +41,13 @@ type Env = Readonly<Record<string, string | undefined>>;
  * shop alone.
  */
 export function readAppsEnv(env: Env): { apps: AppsConfig; problems: string[] } {
-  const problems: string[] = [];
+  const read = readEnv(env);
+  const { problems } = read;
   const credentialsSecretIds = new Map<string, string>();
-  const defaultId = env[ENV.appCredentialsSecretId]?.trim();
+  const defaultId = read.text(ENV.appCredentialsSecretId);
   if (defaultId) credentialsSecretIds.set(DEFAULT_APP, defaultId);
 
-  const others = readStringObject(env, APPS_ENV.appCredentialsSecretIds, problems);
+  const others = readStringObject(read, APPS_ENV.appCredentialsSecretIds);
   for (const [app, secretId] of others) {
     if (app === DEFAULT_APP) {
       problems.push(
@@ -69,7 +70,7 @@ export function readAppsEnv(env: Env): { apps: AppsConfig; problems: string[] } 
   }
 
   const shopApps = new Map<string, string>();
-  for (const [shop, app] of readStringObject(env, APPS_ENV.shopApps, problems)) {
+  for (const [shop, app] of readStringObject(read, APPS_ENV.shopApps)) {
     if (shop.trim() === '') problems.push(`${APPS_ENV.shopApps}: a shop without a name`);
     else if (!isAppName(app)) {
       problems.push(
@@ -141,9 +142,10 @@ export function appCredentialsSecretIdBeside(
 }
 
 /** A JSON object of strings from the environment; empty when the variable is unset. */
-function readStringObject(env: Env, name: string, problems: string[]): [string, string][] {
-  const text = env[name]?.trim();
-  if (text === undefined || text === '') return [];
+function readStringObject(read: EnvReader, name: string): [string, string][] {
+  const { problems } = read;
+  const text = read.text(name);
+  if (text === undefined) return [];
   if (text.length > MAX_ENV_VALUE_LENGTH) {
     problems.push(`${name} is longer than ${MAX_ENV_VALUE_LENGTH} characters`);
     return [];

@@ -158,9 +158,14 @@ export const DEFAULT_SECRET_NAME_PREFIX = 'tiktok-shop/';
 /** Tag on each token secret naming its seller, so that a seller is found under one shop only. */
 export const SELLER_TAG_KEY = 'tiktok-shop-open-id';
 
+/** `<prefix>tokens/`: the start of every token secret's name. */
+export function tokenSecretsPrefix(secretNamePrefix: string): string {
+  return `${secretNamePrefix}tokens/`;
+}
+
 /** `<prefix>tokens/<shop>`, e.g. `tiktok-shop/tokens/acme-uk` (the shop name is checked by callers). */
 export function tokenSecretName(secretNamePrefix: string, shop: string): string {
-  return `${secretNamePrefix}tokens/${shop}`;
+  return `${tokenSecretsPrefix(secretNamePrefix)}${shop}`;
 }
 
 /** `<prefix>callback-state-key`: the key that signs consent links' state. */

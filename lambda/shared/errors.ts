@@ -165,22 +165,6 @@ export class InternalError extends RefresherError {}
 export class UsageError extends RefresherError {}
 
 /**
- * A shop connection refused before anything was written (lambda/onboarding/connect.ts): a
- * consent link used again, a token of another seller than the one stored, a seller already
- * connected under another shop name. `reason` is what events and logs carry; `detail` holds
- * facts for the operator (shop, open_id, seller name), never a token or a code.
- */
-export class ShopConnectionRefusedError extends RefresherError {
-  constructor(
-    message: string,
-    readonly reason: string,
-    readonly detail: Readonly<Record<string, string | boolean | readonly string[]>> = {},
-  ) {
-    super(message);
-  }
-}
-
-/**
  * The first few of a list that a message would echo (`a, b, c and 99,997 more`), each item cut
  * to `maxItemLength`: what a person typed or how many shops there are never makes a message long.
  */

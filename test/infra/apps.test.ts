@@ -13,7 +13,7 @@ import type {
   TikTokShopTokenRefresher,
   TikTokShopTokenRefresherProps,
 } from '../../infra/token-refresher.js';
-import { loadCallbackConfig } from '../../lambda/onboarding/callback-handler.js';
+import { loadCallbackConfig } from '../../lambda/onboarding/callback-config.js';
 import { readAppsEnv, shopApp } from '../../lambda/shared/apps.js';
 import {
   API_READER_ENV,

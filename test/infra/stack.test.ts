@@ -10,10 +10,10 @@ import type { IConstruct } from 'constructs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TikTokShopConsentCallback } from '../../infra/consent-callback.js';
 import { TikTokShopExampleReader } from '../../infra/example-reader.js';
-import { CALLBACK_ENV } from '../../lambda/onboarding/callback-handler.js';
 import { SHOP_TOKEN_SECRET_ID } from '../../lambda/reader/example-handler.js';
 import {
   API_READER_ENV,
+  CALLBACK_ENV,
   DEFAULT_CALLBACK_STATE_SECRET_ID,
   DEFAULT_SECRET_NAME_PREFIX,
   DEFAULT_TIKTOK_API_BASE_URL,

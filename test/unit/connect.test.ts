@@ -1,20 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { type ConnectRequest, connectShop } from '../../lambda/onboarding/connect.js';
 import {
-  type ConnectRequest,
-  connectShop,
   type DestinationState,
   type DestinationWrite,
   type ShopTokenDestination,
   sellerTagValue,
-  shopConnectedEvent,
-  shopConnectionRefusedEvent,
   storedSeller,
-} from '../../lambda/onboarding/connect.js';
-import {
-  ShopConnectionRefusedError,
-  TokenNotStoredError,
-  TransientError,
-} from '../../lambda/shared/errors.js';
+} from '../../lambda/onboarding/destination.js';
+import { ShopConnectionRefusedError } from '../../lambda/onboarding/errors.js';
+import { shopConnectedEvent, shopConnectionRefusedEvent } from '../../lambda/onboarding/events.js';
+import { TokenNotStoredError, TransientError } from '../../lambda/shared/errors.js';
 import type { ParsedToken } from '../../lambda/shared/token.js';
 
 const NOW_S = Math.floor(Date.now() / 1000);

@@ -4,7 +4,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { linkVersionId } from '../../lambda/onboarding/connect.js';
+import { linkVersionId } from '../../lambda/onboarding/destination.js';
 import { TokenSecretDestination } from '../../lambda/onboarding/token-secret.js';
 import { DEFAULT_APP, DEFAULT_APP_TAG_KEY, SELLER_TAG_KEY } from '../../lambda/shared/contract.js';
 import { versionIdFor } from '../../lambda/shared/secrets-store.js';

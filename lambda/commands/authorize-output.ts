@@ -1,0 +1,40 @@
+// What the authorize command prints about a shop it connected, or did not: never a token.
+import type { ConnectedShop } from '../onboarding/connect.js';
+import { ShopConnectionRefusedError } from '../onboarding/errors.js';
+import { DEFAULT_APP } from '../shared/contract.js';
+import { describeError } from '../shared/errors.js';
+
+export function describeConnected(connected: ConnectedShop, toFile: boolean): string {
+  const { stored } = connected;
+  const where = toFile
+    ? stored.created
+      ? `created token file ${stored.name}`
+      : `replaced the token in file ${stored.name} (the previous one is kept in ${stored.name}.previous)`
+    : stored.created
+      ? `created secret ${stored.name}, tagged for discovery by the refresher`
+      : `stored a new current version of secret ${stored.name} (the previous token is kept as AWSPREVIOUS)`;
+  const connection = {
+    new: 'a new shop',
+    reconnected: 'the same seller again',
+    'seller-replaced': `seller replaced on purpose (was open_id ${connected.previousOpenId ?? 'unknown'})`,
+  }[connected.connection];
+  return [
+    `Shop ${connected.shop} connected: ${where}`,
+    ...(connected.app === DEFAULT_APP ? [] : [`  app: ${connected.app}`]),
+    `  connection: ${connection}`,
+    `  version: ${stored.versionId}`,
+    `  seller: ${connected.sellerName ? `${connected.sellerName} ` : ''}(open_id ${connected.openId})`,
+    `  access token expires: ${connected.accessTokenExpiresAt}`,
+    `  refresh token expires: ${connected.refreshTokenExpiresAt}`,
+  ].join('\n');
+}
+
+/** Why the shop was not connected, and whether the seller must approve again for a new code. */
+export function describeNotConnected(shop: string, error: unknown): string {
+  const { message } = describeError(error);
+  const used =
+    error instanceof ShopConnectionRefusedError && error.detail.codeUsed === true
+      ? ' The authorization code is used up: the seller approves again for a new one.'
+      : '';
+  return `error: shop ${shop} not connected, nothing stored: ${message}${used}`;
+}
