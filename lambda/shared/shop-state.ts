@@ -65,14 +65,3 @@ export function parseDeauthorizedMark(value: string | undefined): DeauthorizedMa
   if (match === null) return undefined;
   return { at: Number(match[1]), notificationId: match[2] as string };
 }
-
-/** The TikTok shop ids a secret's tags name. */
-export function shopIdsOf(
-  tags: readonly { readonly Key?: string; readonly Value?: string }[] | undefined,
-): string[] {
-  return (tags ?? []).flatMap((tag) =>
-    tag.Key?.startsWith(SHOP_STATE_TAG.shopIdPrefix) === true
-      ? [tag.Key.slice(SHOP_STATE_TAG.shopIdPrefix.length)]
-      : [],
-  );
-}

@@ -302,6 +302,14 @@ describe('Webhook receiver bundle', () => {
     expect(eventBridge.events.length).toBe(before);
   });
 
+  it('answers 405 to anything but a POST', async () => {
+    // Act
+    const response = await fetch(receiver.url);
+
+    // Assess
+    expect(response.status).toBe(405);
+  });
+
   it('records every one of 200 notifications sent at once', async () => {
     // Prepare
     const ids = Array.from({ length: 200 }, (_, i) => `${5_000_000 + i}`);
