@@ -9,12 +9,18 @@ import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'a
 import { readAppsEnv } from '../shared/apps.js';
 import { AWS_REQUEST_HANDLER } from '../shared/budget.js';
 import { DEFAULTS, ENV, METRICS_NAMESPACE } from '../shared/contract.js';
+import { ConfigurationError } from '../shared/errors.js';
 import { EventBridgePublisher } from '../shared/event-publisher.js';
 import { SecretsManagerTokenStore } from '../shared/secrets-store.js';
 import { WEBHOOK_METRIC } from '../shared/shop-state.js';
 import { systemClock } from '../shared/timing.js';
 import { CachedAppCredentials } from './app-credentials.js';
-import { MAX_BODY_BYTES, receiveNotification, type WebhookResponse } from './receive.js';
+import {
+  MAX_BODY_BYTES,
+  type ReceiverPorts,
+  receiveNotification,
+  type WebhookResponse,
+} from './receive.js';
 import { SecretTagsShopState } from './secret-tags.js';
 
 // Built once per execution environment: warm deliveries reuse clients and cached credentials.
@@ -29,15 +35,18 @@ const secretsManager = new SecretsManagerClient({
   requestHandler: AWS_REQUEST_HANDLER,
 });
 const eventBridge = new EventBridgeClient({ maxAttempts: 2, requestHandler: AWS_REQUEST_HANDLER });
-let receiver: Parameters<typeof receiveNotification>[1] | undefined;
+let receiver: ReceiverPorts | undefined;
+/** The current invocation's end, less a second to answer: the credentials read stops by then. */
+let deadline = Number.POSITIVE_INFINITY;
 
-function build(): Parameters<typeof receiveNotification>[1] {
+function build(): ReceiverPorts {
   const { apps, problems } = readAppsEnv(process.env);
-  if (problems.length > 0) throw new Error(`configuration: ${problems.join('; ')}`);
+  if (problems.length > 0) throw new ConfigurationError(problems.join('; '));
   // Reads the credentials as the refresher does (the store's read, retried and checked).
   const store = new SecretsManagerTokenStore({
     client: secretsManager,
     writesPerSecond: DEFAULTS.secretWritesPerSecond,
+    deadline: () => deadline,
   });
   return {
     credentials: new CachedAppCredentials(
@@ -64,6 +73,7 @@ export const handler = async (
   context: Context,
 ): Promise<LambdaFunctionURLResult> => {
   logger.addContext(context);
+  deadline = Date.now() + context.getRemainingTimeInMillis() - 1_000;
   try {
     if (event.requestContext.http.method !== 'POST') {
       return result({ status: 405, body: JSON.stringify({ error: 'POST only' }) });
