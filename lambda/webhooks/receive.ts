@@ -98,7 +98,7 @@ export interface ReceiverPorts {
 /**
  * Answers one delivery. Checks come first and in this order, and a refused request changes
  * nothing: size (413), app (404), signature (401), body (400), time window (400). Then the
- * shop's state is written and the event published, both before 200; if either fails, 500 and
+ * event is published and the shop's state written, both before 200; if either fails, 500 and
  * TikTok retries, which is safe: processing is idempotent.
  */
 export async function receiveNotification(
