@@ -11,6 +11,7 @@ export const FUNCTION_ENTRIES = {
   refresher: 'lambda/refresher/handler.ts',
   'consent-callback': 'lambda/onboarding/callback-handler.ts',
   'example-reader': 'lambda/reader/example-handler.ts',
+  webhooks: 'lambda/webhooks/handler.ts',
 } as const;
 
 export type FunctionName = keyof typeof FUNCTION_ENTRIES;

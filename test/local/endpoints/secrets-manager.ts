@@ -270,6 +270,8 @@ export class LocalSecretsManager {
         return this.#listSecrets(input);
       case 'TagResource':
         return this.#tagResource(input);
+      case 'ListSecretVersionIds':
+        return this.#listSecretVersionIds(input);
       default:
         throw new AwsError(
           'UnknownOperationException',
@@ -438,6 +440,22 @@ export class LocalSecretsManager {
         SecretVersionsToStages: labelledVersions(secret),
       })),
       NextToken: end < matching.length ? encodeNextToken(end) : undefined,
+    };
+  }
+
+  /** Labelled versions only (IncludeDeprecated is not modelled), each with its creation time. */
+  #listSecretVersionIds(input: JsonObject): JsonObject {
+    const secret = this.#find(requiredString(input, 'SecretId'));
+    return {
+      ARN: secret.arn,
+      Name: secret.name,
+      Versions: [...secret.versions.values()]
+        .filter((version) => version.stages.size > 0)
+        .map((version) => ({
+          VersionId: version.id,
+          VersionStages: [...version.stages],
+          CreatedDate: version.createdAt / 1000,
+        })),
     };
   }
 

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LocalHttpServer } from './http.js';
 
@@ -403,6 +403,19 @@ export class LocalTikTok {
     return this.#lastRefreshToken;
   }
 
+  /**
+   * Sends a webhook notification about a seller's authorization to `url`, signed as TikTok Shop
+   * signs them with this host's app (or `signWith`, to play another app or a forger).
+   */
+  notify(
+    url: string,
+    notification: LocalNotification,
+    options: { signWith?: { appKey: string; appSecret: string } } = {},
+  ): Promise<NotificationDelivery> {
+    const app = options.signWith ?? { appKey: this.#appKey, appSecret: this.#appSecret };
+    return sendNotification(url, notificationBody(notification, this.#nowSeconds()), app);
+  }
+
   /** Forgets faults and recorded calls; sellers and tokens stay. */
   reset(): void {
     this.clearFaults();
@@ -663,4 +676,66 @@ function isAnswerFault(fault: TikTokFault): fault is AnswerFault {
 function requestId(nowMs: number): string {
   const stamp = new Date(nowMs).toISOString().replace(/\D/g, '').slice(0, 14);
   return `${stamp}${randomBytes(9).toString('hex').toUpperCase()}`;
+}
+
+/** A webhook notification TikTok Shop sends about a seller's authorization (types 6 and 7). */
+export type LocalNotification = {
+  /** TikTok's numeric shop id (a string). */
+  shopId: string;
+  /** Default: a fresh id. */
+  notificationId?: string;
+  /** Unix seconds. Default: now by the host's clock. */
+  timestamp?: number;
+} & (
+  | { type: 6 }
+  | { type: 7 /** When the authorization ends, Unix seconds. */; expirationTime: number }
+  | { type: number; data?: Record<string, unknown> }
+);
+
+export interface NotificationDelivery {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** The JSON body TikTok Shop posts for `notification`, as its docs show it. */
+export function notificationBody(notification: LocalNotification, nowSeconds: number): string {
+  const data =
+    notification.type === 6
+      ? { message: `Shop_id ${notification.shopId} is deauthorized from your APP by merchant.` }
+      : 'expirationTime' in notification
+        ? {
+            message: 'The authorization of your app is about to expire.',
+            expiration_time: String(notification.expirationTime),
+          }
+        : 'data' in notification
+          ? (notification.data ?? {})
+          : {};
+  return JSON.stringify({
+    type: notification.type,
+    tts_notification_id: notification.notificationId ?? randomBytes(8).readBigUInt64BE().toString(),
+    shop_id: notification.shopId,
+    timestamp: notification.timestamp ?? nowSeconds,
+    data,
+  });
+}
+
+/**
+ * POSTs `body` to `url` with TikTok Shop's signature: header Authorization = lowercase hex
+ * HMAC-SHA256 keyed by the app secret over app key + body. Written here on its own, not taken
+ * from the receiver, so that a test of one against the other can fail.
+ */
+export async function sendNotification(
+  url: string,
+  body: string,
+  app: { appKey: string; appSecret: string },
+): Promise<NotificationDelivery> {
+  const signature = createHmac('sha256', app.appSecret)
+    .update(`${app.appKey}${body}`)
+    .digest('hex');
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: signature, 'content-type': 'application/json' },
+    body,
+  });
+  return { status: response.status, body: await response.text() };
 }
