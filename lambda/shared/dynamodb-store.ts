@@ -9,7 +9,7 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { awsNameOf, type DynamoDbCallOptions, DynamoDbCalls } from './dynamodb-call.js';
+import { type AwsCallOptions, AwsCalls, awsNameOf } from './aws-calls.js';
 import {
   type Item,
   namesFor,
@@ -30,7 +30,7 @@ import {
 
 const CONDITION_FAILED = 'ConditionalCheckFailedException';
 
-export interface DynamoDbTokenStoreOptions extends DynamoDbCallOptions {
+export interface DynamoDbTokenStoreOptions extends AwsCallOptions {
   readonly client: DynamoDBClient;
   readonly tableName: string;
 }
@@ -45,12 +45,12 @@ export interface DynamoDbTokenStoreOptions extends DynamoDbCallOptions {
 export class DynamoDbTokenStore implements TokenStore {
   readonly #client: DynamoDBClient;
   readonly #table: string;
-  readonly #calls: DynamoDbCalls;
+  readonly #calls: AwsCalls;
 
   constructor(options: DynamoDbTokenStoreOptions) {
     this.#client = options.client;
     this.#table = options.tableName;
-    this.#calls = new DynamoDbCalls(options);
+    this.#calls = new AwsCalls('DynamoDB', options);
   }
 
   /** Current, pending and kept in one strongly consistent GetItem. */

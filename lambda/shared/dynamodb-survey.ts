@@ -8,8 +8,8 @@ import {
   type KeysAndAttributes,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
+import { type AwsCallOptions, AwsCalls } from './aws-calls.js';
 import { STORE_RETRY } from './budget.js';
-import { type DynamoDbCallOptions, DynamoDbCalls } from './dynamodb-call.js';
 import {
   type Item,
   namesFor,
@@ -27,7 +27,7 @@ import type { StoredToken } from './secrets-store.js';
 /** BatchGetItem takes at most 100 keys per call. */
 export const BATCH_GET_MAX_KEYS = 100;
 
-export interface DynamoDbSurveyOptions extends DynamoDbCallOptions {
+export interface DynamoDbSurveyOptions extends AwsCallOptions {
   readonly client: DynamoDBClient;
   readonly tableName: string;
 }
@@ -43,12 +43,12 @@ export interface ScanOptions {
 export class DynamoDbShopSurvey {
   readonly #client: DynamoDBClient;
   readonly #table: string;
-  readonly #calls: DynamoDbCalls;
+  readonly #calls: AwsCalls;
 
   constructor(options: DynamoDbSurveyOptions) {
     this.#client = options.client;
     this.#table = options.tableName;
-    this.#calls = new DynamoDbCalls(options);
+    this.#calls = new AwsCalls('DynamoDB', options);
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
- * One DynamoDB call, bounded: retried on throttling, 5xx and network errors while another attempt
- * can end before the run's deadline, aborted with the run's signal, named on failure.
+ * One AWS call, bounded: retried on throttling, 5xx and network errors while another attempt can
+ * end before the run's deadline, aborted with the run's signal, named on failure.
  */
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import type { SdkError } from '@smithy/types';
@@ -8,7 +8,7 @@ import { AWS_REQUEST_TIMEOUT_MS, STORE_RETRY } from './budget.js';
 import { SecretStoreError, TransientError } from './errors.js';
 import { type Clock, retry, systemClock } from './timing.js';
 
-export interface DynamoDbCallOptions {
+export interface AwsCallOptions {
   readonly clock?: Clock;
   /** Epoch ms by which every call is over: no attempt starts that could not end by then. */
   readonly deadline?: () => number;
@@ -21,14 +21,17 @@ export function awsNameOf(error: unknown): string | undefined {
   return error instanceof SecretStoreError ? error.awsName : undefined;
 }
 
-export class DynamoDbCalls {
+export class AwsCalls {
   readonly clock: Clock;
+  /** How failures name the service: `DynamoDB`, `Secrets Manager`. */
+  readonly #service: string;
   readonly #deadline: () => number;
   readonly #signal: AbortSignal | undefined;
   /** Every call goes out with the run's signal, so that none outlives the run's deadline. */
   readonly sendOptions: { abortSignal?: AbortSignal };
 
-  constructor(options: DynamoDbCallOptions) {
+  constructor(service: string, options: AwsCallOptions) {
+    this.#service = service;
     this.clock = options.clock ?? systemClock;
     this.#deadline = options.deadline ?? (() => Number.POSITIVE_INFINITY);
     this.#signal = options.signal;
@@ -50,12 +53,15 @@ export class DynamoDbCalls {
       });
     } catch (error) {
       if (this.#signal?.aborted === true) {
-        throw new TransientError(`DynamoDB ${operation} did not finish before the run's deadline`, {
-          cause: error,
-        });
+        throw new TransientError(
+          `${this.#service} ${operation} did not finish before the run's deadline`,
+          {
+            cause: error,
+          },
+        );
       }
       const { name, message } = error instanceof Error ? error : new Error(String(error));
-      const text = `DynamoDB ${operation} failed: ${name}: ${message}`;
+      const text = `${this.#service} ${operation} failed: ${name}: ${message}`;
       if (isRetryableAwsError(error)) throw new TransientError(text, { cause: error });
       throw new SecretStoreError(text, { cause: error, awsName: name });
     }
