@@ -1,7 +1,6 @@
 /**
- * Shop tokens in one DynamoDB table, an item per shop: the same promises as the Secrets Manager
- * store (compare-and-swap on a version, pending writes promotable, kept answers apart, the
- * previous token kept) through the same TokenStore seam, for fleets where $0.40 a secret is too much.
+ * Shop tokens in one DynamoDB table, an item per shop, behind the same TokenStore seam and with
+ * the same promises as Secrets Manager: for fleets where $0.40 a secret a month is too much.
  */
 import {
   type DynamoDBClient,

@@ -1,7 +1,6 @@
 /**
- * Reading the whole fleet from Secrets Manager in few calls: every token secret with its
- * version-to-label map from ListSecrets (100 a call, no value read), and the current values of
- * the shops that need nothing else from BatchGetSecretValue (20 a call).
+ * The whole fleet from Secrets Manager in few calls: label maps from ListSecrets (100 a call, no
+ * value read), then current values from BatchGetSecretValue (20 a call).
  */
 import {
   BatchGetSecretValueCommand,
