@@ -31,6 +31,8 @@ const PREVIOUS = 'AWSPREVIOUS';
 /** Secrets Manager removes deprecated (unlabelled) versions beyond about this many. */
 const MAX_VERSIONS = 100;
 const MAX_PAGE_SIZE = 100;
+/** BatchGetSecretValue reads at most 20 secrets per call, by id list or by filter page. */
+const MAX_BATCH_SIZE = 20;
 const MAX_SECRET_BYTES = 65_536;
 /** PutSecretValue, UpdateSecretVersionStage and UpdateSecret share one regional quota. */
 const WRITE_OPERATIONS = new Set(['PutSecretValue', 'UpdateSecretVersionStage', 'UpdateSecret']);
@@ -54,6 +56,8 @@ export interface SecretsManagerCall {
   status?: number;
   /** AWS error type, when the call failed. */
   error?: string;
+  /** BatchGetSecretValue: the secrets it answered, values and per-secret errors together. */
+  secrets?: number;
 }
 
 export interface SecretVersionView {
@@ -110,6 +114,7 @@ export class LocalSecretsManager {
   readonly #delays = new OneShots<number>();
   readonly #hangs = new OneShots<'before' | 'after'>();
   #calls: SecretsManagerCall[] = [];
+  #callCounts = new Map<string, number>();
   #recentWrites: number[] = [];
   #throttledWrites = 0;
 
@@ -155,6 +160,14 @@ export class LocalSecretsManager {
     return this.#calls;
   }
 
+  /**
+   * Calls received per operation (failed ones included, as AWS bills and throttles them), so a
+   * benchmark can report calls per shop without keeping every call.
+   */
+  get callCounts(): Readonly<Record<string, number>> {
+    return Object.fromEntries(this.#callCounts);
+  }
+
   /** Writes refused by the write quota (not those failed by `failNext`). */
   get throttledWrites(): number {
     return this.#throttledWrites;
@@ -189,6 +202,7 @@ export class LocalSecretsManager {
     this.#delays.clear();
     this.#hangs.clear();
     this.#calls = [];
+    this.#callCounts.clear();
     this.#recentWrites = [];
     this.#throttledWrites = 0;
     this.latencyMs = this.#initialLatencyMs;
@@ -201,6 +215,7 @@ export class LocalSecretsManager {
       at: Date.now(),
     };
     this.#calls.push(call);
+    this.#callCounts.set(call.operation, (this.#callCounts.get(call.operation) ?? 0) + 1);
     try {
       const { operation, input } = await readAwsJsonRequest(req, 'secretsmanager');
       call.secretId = optionalString(input, 'SecretId') ?? optionalString(input, 'Name');
@@ -225,7 +240,9 @@ export class LocalSecretsManager {
         this.#throttledWrites++;
         throw new AwsError('ThrottlingException', 'Rate exceeded');
       }
-      sendAwsResult(res, this.#dispatch(operation, input));
+      const result = this.#dispatch(operation, input);
+      if (operation === 'BatchGetSecretValue') call.secrets = batchSize(result);
+      sendAwsResult(res, result);
       call.status = 200;
     } catch (error) {
       if (!(error instanceof AwsError)) throw error;
@@ -268,6 +285,8 @@ export class LocalSecretsManager {
         return this.#describeSecret(input);
       case 'ListSecrets':
         return this.#listSecrets(input);
+      case 'BatchGetSecretValue':
+        return this.#batchGetSecretValue(input);
       case 'TagResource':
         return this.#tagResource(input);
       case 'ListSecretVersionIds':
@@ -424,10 +443,73 @@ export class LocalSecretsManager {
   }
 
   #listSecrets(input: JsonObject): JsonObject {
+    // Secrets scheduled for deletion do not exist here, so the flag changes nothing.
+    optionalBoolean(input, 'IncludePlannedDeletion');
+    const { page, nextToken } = this.#filteredPage(input, MAX_PAGE_SIZE);
+    return {
+      SecretList: page.map((secret) => ({
+        ...summary(secret),
+        SecretVersionsToStages: labelledVersions(secret),
+      })),
+      NextToken: nextToken,
+    };
+  }
+
+  /**
+   * The AWSCURRENT value of up to 20 secrets, named in SecretIdList or found by Filters (then
+   * paged like ListSecrets). A secret that cannot be read is reported in Errors, not thrown.
+   */
+  #batchGetSecretValue(input: JsonObject): JsonObject {
+    const ids = optionalArray(input, 'SecretIdList');
+    const filters = optionalArray(input, 'Filters');
+    if ((ids === undefined) === (filters === undefined)) {
+      throw new AwsError(
+        'InvalidParameterException',
+        'You must include Filters or SecretIdList, but not both.',
+      );
+    }
+    if (ids === undefined) {
+      const { page, nextToken } = this.#filteredPage(input, MAX_BATCH_SIZE);
+      return { ...this.#currentValues(page.map((secret) => secret.name)), NextToken: nextToken };
+    }
+    if (input.MaxResults !== undefined || input.NextToken !== undefined) {
+      throw new AwsError(
+        'InvalidParameterException',
+        'MaxResults and NextToken can be used only with Filters.',
+      );
+    }
+    if (ids.length < 1 || ids.length > MAX_BATCH_SIZE || !ids.every(isNonEmptyString)) {
+      throw validationError(
+        'secretIdList',
+        `Member must have length between 1 and ${MAX_BATCH_SIZE}`,
+      );
+    }
+    return this.#currentValues(ids as string[]);
+  }
+
+  #currentValues(secretIds: readonly string[]): JsonObject {
+    const values: JsonObject[] = [];
+    const errors: JsonObject[] = [];
+    for (const secretId of secretIds) {
+      try {
+        values.push(this.#getSecretValue({ SecretId: secretId }));
+      } catch (error) {
+        if (!(error instanceof AwsError)) throw error;
+        errors.push({ SecretId: secretId, ErrorCode: error.type, Message: error.message });
+      }
+    }
+    return { SecretValues: values, Errors: errors };
+  }
+
+  /** Secrets matching Filters, one page of at most `maxPageSize` from NextToken on. */
+  #filteredPage(
+    input: JsonObject,
+    maxPageSize: number,
+  ): { page: Secret[]; nextToken: string | undefined } {
     const filters = (optionalArray(input, 'Filters') ?? []).map(parseFilter);
-    const pageSize = optionalNumber(input, 'MaxResults') ?? MAX_PAGE_SIZE;
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
-      throw validationError('maxResults', `Member must have value between 1 and ${MAX_PAGE_SIZE}`);
+    const pageSize = optionalNumber(input, 'MaxResults') ?? maxPageSize;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > maxPageSize) {
+      throw validationError('maxResults', `Member must have value between 1 and ${maxPageSize}`);
     }
     const start = decodeNextToken(optionalString(input, 'NextToken'));
     const matching = [...this.#secrets.values()].filter((secret) =>
@@ -435,11 +517,8 @@ export class LocalSecretsManager {
     );
     const end = start + pageSize;
     return {
-      SecretList: matching.slice(start, end).map((secret) => ({
-        ...summary(secret),
-        SecretVersionsToStages: labelledVersions(secret),
-      })),
-      NextToken: end < matching.length ? encodeNextToken(end) : undefined,
+      page: matching.slice(start, end),
+      nextToken: end < matching.length ? encodeNextToken(end) : undefined,
     };
   }
 
@@ -652,6 +731,23 @@ function decodeNextToken(token: string | undefined): number {
   if (!match?.[1])
     throw new AwsError('InvalidNextTokenException', 'The NextToken value is invalid.');
   return Number(match[1]);
+}
+
+function optionalBoolean(input: JsonObject, name: string): boolean | undefined {
+  const value = input[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean') {
+    throw new AwsError('SerializationException', `Expected a boolean for ${name}`);
+  }
+  return value;
+}
+
+function batchSize(result: JsonObject): number {
+  const { SecretValues, Errors } = result;
+  return (
+    (Array.isArray(SecretValues) ? SecretValues.length : 0) +
+    (Array.isArray(Errors) ? Errors.length : 0)
+  );
 }
 
 function isNonEmptyString(value: unknown): value is string {

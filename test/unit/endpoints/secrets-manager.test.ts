@@ -1,4 +1,5 @@
 import {
+  BatchGetSecretValueCommand,
   CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
@@ -582,12 +583,152 @@ describe('LocalSecretsManager', () => {
       expect(listed.NextToken).toBeUndefined();
     });
 
+    it('accepts IncludePlannedDeletion and lists each secret with its version-to-stage map', async () => {
+      // Prepare
+      const first = endpoint.seed('shop/a', 'v1');
+      const pending = await client.send(
+        new PutSecretValueCommand({
+          SecretId: 'shop/a',
+          SecretString: 'v2',
+          VersionStages: ['TIKTOK_ANSWER_KEPT'],
+        }),
+      );
+
+      // Act
+      const listed = await client.send(
+        new ListSecretsCommand({ IncludePlannedDeletion: false, MaxResults: 100 }),
+      );
+
+      // Assess
+      expect(listed.SecretList?.[0]?.SecretVersionsToStages).toEqual({
+        [first.versionId]: ['AWSCURRENT'],
+        [pending.VersionId ?? '']: ['TIKTOK_ANSWER_KEPT'],
+      });
+    });
+
     it('refuses a NextToken it did not issue', async () => {
       // Act
       const error = await failure(client.send(new ListSecretsCommand({ NextToken: 'bogus' })));
 
       // Assess
       expect(error.name).toBe('InvalidNextTokenException');
+    });
+  });
+
+  describe('BatchGetSecretValue', () => {
+    it('answers the AWSCURRENT value of each listed secret and reports the missing ones in Errors', async () => {
+      // Prepare
+      const a = endpoint.seed('shop/a', 'a1');
+      endpoint.seed('shop/a', 'a2');
+      await client.send(
+        new PutSecretValueCommand({
+          SecretId: 'shop/a',
+          SecretString: 'a3',
+          VersionStages: ['AWSPENDING'],
+        }),
+      );
+      const b = endpoint.seed('shop/b', 'b1');
+
+      // Act
+      const answer = await client.send(
+        new BatchGetSecretValueCommand({ SecretIdList: ['shop/a', b.arn, 'shop/missing'] }),
+      );
+
+      // Assess
+      expect(answer.SecretValues?.map((v) => [v.Name, v.SecretString, v.VersionStages])).toEqual([
+        ['shop/a', 'a2', ['AWSCURRENT']],
+        ['shop/b', 'b1', ['AWSCURRENT']],
+      ]);
+      expect(answer.SecretValues?.[0]).toMatchObject({ ARN: a.arn });
+      expect(answer.SecretValues?.[0]?.CreatedDate).toBeInstanceOf(Date);
+      expect(answer.Errors).toEqual([
+        expect.objectContaining({
+          SecretId: 'shop/missing',
+          ErrorCode: 'ResourceNotFoundException',
+        }),
+      ]);
+      expect(answer.NextToken).toBeUndefined();
+    });
+
+    it('reports a secret created without a value in Errors', async () => {
+      // Prepare
+      await client.send(new CreateSecretCommand({ Name: 'shop/empty' }));
+
+      // Act
+      const answer = await client.send(
+        new BatchGetSecretValueCommand({ SecretIdList: ['shop/empty'] }),
+      );
+
+      // Assess
+      expect(answer.SecretValues).toEqual([]);
+      expect(answer.Errors?.map((e) => [e.SecretId, e.ErrorCode])).toEqual([
+        ['shop/empty', 'ResourceNotFoundException'],
+      ]);
+    });
+
+    it('pages through the secrets a filter finds, at most MaxResults a call', async () => {
+      // Prepare
+      for (let i = 0; i < 5; i++) endpoint.seed(`shop/${i}`, `v${i}`, { 'tiktok-shop-token': '' });
+      endpoint.seed('other', 'x');
+      const Filters = [{ Key: 'tag-key' as const, Values: ['tiktok-shop-token'] }];
+
+      // Act
+      const values: string[] = [];
+      let NextToken: string | undefined;
+      let pages = 0;
+      do {
+        const page = await client.send(
+          new BatchGetSecretValueCommand({ Filters, MaxResults: 2, NextToken }),
+        );
+        values.push(...(page.SecretValues ?? []).map((v) => v.SecretString ?? ''));
+        NextToken = page.NextToken;
+        pages++;
+      } while (NextToken);
+
+      // Assess
+      expect(values).toEqual(['v0', 'v1', 'v2', 'v3', 'v4']);
+      expect(pages).toBe(3);
+    });
+
+    it.each([
+      ['neither ids nor filters', {}, 'InvalidParameterException'],
+      [
+        'both ids and filters',
+        { SecretIdList: ['a'], Filters: [{ Key: 'name' as const, Values: ['a'] }] },
+        'InvalidParameterException',
+      ],
+      ['MaxResults with ids', { SecretIdList: ['a'], MaxResults: 5 }, 'InvalidParameterException'],
+      [
+        '21 ids',
+        { SecretIdList: Array.from({ length: 21 }, (_, i) => `s${i}`) },
+        'ValidationException',
+      ],
+      [
+        'MaxResults 21',
+        { Filters: [{ Key: 'name' as const, Values: ['a'] }], MaxResults: 21 },
+        'ValidationException',
+      ],
+    ])('refuses %s', async (_, input, errorName) => {
+      // Act
+      const error = await failure(client.send(new BatchGetSecretValueCommand(input)));
+
+      // Assess
+      expect(error.name).toBe(errorName);
+    });
+
+    it('counts each call once, with the number of secrets it answered', async () => {
+      // Prepare
+      endpoint.seed('shop/a', 'a1');
+      endpoint.seed('shop/b', 'b1');
+
+      // Act
+      await client.send(new BatchGetSecretValueCommand({ SecretIdList: ['shop/a', 'shop/b'] }));
+      await client.send(new GetSecretValueCommand({ SecretId: 'shop/a' }));
+
+      // Assess
+      expect(endpoint.callCounts).toEqual({ BatchGetSecretValue: 1, GetSecretValue: 1 });
+      expect(endpoint.calls[0]).toMatchObject({ operation: 'BatchGetSecretValue', secrets: 2 });
+      expect(JSON.stringify(endpoint.calls)).not.toContain('a1');
     });
   });
 
@@ -807,6 +948,7 @@ describe('LocalSecretsManager', () => {
       // Assess
       expect(answer.SecretString).toBe('v1');
       expect(endpoint.calls).toHaveLength(1);
+      expect(endpoint.callCounts).toEqual({ GetSecretValue: 1 });
     });
   });
 });
