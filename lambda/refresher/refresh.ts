@@ -37,6 +37,7 @@ import {
   interruptedWrite,
   isDue,
   keptAnswerAhead,
+  movedOn,
   parseStoredToken,
   refreshBy,
 } from './token-policy.js';
@@ -355,12 +356,7 @@ async function anotherWriterMovedOn(shop: Shop, basedOn: string, run: Run): Prom
   for (const pauseMs of run.settings.movedOnChecksMs) {
     if (msLeft(run) - pauseMs < run.settings.budget.storeReserveMs) break;
     await deps.clock.sleep(pauseMs);
-    const latest = await deps.store.read(shop.id);
-    if (latest.current.versionId !== basedOn) return true;
-    const pending = latest.pending;
-    if (pending !== undefined && (pending.createdAt ?? 0) >= (latest.current.createdAt ?? 0)) {
-      return true;
-    }
+    if (movedOn(await deps.store.read(shop.id), basedOn)) return true;
   }
   return false;
 }

@@ -117,6 +117,16 @@ export function keptAnswerAhead(stored: StoredToken): StoredVersion | undefined 
   return kept;
 }
 
+/**
+ * Whether someone else moved on from the version `basedOn` (see anotherWriterMovedOn): another
+ * version is current, or a pending one was written at or after the current one.
+ */
+export function movedOn(latest: StoredToken, basedOn: string): boolean {
+  if (latest.current.versionId !== basedOn) return true;
+  const { pending } = latest;
+  return pending !== undefined && (pending.createdAt ?? 0) >= (latest.current.createdAt ?? 0);
+}
+
 /** The token a shop's secret holds; a MalformedSecretError when it holds something else. */
 export function parseStoredToken(raw: string, shop: Shop): TokenDocument {
   const parsed = parseTokenDocument(raw);
