@@ -1,3 +1,5 @@
+// The shops a run covers: those configured by name and those found by tag, each bound to the
+// TikTok app whose credentials refresh its token.
 import { type AppsConfig, appTagOf, shopApp } from '../shared/apps.js';
 import { DEFAULT_APP } from '../shared/contract.js';
 import { InvalidEventError, listSome } from '../shared/errors.js';
