@@ -1,3 +1,5 @@
+// What a run's outcome does to the invocation: the error the handler throws once everything is
+// reported, so that Lambda's retries, the on-failure destination and the error alarm take over.
 import { ENV } from '../shared/contract.js';
 import {
   AppCredentialsError,
@@ -8,26 +10,21 @@ import {
   toInternalError,
 } from '../shared/errors.js';
 import type { AppCredentials } from '../shared/token.js';
-import type { RunSummary, ShopResult } from './refresh.js';
-
-/**
- * What a run's outcome does to the invocation: the handler throws the error these answer, after
- * everything is reported, so that Lambda's retries, the on-failure destination and the error
- * alarm take over.
- */
+import type { RunSummary, ShopResult } from './reports.js';
 
 /** Failures one thrown message names per kind; the summary and the log lines have them all. */
 const FAILURES_NAMED = 5;
 const MAX_FAILURE_LENGTH = 400;
 
 /**
- * Each app's credentials, read at most once per invocation and only for the apps the run asks
- * for (those with a shop in it), each from its own secret.
+ * Reads each app's credentials from its own secret and remembers how each read went, so that
+ * the invocation can fail once the run is over. It reads whenever asked: the run asks for each
+ * app once (see runCredentials, the one memo of app credentials).
  */
 export class AppCredentialReads {
   readonly #secretIds: ReadonlyMap<string, string>;
   readonly #read: (secretId: string) => Promise<AppCredentials>;
-  readonly #reads = new Map<string, Promise<AppCredentials>>();
+  readonly #reads: { readonly app: string; readonly read: Promise<AppCredentials> }[] = [];
 
   constructor(
     secretIds: ReadonlyMap<string, string>,
@@ -37,23 +34,20 @@ export class AppCredentialReads {
     this.#read = read;
   }
 
-  /** The app's credentials; the first call reads them. */
+  /** Reads the app's credentials. */
   readonly get = (app: string): Promise<AppCredentials> => {
-    let read = this.#reads.get(app);
-    if (read === undefined) {
-      const secretId = this.#secretIds.get(app);
-      read =
-        secretId === undefined
-          ? Promise.reject(
-              new ConfigurationError(
-                `app "${app}" has no credentials secret (${ENV.appCredentialsSecretId} is not set)`,
-              ),
-            )
-          : this.#read(secretId);
-      // Whoever needs them reports a failure; `failure` raises it once the run is over.
-      read.catch(() => {});
-      this.#reads.set(app, read);
-    }
+    const secretId = this.#secretIds.get(app);
+    const read =
+      secretId === undefined
+        ? Promise.reject(
+            new ConfigurationError(
+              `app "${app}" has no credentials secret (${ENV.appCredentialsSecretId} is not set)`,
+            ),
+          )
+        : this.#read(secretId);
+    // Whoever needs them reports a failure; `failure` raises it once the run is over.
+    read.catch(() => {});
+    this.#reads.push({ app, read });
     return read;
   };
 
@@ -64,7 +58,7 @@ export class AppCredentialReads {
    */
   async failure(): Promise<RefresherError | undefined> {
     const failures: { app: string; error: RefresherError }[] = [];
-    for (const [app, read] of this.#reads) {
+    for (const { app, read } of this.#reads) {
       await read.catch((error: unknown) => failures.push({ app, error: toInternalError(error) }));
     }
     const [first] = failures;

@@ -1,3 +1,5 @@
+// What one invocation is asked to do, read from its event: scheduled or typed by a person in the
+// console, with force, dry run and a choice of shops.
 import * as z from 'zod/mini';
 import { InvalidEventError } from '../shared/errors.js';
 import { describeIssue, valueAt } from '../shared/token.js';

@@ -1,4 +1,7 @@
+// The shops a run covers: those configured by name and those found by tag, each bound to the
+// TikTok app whose credentials refresh its token.
 import { type AppsConfig, appTagOf, shopApp } from '../shared/apps.js';
+import { DEFAULT_APP } from '../shared/contract.js';
 import { InvalidEventError, listSome } from '../shared/errors.js';
 import type { TaggedSecret } from '../shared/secrets-store.js';
 import { shopFromId, type Shop as TokenSecret } from '../shared/shop.js';
@@ -43,6 +46,11 @@ export function withApps(shops: readonly ListedShop[], apps: AppsConfig): Shop[]
     const bound = shopApp(apps, shop.name, appTag);
     return bound.ok ? { ...shop, app: bound.app } : { ...shop, appProblem: bound.problem };
   });
+}
+
+/** The app whose credentials refresh the shop's token. */
+export function appOf(shop: Shop): string {
+  return shop.app ?? DEFAULT_APP;
 }
 
 /** Names one message echoes of a list; the rest are counted. */

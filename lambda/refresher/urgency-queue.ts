@@ -1,3 +1,5 @@
+// The due shops waiting for a refresh, most urgent first, shared by the workers that fill it and
+// those that take from it.
 interface Entry<T> {
   readonly key: number;
   readonly item: T;

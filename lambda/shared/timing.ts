@@ -46,6 +46,27 @@ export function abortAt(clock: Clock, epochMs: number): { signal: AbortSignal; c
   return { signal: controller.signal, cancel: () => cancelled.abort() };
 }
 
+/**
+ * Whether `work` settled by `deadline`: its value then, undefined when the deadline came first
+ * (the work goes on unobserved; its calls are bounded by their own timeouts and signals).
+ */
+export async function settleBy<T>(
+  work: Promise<T>,
+  deadline: number,
+  clock: Clock,
+): Promise<T | undefined> {
+  if (!Number.isFinite(deadline)) return work;
+  const stop = new AbortController();
+  try {
+    return await Promise.race([
+      work,
+      clock.sleep(Math.max(0, deadline - clock.now()), stop.signal).then(() => undefined),
+    ]);
+  } finally {
+    stop.abort();
+  }
+}
+
 export interface RetryOptions {
   readonly clock: Clock;
   readonly isRetryable: (error: unknown) => boolean;

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import type { ShopResult } from '../../lambda/refresher/refresh.js';
+import type { ShopResult } from '../../lambda/refresher/reports.js';
 import { DETAIL_TYPE } from '../../lambda/shared/contract.js';
 import { REFRESH_PATH, TIKTOK_CODE } from '../local/endpoints/tiktok.js';
 import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment.js';

@@ -11,7 +11,7 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CfnElement } from 'aws-cdk-lib';
 import { getShopToken, tiktokShopApi } from '../../lambda/reader/index.js';
-import type { ShopResult } from '../../lambda/refresher/refresh.js';
+import type { ShopResult } from '../../lambda/refresher/reports.js';
 import { renderTable, type Style, styleFor } from '../bench/format.js';
 import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment.js';
 import { synthesizeRefresher } from '../support/synth.js';

@@ -4,8 +4,6 @@
  * tokens, an event bus, a logger and metrics. Each can be told to fail, to be slow or to hang.
  */
 import type {
-  Logger,
-  Metrics,
   RefreshDependencies,
   RefreshSettings,
   TokenRefresher,
@@ -14,6 +12,7 @@ import { runBudget } from '../../lambda/shared/budget.js';
 import { DEFAULTS } from '../../lambda/shared/contract.js';
 import { ReauthorizationRequiredError, SecretStoreError } from '../../lambda/shared/errors.js';
 import type { EventPublisher, RefresherEvent } from '../../lambda/shared/event-publisher.js';
+import type { Logger, Metrics } from '../../lambda/shared/observability.js';
 import {
   KEPT_LABEL,
   type StoredToken,

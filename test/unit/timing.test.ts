@@ -8,6 +8,7 @@ import {
   RateLimiter,
   type RetryOptions,
   retry,
+  settleBy,
   systemClock,
 } from '../../lambda/shared/timing.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -402,5 +403,43 @@ describe('Function: abortAt', () => {
 
     expect(signal.aborted).toBe(false);
     expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('Function: settleBy', () => {
+  it("answers the work's value when it settles before the deadline, and stops its timer", async () => {
+    vi.useFakeTimers({ now: START });
+
+    const settled = settleBy(Promise.resolve('done'), START + 5_000, systemClock);
+
+    await expect(settled).resolves.toBe('done');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('answers undefined at the deadline when the work goes on', async () => {
+    vi.useFakeTimers({ now: START });
+    let answer: string | undefined = 'not yet';
+
+    const settled = settleBy(new Promise<string>(() => {}), START + 5_000, systemClock).then(
+      (value) => {
+        answer = value;
+      },
+    );
+    await vi.advanceTimersByTimeAsync(4_999);
+    const early = answer;
+    await vi.advanceTimersByTimeAsync(1);
+    await settled;
+
+    expect(early).toBe('not yet');
+    expect(answer).toBeUndefined();
+  });
+
+  it('waits for the work, with no timer, when the deadline is infinite', async () => {
+    vi.useFakeTimers({ now: START });
+
+    const settled = settleBy(Promise.resolve(7), Number.POSITIVE_INFINITY, systemClock);
+
+    expect(vi.getTimerCount()).toBe(0);
+    await expect(settled).resolves.toBe(7);
   });
 });
