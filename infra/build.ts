@@ -1,3 +1,4 @@
+// `npm run build`: bundles the functions into assets/ and builds the library into dist/.
 import { buildLibrary, bundleFunctions } from './bundle.js';
 
 /**

@@ -1,13 +1,20 @@
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+// The refresher's props, their defaults and the checks that refuse a deployment that cannot work.
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { APP_NAME_RULE, isAppName } from '../lambda/shared/apps.js';
 import { runBudget } from '../lambda/shared/budget.js';
-import { DEFAULT_APP, DEFAULTS, SHOP_NAME } from '../lambda/shared/contract.js';
+import {
+  DEFAULT_APP,
+  DEFAULT_SECRET_NAME_PREFIX,
+  DEFAULT_TOKEN_SECRET_TAG_KEY,
+  DEFAULTS,
+  SHOP_NAME,
+} from '../lambda/shared/contract.js';
 import { vpcPlacementProblems } from './network.js';
 
 // Characters Secrets Manager allows in a name, minus the comma that separates TOKEN_SECRET_IDS.
@@ -206,20 +213,94 @@ export interface TikTokShopTokenRefresherProps {
  */
 export const MINIMUM_REFRESHER_TIMEOUT = Duration.millis(runBudget(DEFAULTS).minimumTimeoutMs);
 
-/** Collects every problem with the props first, so one synth names all of them. */
-export function validateRefresherProps(
+/** The props with every default applied: what the construct builds from. */
+export interface ResolvedRefresherProps {
+  readonly secretNamePrefix: string;
+  /** `shops` with the app of every shop spelled out. */
+  readonly shops: readonly ShopEntry[];
+  /** The app `default`, with the secret it always had. */
+  readonly defaultApp: AppEntry;
+  /** The other apps, in the order given. */
+  readonly otherApps: readonly AppEntry[];
+  readonly existingTokenSecrets: readonly secretsmanager.ISecret[];
+  readonly discoverTokenSecretsByTag: boolean;
+  readonly tokenSecretTagKey: string;
+  readonly refreshInterval: Duration;
+  readonly refreshBeforeExpiry: Duration;
+  readonly expiryAlarmThreshold: Duration;
+  readonly timeout: Duration;
+  readonly secretRemovalPolicy: RemovalPolicy;
+  readonly logRetention: logs.RetentionDays;
+  readonly encryptionKey: kms.IKey | undefined;
+  readonly createDashboard: boolean;
+}
+
+/** An app of the deployment, its options resolved. */
+export interface AppEntry {
+  readonly app: string;
+  readonly existingCredentialsSecret: secretsmanager.ISecret | undefined;
+  readonly consentRegion: TikTokShopConsentRegion;
+}
+
+/**
+ * Applies every default and collects every problem with the props first, so one synth names all
+ * of them. The props needing a scope to resolve (VPC placement, event bus) are the caller's.
+ */
+export function resolveRefresherProps(
   path: string,
   props: TikTokShopTokenRefresherProps,
-  refreshInterval: Duration,
-  prefix: string,
-  shops: readonly ShopEntry[],
-  discover: boolean,
-  refreshBeforeExpiry: Duration,
-  expiryAlarmThreshold: Duration,
-  timeout: Duration,
-): void {
+): ResolvedRefresherProps {
+  const apps = props.apps ?? {};
+  const defaultOptions = apps[DEFAULT_APP];
+  const resolved: ResolvedRefresherProps = {
+    secretNamePrefix: props.secretNamePrefix ?? DEFAULT_SECRET_NAME_PREFIX,
+    shops: shopEntries(props.shops ?? []),
+    defaultApp: appEntry(DEFAULT_APP, {
+      existingCredentialsSecret:
+        defaultOptions?.existingCredentialsSecret ?? props.existingAppCredentialsSecret,
+      consentRegion: defaultOptions?.consentRegion,
+    }),
+    otherApps: Object.entries(apps)
+      .filter(([app]) => app !== DEFAULT_APP)
+      .map(([app, options]) => appEntry(app, options)),
+    existingTokenSecrets: props.existingTokenSecrets ?? [],
+    discoverTokenSecretsByTag: props.discoverTokenSecretsByTag ?? false,
+    tokenSecretTagKey: props.tokenSecretTagKey ?? DEFAULT_TOKEN_SECRET_TAG_KEY,
+    refreshInterval: props.refreshInterval ?? Duration.hours(1),
+    refreshBeforeExpiry: props.refreshBeforeExpiry ?? Duration.hours(48),
+    expiryAlarmThreshold: props.expiryAlarmThreshold ?? Duration.hours(24),
+    timeout: props.timeout ?? Duration.minutes(5),
+    secretRemovalPolicy: props.secretRemovalPolicy ?? RemovalPolicy.RETAIN,
+    logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+    encryptionKey: props.encryptionKey,
+    createDashboard: props.createDashboard ?? true,
+  };
+  const problems = propsProblems(props, resolved);
+  if (problems.length > 0) {
+    throw new Error(`${path}: invalid props: ${problems.join('; ')}`);
+  }
+  return resolved;
+}
+
+function appEntry(app: string, options: TikTokShopAppProps): AppEntry {
+  return {
+    app,
+    existingCredentialsSecret: options.existingCredentialsSecret,
+    consentRegion: options.consentRegion ?? 'row',
+  };
+}
+
+function propsProblems(
+  props: TikTokShopTokenRefresherProps,
+  resolved: ResolvedRefresherProps,
+): string[] {
+  const { shops, secretNamePrefix: prefix, refreshBeforeExpiry, expiryAlarmThreshold } = resolved;
   const problems: string[] = [];
-  if (shops.length === 0 && (props.existingTokenSecrets ?? []).length === 0 && !discover) {
+  if (
+    shops.length === 0 &&
+    resolved.existingTokenSecrets.length === 0 &&
+    !resolved.discoverTokenSecretsByTag
+  ) {
     problems.push(
       'nothing to refresh: give shops, existingTokenSecrets or discoverTokenSecretsByTag',
     );
@@ -253,7 +334,7 @@ export function validateRefresherProps(
     if (seen.has(name)) problems.push(`shop ${quote(name)} is listed twice`);
     seen.add(name);
   }
-  const interval = refreshInterval.toSeconds();
+  const interval = resolved.refreshInterval.toSeconds();
   if (interval % 60 !== 0 || interval < 60 || interval > 86_400) {
     problems.push('refreshInterval must be whole minutes from 1 minute to 1 day');
   }
@@ -269,14 +350,13 @@ export function validateRefresherProps(
   }
   problems.push(...vpcPlacementProblems(props));
   const minimum = MINIMUM_REFRESHER_TIMEOUT.toSeconds();
-  if (timeout.toSeconds() < minimum) {
+  const timeout = resolved.timeout.toSeconds();
+  if (timeout < minimum) {
     problems.push(
-      `timeout must be at least ${minimum} seconds: one refresh needs one TikTok attempt, storing and reporting after the run's start-up (got ${timeout.toSeconds()} seconds)`,
+      `timeout must be at least ${minimum} seconds: one refresh needs one TikTok attempt, storing and reporting after the run's start-up (got ${timeout} seconds)`,
     );
   }
-  if (problems.length > 0) {
-    throw new Error(`${path}: invalid props: ${problems.join('; ')}`);
-  }
+  return problems;
 }
 
 /** A shop of `shops`, its app spelled out. */

@@ -1,3 +1,4 @@
+// TikTokShopTokenRefresherStack: the deployable product stack; how the CLI context maps to props.
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
