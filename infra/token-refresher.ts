@@ -28,6 +28,7 @@ import {
 } from './refresher-permissions.js';
 import {
   isShopName,
+  MINIMUM_REFRESHER_TIMEOUT,
   resolveRefresherProps,
   type TikTokShopAppProps,
   type TikTokShopBinding,
@@ -63,6 +64,9 @@ export interface TikTokShopAppOptions {
  * optionally in a VPC, for a fixed egress IP.
  */
 export class TikTokShopTokenRefresher extends Construct {
+  /** The shortest `timeout` the props accept (MINIMUM_REFRESHER_TIMEOUT in TypeScript). */
+  public static readonly MINIMUM_TIMEOUT: Duration = MINIMUM_REFRESHER_TIMEOUT;
+
   /** The refresher function (invoke it by hand with `{}`, `{"force":true}`, `{"dryRun":true}`, …). */
   public readonly function: lambda.IFunction;
   /** The secret holding the `default` app's `{"app_key","app_secret"}`. */
