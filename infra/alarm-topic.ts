@@ -1,3 +1,4 @@
+// The alarm topic a refresher creates when given none: TLS-only, open to this account's alarms.
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';

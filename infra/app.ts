@@ -1,3 +1,4 @@
+// The repository's CDK app (`cdk synth|deploy`): the product stack from context, cdk-nag checked.
 import { Annotations, App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import {

@@ -1,9 +1,16 @@
+// `npm run build`: bundles the functions into assets/, builds the library into dist/ and the
+// jsii assembly with its API reference (.jsii, API.md).
+import { buildJsiiAssembly } from './build-jsii.js';
 import { buildLibrary, bundleFunctions } from './bundle.js';
 
 /**
  * npm run build (and prepare, so a git dependency builds too): the functions' bundles under
- * assets/, which the constructs deploy, and the library under dist/. With `--functions`, only
+ * assets/, which the constructs deploy, the library under dist/, and the jsii assembly and
+ * API.md that the package ships for Construct Hub and other languages. With `--functions`, only
  * the bundles: all that `cdk synth` of this repository's app, the demo and the bench need.
  */
 const functionsOnly = process.argv.includes('--functions');
-await Promise.all([bundleFunctions(), ...(functionsOnly ? [] : [buildLibrary()])]);
+await Promise.all([
+  bundleFunctions(),
+  ...(functionsOnly ? [] : [buildLibrary(), buildJsiiAssembly()]),
+]);

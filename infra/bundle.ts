@@ -1,3 +1,4 @@
+// How the functions and the library are bundled: one esbuild recipe for package, tests and bench.
 import { execFile } from 'node:child_process';
 import {
   cpSync,

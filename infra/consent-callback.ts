@@ -1,3 +1,4 @@
+// The TikTokShopConsentCallback construct: the onboarding callback function behind a function URL.
 import { Duration, Names, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';

@@ -1,3 +1,4 @@
+// The TikTokShopExampleReader construct: a Lambda that calls the TikTok Shop API for one shop.
 import { Duration, Names } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';

@@ -1,3 +1,4 @@
+// Where the pre-built function bundles are, for the constructs to deploy them as they are.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

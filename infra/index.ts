@@ -12,6 +12,11 @@ export {
   TikTokShopConsentCallback,
   type TikTokShopConsentCallbackProps,
 } from './consent-callback.js';
+export {
+  TikTokShopDefaults,
+  TikTokShopEventNames,
+  TikTokShopMetricNames,
+} from './contract-names.js';
 export { TikTokShopExampleReader, type TikTokShopExampleReaderProps } from './example-reader.js';
 export type { VpcPlacement } from './network.js';
 export type { TikTokShopTokenRefresherAlarms } from './refresher-alarms.js';
@@ -19,10 +24,11 @@ export {
   MINIMUM_REFRESHER_TIMEOUT,
   type TikTokShopAppProps,
   type TikTokShopBinding,
-  type TikTokShopConsentRegion,
+  TikTokShopConsentRegion,
   type TikTokShopTokenRefresherProps,
 } from './refresher-props.js';
 export {
+  type TikTokShopStackAppProps,
   TikTokShopTokenRefresherStack,
   type TikTokShopTokenRefresherStackProps,
 } from './stack.js';

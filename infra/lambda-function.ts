@@ -1,3 +1,4 @@
+// The one recipe every function of the package is built with: runtime, bundle, log group and role.
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';

@@ -1,3 +1,4 @@
+// VPC placement of the functions: the props, their checks and defaults, and the role's ENI access.
 import { Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';

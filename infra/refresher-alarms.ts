@@ -1,8 +1,12 @@
+// The refresher's alarms: what each watches and when it fires, each notifying the alarm topic.
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import type { TikTokShopTokenRefresher } from './token-refresher.js';
+import type { Construct } from 'constructs';
+import type { RefresherMetricFactory } from './refresher-metrics.js';
 
 /** The alarms the construct creates, all notifying `alarmTopic`. */
 export interface TikTokShopTokenRefresherAlarms {
@@ -28,19 +32,30 @@ export interface TikTokShopTokenRefresherAlarms {
   readonly failedInvocations: cloudwatch.Alarm;
 }
 
-/** The refresher's alarms, created in its scope; the caller points them at the alarm topic. */
+/** What the alarms watch: the function's metrics, the function and the dead-letter queues. */
+export interface RefresherAlarmSources {
+  readonly metrics: RefresherMetricFactory;
+  readonly fn: lambda.IFunction;
+  readonly scheduleDeadLetterQueue: sqs.IQueue;
+  readonly failureQueue: sqs.IQueue;
+  readonly expiryAlarmThreshold: Duration;
+  /** The topic every alarm notifies. */
+  readonly topic: sns.ITopic;
+}
+
+/** The refresher's alarms, created in its scope, each notifying the topic. */
 export function createRefresherAlarms(
-  refresher: TikTokShopTokenRefresher,
-  fn: lambda.IFunction,
-  expiryAlarmThreshold: Duration,
+  scope: Construct,
+  sources: RefresherAlarmSources,
 ): TikTokShopTokenRefresherAlarms {
+  const { metrics, fn, expiryAlarmThreshold } = sources;
   const atLeastOne = (
     id: string,
     metric: cloudwatch.IMetric,
     alarmDescription: string,
     treatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
   ): cloudwatch.Alarm =>
-    new cloudwatch.Alarm(refresher, id, {
+    new cloudwatch.Alarm(scope, id, {
       metric,
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -56,25 +71,25 @@ export function createRefresherAlarms(
       period: Duration.minutes(5),
     });
 
-  return {
+  const alarms: TikTokShopTokenRefresherAlarms = {
     functionErrors: atLeastOne(
       'FunctionErrorsAlarm',
-      fn.metricErrors({ period: refresher.refreshInterval, statistic: cloudwatch.Stats.SUM }),
+      fn.metricErrors({ period: metrics.period, statistic: cloudwatch.Stats.SUM }),
       'The token refresher ended a run with an error. Read its log for the run; a configuration error repeats every run.',
     ),
     refreshFailures: atLeastOne(
       'RefreshFailuresAlarm',
-      refresher.metricRefreshFailures(),
+      metrics.metricRefreshFailures(),
       'A TikTok Shop token refresh failed. The log names the shop and the reason; the next run tries again.',
     ),
     reauthorizationRequired: atLeastOne(
       'ReauthorizationRequiredAlarm',
-      refresher.metricReauthorizationRequired(),
+      metrics.metricReauthorizationRequired(),
       'TikTok rejected a refresh token: the seller must authorize the app again, then the new token is put into the shop secret.',
     ),
     authorizationExpiring: atLeastOne(
       'AuthorizationExpiringAlarm',
-      refresher.metricAuthorizationExpiring(),
+      metrics.metricAuthorizationExpiring(),
       "A seller's authorization ends soon: ask the seller to authorize the app again before it does.",
     ),
     answerKept: atLeastOne(
@@ -82,16 +97,16 @@ export function createRefresherAlarms(
       new cloudwatch.MathExpression({
         expression: 'notCurrent + sellerChanged',
         usingMetrics: {
-          notCurrent: refresher.metricTokensNotCurrent(),
-          sellerChanged: refresher.metricSellersChanged(),
+          notCurrent: metrics.metricTokensNotCurrent(),
+          sellerChanged: metrics.metricSellersChanged(),
         },
         label: 'answers kept, not current',
-        period: refresher.refreshInterval,
+        period: metrics.period,
       }),
       "TikTok's answer was kept as a version that is not current (label TIKTOK_ANSWER_KEPT): it was no usable token, or it named another seller. The log names the shop, the version and why; make the version current by hand or remove its label (README: An answer kept but not current).",
     ),
-    tokenExpiry: new cloudwatch.Alarm(refresher, 'TokenExpiryAlarm', {
-      metric: refresher.metricMinAccessTokenLifetime(),
+    tokenExpiry: new cloudwatch.Alarm(scope, 'TokenExpiryAlarm', {
+      metric: metrics.metricMinAccessTokenLifetime(),
       threshold: expiryAlarmThreshold.toSeconds(),
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       // Two intervals: a run whose metric lands in the next period does not alarm, two missed
@@ -104,15 +119,20 @@ export function createRefresherAlarms(
     }),
     scheduleDeadLetters: atLeastOne(
       'ScheduleDeadLettersAlarm',
-      queueDepth(refresher.scheduleDeadLetterQueue),
+      queueDepth(sources.scheduleDeadLetterQueue),
       'The schedule could not deliver a run to the token refresher. Read the message for the error, then delete it.',
       cloudwatch.TreatMissingData.IGNORE,
     ),
     failedInvocations: atLeastOne(
       'FailedInvocationsAlarm',
-      queueDepth(refresher.failureQueue),
+      queueDepth(sources.failureQueue),
       'A token refresher run failed after its retries. Read the record and the log of the run, then delete the record.',
       cloudwatch.TreatMissingData.IGNORE,
     ),
   };
+  const action = new cloudwatchActions.SnsAction(sources.topic);
+  for (const alarm of Object.values(alarms)) alarm.addAlarmAction(action);
+  // Only this alarm describes a lasting state whose end is news: tokens are fresh again.
+  alarms.tokenExpiry.addOkAction(action);
+  return alarms;
 }

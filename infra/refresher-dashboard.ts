@@ -1,11 +1,18 @@
+// The refresher's CloudWatch dashboard: which widgets, in which order, drawn against which limits.
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import type { TikTokShopTokenRefresher } from './token-refresher.js';
+import type { Construct } from 'constructs';
+import type { TikTokShopTokenRefresherAlarms } from './refresher-alarms.js';
+import type { RefresherMetricFactory } from './refresher-metrics.js';
 
-/** What the dashboard draws its lines against, besides what the refresher exposes. */
+/** What the dashboard draws, and the limits it draws its lines against. */
 export interface RefresherDashboardOptions {
+  readonly metrics: RefresherMetricFactory;
+  readonly alarms: TikTokShopTokenRefresherAlarms;
+  readonly scheduleDeadLetterQueue: sqs.IQueue;
+  readonly failureQueue: sqs.IQueue;
   /** The refresher function: its duration is drawn against its timeout. */
   readonly fn: lambda.IFunction;
   readonly timeout: Duration;
@@ -22,11 +29,11 @@ const HEIGHT = 6;
  * duration against the timeout, unpublished events and the dead-letter queues.
  */
 export function createRefresherDashboard(
-  refresher: TikTokShopTokenRefresher,
+  scope: Construct,
   options: RefresherDashboardOptions,
 ): cloudwatch.Dashboard {
-  const { fn, timeout, refreshBeforeExpiry, expiryAlarmThreshold } = options;
-  const interval = refresher.refreshInterval;
+  const { metrics, fn, timeout, refreshBeforeExpiry, expiryAlarmThreshold } = options;
+  const interval = metrics.period;
   const perRun = `per run (every ${interval.toHumanString()})`;
   const graph = (props: cloudwatch.GraphWidgetProps): cloudwatch.GraphWidget =>
     new cloudwatch.GraphWidget({ width: HALF, height: HEIGHT, ...props });
@@ -34,7 +41,7 @@ export function createRefresherDashboard(
 
   const alarms = new cloudwatch.AlarmStatusWidget({
     title: 'Alarms',
-    alarms: Object.values(refresher.alarms),
+    alarms: Object.values(options.alarms),
     width: 2 * HALF,
     height: 3,
   });
@@ -42,45 +49,45 @@ export function createRefresherDashboard(
     title: `Shops ${perRun}: refreshed, skipped, superseded, failed`,
     stacked: true,
     left: [
-      refresher.metricTokensRefreshed({ label: 'refreshed', color: cloudwatch.Color.GREEN }),
-      refresher.metricTokensSkipped({ label: 'skipped (not due)', color: cloudwatch.Color.GREY }),
-      refresher.metricTokensSuperseded({ label: 'superseded', color: cloudwatch.Color.ORANGE }),
-      refresher.metricRefreshFailures({ label: 'failed', color: cloudwatch.Color.RED }),
+      metrics.metricTokensRefreshed({ label: 'refreshed', color: cloudwatch.Color.GREEN }),
+      metrics.metricTokensSkipped({ label: 'skipped (not due)', color: cloudwatch.Color.GREY }),
+      metrics.metricTokensSuperseded({ label: 'superseded', color: cloudwatch.Color.ORANGE }),
+      metrics.metricRefreshFailures({ label: 'failed', color: cloudwatch.Color.RED }),
     ],
     leftYAxis: count,
   });
   const failures = graph({
     title: `Failures by type ${perRun}`,
     left: [
-      refresher.metricReauthorizationRequired({
+      metrics.metricReauthorizationRequired({
         label: 'reauthorization required',
         color: cloudwatch.Color.RED,
       }),
-      refresher.metricTransientFailures({
+      metrics.metricTransientFailures({
         label: 'transient (Lambda retries, the next run tries again)',
         color: cloudwatch.Color.ORANGE,
       }),
-      refresher.metricTokensNotCurrent({
+      metrics.metricTokensNotCurrent({
         label: 'answer kept, not current',
         color: cloudwatch.Color.BLUE,
       }),
-      refresher.metricSellersChanged({
+      metrics.metricSellersChanged({
         label: 'seller changed (kept, not current)',
         color: cloudwatch.Color.GREEN,
       }),
-      refresher.metricOversizedAnswers({
+      metrics.metricOversizedAnswers({
         label: 'answer too large to read',
         color: cloudwatch.Color.GREY,
       }),
-      refresher.metricUnexpectedResponses({
+      metrics.metricUnexpectedResponses({
         label: 'unexpected TikTok response',
         color: cloudwatch.Color.PURPLE,
       }),
-      refresher.metricMalformedSecrets({
+      metrics.metricMalformedSecrets({
         label: 'malformed secret',
         color: cloudwatch.Color.BROWN,
       }),
-      refresher.metricTokensNotStored({
+      metrics.metricTokensNotStored({
         label: 'token not stored',
         color: cloudwatch.Color.PINK,
       }),
@@ -92,7 +99,7 @@ export function createRefresherDashboard(
     left: [
       new cloudwatch.MathExpression({
         expression: 'lifetime / 3600',
-        usingMetrics: { lifetime: refresher.metricMinAccessTokenLifetime() },
+        usingMetrics: { lifetime: metrics.metricMinAccessTokenLifetime() },
         label: 'smallest lifetime',
         color: cloudwatch.Color.BLUE,
         period: interval,
@@ -138,7 +145,7 @@ export function createRefresherDashboard(
   const unpublished = graph({
     title: `Events not published ${perRun}`,
     left: [
-      refresher.metricEventPublishFailures({
+      metrics.metricEventPublishFailures({
         label: 'events not published',
         color: cloudwatch.Color.RED,
       }),
@@ -148,11 +155,11 @@ export function createRefresherDashboard(
   const queues = graph({
     title: 'Dead-letter queues (most messages waiting)',
     left: [
-      queueDepth(refresher.scheduleDeadLetterQueue, interval, {
+      queueDepth(options.scheduleDeadLetterQueue, interval, {
         label: 'runs the schedule could not deliver',
         color: cloudwatch.Color.ORANGE,
       }),
-      queueDepth(refresher.failureQueue, interval, {
+      queueDepth(options.failureQueue, interval, {
         label: 'runs failed after retries',
         color: cloudwatch.Color.RED,
       }),
@@ -160,7 +167,7 @@ export function createRefresherDashboard(
     leftYAxis: { label: 'messages', min: 0, showUnits: false },
   });
 
-  return new cloudwatch.Dashboard(refresher, 'Dashboard', {
+  return new cloudwatch.Dashboard(scope, 'Dashboard', {
     defaultInterval: defaultRange(interval),
     // Each graph keeps its period: a point is one run, whatever time range is shown.
     periodOverride: cloudwatch.PeriodOverride.INHERIT,

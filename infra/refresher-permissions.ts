@@ -1,3 +1,4 @@
+// The IAM access of the refresher function, and the read grants other functions get on its secrets.
 import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';

@@ -1,10 +1,10 @@
-import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+// The refresher's stateful resources: secrets created without a value, and dead-letter queues.
+import { Duration, type RemovalPolicy, Tags, Validations } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-
-/** The refresher's stateful resources: secrets created without a value, and dead-letter queues. */
+import { DEFAULT_APP, DEFAULT_APP_TAG_KEY } from '../lambda/shared/contract.js';
 
 /**
  * A secret with no value at all: no placeholder in the template that a later template change
@@ -36,6 +36,66 @@ export function createEmptySecret(
   return secret;
 }
 
+/** How a shop's token secret is named, tagged and kept. */
+export interface TokenSecretOptions {
+  readonly secretName: string;
+  /** The shop's app: tagged unless it is the default one. */
+  readonly app: string;
+  /** Tag key whose value is the shop name; discovery looks for it. */
+  readonly tagKey: string;
+  readonly encryptionKey: kms.IKey | undefined;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/** A shop's token secret, created empty (the first token is put in after deploy) and tagged. */
+export function createTokenSecret(
+  scope: Construct,
+  shop: string,
+  options: TokenSecretOptions,
+): secretsmanager.Secret {
+  const secret = createEmptySecret(scope, `TokenSecret-${shop}`, {
+    encryptionKey: options.encryptionKey,
+    secretName: options.secretName,
+    description: `TikTok Shop OAuth tokens of shop ${shop}, kept fresh by ${scope.node.path}`,
+    removalPolicy: options.removalPolicy,
+    reason:
+      'The refresher function renews these tokens on its own schedule with compare-and-swap version stages; a Secrets Manager rotation schedule would be a second, uncoordinated writer.',
+  });
+  Tags.of(secret).add(options.tagKey, shop);
+  // Readers find the app of a shop by this tag; no tag means the default app.
+  if (options.app !== DEFAULT_APP) Tags.of(secret).add(DEFAULT_APP_TAG_KEY, options.app);
+  return secret;
+}
+
+/** The refresher's two dead-letter queues. */
+export interface RefresherQueues {
+  /** Runs the schedule could not deliver. */
+  readonly scheduleDeadLetterQueue: sqs.Queue;
+  /** Runs that failed after Lambda's async retries. */
+  readonly failureQueue: sqs.Queue;
+}
+
+export function createRefresherQueues(
+  scope: Construct,
+  encryptionKey: kms.IKey | undefined,
+): RefresherQueues {
+  return {
+    scheduleDeadLetterQueue: createDeadLetterQueue(
+      scope,
+      'ScheduleDeadLetterQueue',
+      encryptionKey,
+      'It receives runs the schedule could not deliver; a message left here is investigated and deleted by hand.',
+    ),
+    failureQueue: createDeadLetterQueue(
+      scope,
+      'FailureQueue',
+      encryptionKey,
+      'It is the on-failure destination of the function; a record left here is investigated and deleted by hand.',
+    ),
+  };
+}
+
+/** A queue that keeps what could not be delivered or run for 14 days, for a person to look at. */
 export function createDeadLetterQueue(
   scope: Construct,
   id: string,

@@ -1,10 +1,9 @@
+// Policy building blocks for secrets, shared by the constructs that grant on them.
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { IConstruct } from 'constructs';
-
-/** Policy building blocks for secrets, shared by the constructs that grant on them. */
 
 /** The ARN to grant on; a partial ARN (imported by name) gets the random suffix wildcarded, as CDK does. */
 export function arnForPolicies(secret: secretsmanager.ISecret): string {

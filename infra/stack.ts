@@ -1,3 +1,4 @@
+// TikTokShopTokenRefresherStack: the deployable product stack; how the CLI context maps to props.
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
@@ -6,6 +7,7 @@ import { DEFAULT_APP } from '../lambda/shared/contract.js';
 import { TikTokShopConsentCallback } from './consent-callback.js';
 import { TikTokShopExampleReader } from './example-reader.js';
 import {
+  isConsentRegion,
   shopEntries,
   type TikTokShopBinding,
   type TikTokShopConsentRegion,
@@ -13,6 +15,15 @@ import {
 import { TikTokShopTokenRefresher } from './token-refresher.js';
 
 export const STACK_NAME = 'TikTokShopTokenRefresher';
+
+/** An app of the product stack: its credentials secret is created empty, to fill after deploy. */
+export interface TikTokShopStackAppProps {
+  /**
+   * Which Partner Center the app comes from, and so where its consent links send sellers.
+   * @default TikTokShopConsentRegion.ROW
+   */
+  readonly consentRegion?: TikTokShopConsentRegion;
+}
 
 export interface TikTokShopTokenRefresherStackProps extends StackProps {
   /**
@@ -25,7 +36,7 @@ export interface TikTokShopTokenRefresherStackProps extends StackProps {
    * each with a credentials secret `tiktok-shop/apps/<app>/credentials` to fill after deploy.
    * @default - the app `default` only
    */
-  readonly apps?: Record<string, { readonly consentRegion?: TikTokShopConsentRegion }>;
+  readonly apps?: Record<string, TikTokShopStackAppProps>;
   /**
    * Also refresh secrets found by tag under the token name prefix. The consent callback needs
    * it (it creates new shops' secrets at run time): it cannot be turned off with the callback on.
@@ -177,10 +188,8 @@ export class TikTokShopTokenRefresherStack extends Stack {
  * The `apps` context: `-c apps=us:us,eu`, each `<app>[:<consent region>]`, the region `row`
  * (the global Partner Center) unless given as `us`.
  */
-export function appsFromContext(
-  text: string,
-): Record<string, { readonly consentRegion?: TikTokShopConsentRegion }> {
-  const apps: Record<string, { consentRegion?: TikTokShopConsentRegion }> = {};
+export function appsFromContext(text: string): Record<string, TikTokShopStackAppProps> {
+  const apps: Record<string, TikTokShopStackAppProps> = {};
   for (const entry of listFromContext(text)) {
     const [app = '', region, ...rest] = entry.split(':');
     if (!isAppName(app) || rest.length > 0) {
@@ -188,7 +197,7 @@ export function appsFromContext(
         `context "apps": invalid entry "${entry}": give <app> or <app>:<row|us>, the app ${APP_NAME_RULE}`,
       );
     }
-    if (region !== undefined && region !== 'row' && region !== 'us') {
+    if (region !== undefined && !isConsentRegion(region)) {
       throw new Error(
         `context "apps": app "${app}": the consent region is row or us, not "${region}"`,
       );

@@ -7,6 +7,7 @@ import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { TikTokShopConsentCallback } from '../../infra/consent-callback.js';
 import { TikTokShopExampleReader } from '../../infra/example-reader.js';
+import { TikTokShopConsentRegion } from '../../infra/refresher-props.js';
 import { appsFromContext, shopsFromContext } from '../../infra/stack.js';
 import type {
   TikTokShopAppOptions,
@@ -39,7 +40,7 @@ import { synthesizeProduct, synthesizeVariant } from './variants.js';
  * the app `us`, side by side in one refresher.
  */
 const TWO_APPS: TikTokShopTokenRefresherProps = {
-  apps: { us: { consentRegion: 'us' } },
+  apps: { us: { consentRegion: TikTokShopConsentRegion.US } },
   shops: ['acme-uk', { name: 'acme-us', app: 'us' }],
 };
 const { stack, refresher, template } = synthesizeVariant(TWO_APPS);
@@ -385,6 +386,11 @@ describe('Construct: TikTokShopTokenRefresher with several apps', () => {
         /invalid app name "us\/east"/,
       ],
       [
+        'a consent region the enum does not have (a JavaScript caller may pass any text)',
+        { apps: { eu: { consentRegion: 'eu' as TikTokShopConsentRegion } }, shops: ['a'] },
+        /app "eu": invalid consentRegion "eu": one of TikTokShopConsentRegion \(row, us\)/,
+      ],
+      [
         'a shop listed twice under two apps',
         { apps: { us: {} }, shops: ['acme', { name: 'acme', app: 'us' }] },
         /shop "acme" is listed twice/,
@@ -427,7 +433,7 @@ describe('Construct: TikTokShopTokenRefresher with several apps', () => {
       const plain = synthesizeVariant({ shops: ['acme-uk'] });
       const named = synthesizeVariant({
         shops: [{ name: 'acme-uk', app: DEFAULT_APP }],
-        apps: { [DEFAULT_APP]: { consentRegion: 'row' } },
+        apps: { [DEFAULT_APP]: { consentRegion: TikTokShopConsentRegion.ROW } },
       });
 
       // Assess
@@ -443,7 +449,7 @@ describe('Construct: TikTokShopTokenRefresher with several apps', () => {
     it('lets the default app be a US app', () => {
       const variant = synthesizeVariant({
         shops: ['a'],
-        apps: { default: { consentRegion: 'us' } },
+        apps: { default: { consentRegion: TikTokShopConsentRegion.US } },
       });
 
       expect(variant.refresher.appConsentRegions).toEqual({ [DEFAULT_APP]: 'us' });
@@ -553,7 +559,7 @@ describe('Construct: TikTokShopConsentCallback with several apps', () => {
     // Act
     const [unnamed, named] = [
       {},
-      { apps: { [DEFAULT_APP]: { consentRegion: 'row' as const } } },
+      { apps: { [DEFAULT_APP]: { consentRegion: TikTokShopConsentRegion.ROW } } },
     ].map((props) => withCallback({ shops: ['acme-uk'], ...props }).template.toJSON());
 
     // Assess
@@ -646,9 +652,9 @@ describe('Stack: apps and shops from the context', () => {
   it('reads apps with their consent region, and shops with their app', () => {
     // Act & Assess
     expect(appsFromContext('us:us, eu ,default:row')).toEqual({
-      us: { consentRegion: 'us' },
+      us: { consentRegion: TikTokShopConsentRegion.US },
       eu: {},
-      default: { consentRegion: 'row' },
+      default: { consentRegion: TikTokShopConsentRegion.ROW },
     });
     expect(shopsFromContext('acme-uk, acme-us@us,,')).toEqual([
       'acme-uk',

@@ -8,6 +8,7 @@ import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { TikTokShopConsentCallback } from '../../infra/consent-callback.js';
 import { TikTokShopExampleReader } from '../../infra/example-reader.js';
+import { TikTokShopConsentRegion } from '../../infra/refresher-props.js';
 import { synthesizeProduct, synthesizeVariant } from './variants.js';
 
 /**
@@ -59,7 +60,7 @@ function stacks(): Record<string, Stack> {
   // and one of a shop onboarded at run time, whose app only its tag tells.
   const twoApps = synthesizeVariant(
     (scope) => ({
-      apps: { us: { consentRegion: 'us' } },
+      apps: { us: { consentRegion: TikTokShopConsentRegion.US } },
       shops: ['acme-uk', { name: 'acme-us', app: 'us' }],
       discoverTokenSecretsByTag: true,
       encryptionKey: new kms.Key(scope, 'Key', { enableKeyRotation: true }),

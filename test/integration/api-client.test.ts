@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CfnElement } from 'aws-cdk-lib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TikTokShopConsentRegion } from '../../infra/refresher-props.js';
 import type { ReaderResult } from '../../lambda/reader/example-handler.js';
 import { API_READER_ENV, appCredentialsSecretName } from '../../lambda/shared/contract.js';
 import { bundledHandlerOf, environmentOf } from '../infra/template.js';
@@ -265,7 +266,10 @@ describe('Integration: the bundled example reader of a shop of a second app', ()
   beforeAll(async () => {
     usDeployment = await LocalDeployment.start({ shops: ['acme-uk'] });
     const { stack, template } = synthesizeProduct(
-      { apps: { us: { consentRegion: 'us' } }, shops: [{ name: 'acme-us', app: 'us' }, 'acme-uk'] },
+      {
+        apps: { us: { consentRegion: TikTokShopConsentRegion.US } },
+        shops: [{ name: 'acme-us', app: 'us' }, 'acme-uk'],
+      },
       outdir,
     );
     const fn = stack.exampleReader?.function;

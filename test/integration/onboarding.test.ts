@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TikTokShopConsentCallback } from '../../infra/consent-callback.js';
+import { TikTokShopConsentRegion } from '../../infra/refresher-props.js';
 import { main as authorize } from '../../lambda/commands/authorize.js';
 import {
   CONSENT_STATE_TTL_SECONDS,
@@ -75,7 +76,11 @@ const refresherBundle = deployed(product.stack.refresher.function);
 
 // The same, deployed with a second app (`us`, of the US Partner Center) beside the default one.
 const twoApps = synthesizeProduct(
-  { shops: ['shop-a'], apps: { us: { consentRegion: 'us' } }, consentCallback: true },
+  {
+    shops: ['shop-a'],
+    apps: { us: { consentRegion: TikTokShopConsentRegion.US } },
+    consentCallback: true,
+  },
   outdir,
 );
 const twoAppsCallbackBundle = deployed(

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TikTokShopConsentRegion } from '../../infra/refresher-props.js';
 import {
   APPS_ENV,
   DEFAULT_APP_TAG_KEY,
@@ -44,7 +45,7 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 async function deployTwoApps(): Promise<TwoApps> {
   const deployment = await LocalDeployment.start({
     shops: ['shop-gb', { name: 'shop-us', app: 'us' }],
-    apps: { us: { consentRegion: 'us' } },
+    apps: { us: { consentRegion: TikTokShopConsentRegion.US } },
   });
   const usTikTok = await startLocalTikTok({ appKey: US_APP_KEY, appSecret: US_APP_SECRET });
   const authHost = await startLocalTikTokApps([deployment.tiktok, usTikTok]);

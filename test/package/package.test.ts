@@ -5,6 +5,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildJsiiAssembly } from '../../infra/build-jsii.js';
 import { buildLibrary } from '../../infra/bundle.js';
 import { FUNCTION_ENTRIES } from '../../infra/function-assets.js';
 import { SHOP_TOKEN_SECRET_ID } from '../../lambda/shared/contract.js';
@@ -339,9 +340,10 @@ beforeAll(async () => {
     }),
   );
 
-  // The function bundles are this run's (vitest's globalSetup); the library is built here.
-  // --ignore-scripts: prepare would rebuild the bundles other test files are reading.
-  await buildLibrary();
+  // The function bundles are this run's (vitest's globalSetup); the library and the jsii
+  // assembly are built here. --ignore-scripts: prepare would rebuild the bundles other test
+  // files are reading.
+  await Promise.all([buildLibrary(), buildJsiiAssembly()]);
   const [result] = JSON.parse(
     await run(
       'npm',
@@ -361,11 +363,11 @@ afterAll(async () => {
 }, STEP_TIMEOUT);
 
 describe('npm pack', () => {
-  it('holds the compiled library, its declarations and the function bundles, and nothing else', () => {
+  it('holds the compiled library, its declarations, the function bundles and the jsii assembly, and nothing else', () => {
     // Assess
     const unexpected = packed.files.filter(
       (path) =>
-        !/^(package\.json|README\.md|LICENSE|dist\/(index|reader)\.c?js|dist\/types\/(esm|cjs)\/.+\.d\.ts|dist\/types\/cjs\/package\.json|assets\/[a-z-]+\/index\.mjs(\.map)?)$/.test(
+        !/^(package\.json|README\.md|LICENSE|\.jsii|API\.md|dist\/(index|reader)\.c?js|dist\/types\/(esm|cjs)\/.+\.d\.ts|dist\/types\/cjs\/package\.json|assets\/[a-z-]+\/index\.mjs(\.map)?)$/.test(
           path,
         ),
     );
@@ -373,7 +375,9 @@ describe('npm pack', () => {
     for (const name of Object.keys(FUNCTION_ENTRIES)) {
       expect(packed.files).toContain(`assets/${name}/index.mjs`);
     }
-    expect(packed.files).toEqual(expect.arrayContaining(['README.md', 'LICENSE']));
+    expect(packed.files).toEqual(
+      expect.arrayContaining(['README.md', 'LICENSE', '.jsii', 'API.md']),
+    );
     // The function bundles and their maps are most of it; a stray folder would show here.
     expect(packed.size).toBeLessThan(1_500_000);
   });

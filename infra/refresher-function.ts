@@ -1,0 +1,144 @@
+// The refresher function (its settings and the environment that tells it what to refresh) and
+// the schedule that starts its runs.
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import {
+  APPS_ENV,
+  DEFAULT_APP,
+  DEFAULTS,
+  ENV,
+  METRICS_NAMESPACE,
+} from '../lambda/shared/contract.js';
+import { type AppFunction, createAppFunction } from './lambda-function.js';
+import type { VpcPlacement } from './network.js';
+import type { AppCredentials } from './refresher-apps.js';
+import type { ResolvedRefresherProps } from './refresher-props.js';
+
+/** The event the schedule sends: the handler treats a "Scheduled Event" envelope as a scheduled run. */
+export const SCHEDULED_EVENT = {
+  source: 'aws.scheduler',
+  'detail-type': 'Scheduled Event',
+  detail: {},
+} as const;
+
+/** What the function is told besides the resolved props: the names the construct settled on. */
+export interface RefresherFunctionOptions {
+  readonly resolved: ResolvedRefresherProps;
+  readonly serviceName: string;
+  readonly defaultApp: AppCredentials;
+  readonly otherApps: readonly AppCredentials[];
+  readonly tokenSecretIds: readonly string[];
+  /** How the function names a shop's token secret. */
+  readonly tokenSecretName: (shop: string) => string;
+  readonly eventBus: events.IEventBus;
+  readonly placement: VpcPlacement | undefined;
+  readonly failureQueue: sqs.IQueue;
+}
+
+/** The refresher function and its role, in `scope`. */
+export function createRefresherFunction(
+  scope: Construct,
+  options: RefresherFunctionOptions,
+): AppFunction {
+  const { resolved, defaultApp, otherApps, tokenSecretIds, tokenSecretName } = options;
+  const shopsOfOtherApps = resolved.shops.filter(({ app }) => app !== DEFAULT_APP);
+  return createAppFunction(scope, {
+    bundle: 'refresher',
+    roleDescription: 'TikTok Shop token refresher: reads app credentials, refreshes token secrets',
+    logRetention: resolved.logRetention,
+    logEncryptionKey: resolved.encryptionKey,
+    placement: options.placement,
+    description: 'Refreshes TikTok Shop OAuth tokens stored in Secrets Manager',
+    // Init work (SDK clients, TLS) is CPU-bound and CPU grows with memory; at one run an hour
+    // the extra memory costs next to nothing.
+    memorySize: 256,
+    timeout: resolved.timeout,
+    // One writer at a time: two concurrent runs could both refresh a shop and one of them would
+    // store a refresh token TikTok has already replaced.
+    reservedConcurrentExecutions: 1,
+    retryAttempts: 2,
+    // A run older than one interval is superseded by the next scheduled run.
+    maxEventAge: minDuration(resolved.refreshInterval, Duration.hours(6)),
+    onFailure: new destinations.SqsDestination(options.failureQueue),
+    environment: {
+      [ENV.appCredentialsSecretId]: defaultApp.id,
+      // Only with other apps, so that a one-app template stays as it was.
+      ...(otherApps.length > 0 && {
+        [APPS_ENV.appCredentialsSecretIds]: JSON.stringify(
+          Object.fromEntries(otherApps.map(({ app, id }) => [app, id])),
+        ),
+      }),
+      ...(shopsOfOtherApps.length > 0 && {
+        [APPS_ENV.shopApps]: JSON.stringify(
+          Object.fromEntries(shopsOfOtherApps.map(({ name, app }) => [tokenSecretName(name), app])),
+        ),
+      }),
+      ...(tokenSecretIds.length > 0 && {
+        [ENV.tokenSecretIds]: tokenSecretIds.join(','),
+      }),
+      ...(resolved.discoverTokenSecretsByTag && {
+        [ENV.tokenSecretTagKey]: resolved.tokenSecretTagKey,
+      }),
+      [ENV.tiktokAuthBaseUrl]: DEFAULTS.tiktokAuthBaseUrl,
+      [ENV.refreshBeforeExpirySeconds]: String(resolved.refreshBeforeExpiry.toSeconds()),
+      [ENV.eventBusName]: options.eventBus.eventBusName,
+      [ENV.tiktokTimeoutMs]: String(DEFAULTS.tiktokTimeoutMs),
+      [ENV.maxConcurrency]: String(DEFAULTS.maxConcurrency),
+      [ENV.secretWritesPerSecond]: String(DEFAULTS.secretWritesPerSecond),
+      POWERTOOLS_SERVICE_NAME: options.serviceName,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    },
+  });
+}
+
+/** How often the schedule runs the function, and where the runs it cannot deliver go. */
+export interface RefresherScheduleOptions {
+  readonly interval: Duration;
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly encryptionKey: kms.IKey | undefined;
+}
+
+/** The schedule that starts a run every interval, with a role that can invoke this function only. */
+export function createRefresherSchedule(
+  scope: Construct,
+  fn: lambda.IFunction,
+  options: RefresherScheduleOptions,
+): void {
+  const stack = Stack.of(scope);
+  const scheduleRole = new iam.Role(scope, 'ScheduleRole', {
+    assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+      conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+    }),
+    description: 'EventBridge Scheduler: invokes the TikTok Shop token refresher',
+  });
+  // The schedule writes undeliverable runs to its dead-letter queue, encrypted under the key.
+  options.encryptionKey?.grant(scheduleRole, 'kms:GenerateDataKey', 'kms:Decrypt');
+  new scheduler.Schedule(scope, 'Schedule', {
+    schedule: scheduler.ScheduleExpression.rate(options.interval),
+    description: 'Starts a TikTok Shop token refresh run',
+    target: new schedulerTargets.LambdaInvoke(fn, {
+      role: scheduleRole,
+      input: scheduler.ScheduleTargetInput.fromObject(SCHEDULED_EVENT),
+      retryAttempts: 3,
+      maxEventAge: options.interval,
+      deadLetterQueue: options.deadLetterQueue,
+    }),
+  });
+  Validations.of(scheduleRole).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+    reason:
+      "LambdaInvoke grants lambda:InvokeFunction through the function's grantInvoke, which also covers its versions and aliases (<arn>:*); the role can invoke this one function only.",
+  });
+}
+
+function minDuration(a: Duration, b: Duration): Duration {
+  return a.toSeconds() <= b.toSeconds() ? a : b;
+}
