@@ -1,6 +1,7 @@
 // The refresher's props, their defaults and the checks that refuse a deployment that cannot work.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { APP_NAME_RULE, isAppName } from '../lambda/shared/apps.js';
@@ -12,6 +13,8 @@ import {
   DEFAULTS,
   SHOP_NAME,
 } from '../lambda/shared/contract.js';
+import { BUNDLE_NODE_MAJOR } from './function-assets.js';
+import { DEFAULT_RUNTIME, isBundleRuntime } from './lambda-function.js';
 import { vpcPlacementProblems } from './network.js';
 import {
   type TikTokShopAppProps,
@@ -56,6 +59,7 @@ export interface ResolvedRefresherProps {
   readonly logRetention: logs.RetentionDays;
   readonly encryptionKey: kms.IKey | undefined;
   readonly createDashboard: boolean;
+  readonly runtime: lambda.Runtime;
 }
 
 /** An app of the deployment, its options resolved. */
@@ -97,6 +101,7 @@ export function resolveRefresherProps(
     logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
     encryptionKey: props.encryptionKey,
     createDashboard: props.createDashboard ?? true,
+    runtime: props.runtime ?? DEFAULT_RUNTIME,
   };
   const problems = propsProblems(props, resolved);
   if (problems.length > 0) {
@@ -178,6 +183,11 @@ function propsProblems(
     problems.push('expiryAlarmThreshold must be shorter than refreshBeforeExpiry');
   }
   problems.push(...vpcPlacementProblems(props));
+  if (!isBundleRuntime(resolved.runtime)) {
+    problems.push(
+      `runtime must be Node.js ${BUNDLE_NODE_MAJOR} or newer, the release the functions' bundles are built for (got ${resolved.runtime.name})`,
+    );
+  }
   const minimum = MINIMUM_REFRESHER_TIMEOUT.toSeconds();
   const timeout = resolved.timeout.toSeconds();
   if (timeout < minimum) {
