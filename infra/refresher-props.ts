@@ -30,8 +30,9 @@ export {
   type TikTokShopTokenRefresherProps,
 };
 
-// Characters Secrets Manager allows in a name, minus the comma that separates TOKEN_SECRET_IDS.
-const SECRET_NAME_PART = /^[A-Za-z0-9/_+=.@-]+$/;
+// Folders of characters Secrets Manager allows in a name (minus the comma that separates
+// TOKEN_SECRET_IDS), each ending with '/': the names then read `<prefix>tokens/<shop>`.
+const SECRET_NAME_PREFIX = /^([A-Za-z0-9_+=.@-]+\/)+$/;
 
 /**
  * The shortest function timeout in which a run refreshes one shop, for the settings the
@@ -133,7 +134,11 @@ function propsProblems(
       'nothing to refresh: give shops, existingTokenSecrets or discoverTokenSecretsByTag',
     );
   }
-  if (!SECRET_NAME_PART.test(prefix)) problems.push(`invalid secretNamePrefix "${prefix}"`);
+  if (!SECRET_NAME_PREFIX.test(prefix)) {
+    problems.push(
+      `invalid secretNamePrefix ${quote(prefix)}: one or more folder names of letters, digits or _+=.@-, each followed by '/' (such as 'tiktok-shop/' or 'staging/tiktok-shop/')`,
+    );
+  }
   const apps = props.apps ?? {};
   for (const [app, options] of Object.entries(apps)) {
     if (!isAppName(app)) problems.push(`invalid app name ${quote(app)}: ${APP_NAME_RULE}`);

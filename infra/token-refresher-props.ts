@@ -87,7 +87,10 @@ export interface TikTokShopTokenRefresherProps {
   readonly tokenSecretTagKey?: string;
 
   /**
-   * Prefix of every secret name this construct creates or may discover.
+   * Prefix of every secret name this construct creates or may discover: folder names of
+   * letters, digits or `_+=.@-`, each followed by `/` (`staging/tiktok-shop/`). Secret names
+   * are unique in an account and region, so each deployment there needs its own prefix: synth
+   * refuses two refreshers of one app whose created secrets would share a name.
    * @default 'tiktok-shop/'
    */
   readonly secretNamePrefix?: string;
