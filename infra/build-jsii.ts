@@ -69,9 +69,10 @@ function jsiiPackageJson(): string {
       main: 'infra/index.js',
       types: 'infra/index.d.ts',
       peerDependencies: peers,
-      // jsii reads the peers' assemblies from node_modules at the versions this repository pins.
+      // jsii wants a development dependency on each peer's lowest version (it reads the
+      // assemblies from node_modules, which hold the versions this repository pins).
       devDependencies: Object.fromEntries(
-        Object.keys(peers).map((name) => [name, pkg.devDependencies[name] ?? peers[name]]),
+        Object.entries(peers).map(([name, range]) => [name, range.replace(/^[\^~]/, '')]),
       ),
       stability: 'experimental',
       jsii: pkg.jsii,
