@@ -23,14 +23,14 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
  * this package's dependencies (the SDK, Powertools, zod) serve the reader library and the
  * functions, not the construct. Its `dist/` holds the generated language packages.
  */
-export const JSII_DIR = join(ROOT, 'build', 'jsii');
-export const JSII_ASSEMBLY = join(ROOT, '.jsii');
-export const API_REFERENCE = join(ROOT, 'API.md');
+const JSII_DIR = join(ROOT, 'build', 'jsii');
+const JSII_ASSEMBLY = join(ROOT, '.jsii');
+const API_REFERENCE = join(ROOT, 'API.md');
 /** Where jsii-pacmak puts the Python package's source in the staged package. */
 export const PYTHON_OUTDIR = join('dist', 'python');
 
 /** The modules jsii compiles: what infra/index.ts imports, near and far. */
-export function publicApiModules(entry = 'infra/index.ts'): string[] {
+function publicApiModules(entry = 'infra/index.ts'): string[] {
   const found = new Set<string>();
   const visit = (file: string): void => {
     if (found.has(file)) return;
@@ -69,9 +69,10 @@ function jsiiPackageJson(): string {
       main: 'infra/index.js',
       types: 'infra/index.d.ts',
       peerDependencies: peers,
-      // jsii reads the peers' assemblies from node_modules at the versions this repository pins.
+      // jsii wants a development dependency on each peer's lowest version (it reads the
+      // assemblies from node_modules, which hold the versions this repository pins).
       devDependencies: Object.fromEntries(
-        Object.keys(peers).map((name) => [name, pkg.devDependencies[name] ?? peers[name]]),
+        Object.entries(peers).map(([name, range]) => [name, range.replace(/^[\^~]/, '')]),
       ),
       stability: 'experimental',
       jsii: pkg.jsii,

@@ -15,7 +15,12 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type BuildOptions, build } from 'esbuild';
-import { ASSETS_DIR, FUNCTION_ENTRIES, type FunctionName } from './function-assets.js';
+import {
+  ASSETS_DIR,
+  BUNDLE_NODE_MAJOR,
+  FUNCTION_ENTRIES,
+  type FunctionName,
+} from './function-assets.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -27,7 +32,7 @@ export const FUNCTION_BUNDLING: BuildOptions = {
   bundle: true,
   platform: 'node',
   format: 'esm',
-  target: 'node24',
+  target: `node${BUNDLE_NODE_MAJOR}`,
   minify: true,
   // Lambda reports a failed invocation by its error's class name (errorType): keep it.
   keepNames: true,

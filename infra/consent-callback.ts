@@ -107,6 +107,7 @@ export class TikTokShopConsentCallback extends Construct {
 
     const { fn, role } = createAppFunction(this, {
       bundle: 'consent-callback',
+      runtime: refresher.runtime,
       roleDescription:
         'TikTok Shop consent callback: reads app credentials and state key, stores new shop tokens',
       logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,

@@ -69,6 +69,7 @@ export class TikTokShopExampleReader extends Construct {
 
     const { fn } = createAppFunction(this, {
       bundle: 'example-reader',
+      runtime: refresher.runtime,
       roleDescription: `TikTok Shop example reader: calls the TikTok Shop API for shop ${shop}`,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       logEncryptionKey: refresher.encryptionKey,

@@ -17,6 +17,9 @@ export const FUNCTION_ENTRIES = {
 
 export type FunctionName = keyof typeof FUNCTION_ENTRIES;
 
+/** The Node.js release the bundles are built for: the oldest runtime a function may use. */
+export const BUNDLE_NODE_MAJOR = 24;
+
 /**
  * `assets/` beside the folder of this module: from the sources (infra/) and from the package's
  * bundled build (dist/) alike, it is the package root's `assets/`.

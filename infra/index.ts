@@ -32,8 +32,5 @@ export {
   TikTokShopTokenRefresherStack,
   type TikTokShopTokenRefresherStackProps,
 } from './stack.js';
-export {
-  SCHEDULED_EVENT,
-  type TikTokShopAppOptions,
-  TikTokShopTokenRefresher,
-} from './token-refresher.js';
+export { SCHEDULED_EVENT, TikTokShopTokenRefresher } from './token-refresher.js';
+export type { TikTokShopAppOptions } from './token-refresher-props.js';

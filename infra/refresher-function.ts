@@ -52,6 +52,7 @@ export function createRefresherFunction(
   const shopsOfOtherApps = resolved.shops.filter(({ app }) => app !== DEFAULT_APP);
   return createAppFunction(scope, {
     bundle: 'refresher',
+    runtime: resolved.runtime,
     roleDescription: 'TikTok Shop token refresher: reads app credentials, refreshes token secrets',
     logRetention: resolved.logRetention,
     logEncryptionKey: resolved.encryptionKey,

@@ -1,6 +1,7 @@
 // The refresher's props, their defaults and the checks that refuse a deployment that cannot work.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { APP_NAME_RULE, isAppName } from '../lambda/shared/apps.js';
@@ -12,6 +13,8 @@ import {
   DEFAULTS,
   SHOP_NAME,
 } from '../lambda/shared/contract.js';
+import { BUNDLE_NODE_MAJOR } from './function-assets.js';
+import { DEFAULT_RUNTIME, isBundleRuntime } from './lambda-function.js';
 import { vpcPlacementProblems } from './network.js';
 import {
   type TikTokShopAppProps,
@@ -27,8 +30,9 @@ export {
   type TikTokShopTokenRefresherProps,
 };
 
-// Characters Secrets Manager allows in a name, minus the comma that separates TOKEN_SECRET_IDS.
-const SECRET_NAME_PART = /^[A-Za-z0-9/_+=.@-]+$/;
+// Folders of characters Secrets Manager allows in a name (minus the comma that separates
+// TOKEN_SECRET_IDS), each ending with '/': the names then read `<prefix>tokens/<shop>`.
+const SECRET_NAME_PREFIX = /^([A-Za-z0-9_+=.@-]+\/)+$/;
 
 /**
  * The shortest function timeout in which a run refreshes one shop, for the settings the
@@ -56,6 +60,7 @@ export interface ResolvedRefresherProps {
   readonly logRetention: logs.RetentionDays;
   readonly encryptionKey: kms.IKey | undefined;
   readonly createDashboard: boolean;
+  readonly runtime: lambda.Runtime;
 }
 
 /** An app of the deployment, its options resolved. */
@@ -97,6 +102,7 @@ export function resolveRefresherProps(
     logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
     encryptionKey: props.encryptionKey,
     createDashboard: props.createDashboard ?? true,
+    runtime: props.runtime ?? DEFAULT_RUNTIME,
   };
   const problems = propsProblems(props, resolved);
   if (problems.length > 0) {
@@ -128,7 +134,11 @@ function propsProblems(
       'nothing to refresh: give shops, existingTokenSecrets or discoverTokenSecretsByTag',
     );
   }
-  if (!SECRET_NAME_PART.test(prefix)) problems.push(`invalid secretNamePrefix "${prefix}"`);
+  if (!SECRET_NAME_PREFIX.test(prefix)) {
+    problems.push(
+      `invalid secretNamePrefix ${quote(prefix)}: one or more folder names of letters, digits or _+=.@-, each followed by '/' (such as 'tiktok-shop/' or 'staging/tiktok-shop/')`,
+    );
+  }
   const apps = props.apps ?? {};
   for (const [app, options] of Object.entries(apps)) {
     if (!isAppName(app)) problems.push(`invalid app name ${quote(app)}: ${APP_NAME_RULE}`);
@@ -178,6 +188,11 @@ function propsProblems(
     problems.push('expiryAlarmThreshold must be shorter than refreshBeforeExpiry');
   }
   problems.push(...vpcPlacementProblems(props));
+  if (!isBundleRuntime(resolved.runtime)) {
+    problems.push(
+      `runtime must be Node.js ${BUNDLE_NODE_MAJOR} or newer, the release the functions' bundles are built for (got ${resolved.runtime.name})`,
+    );
+  }
   const minimum = MINIMUM_REFRESHER_TIMEOUT.toSeconds();
   const timeout = resolved.timeout.toSeconds();
   if (timeout < minimum) {

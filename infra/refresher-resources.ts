@@ -5,9 +5,10 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DEFAULT_APP, DEFAULT_APP_TAG_KEY } from '../lambda/shared/contract.js';
+import { claimSecretName } from './secret-collisions.js';
 
 /**
- * A secret with no value at all: no placeholder in the template that a later template change
+ * A secret with no value at all, its name claimed in the app (`claimSecretName`): no placeholder in the template that a later template change
  * could write over a live token, and nothing for the function to take for a token. (The L2
  * construct always generates a value unless given one; CloudFormation creates an empty secret
  * when both SecretString and GenerateSecretString are absent.)
@@ -23,6 +24,7 @@ export function createEmptySecret(
     reason: string;
   },
 ): secretsmanager.Secret {
+  claimSecretName(scope, options.secretName);
   const secret = new secretsmanager.Secret(scope, id, {
     secretName: options.secretName,
     description: options.description,

@@ -4,6 +4,7 @@ import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -86,7 +87,10 @@ export interface TikTokShopTokenRefresherProps {
   readonly tokenSecretTagKey?: string;
 
   /**
-   * Prefix of every secret name this construct creates or may discover.
+   * Prefix of every secret name this construct creates or may discover: folder names of
+   * letters, digits or `_+=.@-`, each followed by `/` (`staging/tiktok-shop/`). Secret names
+   * are unique in an account and region, so each deployment there needs its own prefix: synth
+   * refuses two refreshers of one app whose created secrets would share a name.
    * @default 'tiktok-shop/'
    */
   readonly secretNamePrefix?: string;
@@ -198,4 +202,23 @@ export interface TikTokShopTokenRefresherProps {
    * @default true
    */
   readonly createDashboard?: boolean;
+
+  /**
+   * Node.js runtime of the refresher function, and of the consent callback and example reader
+   * built on this refresher: Node.js 24 or newer, the release the bundles are built for. The
+   * default stays put when a newer aws-cdk-lib knows a newer runtime (cdk-nag's AwsSolutions-L1
+   * is then acknowledged on the functions, saying why): moving is a choice made here.
+   * @default lambda.Runtime.NODEJS_24_X (the runtime the bundles are tested on)
+   */
+  readonly runtime?: lambda.Runtime;
+}
+
+/** Which of the deployment's apps a shop belongs to, for a shop `shops` does not bind. */
+export interface TikTokShopAppOptions {
+  /**
+   * The app of a shop onboarded at run time (found by tag). A shop of `shops` is bound already:
+   * naming another app for it is refused.
+   * @default - the only app when there is one; else unknown
+   */
+  readonly app?: string;
 }

@@ -26,37 +26,16 @@ import {
   grantRefresherAccess,
   grantSecretsRead,
 } from './refresher-permissions.js';
-import {
-  isShopName,
-  MINIMUM_REFRESHER_TIMEOUT,
-  resolveRefresherProps,
-  type TikTokShopAppProps,
-  type TikTokShopBinding,
-  type TikTokShopConsentRegion,
-  type TikTokShopTokenRefresherProps,
-} from './refresher-props.js';
+import { isShopName, MINIMUM_REFRESHER_TIMEOUT, resolveRefresherProps } from './refresher-props.js';
 import { createRefresherQueues, createTokenSecret } from './refresher-resources.js';
 import { secretArnPattern } from './secret-access.js';
+import type {
+  TikTokShopAppOptions,
+  TikTokShopConsentRegion,
+  TikTokShopTokenRefresherProps,
+} from './token-refresher-props.js';
 
 export { SCHEDULED_EVENT } from './refresher-function.js';
-
-export type {
-  TikTokShopAppProps,
-  TikTokShopBinding,
-  TikTokShopConsentRegion,
-  TikTokShopTokenRefresherAlarms,
-  TikTokShopTokenRefresherProps,
-};
-
-/** Which of the deployment's apps a shop belongs to, for a shop `shops` does not bind. */
-export interface TikTokShopAppOptions {
-  /**
-   * The app of a shop onboarded at run time (found by tag). A shop of `shops` is bound already:
-   * naming another app for it is refused.
-   * @default - the only app when there is one; else unknown
-   */
-  readonly app?: string;
-}
 
 /**
  * Keeps TikTok Shop OAuth tokens in Secrets Manager fresh: a scheduled single-writer function,
@@ -116,6 +95,8 @@ export class TikTokShopTokenRefresher extends Construct {
    * callback and the example reader built on this refresher run there too.
    */
   public readonly vpcPlacement: VpcPlacement | undefined;
+  /** Runtime of the refresher function and of the functions built on this refresher. */
+  public readonly runtime: lambda.Runtime;
   /** The dashboard of the runs, unless turned off with `createDashboard: false`. */
   public readonly dashboard: cloudwatch.Dashboard | undefined;
 
@@ -134,6 +115,7 @@ export class TikTokShopTokenRefresher extends Construct {
     this.discoversTokenSecretsByTag = discover;
     this.refreshInterval = resolved.refreshInterval;
     this.encryptionKey = resolved.encryptionKey;
+    this.runtime = resolved.runtime;
     this.serviceName = Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
     this.metrics = new RefresherMetricFactory(this.serviceName, this.refreshInterval);
 

@@ -9,11 +9,11 @@ import { TikTokShopConsentCallback } from '../../infra/consent-callback.js';
 import { TikTokShopExampleReader } from '../../infra/example-reader.js';
 import { TikTokShopConsentRegion } from '../../infra/refresher-props.js';
 import { appsFromContext, shopsFromContext } from '../../infra/stack.js';
+import type { TikTokShopTokenRefresher } from '../../infra/token-refresher.js';
 import type {
   TikTokShopAppOptions,
-  TikTokShopTokenRefresher,
   TikTokShopTokenRefresherProps,
-} from '../../infra/token-refresher.js';
+} from '../../infra/token-refresher-props.js';
 import { loadCallbackConfig } from '../../lambda/onboarding/callback-config.js';
 import { readAppsEnv, shopApp } from '../../lambda/shared/apps.js';
 import {

@@ -12,11 +12,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { MINIMUM_REFRESHER_TIMEOUT } from '../../infra/refresher-props.js';
-import {
-  SCHEDULED_EVENT,
-  TikTokShopTokenRefresher,
-  type TikTokShopTokenRefresherProps,
-} from '../../infra/token-refresher.js';
+import { SCHEDULED_EVENT, TikTokShopTokenRefresher } from '../../infra/token-refresher.js';
+import type { TikTokShopTokenRefresherProps } from '../../infra/token-refresher-props.js';
 import { runBudget } from '../../lambda/shared/budget.js';
 import {
   DEFAULT_TOKEN_SECRET_TAG_KEY,

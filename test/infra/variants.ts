@@ -5,10 +5,8 @@ import {
   TikTokShopTokenRefresherStack,
   type TikTokShopTokenRefresherStackProps,
 } from '../../infra/stack.js';
-import {
-  TikTokShopTokenRefresher,
-  type TikTokShopTokenRefresherProps,
-} from '../../infra/token-refresher.js';
+import { TikTokShopTokenRefresher } from '../../infra/token-refresher.js';
+import type { TikTokShopTokenRefresherProps } from '../../infra/token-refresher-props.js';
 
 export interface Variant {
   readonly stack: Stack;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { TikTokShopConsentCallback } from '../../infra/consent-callback.js';
 import { TikTokShopExampleReader } from '../../infra/example-reader.js';
 import { STACK_NAME, TikTokShopTokenRefresherStack } from '../../infra/stack.js';
-import type { TikTokShopTokenRefresherProps } from '../../infra/token-refresher.js';
+import type { TikTokShopTokenRefresherProps } from '../../infra/token-refresher-props.js';
 import { logicalIdIn, onlyResourceOfType, properties, statementsOf } from './template.js';
 import { synthesizeVariant, type Variant } from './variants.js';
 

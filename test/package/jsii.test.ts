@@ -8,7 +8,8 @@ import { DETAIL_TYPE, METRIC } from '../../lambda/shared/contract.js';
 /**
  * The construct as other CDK languages get it: the jsii assembly of infra/index.ts, and the
  * Python package jsii-pacmak generates from it (its source only: no Python registry is
- * reachable here, so no Python app runs it). About 20 s, most of it jsii's compile.
+ * reachable here, so no Python app runs it). About 15 s on an idle machine, most of it jsii's
+ * compile.
  */
 
 const PACKAGE = 'tiktok-shop-token-refresher';

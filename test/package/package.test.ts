@@ -483,6 +483,73 @@ describe('installed from the tarball into a CDK app', () => {
   );
 });
 
+/**
+ * The constructs with cdk-nag's AwsSolutions pack as a plugin, as infra/app.ts runs it: an
+ * unacknowledged finding fails the synth. Prints the newest Node.js runtime aws-cdk-lib knows.
+ */
+const NAG_APP_MJS = `import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import {
+  TikTokShopConsentCallback,
+  TikTokShopExampleReader,
+  TikTokShopTokenRefresher,
+} from '${PACKAGE}';
+
+const app = new App({ outdir: process.argv[2], builtinCloudFormationValidation: false });
+const stack = new Stack(app, '${STACK}');
+const refresher = new TikTokShopTokenRefresher(stack, 'Refresher', {
+  shops: ['shop-a'],
+  discoverTokenSecretsByTag: true,
+});
+new TikTokShopExampleReader(stack, 'ExampleReader', { refresher, shop: 'shop-a' });
+new TikTokShopConsentCallback(stack, 'ConsentCallback', { refresher });
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+app.synth();
+const majors = lambda.Runtime.ALL.map((r) => /^nodejs(\\d+)\\.x$/.exec(r.name)?.[1]).filter(Boolean);
+console.log(JSON.stringify({ newestNode: Math.max(...majors.map(Number)) }));
+`;
+
+describe('installed with the newest aws-cdk-lib the registry serves', () => {
+  it(
+    'passes the AwsSolutions pack: no finding from the constructs is left for the user',
+    async () => {
+      // Prepare: the tarball beside the newest aws-cdk-lib, in an app of its own.
+      const dir = join(workDir ?? tmpdir(), 'newest-cdk-app');
+      const newest = (await run('npm', ['view', 'aws-cdk-lib', 'version'], REPOSITORY)).trim();
+      await mkdir(dir, { recursive: true });
+      const manifest = {
+        name: 'newest-cdk-app',
+        version: '0.0.0',
+        private: true,
+        type: 'module',
+        dependencies: {
+          'aws-cdk-lib': newest,
+          constructs: pinned('constructs'),
+          'cdk-nag': pinned('cdk-nag'),
+          [PACKAGE]: `file:${join(workDir ?? '', packed.filename)}`,
+        },
+      };
+      await writeFile(join(dir, 'package.json'), JSON.stringify(manifest, null, 2));
+      await writeFile(join(dir, 'app.mjs'), NAG_APP_MJS);
+      await run('npm', ['install', ...INSTALL_FLAGS], dir);
+
+      // Act: throws with cdk-nag's report on any unacknowledged finding.
+      const output = await run(process.execPath, ['app.mjs', join(dir, 'cdk.out')], dir);
+
+      // Assess
+      const { newestNode } = JSON.parse(output.trim().split('\n').at(-1) ?? '{}');
+      expect(newestNode).toBeGreaterThanOrEqual(24);
+      const synth = await synthesized(join(dir, 'cdk.out'));
+      const runtimes = Object.values(synth.resources)
+        .filter((resource) => resource.Type === 'AWS::Lambda::Function')
+        .map((resource) => resource.Properties?.Runtime);
+      expect(runtimes).toEqual(['nodejs24.x', 'nodejs24.x', 'nodejs24.x']);
+    },
+    SETUP_TIMEOUT,
+  );
+});
+
 describe('installed from a git URL into a CDK app', () => {
   // No typecheck here: the declarations are the tarball's files (the first test), built by the
   // same recipe, and typechecking them again would add a CPU-bound step to the longest test.
