@@ -2,7 +2,7 @@
 import type { ConnectedShop } from '../onboarding/connect.js';
 import { ShopConnectionRefusedError } from '../onboarding/errors.js';
 import { DEFAULT_APP } from '../shared/contract.js';
-import { describeError } from '../shared/errors.js';
+import { describeError, TokenNotCurrentError } from '../shared/errors.js';
 
 export function describeConnected(connected: ConnectedShop, toFile: boolean): string {
   const { stored } = connected;
@@ -32,8 +32,13 @@ export function describeConnected(connected: ConnectedShop, toFile: boolean): st
 /** Why the shop was not connected, and whether the seller must approve again for a new code. */
 export function describeNotConnected(shop: string, error: unknown): string {
   const { message } = describeError(error);
+  if (error instanceof TokenNotCurrentError) {
+    return `error: shop ${shop} not connected: ${message}. Look at the kept answer: if it holds a working token, make it current by hand; otherwise the seller approves the app again.`;
+  }
   const used =
-    error instanceof ShopConnectionRefusedError && error.detail.codeUsed === true
+    error instanceof ShopConnectionRefusedError &&
+    error.detail.codeUsed === true &&
+    error.detail.tokenStoredIn === undefined
       ? ' The authorization code is used up: the seller approves again for a new one.'
       : '';
   return `error: shop ${shop} not connected, nothing stored: ${message}${used}`;

@@ -444,10 +444,12 @@ describe('Function: main (npm run authorize)', () => {
       ]);
     });
 
-    it('refuses a seller already connected under another shop name', async () => {
+    it('stores the token of a seller connected as another shop there, refusing the new name', async () => {
       // Prepare: the seller is connected as this shop, and approves again for a second name
       await authorize(approval('open_acme'));
       const first = secret;
+      const firstShop = shop;
+      const before = secretsManager.current(first);
       const again = approval('open_acme');
       shop = `${shop}-again`;
 
@@ -456,7 +458,10 @@ describe('Function: main (npm run authorize)', () => {
 
       // Assess
       expect(code).toBe(1);
-      expect(stderr[0]).toContain(`is already connected as ${first}`);
+      expect(stderr.join('\n')).toContain(
+        `is already connected as shop ${firstShop}: the new token was stored there`,
+      );
+      expect(secretsManager.current(first)).not.toBe(before);
       expect(() => secretsManager.versions(`tiktok-shop/tokens/${shop}`)).toThrow();
     });
 
