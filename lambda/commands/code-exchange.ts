@@ -17,6 +17,7 @@ import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import type { AppCredentials } from '../shared/token.js';
 import type { AuthorizeCommand } from './authorize-args.js';
 import { describeConnected, describeNotConnected } from './authorize-output.js';
+import { printable } from './terminal-text.js';
 import { TokenFileDestination } from './token-file.js';
 
 /** Prints the outcome; answers the exit code: 0 connected, 1 not. */
@@ -65,7 +66,7 @@ export async function exchangeCode(
       },
     );
     console.log(describeConnected(connected, command.toFile));
-    for (const warning of connected.warnings) console.error(`warning: ${warning}`);
+    for (const warning of connected.warnings) console.error(`warning: ${printable(warning, 500)}`);
     if (!command.toFile) await publish(shopConnectedEvent(connected, 'authorize-command'));
     return 0;
   } catch (error) {

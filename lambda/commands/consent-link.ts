@@ -7,6 +7,7 @@ import { TokenSecretDestination } from '../onboarding/token-secret.js';
 import { DEFAULT_APP, DEFAULT_TOKEN_SECRET_TAG_KEY } from '../shared/contract.js';
 import { UsageError } from '../shared/errors.js';
 import type { ConsentLinkCommand } from './authorize-args.js';
+import { printable } from './terminal-text.js';
 
 /** The link, with a line saying what it is for; refused for a shop bound to another app. */
 export async function printableConsentLink(
@@ -27,16 +28,17 @@ export async function printableConsentLink(
   // The callback would refuse the link: a shop stays with its app.
   if (boundTo !== undefined && boundTo !== app) {
     throw new UsageError(
-      `shop ${command.shop} is bound to app "${boundTo.slice(0, 40)}" (the tiktok-shop-app tag of ${command.secretName}; none means "${DEFAULT_APP}"), so a link for app "${app}" would be refused: make it with --app ${boundTo.slice(0, 40)}`,
+      `shop ${command.shop} is bound to app "${printable(boundTo, 40)}" (the tiktok-shop-app tag of ${command.secretName}; none means "${DEFAULT_APP}"), so a link for app "${app}" would be refused: make it with --app ${printable(boundTo, 40)}`,
     );
   }
   const purpose = current === undefined ? 'connect' : 'reconnect';
   const state = signConsentState({ shop: command.shop, purpose, app }, key, { now: Date.now() });
   const link = consentLink({ region: command.region, serviceId: command.serviceId, state });
+  // The stored seller's name and open_id are TikTok's words: printed as text only.
   const seller =
     current?.openId === undefined
       ? 'the seller stored'
-      : `seller ${current.sellerName ?? ''}${current.sellerName ? ' ' : ''}(open_id ${current.openId})`;
+      : `seller ${current.sellerName ? `${printable(current.sellerName)} ` : ''}(open_id ${printable(current.openId)})`;
   const what =
     purpose === 'connect'
       ? `a new shop (${command.secretName} holds no token yet)`

@@ -829,6 +829,30 @@ describe('Function: main (npm run authorize)', () => {
       expect(checkOf(linkOf())).toMatchObject({ valid: true, purpose: 'reconnect' });
     });
 
+    it('prints a seller name TikTok sent with terminal escapes as inert text, in the link and on connecting', async () => {
+      // Prepare: TikTok names the seller with sequences that set the title, clear the screen
+      // and forge a line
+      serial++;
+      const authCode = `AUTHCODE_authorize_${serial}_escape`;
+      tiktok.addSeller({
+        authCode,
+        openId: sid('open_acme'),
+        sellerName: 'Acme\x1b]0;owned\x07\x1b[2J\r\nShop victim connected: evil',
+      });
+
+      // Act
+      const connected = await authorize(authCode);
+      const linked = await main(['--consent-link', '--shop', shop, '--service-id', '1'], env);
+
+      // Assess
+      expect([connected, linked]).toEqual([0, 0]);
+      const output = printed();
+      const controls = [...output].filter((char) => char !== '\n' && /\p{Cc}/u.test(char));
+      expect(controls).toEqual([]);
+      expect(output.split('\n').some((line) => line.startsWith('Shop victim'))).toBe(false);
+      expect(output).toContain('Acme\\u{1b}]0;owned\\u{7}\\u{1b}[2J\\u{d}\\u{a}Shop victim');
+    });
+
     it('prints the US link and reads the service id and key secret from the environment', async () => {
       secretsManager.seed('team/state-key', STATE_KEY);
 
