@@ -14,11 +14,14 @@ export async function printableConsentLink(
   command: ConsentLinkCommand,
   secretsManager: () => SecretsManagerClient,
 ): Promise<string> {
-  const provider = new SecretsProvider({ awsSdkV3Client: secretsManager() });
+  const client = secretsManager();
+  const provider = new SecretsProvider({ awsSdkV3Client: client });
   const key = await readSigningKey(command.stateSecretId, (secretId) => provider.get(secretId));
+  // The SDK learnt AWS's time from the answer: a link signed by a wrong clock is born expired.
+  refuseWrongClock(client.config.systemClockOffset);
   // A shop that holds a token gets a reconnect link, which only its seller can use.
   const { current, app: boundTo } = await new TokenSecretDestination({
-    client: secretsManager(),
+    client,
     shop: command.shop,
     secretName: command.secretName,
     tokenSecretsPrefix: '',
@@ -45,4 +48,17 @@ export async function printableConsentLink(
       : `a reconnect: only ${seller} can use it; another seller is refused`;
   const ofApp = app === DEFAULT_APP ? '' : ` of app ${app} (${command.region} consent page)`;
   return `Consent link for shop ${command.shop}${ofApp}, ${what}. It works once, for one hour; the seller opens it and approves:\n${link}`;
+}
+
+/** Past this, the callback would count the link's hour from another time than this machine. */
+const MAX_CLOCK_OFFSET_MS = 5 * 60_000;
+
+/** `offsetMs`: AWS's time minus this machine's, as the SDK measured it. */
+function refuseWrongClock(offsetMs: number): void {
+  if (Math.abs(offsetMs) <= MAX_CLOCK_OFFSET_MS) return;
+  const minutes = Math.round(Math.abs(offsetMs) / 60_000);
+  const by = minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`;
+  throw new UsageError(
+    `this machine's clock is ${by} ${offsetMs > 0 ? 'behind' : 'ahead of'} AWS's (AWS says it is ${new Date(Date.now() + offsetMs).toISOString()}): a link signed now would expire at the wrong time for the consent callback (${offsetMs > 0 ? 'before the seller can open it' : 'hours too late'}); set the clock right (e.g. turn on network time) and make the link again`,
+  );
 }

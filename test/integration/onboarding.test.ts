@@ -507,6 +507,31 @@ describe('Integration: connecting a shop', () => {
     expect(events().map((event) => event.detailType)).toEqual([DETAIL_TYPE.tokenNotCurrent]);
   });
 
+  it.each([
+    ['behind', 3 * 3600_000, 'this machine’s clock is 3 h 0 min behind AWS’s'],
+    [
+      'ahead of',
+      -(2 * 3600_000 + 30 * 60_000),
+      'this machine’s clock is 2 h 30 min ahead of AWS’s',
+    ],
+  ])(
+    'refuses to make a consent link on a machine whose clock is hours %s AWS’s, saying by how much',
+    async (_, offsetMs, said) => {
+      // Prepare: AWS's answers carry its time, hours from this machine's
+      secretsManager.clockOffsetMs = offsetMs;
+
+      // Act
+      const code = await authorize(['--consent-link', '--shop', shop], cliEnv());
+
+      // Assess: a clear word about the clock, not a failure of the new shop's missing secret
+      expect(code).toBe(1);
+      const printed = emitted.join('\n');
+      expect(printed).toContain(said.replaceAll('’', "'"));
+      expect(printed).not.toContain('ResourceNotFoundException');
+      expect(stdout).toEqual([]);
+    },
+  );
+
   it('tells a seller who declined that nothing was connected', async () => {
     const page = await callback({ state: await consentState(), error: 'access_denied' });
 

@@ -81,6 +81,31 @@ describe('Class: TokenSecretDestination', () => {
       expect(empty).toEqual({ linkUsed: false, app: DEFAULT_APP });
     });
 
+    it('answers no token for a missing secret when the SDK corrects a clock hours off on that answer', async () => {
+      // Prepare: a fresh client, whose clock has not been corrected yet
+      endpoint.clockOffsetMs = 3 * 3600_000;
+      const fresh = new SecretsManagerClient({
+        endpoint: endpoint.url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+        maxAttempts: 1,
+      });
+
+      // Act
+      const inspected = await new TokenSecretDestination({
+        client: fresh,
+        shop,
+        secretName: secretName(),
+        tokenSecretsPrefix: 'tiktok-shop/tokens/',
+        tagKey: TAG_KEY,
+      }).inspect(undefined);
+      fresh.destroy();
+
+      // Assess: not found is an answer, not a passing failure retried until it looks like one
+      expect(inspected).toEqual({ linkUsed: false });
+      expect(endpoint.callCounts.DescribeSecret).toBe(1);
+    });
+
     it('answers the app the secret’s tiktok-shop-app tag binds it to', async () => {
       // Prepare: a connected shop of the app `us`
       endpoint.seed(secretName(), token('open_a', 1), {
