@@ -12,11 +12,12 @@ import {
 } from '../shared/token.js';
 import { aboutSeller, clip, judgeAnswer, keepAnswer } from './answer.js';
 import type { LinkPurpose } from './consent-state.js';
-import type {
-  DestinationState,
-  DestinationWrite,
-  ShopTokenDestination,
-  StoredSeller,
+import {
+  type DestinationState,
+  type DestinationWrite,
+  type ShopTokenDestination,
+  type StoredSeller,
+  sellersOwnShop,
 } from './destination.js';
 import { ShopConnectionRefusedError } from './errors.js';
 
@@ -27,10 +28,9 @@ import { ShopConnectionRefusedError } from './errors.js';
  *
  * - a consent link used a second time, or twice at once (a double approval): the link is
  *   claimed before its code is exchanged, so only one use exchanges a code;
- * - a `connect` link for a shop that already holds a token, a `reconnect` link for one that
- *   does not;
- * - a token of another seller (TikTok's `open_id`) than the one stored: only the operator
- *   replaces a shop's seller, on purpose (`npm run authorize -- --replace-seller`);
+ * - a `connect` link for a shop that holds a token, a `reconnect` link for one that does not;
+ * - another seller (TikTok's `open_id`) than the one stored: only the operator replaces a
+ *   shop's seller, on purpose (`npm run authorize -- --replace-seller`);
  * - a seller already connected under another shop name (two secrets refreshing one seller's
  *   rotating refresh token would lock one of them out);
  * - a code of another TikTok app than the one the shop's secret is bound to (its
@@ -43,11 +43,10 @@ import { ShopConnectionRefusedError } from './errors.js';
  * - a token of a seller who already holds a shop of this app belongs to that shop: it is stored
  *   there (compare-and-swap, seller checked), whatever link brought it, and the link's shop is
  *   refused, naming the shop that received it (ConnectedElsewhereError);
- * - an answer that cannot be a current token (not a token document, no seller named, an access
- *   token already expired) is kept beside the shop's token, never current, and reported
- *   (TokenNotCurrentError), as the refresher keeps its own;
+ * - an answer that cannot be a current token is kept beside the shop's token, never current,
+ *   and reported (TokenNotCurrentError), as the refresher keeps its own;
  * - only a token of a seller who holds no shop here is dropped when refused: none of the
- *   tokens this product keeps was issued to that seller, so none was revoked.
+ *   tokens kept here was that seller's, so none was revoked.
  */
 
 /** Attempts at the compare-and-swap when another writer (the refresher) moved the token meanwhile. */
@@ -130,11 +129,10 @@ export class ConnectedElsewhereError extends ShopConnectionRefusedError {
 
 /**
  * Checks, claims the link, exchanges the code, checks the seller, stores. A refusal before the
- * exchange is ShopConnectionRefusedError with `detail.codeUsed` false; after it, the token went
- * to the seller's own shop (ConnectedElsewhereError) or belongs to no shop here. A refused code
- * throws TikTok's error before anything is written; an answer that cannot be current is kept
- * (TokenNotCurrentError). An auth code works once, so a token that could not be stored is lost:
- * that is TokenNotStoredError.
+ * exchange has `detail.codeUsed` false; after it, the token went to the seller's own shop
+ * (ConnectedElsewhereError) or belongs to no shop here. A refused code throws TikTok's error; an
+ * answer that cannot be current is kept (TokenNotCurrentError); a token that could not be
+ * stored is lost (an auth code works once): TokenNotStoredError.
  */
 export async function connectShop(
   request: ConnectRequest,
@@ -180,9 +178,18 @@ export async function connectShop(
   const about = aboutSeller(shop, app, token.document);
 
   if (state.current?.openId !== openId) {
-    const own = await sellersOwnShop(destination, openId, app);
+    const own = await sellersOwnShop(destination, openId, app).catch((error: unknown) => {
+      throw notStored(error);
+    });
     if (own !== undefined) {
-      const connected = await store(own.destination, own.state, token, app, () => 'reconnected');
+      const connected = await store(own.destination, own.state, token, app, (current) => {
+        if (current?.openId === openId) return 'reconnected';
+        throw new ShopConnectionRefusedError(
+          `seller ${clip(openId)} was connected as shop ${own.destination.shop}, which went to another seller while this token was being stored there; nothing was changed`,
+          'seller-mismatch',
+          about,
+        );
+      });
       const message =
         state.current === undefined
           ? `seller ${clip(openId)} is already connected as shop ${own.destination.shop}: the new token was stored there (version ${connected.stored.versionId} of ${connected.stored.name}), and shop ${shop} was not connected (one seller's token is kept under one shop name only)`
@@ -205,7 +212,7 @@ export async function connectShop(
   const connected = await store(destination, state, token, app, (current) =>
     connectionFor(request, current, openId, about),
   );
-  // A secret the link's claim created is one this connection created.
+  // The link's claim created the secret: this connection did.
   return created ? { ...connected, stored: { ...connected.stored, created } } : connected;
 }
 
@@ -276,25 +283,6 @@ async function store(
     current = again.current;
     basedOn = current?.versionId ?? again.placeholderVersionId;
   }
-}
-
-/** The seller's shop of this app other than the link's, as it is now, when there is one. */
-async function sellersOwnShop(
-  destination: ShopTokenDestination,
-  openId: string,
-  app: string,
-): Promise<{ destination: ShopTokenDestination; state: DestinationState } | undefined> {
-  try {
-    for (const other of await destination.shopsOfSeller(openId)) {
-      const state = await other.inspect(undefined);
-      // The seller tag is only a pointer: the stored token decides whose shop it is.
-      if (state.app === app && state.current?.openId === openId)
-        return { destination: other, state };
-    }
-  } catch (error) {
-    throw notStored(error);
-  }
-  return undefined;
 }
 
 function notStored(error: unknown): Error {

@@ -94,6 +94,22 @@ export interface ShopTokenDestination {
 }
 
 /**
+ * The seller's shop of `app` other than `destination`'s, as it is now, when there is one: the
+ * seller tag only points at it, the stored token decides.
+ */
+export async function sellersOwnShop(
+  destination: ShopTokenDestination,
+  openId: string,
+  app: string,
+): Promise<{ destination: ShopTokenDestination; state: DestinationState } | undefined> {
+  for (const other of await destination.shopsOfSeller(openId)) {
+    const state = await other.inspect(undefined);
+    if (state.app === app && state.current?.openId === openId) return { destination: other, state };
+  }
+  return undefined;
+}
+
+/**
  * The version id of a consent link's claim: fixed by the secret and the link's nonce, so a second
  * use of the link, with its own claim, is a second value for the same version, which Secrets
  * Manager refuses (ResourceExistsException).
