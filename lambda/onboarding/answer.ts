@@ -4,7 +4,7 @@ import { describeError, TokenNotCurrentError, TokenNotStoredError } from '../sha
 import { expiresAt, type TokenAnswer, type TokenDocument } from '../shared/token.js';
 import type { KeptAnswer, ShopTokenDestination } from './destination.js';
 
-export type AnswerVerdict =
+type AnswerVerdict =
   | { readonly current: true; readonly document: TokenDocument; readonly openId: string }
   | { readonly current: false; readonly reason: string };
 
