@@ -1,8 +1,10 @@
-// What the authorize command prints about a shop it connected, or did not: never a token.
+// What the authorize command prints about a shop it connected, or did not: never a token, and
+// TikTok's words only as printable text.
 import type { ConnectedShop } from '../onboarding/connect.js';
 import { ShopConnectionRefusedError } from '../onboarding/errors.js';
 import { DEFAULT_APP } from '../shared/contract.js';
-import { describeError } from '../shared/errors.js';
+import { describeError, TokenNotCurrentError } from '../shared/errors.js';
+import { printable } from './terminal-text.js';
 
 export function describeConnected(connected: ConnectedShop, toFile: boolean): string {
   const { stored } = connected;
@@ -16,14 +18,14 @@ export function describeConnected(connected: ConnectedShop, toFile: boolean): st
   const connection = {
     new: 'a new shop',
     reconnected: 'the same seller again',
-    'seller-replaced': `seller replaced on purpose (was open_id ${connected.previousOpenId ?? 'unknown'})`,
+    'seller-replaced': `seller replaced on purpose (was open_id ${printable(connected.previousOpenId ?? 'unknown')})`,
   }[connected.connection];
   return [
     `Shop ${connected.shop} connected: ${where}`,
     ...(connected.app === DEFAULT_APP ? [] : [`  app: ${connected.app}`]),
     `  connection: ${connection}`,
     `  version: ${stored.versionId}`,
-    `  seller: ${connected.sellerName ? `${connected.sellerName} ` : ''}(open_id ${connected.openId})`,
+    `  seller: ${connected.sellerName ? `${printable(connected.sellerName)} ` : ''}(open_id ${printable(connected.openId)})`,
     `  access token expires: ${connected.accessTokenExpiresAt}`,
     `  refresh token expires: ${connected.refreshTokenExpiresAt}`,
   ].join('\n');
@@ -31,9 +33,15 @@ export function describeConnected(connected: ConnectedShop, toFile: boolean): st
 
 /** Why the shop was not connected, and whether the seller must approve again for a new code. */
 export function describeNotConnected(shop: string, error: unknown): string {
-  const { message } = describeError(error);
+  // The message may quote TikTok (a seller's name, TikTok's own message): one printable line.
+  const message = printable(describeError(error).message, 2_000);
+  if (error instanceof TokenNotCurrentError) {
+    return `error: shop ${shop} not connected: ${message}. Look at the kept answer: if it holds a working token, make it current by hand; otherwise the seller approves the app again.`;
+  }
   const used =
-    error instanceof ShopConnectionRefusedError && error.detail.codeUsed === true
+    error instanceof ShopConnectionRefusedError &&
+    error.detail.codeUsed === true &&
+    error.detail.tokenStoredIn === undefined
       ? ' The authorization code is used up: the seller approves again for a new one.'
       : '';
   return `error: shop ${shop} not connected, nothing stored: ${message}${used}`;

@@ -41,6 +41,7 @@ import { type Command, parseCommand, USAGE } from './authorize-args.js';
 import { exchangeCode } from './code-exchange.js';
 import { printableConsentLink } from './consent-link.js';
 import { runAsScript } from './run.js';
+import { printable } from './terminal-text.js';
 
 export async function main(
   argv: readonly string[],
@@ -59,7 +60,7 @@ export async function main(
           : command.authCode;
     }
   } catch (error) {
-    console.error(`${describeError(error).message}\n${USAGE}`);
+    console.error(`${printable(describeError(error).message, 2_000)}\n${USAGE}`);
     return 2;
   }
   // Built only when used: a file-only run with app credentials in the environment needs no AWS.
@@ -86,13 +87,13 @@ export async function main(
       ]);
       if (published.failed > 0) {
         console.error(
-          `warning: the ${event.detailType} event was not published to bus ${busName}: ${published.reasons.join('; ').slice(0, 300)}`,
+          `warning: the ${event.detailType} event was not published to bus ${busName}: ${printable(published.reasons.join('; '), 300)}`,
         );
       }
     };
     return await exchangeCode(command, authCode, secretsManager, publish);
   } catch (error) {
-    console.error(`error: ${describeError(error).message}`);
+    console.error(`error: ${printable(describeError(error).message, 2_000)}`);
     return 1;
   } finally {
     client?.destroy();

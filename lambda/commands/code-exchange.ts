@@ -1,17 +1,23 @@
 // `npm run authorize -- --shop <name> …`: exchanges the seller's authorization code and stores
 // the shop's token in its secret or a local file, by the same rules as the consent callback.
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { connectShop } from '../onboarding/connect.js';
+import { ConnectedElsewhereError, connectShop } from '../onboarding/connect.js';
 import { ShopConnectionRefusedError } from '../onboarding/errors.js';
-import { shopConnectedEvent, shopConnectionRefusedEvent } from '../onboarding/events.js';
+import {
+  answerKeptEvent,
+  shopConnectedEvent,
+  shopConnectionRefusedEvent,
+} from '../onboarding/events.js';
 import { TokenSecretDestination } from '../onboarding/token-secret.js';
 import { DEFAULTS, tokenSecretsPrefix } from '../shared/contract.js';
+import { TokenNotCurrentError } from '../shared/errors.js';
 import type { RefresherEvent } from '../shared/event-publisher.js';
 import { SecretsManagerTokenStore } from '../shared/secrets-store.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import type { AppCredentials } from '../shared/token.js';
 import type { AuthorizeCommand } from './authorize-args.js';
 import { describeConnected, describeNotConnected } from './authorize-output.js';
+import { printable } from './terminal-text.js';
 import { TokenFileDestination } from './token-file.js';
 
 /** Prints the outcome; answers the exit code: 0 connected, 1 not. */
@@ -22,7 +28,7 @@ export async function exchangeCode(
   publish: (event: RefresherEvent) => Promise<void>,
 ): Promise<number> {
   const { shop } = command;
-  const file = command.toFile ? new TokenFileDestination(command.destination) : undefined;
+  const file = command.toFile ? new TokenFileDestination(command.destination, shop) : undefined;
   const destination =
     file ??
     new TokenSecretDestination({
@@ -56,16 +62,27 @@ export async function exchangeCode(
           timeoutMs: DEFAULTS.tiktokTimeoutMs,
         }),
         destination,
+        now: Date.now,
       },
     );
     console.log(describeConnected(connected, command.toFile));
-    for (const warning of connected.warnings) console.error(`warning: ${warning}`);
+    for (const warning of connected.warnings) console.error(`warning: ${printable(warning, 500)}`);
     if (!command.toFile) await publish(shopConnectedEvent(connected, 'authorize-command'));
     return 0;
   } catch (error) {
+    // The seller's token went to the seller's own shop: that shop is connected again.
+    if (error instanceof ConnectedElsewhereError) {
+      console.log(describeConnected(error.connected, command.toFile));
+      await publish(shopConnectedEvent(error.connected, 'authorize-command'));
+    }
     console.error(describeNotConnected(shop, error));
-    if (error instanceof ShopConnectionRefusedError && !command.toFile) {
+    if (command.toFile) return 1;
+    if (error instanceof ShopConnectionRefusedError) {
       await publish(shopConnectionRefusedEvent(command.destination, error, 'authorize-command'));
+    } else if (error instanceof TokenNotCurrentError) {
+      await publish(
+        answerKeptEvent(command.destination, shop, command.app.name, error, 'authorize-command'),
+      );
     }
     return 1;
   } finally {

@@ -1,10 +1,12 @@
+// A shop's token in a local file for the commands, written as the Secrets Manager store writes:
+// pending, compare-and-swap, previous and kept beside it, never half a token.
 import { createHash, randomBytes } from 'node:crypto';
+import { constants, type Stats } from 'node:fs';
 import {
   type FileHandle,
   link,
   lstat,
   open,
-  readFile,
   readlink,
   realpath,
   rename,
@@ -21,6 +23,7 @@ import {
   type TokenStore,
   type WriteOutcome,
 } from '../shared/secrets-store.js';
+import { MAX_STORED_BYTES } from '../shared/token.js';
 
 /** Longest OS error text quoted in a message. */
 const MAX_OS_ERROR_LENGTH = 200;
@@ -252,21 +255,58 @@ function versionOf(raw: string): string {
   return createHash('sha256').update(raw).digest('hex');
 }
 
-/** A byte-order mark is dropped (JSON refuses it); CRLF line ends are JSON whitespace already. */
+/**
+ * A byte-order mark is dropped (JSON refuses it); CRLF line ends are JSON whitespace already.
+ * Only a regular file of at most MAX_STORED_BYTES is read, as a secret holds: a FIFO would block
+ * the read forever and a device or a huge file would fill the memory, and all of them before
+ * TikTok is called, not after.
+ */
 async function readVersion(path: string, shownAs = path): Promise<StoredVersion | undefined> {
+  let file: FileHandle;
   try {
-    const raw = stripByteOrderMark(await readFile(path, 'utf8'));
+    // Non-blocking, so that opening a FIFO returns at once instead of waiting for a writer.
+    file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw unreadable(shownAs, error);
+  }
+  try {
+    const found = await file.stat();
+    if (!found.isFile()) {
+      throw new SecretStoreError(
+        `token file ${shownAs} is not a regular file (${fileKind(found)}); give the path of the JSON file that holds the token`,
+      );
+    }
+    // Read one byte more than allowed: a file that grew past the limit is caught too.
+    const buffer = Buffer.alloc(MAX_STORED_BYTES + 1);
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+    if (found.size > MAX_STORED_BYTES || bytesRead > MAX_STORED_BYTES) {
+      throw new SecretStoreError(
+        `token file ${shownAs} holds ${Math.max(found.size, bytesRead)} bytes, more than the ${MAX_STORED_BYTES} a token file may (TikTok's answer is about 1 KB); it was not read`,
+      );
+    }
+    const raw = stripByteOrderMark(buffer.subarray(0, bytesRead).toString('utf8'));
     return { versionId: versionOf(raw), raw };
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    throw new SecretStoreError(
-      `token file ${shownAs} cannot be read (${code ?? 'unknown error'})`,
-      {
-        cause: error,
-      },
-    );
+    throw error instanceof SecretStoreError ? error : unreadable(shownAs, error);
+  } finally {
+    await file.close();
   }
+}
+
+function unreadable(shownAs: string, error: unknown): SecretStoreError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new SecretStoreError(`token file ${shownAs} cannot be read (${code ?? 'unknown error'})`, {
+    cause: error,
+  });
+}
+
+function fileKind(found: Stats): string {
+  if (found.isDirectory()) return 'a folder';
+  if (found.isFIFO()) return 'a FIFO';
+  if (found.isCharacterDevice() || found.isBlockDevice()) return 'a device';
+  if (found.isSocket()) return 'a socket';
+  return 'not a file';
 }
 
 function recoveryPathFor(target: string): string {

@@ -22,6 +22,7 @@ import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import { systemClock } from '../shared/timing.js';
 import { FileTokenStore } from './file-store.js';
 import { runAsScript } from './run.js';
+import { printable } from './terminal-text.js';
 
 const USAGE = 'usage: npm run refresh -- --token-file <path> [--force] [--dry-run]';
 
@@ -132,7 +133,10 @@ function describeRun(summary: RunSummary): string {
         ? `; access token expires ${shop.accessTokenExpiresAt}`
         : '';
       const why = shop.reason ? ` (${shop.reason})` : '';
-      const failure = shop.errorType ? `: ${shop.errorType}: ${shop.message}` : '';
+      // A message may quote TikTok: printed as one line of text.
+      const failure = shop.errorType
+        ? `: ${shop.errorType}: ${printable(shop.message ?? '', 2_000)}`
+        : '';
       return `${shop.shop}: ${shop.outcome}${why}${failure}${expiry}`;
     })
     .join('\n');

@@ -1,5 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { describeError } from '../shared/errors.js';
+import { printable } from './terminal-text.js';
 
 /**
  * Runs a command's `main` when its module is the script node was started with (not when a test
@@ -17,7 +18,7 @@ export function runAsScript(
       process.exitCode = code;
     },
     (error: unknown) => {
-      console.error(`error: ${describeError(error).message}`);
+      console.error(`error: ${printable(describeError(error).message, 2_000)}`);
       process.exitCode = 1;
     },
   );

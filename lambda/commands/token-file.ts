@@ -1,10 +1,11 @@
 import {
   type DestinationState,
   type DestinationWrite,
+  type KeptAnswer,
   type ShopTokenDestination,
   storedSeller,
 } from '../onboarding/destination.js';
-import { FileTokenStore } from './file-store.js';
+import { FileTokenStore, tokenFileTarget } from './file-store.js';
 
 /**
  * A shop's token in a local file, for `npm run authorize -- --token-file`: the file store's
@@ -13,11 +14,13 @@ import { FileTokenStore } from './file-store.js';
  * no other shop can hold the seller; consent links are not used with files.
  */
 export class TokenFileDestination implements ShopTokenDestination {
+  readonly shop: string;
   readonly name: string;
   readonly #store = new FileTokenStore();
 
-  constructor(path: string) {
+  constructor(path: string, shop: string) {
     this.name = path;
+    this.shop = shop;
   }
 
   /**
@@ -39,8 +42,15 @@ export class TokenFileDestination implements ShopTokenDestination {
       : { linkUsed: false, current: storedSeller(current.versionId, current.raw) };
   }
 
-  async shopsOfSeller(): Promise<string[]> {
+  async shopsOfSeller(): Promise<ShopTokenDestination[]> {
     return [];
+  }
+
+  /** `<file>.kept`, beside the token file (created or not). */
+  async keep(raw: string): Promise<KeptAnswer> {
+    const versionId = await this.#store.keep(this.name, raw);
+    const file = `${await tokenFileTarget(this.name)}.kept`;
+    return { versionId, label: file, where: `file ${file}` };
   }
 
   async write(

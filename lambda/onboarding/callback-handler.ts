@@ -14,7 +14,7 @@ import {
   tokenSecretName,
   tokenSecretsPrefix,
 } from '../shared/contract.js';
-import { toInternalError } from '../shared/errors.js';
+import { TokenNotCurrentError, toInternalError } from '../shared/errors.js';
 import {
   EventBridgePublisher,
   type EventPublisher,
@@ -29,12 +29,19 @@ import { SecretsManagerTokenStore } from '../shared/secrets-store.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import type { AppCredentials } from '../shared/token.js';
 import { type CallbackConfig, loadCallbackConfig } from './callback-config.js';
-import { type ConnectDependencies, checkShopName, connectShop } from './connect.js';
+import {
+  type ConnectDependencies,
+  ConnectedElsewhereError,
+  type ConnectedShop,
+  checkShopName,
+  connectShop,
+} from './connect.js';
 import { readSigningKey, verifyConsentState } from './consent-state.js';
 import type { ShopTokenDestination } from './destination.js';
 import { ShopConnectionRefusedError } from './errors.js';
-import { shopConnectedEvent, shopConnectionRefusedEvent } from './events.js';
+import { answerKeptEvent, shopConnectedEvent, shopConnectionRefusedEvent } from './events.js';
 import {
+  answerKeptPage,
   connectedPage,
   declinedPage,
   failurePage,
@@ -168,26 +175,28 @@ export async function answerConsentCallback(
         appCredentials: () => deps.appCredentials(credentialsSecretId),
         tiktok,
         destination: deps.destination(shop, secretName),
+        now: deps.now,
       },
     );
-    deps.logger.info('shop connected', {
-      shop,
-      app,
-      secretName,
-      connection: connected.connection,
-      created: connected.stored.created,
-      versionId: connected.stored.versionId,
-      openId: connected.openId,
-      accessTokenExpiresAt: connected.accessTokenExpiresAt,
-      refreshTokenExpiresAt: connected.refreshTokenExpiresAt,
-    });
-    for (const warning of connected.warnings) deps.logger.warn('shop connected', { shop, warning });
-    deps.metrics.addMetric(METRIC.shopsConnected, 'Count', 1);
-    await publish(deps, shopConnectedEvent(connected, 'consent-callback'));
+    await announceConnected(deps, connected);
     return connectedPage(connected);
   } catch (error) {
+    // The seller's token went to the seller's own shop: that shop is connected again.
+    if (error instanceof ConnectedElsewhereError) await announceConnected(deps, error.connected);
     if (error instanceof ShopConnectionRefusedError) {
       return refused(deps, shop, secretName, error);
+    }
+    if (error instanceof TokenNotCurrentError) {
+      deps.logger.error('TikTok answer kept, not current', {
+        shop,
+        app,
+        secretName,
+        ...error.kept,
+        ...errorFields(error),
+      });
+      deps.metrics.addMetric(METRIC.tokensNotCurrent, 'Count', 1);
+      await publish(deps, answerKeptEvent(secretName, shop, app, error, 'consent-callback'));
+      return answerKeptPage(shop);
     }
     const fromTikTok = error === tiktokRefusal;
     if (fromTikTok) {
@@ -197,6 +206,28 @@ export async function answerConsentCallback(
     }
     return failurePage(error, fromTikTok);
   }
+}
+
+/** A token stored: logged, counted and published. */
+async function announceConnected(
+  deps: CallbackDependencies,
+  connected: ConnectedShop,
+): Promise<void> {
+  const { shop } = connected;
+  deps.logger.info('shop connected', {
+    shop,
+    app: connected.app,
+    secretName: connected.stored.name,
+    connection: connected.connection,
+    created: connected.stored.created,
+    versionId: connected.stored.versionId,
+    openId: connected.openId,
+    accessTokenExpiresAt: connected.accessTokenExpiresAt,
+    refreshTokenExpiresAt: connected.refreshTokenExpiresAt,
+  });
+  for (const warning of connected.warnings) deps.logger.warn('shop connected', { shop, warning });
+  deps.metrics.addMetric(METRIC.shopsConnected, 'Count', 1);
+  await publish(deps, shopConnectedEvent(connected, 'consent-callback'));
 }
 
 /** A refused connection: logged, counted, published, and explained to the seller. */

@@ -1,5 +1,5 @@
 // The connection rules: which authorization may become a shop's token, checked before the code
-// is exchanged where possible and before anything is written always.
+// is exchanged where possible; once TikTok has answered, its answer is stored somewhere.
 import { DEFAULT_APP, SHOP_NAME } from '../shared/contract.js';
 import { describeError, TokenNotStoredError, UsageError } from '../shared/errors.js';
 import {
@@ -7,14 +7,17 @@ import {
   expiresAt,
   fitToStore,
   MAX_STORED_BYTES,
-  type ParsedToken,
+  type TokenAnswer,
+  type TokenDocument,
 } from '../shared/token.js';
+import { aboutSeller, clip, judgeAnswer, keepAnswer } from './answer.js';
 import type { LinkPurpose } from './consent-state.js';
-import type {
-  DestinationState,
-  DestinationWrite,
-  ShopTokenDestination,
-  StoredSeller,
+import {
+  type DestinationState,
+  type DestinationWrite,
+  type ShopTokenDestination,
+  type StoredSeller,
+  sellersOwnShop,
 } from './destination.js';
 import { ShopConnectionRefusedError } from './errors.js';
 
@@ -23,19 +26,27 @@ import { ShopConnectionRefusedError } from './errors.js';
  * TikTok's answer unchanged where the refresher will find it. Shared by the consent callback
  * and the authorize command, so both refuse the same things:
  *
- * - a consent link used a second time (its nonce keys a version Secrets Manager accepts once);
- * - a `connect` link for a shop that already holds a token, a `reconnect` link for one that
- *   does not;
- * - a token of another seller (TikTok's `open_id`) than the one stored: only the operator
- *   replaces a shop's seller, on purpose (`npm run authorize -- --replace-seller`);
+ * - a consent link used a second time, or twice at once (a double approval): the link is
+ *   claimed before its code is exchanged, so only one use exchanges a code;
+ * - a `connect` link for a shop that holds a token, a `reconnect` link for one that does not;
+ * - another seller (TikTok's `open_id`) than the one stored: only the operator replaces a
+ *   shop's seller, on purpose (`npm run authorize -- --replace-seller`);
  * - a seller already connected under another shop name (two secrets refreshing one seller's
  *   rotating refresh token would lock one of them out);
  * - a code of another TikTok app than the one the shop's secret is bound to (its
  *   `tiktok-shop-app` tag): the refresher renews a shop's token with its own app's credentials.
  *
  * Everything that can be checked before the code is exchanged is: a refused link does not use
- * up the seller's code. The rest is checked before anything is written, and the write itself
- * is a compare-and-swap on the version that was checked.
+ * up the seller's code. An exchange may revoke the seller's earlier tokens (TikTok at its worst),
+ * so a token TikTok issued is never thrown away by the checks made after it:
+ *
+ * - a token of a seller who already holds a shop of this app belongs to that shop: it is stored
+ *   there (compare-and-swap, seller checked), whatever link brought it, and the link's shop is
+ *   refused, naming the shop that received it (ConnectedElsewhereError);
+ * - an answer that cannot be a current token is kept beside the shop's token, never current,
+ *   and reported (TokenNotCurrentError), as the refresher keeps its own;
+ * - only a token of a seller who holds no shop here is dropped when refused: none of the
+ *   tokens kept here was that seller's, so none was revoked.
  */
 
 /** Attempts at the compare-and-swap when another writer (the refresher) moved the token meanwhile. */
@@ -93,16 +104,35 @@ export interface ConnectedShop {
 export interface ConnectDependencies {
   readonly appCredentials: () => Promise<AppCredentials>;
   readonly tiktok: {
-    getToken(credentials: AppCredentials, authCode: string): Promise<ParsedToken>;
+    /** Any code-0 answer that carries a refresh token, usable or not; throws for the rest. */
+    getToken(credentials: AppCredentials, authCode: string): Promise<TokenAnswer>;
   };
   readonly destination: ShopTokenDestination;
+  /** Epoch ms. */
+  readonly now: () => number;
 }
 
 /**
- * Checks, exchanges the code, checks the seller, stores. A refusal is
- * ShopConnectionRefusedError (nothing written; `detail.codeUsed` says whether the code was
- * exchanged). A refused code throws TikTok's error before anything is written. An auth code
- * works once, so a token that could not be stored is lost: that is TokenNotStoredError.
+ * The link's shop was refused after the seller's token was stored in the seller's own shop
+ * (`connected`): the page, the event and the log name the shop that received it.
+ */
+export class ConnectedElsewhereError extends ShopConnectionRefusedError {
+  constructor(
+    message: string,
+    reason: ShopConnectionRefusedError['reason'],
+    detail: ShopConnectionRefusedError['detail'],
+    readonly connected: ConnectedShop,
+  ) {
+    super(message, reason, detail);
+  }
+}
+
+/**
+ * Checks, claims the link, exchanges the code, checks the seller, stores. A refusal before the
+ * exchange has `detail.codeUsed` false; after it, the token went to the seller's own shop
+ * (ConnectedElsewhereError) or belongs to no shop here. A refused code throws TikTok's error; an
+ * answer that cannot be current is kept (TokenNotCurrentError); a token that could not be
+ * stored is lost (an auth code works once): TokenNotStoredError.
  */
 export async function connectShop(
   request: ConnectRequest,
@@ -113,65 +143,111 @@ export async function connectShop(
   const { destination } = deps;
   const before = await destination.inspect(linkNonce);
   refuseBeforeExchange(request, app, before);
+  let state = before;
+  let created = false;
+  if (linkNonce !== undefined) {
+    const claim = (await destination.claimLink?.(linkNonce)) ?? { claimed: true, created };
+    if (!claim.claimed) {
+      throw new ShopConnectionRefusedError(
+        `this consent link for shop ${shop} is being used by another approval at the same time (approved twice?); only that one exchanges its code, so nothing was changed by this one`,
+        'link-already-used',
+        { shop, app, codeUsed: false },
+      );
+    }
+    if (claim.currentVersionId !== undefined) {
+      state = { ...before, placeholderVersionId: claim.currentVersionId };
+    }
+    created = claim.created;
+  }
 
-  const token = await deps.tiktok.getToken(await deps.appCredentials(), request.authCode);
-  // A secret holds 64 KB: a larger answer is stored as the token's fields (the code is used up).
-  const storable = fitToStore(token.raw);
+  const answer = await deps.tiktok.getToken(await deps.appCredentials(), request.authCode);
+  // TikTok issued a token, and the exchange may have revoked the seller's earlier ones: from
+  // here on, the answer is stored somewhere before anything else can fail.
+  const storable = fitToStore(answer.raw);
   if (storable === undefined) {
     throw new TokenNotStoredError(
       `TikTok issued the shop's token in an answer too large for a secret (over ${MAX_STORED_BYTES} bytes even without its optional fields); nothing was stored, and the seller must approve the app again`,
     );
   }
+  const verdict = judgeAnswer(answer, deps.now());
+  if (!verdict.current) {
+    throw await keepAnswer(destination, storable.text, verdict.reason);
+  }
+  const token = { raw: storable.text, document: verdict.document };
+  const openId = verdict.openId;
+  const about = aboutSeller(shop, app, token.document);
+
+  if (state.current?.openId !== openId) {
+    const own = await sellersOwnShop(destination, openId, app).catch((error: unknown) => {
+      throw notStored(error);
+    });
+    if (own !== undefined) {
+      const connected = await store(own.destination, own.state, token, app, (current) => {
+        if (current?.openId === openId) return 'reconnected';
+        throw new ShopConnectionRefusedError(
+          `seller ${clip(openId)} was connected as shop ${own.destination.shop}, which went to another seller while this token was being stored there; nothing was changed`,
+          'seller-mismatch',
+          about,
+        );
+      });
+      const message =
+        state.current === undefined
+          ? `seller ${clip(openId)} is already connected as shop ${own.destination.shop}: the new token was stored there (version ${connected.stored.versionId} of ${connected.stored.name}), and shop ${shop} was not connected (one seller's token is kept under one shop name only)`
+          : `shop ${shop} belongs to ${state.current.openId === undefined ? 'no known seller' : `seller ${clip(state.current.openId)}`}, and the approval came from seller ${clip(openId)}, who is connected as shop ${own.destination.shop}: the new token was stored there (version ${connected.stored.versionId} of ${connected.stored.name}); shop ${shop} was not changed`;
+      throw new ConnectedElsewhereError(
+        message,
+        state.current === undefined ? 'seller-connected-elsewhere' : 'seller-mismatch',
+        {
+          ...about,
+          otherShops: [own.destination.name],
+          tokenStoredIn: own.destination.name,
+          ...(state.current?.openId === undefined
+            ? {}
+            : { storedOpenId: clip(state.current.openId) }),
+        },
+        connected,
+      );
+    }
+  }
+  const connected = await store(destination, state, token, app, (current) =>
+    connectionFor(request, current, openId, about),
+  );
+  // The link's claim created the secret: this connection did.
+  return created ? { ...connected, stored: { ...connected.stored, created } } : connected;
+}
+
+/** A token TikTok issued: as it is stored, and its document. */
+interface IssuedToken {
+  readonly raw: string;
+  readonly document: TokenDocument;
+}
+
+/**
+ * Writes the token over the version `state` saw, by compare-and-swap: when another writer made
+ * a token current meanwhile, looks again and asks `allow` again (which throws a refusal).
+ */
+async function store(
+  destination: ShopTokenDestination,
+  state: DestinationState,
+  token: IssuedToken,
+  app: string,
+  allow: (current: StoredSeller | undefined) => Connection,
+): Promise<ConnectedShop> {
   const { data } = token.document;
   const openId = data.open_id ?? '';
-  const sellerName = data.seller_name === undefined ? undefined : clip(data.seller_name);
-  const about = {
-    shop,
-    app,
-    codeUsed: true,
-    ...(openId === '' ? {} : { openId: clip(openId) }),
-    ...(sellerName === undefined ? {} : { sellerName }),
-  };
-  if (openId === '') {
-    throw new ShopConnectionRefusedError(
-      `TikTok's answer for shop ${shop} names no seller (open_id), so it cannot be bound to one; nothing was stored`,
-      'seller-unknown',
-      about,
-    );
-  }
-  let current = before.current;
-  let connection = connectionFor(request, current, openId, about);
-  const elsewhere = await destination.shopsOfSeller(openId);
-  if (elsewhere.length > 0) {
-    throw new ShopConnectionRefusedError(
-      `seller ${clip(openId)} is already connected as ${elsewhere.slice(0, 5).join(', ')}; shop ${shop} was not connected (one seller's token is kept under one shop name only)`,
-      'seller-connected-elsewhere',
-      { ...about, otherShops: elsewhere.slice(0, 5) },
-    );
-  }
-
+  let current = state.current;
+  let basedOn = current?.versionId ?? state.placeholderVersionId;
   for (let attempt = 1; ; attempt++) {
+    const connection = allow(current);
     let written: DestinationWrite;
     try {
-      written = await destination.write(storable.text, {
-        basedOnVersionId: current?.versionId,
-        linkNonce,
-        openId,
-        app,
-      });
-      if (!written.stored && written.reason === 'moved' && attempt < MAX_WRITE_ATTEMPTS) {
-        // Another writer made a token current since the look (most likely the refresher): look
-        // again, and store only if the shop still belongs to this seller and this app.
-        const again = await destination.inspect(linkNonce);
-        refuseOtherApp(shop, app, again, true);
-        current = again.current;
-      }
+      written = await destination.write(token.raw, { basedOnVersionId: basedOn, openId, app });
     } catch (error) {
-      throw error instanceof ShopConnectionRefusedError ? error : notStored(error);
+      throw notStored(error);
     }
     if (written.stored) {
       return {
-        shop,
+        shop: destination.shop,
         app,
         connection,
         stored: {
@@ -181,32 +257,38 @@ export async function connectShop(
           ...(written.arn === undefined ? {} : { arn: written.arn }),
         },
         openId: clip(openId),
-        ...(sellerName === undefined ? {} : { sellerName }),
-        ...(connection === 'seller-replaced' && before.current?.openId !== undefined
-          ? { previousOpenId: clip(before.current.openId) }
+        ...(data.seller_name === undefined ? {} : { sellerName: clip(data.seller_name) }),
+        ...(connection === 'seller-replaced' && state.current?.openId !== undefined
+          ? { previousOpenId: clip(state.current.openId) }
           : {}),
         accessTokenExpiresAt: expiresAt(data.access_token_expire_in),
         refreshTokenExpiresAt: expiresAt(data.refresh_token_expire_in),
         warnings: written.warnings,
       };
     }
-    if (written.reason === 'link-used') {
-      throw new ShopConnectionRefusedError(
-        `this consent link for shop ${shop} was used at the same time by another approval, which was stored first; nothing was changed by this one`,
-        'link-already-used',
-        about,
-      );
-    }
     if (attempt >= MAX_WRITE_ATTEMPTS) {
       throw new TokenNotStoredError(
         `TikTok issued the shop's token and it could not be stored: the stored token changed ${attempt} times while it was being written; the authorization code is used up, so the seller must approve the app again`,
       );
     }
-    connection = connectionFor(request, current, openId, about);
+    // Another writer made a token current since the look (most likely the refresher): look
+    // again, and store only if the shop still belongs to this seller and this app.
+    let again: DestinationState;
+    try {
+      again = await destination.inspect(undefined);
+    } catch (error) {
+      throw notStored(error);
+    }
+    refuseOtherApp(destination.shop, app, again, true);
+    current = again.current;
+    basedOn = current?.versionId ?? again.placeholderVersionId;
   }
 }
 
-function notStored(error: unknown): TokenNotStoredError {
+function notStored(error: unknown): Error {
+  if (error instanceof ShopConnectionRefusedError || error instanceof TokenNotStoredError) {
+    return error;
+  }
   return new TokenNotStoredError(
     `TikTok issued the shop's token and it could not be stored; the authorization code is used up, so the seller must approve the app again: ${describeError(error).message}`,
     { cause: error },
@@ -298,6 +380,8 @@ function connectionFor(
     }
     return 'new';
   }
+  // The same seller, by another link at the same time: this token is the seller's latest.
+  if (current.openId === openId) return 'reconnected';
   if (request.purpose === 'connect') {
     throw new ShopConnectionRefusedError(
       `shop ${shop} was connected by someone else while this link was in use; nothing was changed`,
@@ -305,7 +389,6 @@ function connectionFor(
       about,
     );
   }
-  if (current.openId === openId) return 'reconnected';
   if (request.replaceSeller === true) return 'seller-replaced';
   throw new ShopConnectionRefusedError(
     current.openId === undefined
@@ -314,9 +397,4 @@ function connectionFor(
     current.openId === undefined ? 'stored-seller-unknown' : 'seller-mismatch',
     { ...about, ...(current.openId === undefined ? {} : { storedOpenId: clip(current.openId) }) },
   );
-}
-
-/** TikTok's words about a seller, bounded before they reach a message, a log line or an event. */
-function clip(text: string): string {
-  return text.length > 128 ? `${text.slice(0, 128)}…` : text;
 }

@@ -19,17 +19,15 @@ export type RefusalReason =
   | 'seller-connected-elsewhere'
   /** The stored token names no seller, so the new one cannot be checked against it. */
   | 'stored-seller-unknown'
-  /** TikTok's answer names no seller. */
-  | 'seller-unknown'
   /** The shop is bound to another app than the link's or the command's. */
   | 'app-mismatch'
   /** The link names an app this deployment does not have. */
   | 'app-unknown';
 
 /**
- * A shop connection refused before anything was written (connect.ts): a consent link used
- * again, a token of another seller than the one stored, a seller already connected under
- * another shop name. `reason` is what events and logs carry; `detail` holds facts for the
+ * A shop connection refused (connect.ts): a consent link used again, a token of another seller
+ * than the one stored, a seller already connected under another shop name. Nothing was written
+ * to the shop, though a token may have gone to the seller's own shop (ConnectedElsewhereError). `reason` is what events and logs carry; `detail` holds facts for the
  * operator (shop, open_id, seller name), never a token or a code.
  */
 export class ShopConnectionRefusedError extends RefresherError {

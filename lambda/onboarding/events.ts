@@ -1,6 +1,7 @@
-// The events a connection publishes to the refresher's bus: `Shop Connected` and
-// `Shop Connection Refused`, never with a token or a code.
+// The events a connection publishes to the refresher's bus: `Shop Connected`, `Shop Connection
+// Refused` and `Token Not Current`, never with a token or a code.
 import { DETAIL_TYPE } from '../shared/contract.js';
+import type { TokenNotCurrentError } from '../shared/errors.js';
 import type { RefresherEvent } from '../shared/event-publisher.js';
 import type { ConnectedShop } from './connect.js';
 import type { ShopConnectionRefusedError } from './errors.js';
@@ -44,6 +45,31 @@ export function shopConnectionRefusedEvent(
       reason: refusal.reason,
       ...facts,
       message: refusal.message,
+      via,
+    },
+  };
+}
+
+/**
+ * `Token Not Current`, as the refresher publishes it for an answer it kept: TikTok's answer to
+ * the code exchange could not be a token, and where it is kept.
+ */
+export function answerKeptEvent(
+  secretName: string,
+  shopName: string,
+  app: string,
+  error: TokenNotCurrentError,
+  via: Via,
+): RefresherEvent {
+  return {
+    detailType: DETAIL_TYPE.tokenNotCurrent,
+    detail: {
+      shop: secretName,
+      shopName,
+      app,
+      errorType: error.errorType,
+      message: error.message,
+      ...error.kept,
       via,
     },
   };

@@ -2,7 +2,7 @@
 // page as HTML without scripts or outside resources.
 import type { LambdaFunctionURLResult } from 'aws-lambda';
 import { describeError, ReauthorizationRequiredError } from '../shared/errors.js';
-import type { ConnectedShop } from './connect.js';
+import { ConnectedElsewhereError, type ConnectedShop } from './connect.js';
 import type { RefusalReason, ShopConnectionRefusedError } from './errors.js';
 
 /** What the seller's browser shows. */
@@ -54,6 +54,18 @@ export function connectedPage(connected: ConnectedShop): Page {
 
 /** What the seller is told; never which seller the shop belongs to, nor other shops' names. */
 export function refusedPage(shop: string, refusal: ShopConnectionRefusedError): Page {
+  // The approving seller's own shop, which received the token: theirs to know.
+  if (refusal instanceof ConnectedElsewhereError) {
+    const own = refusal.connected.shop;
+    return {
+      statusCode: 409,
+      title: 'Shop not connected',
+      message:
+        refusal.reason === 'seller-mismatch'
+          ? `Shop ${shop} is connected to another TikTok Shop seller account than the one that approved the app, so it was not changed. The account that approved the app is connected here as shop ${own}: this approval renewed that shop's authorization instead. If the shop has changed hands, contact us.`
+          : `The TikTok Shop seller account that approved the app is already connected here as shop ${own}: this approval renewed that shop's authorization instead, and shop ${shop} was not connected. Contact us if you meant to connect another shop.`,
+    };
+  }
   const unchanged = 'Nothing was changed.';
   // Every reason has its text: a new reason without one does not compile.
   const texts: Record<RefusalReason, [number, string]> = {
@@ -81,10 +93,6 @@ export function refusedPage(shop: string, refusal: ShopConnectionRefusedError): 
       409,
       `Shop ${shop} cannot be reconnected through a link. ${unchanged} Please contact us.`,
     ],
-    'seller-unknown': [
-      502,
-      `TikTok's answer did not name the seller account, so shop ${shop} was not connected. ${unchanged} Please contact us.`,
-    ],
     'app-mismatch': [
       409,
       `Shop ${shop} is connected through another of our TikTok apps than the one this link is for. ${unchanged} Ask us for a new link.`,
@@ -96,6 +104,15 @@ export function refusedPage(shop: string, refusal: ShopConnectionRefusedError): 
   };
   const [statusCode, message] = texts[refusal.reason];
   return { statusCode, title: 'Shop not connected', message };
+}
+
+/** TikTok's answer could not be a token: it is kept, and we are alerted. */
+export function answerKeptPage(shop: string): Page {
+  return {
+    statusCode: 502,
+    title: 'Shop not connected yet',
+    message: `TikTok accepted the approval, but its answer could not be read as a token. It was kept, and we have been alerted; shop ${shop} is not connected yet. There is nothing for you to do now: we will contact you if the app must be approved again.`,
+  };
 }
 
 /**

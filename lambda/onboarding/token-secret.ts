@@ -1,5 +1,6 @@
 // Onboarding's ShopTokenDestination on a shop's token secret in Secrets Manager: a consent link's
 // write happens once, and the token is made current only over the version whose seller was checked.
+import { randomUUID } from 'node:crypto';
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
@@ -14,12 +15,16 @@ import { appTagOf } from '../shared/apps.js';
 import { callSecretsManager } from '../shared/aws-call.js';
 import { DEFAULT_APP, DEFAULT_APP_TAG_KEY, SELLER_TAG_KEY } from '../shared/contract.js';
 import { SecretStoreError, TransientError } from '../shared/errors.js';
-import { versionIdFor } from '../shared/secrets-store.js';
+import { KEPT_LABEL, versionIdFor } from '../shared/secrets-store.js';
 import { type Clock, systemClock } from '../shared/timing.js';
 import {
   type DestinationState,
   type DestinationWrite,
+  isPlaceholder,
+  type KeptAnswer,
+  type LinkClaim,
   linkVersionId,
+  placeholderValue,
   type ShopTokenDestination,
   sellerTagValue,
   storedSeller,
@@ -27,6 +32,8 @@ import {
 
 const CURRENT = 'AWSCURRENT';
 const PENDING = 'AWSPENDING';
+/** The label of the latest consent link's claim (a version needs one label to be put). */
+const LINK_LABEL = 'TIKTOK_CONSENT_LINK';
 /** ListSecrets pages read when looking for a seller's other shops (100 secrets a page). */
 const MAX_LIST_PAGES = 10;
 
@@ -51,7 +58,8 @@ export interface TokenSecretDestinationOptions {
  *
  * - a version id is accepted once per secret (the same `ClientRequestToken` with another value
  *   is ResourceExistsException), and versions younger than 24 hours are never removed: a consent
- *   link writes the version its nonce names, so it works once, even when used twice at once;
+ *   link is claimed, before its code is exchanged, by writing the version its nonce names, with
+ *   a value unique to the use, so it works once, even when used twice at once;
  * - `UpdateSecretVersionStage` moves AWSCURRENT only from the version named in
  *   `RemoveFromVersionId` (or, without it, only when no version is current): the token is made
  *   current only if the one whose seller was checked is still current.
@@ -59,14 +67,21 @@ export interface TokenSecretDestinationOptions {
  * The secret is tagged with the shop (for the refresher's discovery), the seller's open_id
  * (so that a seller connected under one shop name is found before it is connected under another)
  * and, for a shop of another app than DEFAULT_APP, the app (`tiktok-shop-app`), which is how the
- * refresher and readers know whose credentials the shop's token needs.
+ * refresher and readers know whose credentials the shop's token needs. A secret created by a
+ * claim is tagged when its token is written: until then the refresher does not find it.
  */
 export class TokenSecretDestination implements ShopTokenDestination {
+  readonly shop: string;
   readonly name: string;
   readonly #options: TokenSecretDestinationOptions;
   readonly #clock: Clock;
+  /** Makes this use's claim of a link a value no other use writes. */
+  readonly #claim = randomUUID();
+  /** `inspect` found the secret: a placeholder need not try to create it. */
+  #exists = false;
 
   constructor(options: TokenSecretDestinationOptions) {
+    this.shop = options.shop;
     this.name = options.secretName;
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
@@ -77,11 +92,10 @@ export class TokenSecretDestination implements ShopTokenDestination {
     try {
       described = await this.#describe();
     } catch (error) {
-      if (error instanceof SecretStoreError && error.awsName === 'ResourceNotFoundException') {
-        return { linkUsed: false };
-      }
+      if (isAws(error, 'ResourceNotFoundException')) return { linkUsed: false };
       throw error;
     }
+    this.#exists = true;
     const { stages, app } = described;
     const linkUsed =
       linkNonce !== undefined && stages.some(([id]) => id === linkVersionId(this.name, linkNonce));
@@ -92,12 +106,34 @@ export class TokenSecretDestination implements ShopTokenDestination {
         new GetSecretValueCommand({ SecretId: this.name, VersionId: currentId }),
       ),
     );
-    return { linkUsed, app, current: storedSeller(currentId, answer.SecretString ?? '') };
+    const raw = answer.SecretString ?? '';
+    if (isPlaceholder(raw)) return { linkUsed, app, placeholderVersionId: currentId };
+    return { linkUsed, app, current: storedSeller(currentId, raw) };
   }
 
-  async shopsOfSeller(openId: string): Promise<string[]> {
+  async claimLink(linkNonce: string): Promise<LinkClaim> {
+    const versionId = linkVersionId(this.name, linkNonce);
+    try {
+      const { created, stages } = await this.#putPlaceholder(
+        placeholderValue('consent link claimed', this.#claim),
+        versionId,
+        LINK_LABEL,
+      );
+      return {
+        claimed: true,
+        created,
+        ...(stages.includes(CURRENT) ? { currentVersionId: versionId } : {}),
+      };
+    } catch (error) {
+      if (isAws(error, 'ResourceExistsException')) return { claimed: false };
+      throw error;
+    }
+  }
+
+  async shopsOfSeller(openId: string): Promise<ShopTokenDestination[]> {
+    const { tokenSecretsPrefix } = this.#options;
     const value = sellerTagValue(openId);
-    const found: string[] = [];
+    const found: ShopTokenDestination[] = [];
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_LIST_PAGES; page++) {
       const answer = await this.#call('ListSecrets', () =>
@@ -106,7 +142,7 @@ export class TokenSecretDestination implements ShopTokenDestination {
             // Each filter is a prefix match and a tag-value filter looks at every tag: the exact
             // seller tag is checked below.
             Filters: [
-              { Key: 'name', Values: [this.#options.tokenSecretsPrefix] },
+              { Key: 'name', Values: [tokenSecretsPrefix] },
               { Key: 'tag-key', Values: [SELLER_TAG_KEY] },
               { Key: 'tag-value', Values: [value] },
             ],
@@ -117,8 +153,10 @@ export class TokenSecretDestination implements ShopTokenDestination {
       );
       for (const secret of answer.SecretList ?? []) {
         const seller = secret.Tags?.find((tag) => tag.Key === SELLER_TAG_KEY)?.Value;
-        if (secret.Name !== undefined && secret.Name !== this.name && seller === value) {
-          found.push(secret.Name);
+        const name = secret.Name;
+        if (name?.startsWith(tokenSecretsPrefix) && name !== this.name && seller === value) {
+          const shop = name.slice(tokenSecretsPrefix.length);
+          found.push(new TokenSecretDestination({ ...this.#options, shop, secretName: name }));
         }
       }
       nextToken = answer.NextToken;
@@ -131,16 +169,12 @@ export class TokenSecretDestination implements ShopTokenDestination {
     raw: string,
     options: {
       readonly basedOnVersionId: string | undefined;
-      readonly linkNonce: string | undefined;
       readonly openId: string;
       readonly app: string;
     },
   ): Promise<DestinationWrite> {
     const { client, shop, tagKey, kmsKeyId } = this.#options;
-    const versionId =
-      options.linkNonce === undefined
-        ? versionIdFor(this.name, raw)
-        : linkVersionId(this.name, options.linkNonce);
+    const versionId = versionIdFor(this.name, raw);
     const tags = [
       { Key: tagKey, Value: shop },
       { Key: SELLER_TAG_KEY, Value: sellerTagValue(options.openId) },
@@ -174,25 +208,19 @@ export class TokenSecretDestination implements ShopTokenDestination {
       }
     }
 
-    let arn: string | undefined;
-    try {
-      // Idempotent for the same value: a retried put adds nothing. The first version of an empty
-      // secret becomes AWSCURRENT at once; the compare-and-swap below then finds it there.
-      const put = await this.#call('PutSecretValue', () =>
-        client.send(
-          new PutSecretValueCommand({
-            SecretId: this.name,
-            SecretString: raw,
-            ClientRequestToken: versionId,
-            VersionStages: [PENDING],
-          }),
-        ),
-      );
-      arn = put.ARN;
-    } catch (error) {
-      if (isAws(error, 'ResourceExistsException')) return { stored: false, reason: 'link-used' };
-      throw error;
-    }
+    // Idempotent for the same value: a retried put adds nothing. The first version of an empty
+    // secret becomes AWSCURRENT at once; the compare-and-swap below then finds it there.
+    const put = await this.#call('PutSecretValue', () =>
+      client.send(
+        new PutSecretValueCommand({
+          SecretId: this.name,
+          SecretString: raw,
+          ClientRequestToken: versionId,
+          VersionStages: [PENDING],
+        }),
+      ),
+    );
+    const arn = put.ARN;
 
     try {
       await this.#call('UpdateSecretVersionStage', () =>
@@ -237,10 +265,84 @@ export class TokenSecretDestination implements ShopTokenDestination {
       );
     } catch (error) {
       warnings.push(
-        `the token is stored but the secret's tags were not updated: ${(error as Error).message}`,
+        `the token is stored but the secret's tags were not updated, so the refresher may not find it (tag it ${tagKey}=${shop} by hand): ${(error as Error).message}`,
       );
     }
     return { stored: true, versionId, created: false, ...(arn ? { arn } : {}), warnings };
+  }
+
+  async keep(raw: string): Promise<KeptAnswer> {
+    // Secrets Manager makes a secret's first version current: a placeholder goes first.
+    let hasVersions = false;
+    try {
+      hasVersions = (await this.#stages()).length > 0;
+    } catch (error) {
+      if (!isAws(error, 'ResourceNotFoundException')) throw error;
+    }
+    if (!hasVersions) {
+      await this.#putPlaceholder(
+        placeholderValue("TikTok's answer kept, not current"),
+        versionIdFor(this.name, 'placeholder'),
+        KEPT_LABEL,
+      );
+    }
+    const versionId = versionIdFor(this.name, raw);
+    await this.#call('PutSecretValue', () =>
+      this.#options.client.send(
+        new PutSecretValueCommand({
+          SecretId: this.name,
+          SecretString: raw,
+          ClientRequestToken: versionId,
+          VersionStages: [KEPT_LABEL],
+        }),
+      ),
+    );
+    return {
+      versionId,
+      label: KEPT_LABEL,
+      where: `version ${versionId} (label ${KEPT_LABEL}) of secret ${this.name}`,
+    };
+  }
+
+  /**
+   * Puts `value` as version `versionId` labelled `label`, creating the secret (untagged: the
+   * refresher does not look for it yet) when there is none; answers its labels. In a
+   * secret without versions it becomes the current one, as AWS makes any first version.
+   */
+  async #putPlaceholder(
+    value: string,
+    versionId: string,
+    label: string,
+  ): Promise<{ created: boolean; stages: readonly string[] }> {
+    const { client, kmsKeyId } = this.#options;
+    if (!this.#exists) {
+      try {
+        await this.#call('CreateSecret', () =>
+          client.send(
+            new CreateSecretCommand({
+              Name: this.name,
+              SecretString: value,
+              ClientRequestToken: versionId,
+              ...(kmsKeyId === undefined ? {} : { KmsKeyId: kmsKeyId }),
+            }),
+          ),
+        );
+        return { created: true, stages: [CURRENT] };
+      } catch (error) {
+        if (!isAws(error, 'ResourceExistsException')) throw error;
+      }
+    }
+    const put = await this.#call('PutSecretValue', () =>
+      client.send(
+        new PutSecretValueCommand({
+          SecretId: this.name,
+          SecretString: value,
+          ClientRequestToken: versionId,
+          VersionStages: [label],
+        }),
+      ),
+    );
+    return { created: false, stages: put.VersionStages ?? [] };
   }
 
   async #stages(): Promise<[string, string[]][]> {

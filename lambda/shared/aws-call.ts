@@ -54,8 +54,21 @@ export async function callSecretsManager<T>(
   }
 }
 
+/**
+ * Secrets Manager's answers about the request itself: another attempt gets the same answer. The
+ * SDK marks any error on which it corrected its clock (a machine's clock hours off) as transient,
+ * which would retry a secret that does not exist, or a compare-and-swap that was refused, and
+ * then report them as passing failures.
+ */
+const DEFINITE_ANSWERS: ReadonlySet<string> = new Set([
+  'ResourceNotFoundException',
+  'ResourceExistsException',
+  'InvalidParameterException',
+  'InvalidRequestException',
+]);
+
 export function isRetryableAwsError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
+  if (!(error instanceof Error) || DEFINITE_ANSWERS.has(error.name)) return false;
   const sdkError = error as SdkError;
   return isThrottlingError(sdkError) || isTransientError(sdkError) || isServerError(sdkError);
 }

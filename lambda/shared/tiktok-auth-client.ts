@@ -7,7 +7,6 @@ import { type Clock, retry, systemClock } from './timing.js';
 import {
   type AppCredentials,
   holdsRefreshToken,
-  type ParsedToken,
   parseJson,
   parseTokenDocument,
   TikTokEnvelope,
@@ -77,27 +76,19 @@ export class TikTokAuthClient {
     );
   }
 
-  /** Exchanges a seller's authorization code for the shop's first token. */
-  async getToken(
-    credentials: AppCredentials,
-    authCode: string,
-    deadline?: number,
-  ): Promise<ParsedToken> {
-    const answer = await this.#call(
+  /**
+   * Exchanges a seller's authorization code for the shop's first token. Answers any code-0
+   * answer that carries a refresh token, usable or not: the exchange may have revoked the
+   * seller's earlier tokens, so the caller keeps it whatever it looks like; throws for the rest.
+   */
+  getToken(credentials: AppCredentials, authCode: string, deadline?: number): Promise<TokenAnswer> {
+    return this.#call(
       '/api/v2/token/get',
       { auth_code: authCode, grant_type: 'authorized_code' },
       [credentials.app_secret, authCode],
       credentials,
       deadline,
     );
-    if (!answer.usable) throw unusableToken(answer.problems);
-    if (answer.document.data.access_token_expire_in * 1000 <= this.#clock.now()) {
-      throw new UnexpectedResponseError(
-        'TikTok answered code 0 with an access token that has already expired',
-        0,
-      );
-    }
-    return { raw: answer.raw, document: answer.document };
   }
 
   #call(

@@ -23,6 +23,7 @@ import {
   METRIC,
   SELLER_TAG_KEY,
 } from '../../lambda/shared/contract.js';
+import { KEPT_LABEL } from '../../lambda/shared/secrets-store.js';
 import { bundledHandlerOf, environmentOf, logicalIdIn, properties } from '../infra/template.js';
 import { synthesizeProduct } from '../infra/variants.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
@@ -31,6 +32,7 @@ import {
   startLocalSecretsManager,
 } from '../local/endpoints/secrets-manager.js';
 import {
+  drift,
   GET_TOKEN_PATH,
   type LocalTikTok,
   startLocalTikTok,
@@ -108,6 +110,14 @@ function approval(seller: string): string {
   serial++;
   const authCode = `AUTHCODE_onboarding_${serial}_c0ffee`;
   tiktok.addSeller({ authCode, openId: sid(seller), sellerName: `Seller ${seller}` });
+  return authCode;
+}
+
+/** The same seller approving the app again: a new code, whose exchange revokes the seller's tokens. */
+function approvalAgain(seller: string): string {
+  serial++;
+  const authCode = `AUTHCODE_onboarding_${serial}_again`;
+  tiktok.addAuthCode(sid(seller), authCode);
   return authCode;
 }
 
@@ -296,7 +306,9 @@ describe('Integration: connecting a shop', () => {
     // Assess
     expect(page.statusCode).toBe(403);
     expect(page.body).toContain('connected to another TikTok Shop seller account');
-    expect(secretsManager.versions(secret)).toEqual(before);
+    // Only the link's claim was written beside the token, which stays current
+    expect(secretsManager.versions(secret)).toHaveLength(before.length + 1);
+    expect(secretsManager.current(secret)).toBe(before.at(-1)?.secretString);
     expect(current().data.open_id).toBe(sid('open_a'));
     expect(tiktok.isRefreshTokenValid(current().data.refresh_token)).toBe(true);
     expect(events()).toMatchObject([
@@ -348,22 +360,182 @@ describe('Integration: connecting a shop', () => {
     expect(pages.map((page) => page.statusCode).sort()).toEqual([200, 409]);
     const winner = sid(pages[0]?.statusCode === 200 ? 'open_one' : 'open_two');
     expect(current().data.open_id).toBe(winner);
-    expect(secretsManager.versions(secret)).toHaveLength(1);
+    // The link's claim and the winner's token; the other code was never exchanged
+    expect(secretsManager.versions(secret)).toHaveLength(2);
+    expect(tokenExchanges()).toBe(1);
   });
 
-  it('refuses a seller already connected under another shop name', async () => {
+  it('leaves a working token current after each of 20 double approvals, TikTok revoking on each exchange', async () => {
+    // Prepare: 20 shops, each with a link its seller approves twice at once (a double click);
+    // TikTok is slow enough that both approvals reach it before either answer is stored
+    const shops = Array.from({ length: 20 }, (_, i) => `${shop}-double-${i}`);
+    const doubles: { name: string; state: string; codes: string[] }[] = [];
+    for (const name of shops) {
+      const state = await consentState(name);
+      const first = approval(`open_${name}`);
+      doubles.push({ name, state, codes: [first, approvalAgain(`open_${name}`)] });
+    }
+    tiktok.latencyMs = 300;
+
+    // Act: four double approvals at a time
+    const pages: { name: string; statusCodes: number[] }[] = [];
+    for (let i = 0; i < doubles.length; i += 4) {
+      const batch = await Promise.all(
+        doubles.slice(i, i + 4).map(async ({ name, state, codes }) => ({
+          name,
+          statusCodes: (await Promise.all(codes.map((code) => callback({ code, state })))).map(
+            (page) => page.statusCode,
+          ),
+        })),
+      );
+      pages.push(...batch);
+    }
+    tiktok.latencyMs = 0;
+
+    // Assess: every shop is connected, and the token it holds is one TikTok still honours
+    for (const { name, statusCodes } of pages) {
+      expect(statusCodes.sort(), name).toEqual([200, 409]);
+      const stored = current(`tiktok-shop/tokens/${name}`);
+      expect(tiktok.isRefreshTokenValid(stored.data.refresh_token), name).toBe(true);
+    }
+  }, 240_000);
+
+  it('stores the token of a seller connected as shop X who approves a new-shop link for Y in X, and refuses Y', async () => {
+    // Prepare: the seller is connected as `shop`; a new-shop link for another name reaches them
     await callback({ code: approval('open_a'), state: await consentState() });
     const second = `${shop}-b`;
+    const link = await consentState(second);
+    eventBridge.reset();
 
-    const page = await callback({ code: approval('open_a'), state: await consentState(second) });
+    // Act: the exchange revokes the token `shop` holds
+    const page = await callback({ code: approvalAgain('open_a'), state: link });
 
+    // Assess: `shop` holds the new token, which works; Y is not connected; all say where it went
     expect(page.statusCode).toBe(409);
-    expect(() => secretsManager.versions(`tiktok-shop/tokens/${second}`)).toThrow();
+    expect(page.body).toContain(`already connected here as shop ${shop}`);
+    expect(tiktok.isRefreshTokenValid(current().data.refresh_token)).toBe(true);
+    expect(secretsManager.current(`tiktok-shop/tokens/${second}`)).toContain(
+      'tiktok_shop_no_token',
+    );
+    expect(events()).toMatchObject([
+      {
+        detailType: DETAIL_TYPE.shopConnected,
+        detail: { shop: secret, connection: 'reconnected' },
+      },
+      {
+        detailType: DETAIL_TYPE.shopConnectionRefused,
+        detail: {
+          shop: `tiktok-shop/tokens/${second}`,
+          reason: 'seller-connected-elsewhere',
+          tokenStoredIn: secret,
+        },
+      },
+    ]);
+    expect(page.logs.find((line) => line.includes('shop connection refused'))).toContain(
+      `"tokenStoredIn":"${secret}"`,
+    );
+  });
+
+  it('stores the token of seller B (connected as Z) who approves S’s reconnect link in Z, leaving S', async () => {
+    // Prepare: S belongs to seller A, Z to seller B; S's reconnect link reaches B
+    await callback({ code: approval('open_a'), state: await consentState() });
+    const z = `${shop}-z`;
+    await callback({ code: approval('open_b'), state: await consentState(z) });
+    const sBefore = secretsManager.current(secret);
+    const link = await consentState();
+    eventBridge.reset();
+
+    // Act: B's exchange revokes Z's token
+    const page = await callback({ code: approvalAgain('open_b'), state: link });
+
+    // Assess
+    expect(page.statusCode).toBe(409);
+    expect(page.body).toContain(`connected here as shop ${z}`);
+    expect(secretsManager.current(secret)).toBe(sBefore);
+    expect(tiktok.isRefreshTokenValid(current().data.refresh_token)).toBe(true);
+    const zToken = current(`tiktok-shop/tokens/${z}`);
+    expect([zToken.data.open_id, tiktok.isRefreshTokenValid(zToken.data.refresh_token)]).toEqual([
+      sid('open_b'),
+      true,
+    ]);
     expect(events().at(-1)).toMatchObject({
       detailType: DETAIL_TYPE.shopConnectionRefused,
-      detail: { reason: 'seller-connected-elsewhere', otherShops: [secret] },
+      detail: { reason: 'seller-mismatch', tokenStoredIn: `tiktok-shop/tokens/${z}` },
     });
   });
+
+  it('keeps a code-0 answer it cannot read as a token, not current, and reports it loudly', async () => {
+    // Prepare: TikTok's answer to the exchange has drifted
+    const state = await consentState();
+    const code = approval('open_a');
+    tiktok.failNext(1, { rewrite: drift.accessTokenExpiryAsDate });
+
+    // Act
+    const page = await callback({ code, state });
+
+    // Assess: the seller is told it is kept; the answer sits under its label, no token current
+    expect(page.statusCode).toBe(502);
+    expect(page.body).toContain('It was kept, and we have been alerted');
+    const kept = secretsManager
+      .versions(secret)
+      .find((version) => version.stages.includes(KEPT_LABEL));
+    const keptToken = JSON.parse(kept?.secretString ?? '{}') as {
+      data: { refresh_token: string };
+    };
+    expect(tiktok.isRefreshTokenValid(keptToken.data.refresh_token)).toBe(true);
+    expect(secretsManager.current(secret)).toContain('tiktok_shop_no_token');
+    expect(events()).toMatchObject([
+      {
+        detailType: DETAIL_TYPE.tokenNotCurrent,
+        detail: { shop: secret, versionId: kept?.versionId, label: KEPT_LABEL },
+      },
+    ]);
+    expect(metricIn(page.logs, METRIC.tokensNotCurrent)).toBe(true);
+    expect(page.logs.find((line) => line.includes('TikTok answer kept, not current'))).toContain(
+      '"level":"ERROR"',
+    );
+  });
+
+  it('keeps such an answer with the authorize command too, and exits 1 saying where', async () => {
+    tiktok.failNext(1, { rewrite: drift.accessTokenExpiryAsDate });
+
+    const code = await authorize(['--shop', shop], {
+      ...cliEnv(),
+      TIKTOK_AUTH_CODE: approval('open_a'),
+    });
+
+    expect(code).toBe(1);
+    const kept = secretsManager
+      .versions(secret)
+      .find((version) => version.stages.includes(KEPT_LABEL));
+    expect(emitted.join('\n')).toContain(`kept as version ${kept?.versionId}`);
+    expect(events().map((event) => event.detailType)).toEqual([DETAIL_TYPE.tokenNotCurrent]);
+  });
+
+  it.each([
+    ['behind', 3 * 3600_000, 'this machine’s clock is 3 h 0 min behind AWS’s'],
+    [
+      'ahead of',
+      -(2 * 3600_000 + 30 * 60_000),
+      'this machine’s clock is 2 h 30 min ahead of AWS’s',
+    ],
+  ])(
+    'refuses to make a consent link on a machine whose clock is hours %s AWS’s, saying by how much',
+    async (_, offsetMs, said) => {
+      // Prepare: AWS's answers carry its time, hours from this machine's
+      secretsManager.clockOffsetMs = offsetMs;
+
+      // Act
+      const code = await authorize(['--consent-link', '--shop', shop], cliEnv());
+
+      // Assess: a clear word about the clock, not a failure of the new shop's missing secret
+      expect(code).toBe(1);
+      const printed = emitted.join('\n');
+      expect(printed).toContain(said.replaceAll('’', "'"));
+      expect(printed).not.toContain('ResourceNotFoundException');
+      expect(stdout).toEqual([]);
+    },
+  );
 
   it('tells a seller who declined that nothing was connected', async () => {
     const page = await callback({ state: await consentState(), error: 'access_denied' });
@@ -413,13 +585,13 @@ describe('Integration: connecting a shop', () => {
   it('answers 400 with TikTok’s code for a used code, storing nothing', async () => {
     const authCode = approval('open_a');
     await callback({ code: authCode, state: await consentState() });
-    const before = secretsManager.versions(secret);
+    const before = secretsManager.current(secret);
 
     const page = await callback({ code: authCode, state: await consentState() });
 
     expect(page.statusCode).toBe(400);
     expect(page.body).toContain('TikTok code 36004004');
-    expect(secretsManager.versions(secret)).toEqual(before);
+    expect(secretsManager.current(secret)).toBe(before);
   });
 
   it('stores a code by hand with the authorize command, refusing another seller after it', async () => {

@@ -444,10 +444,12 @@ describe('Function: main (npm run authorize)', () => {
       ]);
     });
 
-    it('refuses a seller already connected under another shop name', async () => {
+    it('stores the token of a seller connected as another shop there, refusing the new name', async () => {
       // Prepare: the seller is connected as this shop, and approves again for a second name
       await authorize(approval('open_acme'));
       const first = secret;
+      const firstShop = shop;
+      const before = secretsManager.current(first);
       const again = approval('open_acme');
       shop = `${shop}-again`;
 
@@ -456,7 +458,10 @@ describe('Function: main (npm run authorize)', () => {
 
       // Assess
       expect(code).toBe(1);
-      expect(stderr[0]).toContain(`is already connected as ${first}`);
+      expect(stderr.join('\n')).toContain(
+        `is already connected as shop ${firstShop}: the new token was stored there`,
+      );
+      expect(secretsManager.current(first)).not.toBe(before);
       expect(() => secretsManager.versions(`tiktok-shop/tokens/${shop}`)).toThrow();
     });
 
@@ -822,6 +827,30 @@ describe('Function: main (npm run authorize)', () => {
         `a reconnect: only seller Acme UK Ltd (open_id ${sid('open_acme')}) can use it`,
       );
       expect(checkOf(linkOf())).toMatchObject({ valid: true, purpose: 'reconnect' });
+    });
+
+    it('prints a seller name TikTok sent with terminal escapes as inert text, in the link and on connecting', async () => {
+      // Prepare: TikTok names the seller with sequences that set the title, clear the screen
+      // and forge a line
+      serial++;
+      const authCode = `AUTHCODE_authorize_${serial}_escape`;
+      tiktok.addSeller({
+        authCode,
+        openId: sid('open_acme'),
+        sellerName: 'Acme\x1b]0;owned\x07\x1b[2J\r\nShop victim connected: evil',
+      });
+
+      // Act
+      const connected = await authorize(authCode);
+      const linked = await main(['--consent-link', '--shop', shop, '--service-id', '1'], env);
+
+      // Assess
+      expect([connected, linked]).toEqual([0, 0]);
+      const output = printed();
+      const controls = [...output].filter((char) => char !== '\n' && /\p{Cc}/u.test(char));
+      expect(controls).toEqual([]);
+      expect(output.split('\n').some((line) => line.startsWith('Shop victim'))).toBe(false);
+      expect(output).toContain('Acme\\u{1b}]0;owned\\u{7}\\u{1b}[2J\\u{d}\\u{a}Shop victim');
     });
 
     it('prints the US link and reads the service id and key secret from the environment', async () => {

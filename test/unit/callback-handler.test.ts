@@ -247,8 +247,10 @@ describe('Function: consent callback handler', () => {
       const token = stored(secretOf(shop));
       expect(token.open_id).toBe(sid('open_acme'));
       expect(tiktok.isRefreshTokenValid(token.refresh_token)).toBe(true);
+      // The link's claim, made before the exchange, stays beside the token
       expect(secretsManager.versions(secretOf(shop)).map((v) => v.stages)).toEqual([
-        ['AWSCURRENT'],
+        ['AWSPREVIOUS'],
+        ['AWSPENDING', 'AWSCURRENT'],
       ]);
       expect(logLine('shop connected')).toMatchObject({
         level: 'INFO',
@@ -392,9 +394,9 @@ describe('Function: consent callback handler', () => {
         `Shop ${shop} is connected to another TikTok Shop seller account than the one that approved the app. Nothing was changed.`,
       );
       expect(answer.body).not.toContain(sid('open_acme'));
-      // Assess: nothing written, the stored token is acme's and still works
-      expect(writesTo(secretOf(shop))).toEqual([]);
-      expect(secretsManager.versions(secretOf(shop))).toEqual(before);
+      // Assess: only the link's claim written beside it, the stored token is acme's and still works
+      expect(writesTo(secretOf(shop))).toEqual(['PutSecretValue']);
+      expect(secretsManager.current(secretOf(shop))).toBe(before.at(-1)?.secretString);
       expect(stored(secretOf(shop)).open_id).toBe(sid('open_acme'));
       expect(tiktok.isRefreshTokenValid(stored(secretOf(shop)).refresh_token)).toBe(true);
       // Assess: event, metric and log for the operator
@@ -446,7 +448,7 @@ describe('Function: consent callback handler', () => {
       });
     });
 
-    it('lets one of two concurrent uses of one link win, and refuses the other', async () => {
+    it('lets one of two concurrent uses of one link exchange its code, and refuses the other before its exchange', async () => {
       // Prepare: two approvals of the same link, from two sellers, at the same time
       const link = state();
       const codes = [approval('open_one'), approval('open_two')];
@@ -460,21 +462,20 @@ describe('Function: consent callback handler', () => {
       expect(answers.map((answer) => answer.statusCode).sort()).toEqual([200, 409]);
       const winner = sid(answers[0]?.statusCode === 200 ? 'open_one' : 'open_two');
       expect(stored(secretOf(shop)).open_id).toBe(winner);
-      expect(secretsManager.versions(secretOf(shop))).toHaveLength(1);
-      // Both passed the look before the exchange: the write itself refused the second one.
-      expect(tokenGets()).toBe(2);
+      // The link is claimed before the exchange: only the winner's code was exchanged.
+      expect(tokenGets()).toBe(1);
       expect(
         events().map((event) => [event.detailType, event.detail.reason, event.detail.codeUsed]),
       ).toEqual(
         expect.arrayContaining([
           [DETAIL_TYPE.shopConnected, undefined, undefined],
-          [DETAIL_TYPE.shopConnectionRefused, 'link-already-used', true],
+          [DETAIL_TYPE.shopConnectionRefused, 'link-already-used', false],
         ]),
       );
     });
   });
 
-  it('refuses a seller already connected under another shop name', async () => {
+  it('stores the token of a seller connected as another shop there, and refuses the new shop name', async () => {
     // Prepare: the seller's shop is connected as `shop`
     await connected('open_acme');
     const secondName = `${shop}-second`;
@@ -485,21 +486,31 @@ describe('Function: consent callback handler', () => {
       state: state({ shop: secondName }),
     });
 
-    // Assess
+    // Assess: the page names the seller's own shop, which holds the new token
     expect(answer.statusCode).toBe(409);
-    expect(answer.body).toContain('already connected under another shop name');
+    expect(answer.body).toContain(`already connected here as shop ${shop}`);
+    expect(answer.body).toContain(`shop ${secondName} was not connected`);
     expect(answer.body).not.toContain(secretOf(shop));
-    expect(() => secretsManager.versions(secretOf(secondName))).toThrow();
+    expect(tiktok.isRefreshTokenValid(stored(secretOf(shop)).refresh_token)).toBe(true);
+    expect(secretsManager.current(secretOf(secondName))).toContain('tiktok_shop_no_token');
     expect(events()).toMatchObject([
+      {
+        detailType: DETAIL_TYPE.shopConnected,
+        detail: { shop: secretOf(shop), connection: 'reconnected' },
+      },
       {
         detailType: DETAIL_TYPE.shopConnectionRefused,
         detail: {
           shop: secretOf(secondName),
           reason: 'seller-connected-elsewhere',
           otherShops: [secretOf(shop)],
+          tokenStoredIn: secretOf(shop),
         },
       },
     ]);
+    expect(logLine('shop connection refused')).toMatchObject({
+      tokenStoredIn: secretOf(shop),
+    });
   });
 
   describe('with a US app beside the default one', () => {
@@ -728,7 +739,8 @@ describe('Function: consent callback handler', () => {
       expect(answer.body).toContain('TikTok code 36004004: auth_code [redacted] is invalid');
       expect(answer.body).toContain('Nothing was stored.');
       expect(answer.body).not.toContain(code);
-      expect(writesTo(secretOf(shop))).toEqual([]);
+      // Only the link's claim, which created the secret without a token
+      expect(writesTo(secretOf(shop))).toEqual(['CreateSecret']);
       expect(logLine('TikTok refused the authorization code')).toMatchObject({
         level: 'WARN',
         shop,
@@ -743,13 +755,13 @@ describe('Function: consent callback handler', () => {
 
       expect(answer.statusCode).toBe(502);
       expect(answer.body).toContain('code 12345678: something &lt;b&gt;new&lt;/b&gt;');
-      expect(writesTo(secretOf(shop))).toEqual([]);
+      expect(writesTo(secretOf(shop))).toEqual(['CreateSecret']);
     });
   });
 
   describe('when something on our side fails', () => {
     it('answers a generic 500 and logs TokenNotStored when the token cannot be stored', async () => {
-      secretsManager.failNext('CreateSecret', 1, {
+      secretsManager.failNext('PutSecretValue', 1, {
         type: 'AccessDeniedException',
         status: 400,
         message: 'User arn:aws:iam::123456789012:role/x is not authorized',
@@ -782,7 +794,7 @@ describe('Function: consent callback handler', () => {
       expect(tokenGets()).toBe(1);
       expect(answer.statusCode).toBe(502);
       expect(answer.body).toContain('TikTok did not accept the authorization');
-      expect(writesTo(secretOf(shop))).toEqual([]);
+      expect(writesTo(secretOf(shop))).toEqual(['CreateSecret']);
     });
 
     it('answers a generic 500 before calling TikTok when the shop’s secret cannot be looked at', async () => {

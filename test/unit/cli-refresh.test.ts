@@ -11,10 +11,12 @@ import {
   rm,
   stat,
   symlink,
+  truncate,
   writeFile,
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FUNCTION_BUNDLING } from '../../infra/bundle.js';
@@ -23,6 +25,7 @@ import { ENV } from '../../lambda/shared/contract.js';
 import { type LocalTikTok, startLocalTikTok } from '../local/endpoints/tiktok.js';
 import { sellerToken } from '../support/seed-shop.js';
 
+const run = promisify(execFile);
 const APP_KEY = '6cli1app2key3';
 const APP_SECRET = 'APPSECRET_cli_5e4d3c2b1a09f8e7d6c5b4a3';
 const HOUR = 3600;
@@ -410,6 +413,43 @@ describe('Function: main (npm run refresh)', () => {
       `missing.json: failed: SecretStoreError: token file ${join(dir, 'missing.json')} does not exist`,
     ]);
     expect(tiktok.calls).toEqual([]);
+  });
+
+  it.each([
+    ['a FIFO', 'a FIFO', async (path: string) => void (await run('mkfifo', [path]))],
+    ['/dev/zero, through a link', 'a device', async (path: string) => symlink('/dev/zero', path)],
+  ])('refuses %s as token file at once, without calling TikTok', async (_, kind, make) => {
+    // Prepare
+    await make(file);
+    const started = Date.now();
+
+    // Act
+    const code = await main(['--token-file', file], env);
+
+    // Assess
+    expect(code).toBe(1);
+    expect(stdout[0]).toContain(
+      `SecretStoreError: token file ${file} is not a regular file (${kind})`,
+    );
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(tiktok.calls).toEqual([]);
+  });
+
+  it('refuses a token file larger than a secret holds before calling TikTok, reading none of it', async () => {
+    // Prepare: 150 MB, sparse
+    await writeFile(file, '');
+    await truncate(file, 150 * 1024 * 1024);
+
+    // Act
+    const code = await main(['--token-file', file], env);
+
+    // Assess
+    expect(code).toBe(1);
+    expect(stdout[0]).toContain(
+      `token file ${file} holds 157286400 bytes, more than the 65536 a token file may`,
+    );
+    expect(tiktok.calls).toEqual([]);
+    expect(await readdir(dir)).toEqual(['shop-a.json']);
   });
 
   it('exits 1 without calling TikTok when the file does not hold a token', async () => {

@@ -1,20 +1,31 @@
 import { describe, expect, it } from 'vitest';
-import { type ConnectRequest, connectShop } from '../../lambda/onboarding/connect.js';
+import {
+  ConnectedElsewhereError,
+  type ConnectRequest,
+  connectShop,
+} from '../../lambda/onboarding/connect.js';
 import {
   type DestinationState,
   type DestinationWrite,
+  type KeptAnswer,
+  type LinkClaim,
   type ShopTokenDestination,
   sellerTagValue,
   storedSeller,
 } from '../../lambda/onboarding/destination.js';
 import { ShopConnectionRefusedError } from '../../lambda/onboarding/errors.js';
 import { shopConnectedEvent, shopConnectionRefusedEvent } from '../../lambda/onboarding/events.js';
-import { TokenNotStoredError, TransientError } from '../../lambda/shared/errors.js';
-import type { ParsedToken } from '../../lambda/shared/token.js';
+import {
+  TokenNotCurrentError,
+  TokenNotStoredError,
+  TransientError,
+} from '../../lambda/shared/errors.js';
+import { KEPT_LABEL } from '../../lambda/shared/secrets-store.js';
+import type { TokenAnswer } from '../../lambda/shared/token.js';
 
 const NOW_S = Math.floor(Date.now() / 1000);
 
-function tokenOf(openId: string | undefined, n = 1): ParsedToken {
+function tokenOf(openId: string | undefined, n = 1): TokenAnswer & { usable: true } {
   const data = {
     access_token: `TTS_AT_connect_${n}`,
     access_token_expire_in: NOW_S + 7 * 86_400,
@@ -24,27 +35,31 @@ function tokenOf(openId: string | undefined, n = 1): ParsedToken {
     ...(openId === undefined ? {} : { open_id: openId }),
   };
   const document = { code: 0 as const, message: 'success', data, request_id: `req-${n}` };
-  return { raw: JSON.stringify(document), document };
+  return { usable: true, raw: JSON.stringify(document), document };
 }
 
-/** A destination in memory: the current token, versions written by link, writes recorded. */
+/** A destination in memory: the current token, links claimed, writes and kept answers recorded. */
 class FakeDestination implements ShopTokenDestination {
-  readonly name = 'tiktok-shop/tokens/acme-uk';
+  readonly shop: string;
+  readonly name: string;
   current: { versionId: string; raw: string } | undefined;
   usedNonces = new Set<string>();
-  others: string[] = [];
+  others: FakeDestination[] = [];
   /** The app the secret's tag binds it to; undefined: no secret yet. */
   app: string | undefined;
   writes: { raw: string; basedOnVersionId: string | undefined }[] = [];
   /** The app of each write. */
   writtenApps: string[] = [];
+  kept: string[] = [];
   /** Answers for the next writes, before the write happens (a race lost). */
   nextWrites: DestinationWrite[] = [];
   /** Runs before a write answers `moved`: the other writer's token. */
   onMoved: (() => void) | undefined;
   inspections = 0;
 
-  constructor(current?: ParsedToken) {
+  constructor(current?: TokenAnswer & { usable: true }, shop = 'acme-uk') {
+    this.shop = shop;
+    this.name = `tiktok-shop/tokens/${shop}`;
     if (current !== undefined) {
       this.current = { versionId: 'v-stored', raw: current.raw };
       this.app = 'default';
@@ -62,13 +77,19 @@ class FakeDestination implements ShopTokenDestination {
     };
   }
 
-  async shopsOfSeller(): Promise<string[]> {
+  async claimLink(linkNonce: string): Promise<LinkClaim> {
+    if (this.usedNonces.has(linkNonce)) return { claimed: false };
+    this.usedNonces.add(linkNonce);
+    return { claimed: true, created: false };
+  }
+
+  async shopsOfSeller(): Promise<ShopTokenDestination[]> {
     return this.others;
   }
 
   async write(
     raw: string,
-    options: { basedOnVersionId: string | undefined; linkNonce: string | undefined; app: string },
+    options: { basedOnVersionId: string | undefined; app: string },
   ): Promise<DestinationWrite> {
     const forced = this.nextWrites.shift();
     if (forced !== undefined) {
@@ -83,7 +104,6 @@ class FakeDestination implements ShopTokenDestination {
     const versionId = `v-${this.writes.length}`;
     this.current = { versionId, raw };
     this.app = options.app;
-    if (options.linkNonce !== undefined) this.usedNonces.add(options.linkNonce);
     return {
       stored: true,
       versionId,
@@ -91,9 +111,14 @@ class FakeDestination implements ShopTokenDestination {
       warnings: [],
     };
   }
+
+  async keep(raw: string): Promise<KeptAnswer> {
+    this.kept.push(raw);
+    return { versionId: 'v-kept', label: KEPT_LABEL, where: `version v-kept of ${this.name}` };
+  }
 }
 
-function tiktokAnswering(token: ParsedToken) {
+function tiktokAnswering(token: TokenAnswer) {
   const calls: string[] = [];
   const appKeys: string[] = [];
   return {
@@ -131,6 +156,7 @@ describe('Function: connectShop', () => {
 
     // Act
     const connected = await connectShop(request({ purpose: 'connect', linkNonce: 'n1' }), {
+      now: Date.now,
       appCredentials: credentials,
       tiktok: tiktokAnswering(answer),
       destination,
@@ -152,6 +178,7 @@ describe('Function: connectShop', () => {
     const destination = new FakeDestination(tokenOf('open_acme', 1));
 
     const connected = await connectShop(request({ purpose: 'reconnect', linkNonce: 'n1' }), {
+      now: Date.now,
       appCredentials: credentials,
       tiktok: tiktokAnswering(tokenOf('open_acme', 2)),
       destination,
@@ -171,6 +198,7 @@ describe('Function: connectShop', () => {
     // Act
     const refused = await refusal(
       connectShop(request({ purpose: 'reconnect', linkNonce: 'n1' }), {
+        now: Date.now,
         appCredentials: credentials,
         tiktok: tiktokAnswering(tokenOf('open_attacker', 2)),
         destination,
@@ -194,6 +222,7 @@ describe('Function: connectShop', () => {
     const destination = new FakeDestination(tokenOf('open_acme', 1));
 
     const connected = await connectShop(request({ replaceSeller: true }), {
+      now: Date.now,
       appCredentials: credentials,
       tiktok: tiktokAnswering(tokenOf('open_buyer', 2)),
       destination,
@@ -249,7 +278,7 @@ describe('Function: connectShop', () => {
 
     // Act
     const refused = await refusal(
-      connectShop(req, { appCredentials: credentials, tiktok, destination }),
+      connectShop(req, { now: Date.now, appCredentials: credentials, tiktok, destination }),
     );
 
     // Assess
@@ -259,52 +288,172 @@ describe('Function: connectShop', () => {
     expect(destination.writes).toEqual([]);
   });
 
-  it('refuses a seller already connected under another shop name', async () => {
+  it('stores the token of a seller connected as another shop there, and refuses the new shop', async () => {
+    // Prepare: the seller holds acme-old; the exchange revoked its token
     const destination = new FakeDestination();
-    destination.others = ['tiktok-shop/tokens/acme-old'];
+    const own = new FakeDestination(tokenOf('open_acme', 1), 'acme-old');
+    destination.others = [own];
 
+    // Act
     const refused = await refusal(
       connectShop(request({ purpose: 'connect', linkNonce: 'n1' }), {
+        now: Date.now,
         appCredentials: credentials,
-        tiktok: tiktokAnswering(tokenOf('open_acme')),
+        tiktok: tiktokAnswering(tokenOf('open_acme', 2)),
         destination,
       }),
     );
 
+    // Assess: the token is acme-old's now, by compare-and-swap on the version checked
+    expect(refused).toBeInstanceOf(ConnectedElsewhereError);
     expect(refused.reason).toBe('seller-connected-elsewhere');
-    expect(refused.detail.otherShops).toEqual(['tiktok-shop/tokens/acme-old']);
+    expect(refused.detail).toMatchObject({
+      otherShops: ['tiktok-shop/tokens/acme-old'],
+      tokenStoredIn: 'tiktok-shop/tokens/acme-old',
+      codeUsed: true,
+    });
+    expect(refused.message).toContain('the new token was stored there');
+    expect(own.writes).toEqual([
+      { raw: tokenOf('open_acme', 2).raw, basedOnVersionId: 'v-stored' },
+    ]);
+    expect((refused as ConnectedElsewhereError).connected).toMatchObject({
+      shop: 'acme-old',
+      connection: 'reconnected',
+      stored: { name: 'tiktok-shop/tokens/acme-old' },
+    });
     expect(destination.writes).toEqual([]);
   });
 
-  it('refuses an answer that names no seller, storing nothing', async () => {
-    const destination = new FakeDestination();
+  it('stores the token of another seller connected as another shop there, leaving the link’s shop as it was', async () => {
+    // Prepare: seller B, connected as acme-b, approves acme-uk's reconnect link
+    const stored = tokenOf('open_acme', 1);
+    const destination = new FakeDestination(stored);
+    const own = new FakeDestination(tokenOf('open_b', 2), 'acme-b');
+    destination.others = [own];
 
+    // Act
     const refused = await refusal(
-      connectShop(request({ purpose: 'connect', linkNonce: 'n1' }), {
+      connectShop(request({ purpose: 'reconnect', linkNonce: 'n1' }), {
+        now: Date.now,
         appCredentials: credentials,
-        tiktok: tiktokAnswering(tokenOf(undefined)),
+        tiktok: tiktokAnswering(tokenOf('open_b', 3)),
         destination,
       }),
     );
 
-    expect(refused.reason).toBe('seller-unknown');
+    // Assess
+    expect(refused.reason).toBe('seller-mismatch');
+    expect(refused.detail).toMatchObject({
+      storedOpenId: 'open_acme',
+      tokenStoredIn: 'tiktok-shop/tokens/acme-b',
+    });
+    expect(own.current?.raw).toBe(tokenOf('open_b', 3).raw);
+    expect(destination.current?.raw).toBe(stored.raw);
+  });
+
+  it('does not store a token in a shop whose stored seller is not the one its tag names', async () => {
+    const destination = new FakeDestination();
+    destination.others = [new FakeDestination(tokenOf('open_other', 1), 'acme-old')];
+
+    const connected = await connectShop(request({ purpose: 'connect', linkNonce: 'n1' }), {
+      now: Date.now,
+      appCredentials: credentials,
+      tiktok: tiktokAnswering(tokenOf('open_acme', 2)),
+      destination,
+    });
+
+    expect(connected).toMatchObject({ shop: 'acme-uk', connection: 'new' });
+    expect(destination.others[0]?.writes).toEqual([]);
+  });
+
+  it.each([
+    [
+      'an answer that is not a token document',
+      {
+        usable: false,
+        raw: '{"code":0,"data":{"refresh_token":"TTS_RT_drift"}}',
+        problems: ['data.access_token: required'],
+      } as TokenAnswer,
+      'it is not a token document (data.access_token: required)',
+    ],
+    ['an answer that names no seller', tokenOf(undefined), 'it names no seller (open_id)'],
+  ])('keeps %s beside the shop’s token, not current, and says where', async (_, answer, why) => {
+    // Prepare
+    const destination = new FakeDestination();
+
+    // Act
+    const connecting = connectShop(request({ purpose: 'connect', linkNonce: 'n1' }), {
+      now: Date.now,
+      appCredentials: credentials,
+      tiktok: tiktokAnswering(answer),
+      destination,
+    });
+
+    // Assess
+    await expect(connecting).rejects.toBeInstanceOf(TokenNotCurrentError);
+    await expect(connecting).rejects.toThrow(why);
+    await expect(connecting).rejects.toThrow(
+      'kept as version v-kept of tiktok-shop/tokens/acme-uk',
+    );
+    expect(destination.kept).toEqual([answer.raw]);
     expect(destination.writes).toEqual([]);
   });
 
-  it('refuses the second of two uses of one link that reached the write together', async () => {
-    const destination = new FakeDestination();
-    destination.nextWrites.push({ stored: false, reason: 'link-used' });
+  it('keeps an answer whose access token has already expired', async () => {
+    const destination = new FakeDestination(tokenOf('open_acme', 1));
 
+    const connecting = connectShop(request({ purpose: 'reconnect', linkNonce: 'n1' }), {
+      now: () => Date.now() + 8 * 86_400_000,
+      appCredentials: credentials,
+      tiktok: tiktokAnswering(tokenOf('open_acme', 2)),
+      destination,
+    });
+
+    await expect(connecting).rejects.toThrow('its access token had already expired');
+    expect(destination.kept).toEqual([tokenOf('open_acme', 2).raw]);
+  });
+
+  it('refuses, without exchanging its code, a use of a link that another use claimed first', async () => {
+    // Prepare: a double approval; the other use claimed the link after this one looked
+    const destination = new FakeDestination();
+    const tiktok = tiktokAnswering(tokenOf('open_acme'));
+    destination.claimLink = async () => ({ claimed: false });
+
+    // Act
     const refused = await refusal(
       connectShop(request({ purpose: 'connect', linkNonce: 'n1' }), {
+        now: Date.now,
         appCredentials: credentials,
-        tiktok: tiktokAnswering(tokenOf('open_acme')),
+        tiktok,
         destination,
       }),
     );
 
+    // Assess
     expect(refused.reason).toBe('link-already-used');
-    expect(refused.detail.codeUsed).toBe(true);
+    expect(refused.detail.codeUsed).toBe(false);
+    expect(tiktok.calls).toEqual([]);
+  });
+
+  it('stores the same seller’s token over a token another link of theirs stored meanwhile', async () => {
+    // Prepare: two new-shop links approved by one seller; the other one's token arrived first
+    const destination = new FakeDestination();
+    destination.nextWrites.push({ stored: false, reason: 'moved' });
+    destination.onMoved = () => {
+      destination.current = { versionId: 'v-other-link', raw: tokenOf('open_acme', 1).raw };
+    };
+
+    // Act
+    const connected = await connectShop(request({ purpose: 'connect', linkNonce: 'n2' }), {
+      now: Date.now,
+      appCredentials: credentials,
+      tiktok: tiktokAnswering(tokenOf('open_acme', 2)),
+      destination,
+    });
+
+    // Assess: the later exchange's token is current
+    expect(connected.connection).toBe('reconnected');
+    expect(destination.current?.raw).toBe(tokenOf('open_acme', 2).raw);
   });
 
   it('stores after the refresher moved the same seller’s token meanwhile, based on the new one', async () => {
@@ -317,6 +466,7 @@ describe('Function: connectShop', () => {
 
     // Act
     const connected = await connectShop(request({ purpose: 'reconnect', linkNonce: 'n1' }), {
+      now: Date.now,
       appCredentials: credentials,
       tiktok: tiktokAnswering(tokenOf('open_acme', 2)),
       destination,
@@ -338,6 +488,7 @@ describe('Function: connectShop', () => {
 
     const refused = await refusal(
       connectShop(request({ purpose: 'reconnect', linkNonce: 'n1' }), {
+        now: Date.now,
         appCredentials: credentials,
         tiktok: tiktokAnswering(tokenOf('open_acme', 2)),
         destination,
@@ -353,6 +504,7 @@ describe('Function: connectShop', () => {
     for (let i = 0; i < 3; i++) destination.nextWrites.push({ stored: false, reason: 'moved' });
 
     const connecting = connectShop(request(), {
+      now: Date.now,
       appCredentials: credentials,
       tiktok: tiktokAnswering(tokenOf('open_acme', 2)),
       destination,
@@ -373,7 +525,7 @@ describe('Function: connectShop', () => {
       // Act
       const connected = await connectShop(
         request({ purpose: 'connect', linkNonce: 'n1', app: 'us' }),
-        { appCredentials: usCredentials, tiktok, destination },
+        { now: Date.now, appCredentials: usCredentials, tiktok, destination },
       );
 
       // Assess
@@ -389,6 +541,7 @@ describe('Function: connectShop', () => {
       const destination = new FakeDestination();
 
       const connected = await connectShop(request(), {
+        now: Date.now,
         appCredentials: credentials,
         tiktok: tiktokAnswering(tokenOf('open_acme')),
         destination,
@@ -411,6 +564,7 @@ describe('Function: connectShop', () => {
       // Act
       const refused = await refusal(
         connectShop(request({ app: 'us' }), {
+          now: Date.now,
           appCredentials: async () => {
             credentialsRead++;
             return usCredentials();
@@ -447,6 +601,7 @@ describe('Function: connectShop', () => {
       // Act
       const refused = await refusal(
         connectShop(request({ app: 'us' }), {
+          now: Date.now,
           appCredentials: usCredentials,
           tiktok: tiktokAnswering(tokenOf('open_us', 2)),
           destination,
@@ -467,6 +622,7 @@ describe('Function: connectShop', () => {
     };
 
     const connecting = connectShop(request(), {
+      now: Date.now,
       appCredentials: credentials,
       tiktok: tiktokAnswering(tokenOf('open_acme')),
       destination,
@@ -484,10 +640,15 @@ describe('Function: connectShop', () => {
       ...answer.document,
       data: { ...answer.document.data, granted_scopes: ['x'.repeat(100_000)] },
     };
-    const oversized = { raw: JSON.stringify(big), document: answer.document };
+    const oversized = {
+      usable: true as const,
+      raw: JSON.stringify(big),
+      document: answer.document,
+    };
 
     // Act
     await connectShop(request(), {
+      now: Date.now,
       appCredentials: credentials,
       tiktok: tiktokAnswering(oversized),
       destination,
@@ -510,8 +671,13 @@ describe('Function: connectShop', () => {
     };
 
     const connecting = connectShop(request(), {
+      now: Date.now,
       appCredentials: credentials,
-      tiktok: tiktokAnswering({ raw: JSON.stringify(huge), document: answer.document }),
+      tiktok: tiktokAnswering({
+        usable: true,
+        raw: JSON.stringify(huge),
+        document: answer.document,
+      }),
       destination,
     });
 
@@ -526,6 +692,7 @@ describe('Function: shopConnectedEvent and shopConnectionRefusedEvent', () => {
     // Prepare
     const destination = new FakeDestination(tokenOf('open_acme', 1));
     const connected = await connectShop(request({ replaceSeller: true }), {
+      now: Date.now,
       appCredentials: credentials,
       tiktok: tiktokAnswering(tokenOf('open_buyer', 2)),
       destination,

@@ -114,10 +114,12 @@ describe('Class: FileTokenStore', () => {
       });
     });
 
-    it('reports a read failure other than a missing file as a store error naming the cause', async () => {
+    it('refuses a folder in the token file’s place as a store error naming what it is', async () => {
       await mkdir(file);
 
-      await expect(store.read(file)).rejects.toThrow(`token file ${file} cannot be read (EISDIR)`);
+      await expect(store.read(file)).rejects.toThrow(
+        `token file ${file} is not a regular file (a folder)`,
+      );
     });
   });
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { linkVersionId } from '../../lambda/onboarding/destination.js';
 import { TokenSecretDestination } from '../../lambda/onboarding/token-secret.js';
 import { DEFAULT_APP, DEFAULT_APP_TAG_KEY, SELLER_TAG_KEY } from '../../lambda/shared/contract.js';
-import { versionIdFor } from '../../lambda/shared/secrets-store.js';
+import { KEPT_LABEL, versionIdFor } from '../../lambda/shared/secrets-store.js';
 import {
   type LocalSecretsManager,
   startLocalSecretsManager,
@@ -81,6 +81,31 @@ describe('Class: TokenSecretDestination', () => {
       expect(empty).toEqual({ linkUsed: false, app: DEFAULT_APP });
     });
 
+    it('answers no token for a missing secret when the SDK corrects a clock hours off on that answer', async () => {
+      // Prepare: a fresh client, whose clock has not been corrected yet
+      endpoint.clockOffsetMs = 3 * 3600_000;
+      const fresh = new SecretsManagerClient({
+        endpoint: endpoint.url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+        maxAttempts: 1,
+      });
+
+      // Act
+      const inspected = await new TokenSecretDestination({
+        client: fresh,
+        shop,
+        secretName: secretName(),
+        tokenSecretsPrefix: 'tiktok-shop/tokens/',
+        tagKey: TAG_KEY,
+      }).inspect(undefined);
+      fresh.destroy();
+
+      // Assess: not found is an answer, not a passing failure retried until it looks like one
+      expect(inspected).toEqual({ linkUsed: false });
+      expect(endpoint.callCounts.DescribeSecret).toBe(1);
+    });
+
     it('answers the app the secret’s tiktok-shop-app tag binds it to', async () => {
       // Prepare: a connected shop of the app `us`
       endpoint.seed(secretName(), token('open_a', 1), {
@@ -95,11 +120,11 @@ describe('Class: TokenSecretDestination', () => {
       expect(inspected).toMatchObject({ app: 'us', current: { openId: 'open_a' } });
     });
 
-    it('answers the stored seller and whether the link wrote a version', async () => {
-      // Prepare: a token written through a link
+    it('answers the stored seller and whether the link was claimed', async () => {
+      // Prepare: a link claimed, then the shop's token written
+      const claim = await destination().claimLink('nonce-used-aaaaaaaaaaaa');
       const write = await destination().write(token('open_a', 1), {
-        basedOnVersionId: undefined,
-        linkNonce: 'nonce-used-aaaaaaaaaaaa',
+        basedOnVersionId: claim.claimed ? claim.currentVersionId : undefined,
         openId: 'open_a',
         app: DEFAULT_APP,
       });
@@ -109,14 +134,59 @@ describe('Class: TokenSecretDestination', () => {
       const other = await destination().inspect('nonce-other-aaaaaaaaaaa');
 
       // Assess
-      expect(write).toMatchObject({ stored: true, created: true });
-      const versionId = linkVersionId(secretName(), 'nonce-used-aaaaaaaaaaaa');
+      expect(write).toMatchObject({ stored: true, created: false });
       expect(used).toEqual({
         linkUsed: true,
         app: DEFAULT_APP,
-        current: { versionId, openId: 'open_a', sellerName: 'Seller open_a' },
+        current: {
+          versionId: versionIdFor(secretName(), token('open_a', 1)),
+          openId: 'open_a',
+          sellerName: 'Seller open_a',
+        },
       });
       expect(other.linkUsed).toBe(false);
+    });
+
+    it('answers a claim that is current as a placeholder, not as a token', async () => {
+      await destination().claimLink('nonce-aaaaaaaaaaaaaaaa');
+
+      const inspected = await destination().inspect(undefined);
+
+      expect(inspected).toEqual({
+        linkUsed: false,
+        app: DEFAULT_APP,
+        placeholderVersionId: linkVersionId(secretName(), 'nonce-aaaaaaaaaaaaaaaa'),
+      });
+    });
+  });
+
+  describe('Method: claimLink', () => {
+    it('lets exactly one of two concurrent uses of one link claim it, creating the secret untagged under the given key', async () => {
+      // Act
+      const claims = await Promise.all([
+        destination({ kmsKeyId: KEY_ARN }).claimLink('nonce-aaaaaaaaaaaaaaaa'),
+        destination({ kmsKeyId: KEY_ARN }).claimLink('nonce-aaaaaaaaaaaaaaaa'),
+      ]);
+
+      // Assess
+      const versionId = linkVersionId(secretName(), 'nonce-aaaaaaaaaaaaaaaa');
+      expect(claims).toContainEqual({ claimed: true, created: true, currentVersionId: versionId });
+      expect(claims).toContainEqual({ claimed: false });
+      const described = await client.send(new DescribeSecretCommand({ SecretId: secretName() }));
+      expect(described.KmsKeyId).toBe(KEY_ARN);
+      expect(described.Tags ?? []).toEqual([]);
+      expect(endpoint.versions(secretName())).toHaveLength(1);
+    });
+
+    it('claims a link of a connected shop beside its token, which stays current', async () => {
+      const seeded = endpoint.seed(secretName(), token('open_a', 1), { [TAG_KEY]: shop });
+
+      const claim = await destination().claimLink('nonce-aaaaaaaaaaaaaaaa');
+      const again = await destination().claimLink('nonce-aaaaaaaaaaaaaaaa');
+
+      expect([claim, again]).toEqual([{ claimed: true, created: false }, { claimed: false }]);
+      expect(endpoint.current(secretName())).toBe(token('open_a', 1));
+      expect((await destination().inspect(undefined)).current?.versionId).toBe(seeded.versionId);
     });
   });
 
@@ -125,7 +195,6 @@ describe('Class: TokenSecretDestination', () => {
       // Act
       const written = await destination({ kmsKeyId: KEY_ARN }).write(token('open_a', 1), {
         basedOnVersionId: undefined,
-        linkNonce: 'nonce-aaaaaaaaaaaaaaaa',
         openId: 'open_a',
         app: DEFAULT_APP,
       });
@@ -135,7 +204,7 @@ describe('Class: TokenSecretDestination', () => {
       expect(written).toMatchObject({
         stored: true,
         created: true,
-        versionId: linkVersionId(secretName(), 'nonce-aaaaaaaaaaaaaaaa'),
+        versionId: versionIdFor(secretName(), token('open_a', 1)),
       });
       expect(described.KmsKeyId).toBe(KEY_ARN);
       expect(described.Tags).toEqual([
@@ -149,7 +218,6 @@ describe('Class: TokenSecretDestination', () => {
       // Act
       const written = await destination().write(token('open_a', 1), {
         basedOnVersionId: undefined,
-        linkNonce: 'nonce-aaaaaaaaaaaaaaaa',
         openId: 'open_a',
         app: 'us',
       });
@@ -170,7 +238,6 @@ describe('Class: TokenSecretDestination', () => {
 
       const written = await destination().write(token('open_a', 1), {
         basedOnVersionId: undefined,
-        linkNonce: undefined,
         openId: 'open_a',
         app: DEFAULT_APP,
       });
@@ -190,7 +257,6 @@ describe('Class: TokenSecretDestination', () => {
 
       const written = await destination().write(token('open_a', 2), {
         basedOnVersionId: seeded.versionId,
-        linkNonce: 'nonce-aaaaaaaaaaaaaaaa',
         openId: 'open_a',
         app: DEFAULT_APP,
       });
@@ -208,7 +274,6 @@ describe('Class: TokenSecretDestination', () => {
       // Act
       const written = await destination().write(token('open_b', 3), {
         basedOnVersionId: checked.versionId,
-        linkNonce: 'nonce-aaaaaaaaaaaaaaaa',
         openId: 'open_b',
         app: DEFAULT_APP,
       });
@@ -219,56 +284,9 @@ describe('Class: TokenSecretDestination', () => {
       expect(labels()).toContainEqual([token('open_b', 3), []]);
     });
 
-    it('answers link-used when the link’s version already holds another token', async () => {
-      const options = {
-        basedOnVersionId: undefined,
-        linkNonce: 'nonce-aaaaaaaaaaaaaaaa',
-        app: DEFAULT_APP,
-      };
-      await destination().write(token('open_a', 1), { ...options, openId: 'open_a' });
-      const stored = endpoint.current(secretName());
-
-      const second = await destination().write(token('open_b', 2), {
-        basedOnVersionId: endpoint.versions(secretName())[0]?.versionId,
-        linkNonce: 'nonce-aaaaaaaaaaaaaaaa',
-        openId: 'open_b',
-        app: DEFAULT_APP,
-      });
-
-      expect(second).toEqual({ stored: false, reason: 'link-used' });
-      expect(endpoint.current(secretName())).toBe(stored);
-      expect(endpoint.versions(secretName())).toHaveLength(1);
-    });
-
-    it('lets exactly one of two concurrent uses of one link store its token', async () => {
-      // Prepare: the shop's empty secret, two approvals arriving with the same link
-      await client.send(new CreateSecretCommand({ Name: secretName() }));
-      const options = {
-        basedOnVersionId: undefined,
-        linkNonce: 'nonce-aaaaaaaaaaaaaaaa',
-        app: DEFAULT_APP,
-      };
-
-      // Act
-      const results = await Promise.all([
-        destination().write(token('open_a', 1), { ...options, openId: 'open_a' }),
-        destination().write(token('open_b', 2), { ...options, openId: 'open_b' }),
-      ]);
-
-      // Assess
-      expect(results.filter((result) => result.stored)).toHaveLength(1);
-      expect(results.filter((result) => !result.stored)).toEqual([
-        { stored: false, reason: 'link-used' },
-      ]);
-      const winner = results[0]?.stored ? token('open_a', 1) : token('open_b', 2);
-      expect(endpoint.current(secretName())).toBe(winner);
-      expect(endpoint.versions(secretName())).toHaveLength(1);
-    });
-
     it('is idempotent: the same token written again adds no version', async () => {
       const options = {
         basedOnVersionId: undefined,
-        linkNonce: undefined,
         openId: 'open_a',
         app: DEFAULT_APP,
       };
@@ -304,7 +322,38 @@ describe('Class: TokenSecretDestination', () => {
       const shops = await destination().shopsOfSeller('open_q');
 
       // Assess
-      expect(shops).toEqual(['tiktok-shop/tokens/old-name']);
+      expect(shops.map((found) => [found.shop, found.name])).toEqual([
+        ['old-name', 'tiktok-shop/tokens/old-name'],
+      ]);
+    });
+  });
+
+  describe('Method: keep', () => {
+    it('keeps an answer in a new shop’s secret under its label, with a placeholder current', async () => {
+      // Act
+      const kept = await destination().keep('{"code":0,"data":{"refresh_token":"TTS_RT_kept"}}');
+
+      // Assess
+      expect(kept).toMatchObject({ label: KEPT_LABEL });
+      expect(kept.where).toBe(
+        `version ${kept.versionId} (label ${KEPT_LABEL}) of secret ${secretName()}`,
+      );
+      expect(labels()).toEqual([
+        [expect.stringContaining('tiktok_shop_no_token'), ['AWSCURRENT']],
+        ['{"code":0,"data":{"refresh_token":"TTS_RT_kept"}}', [KEPT_LABEL]],
+      ]);
+      expect(await destination().inspect(undefined)).toMatchObject({
+        placeholderVersionId: expect.any(String),
+      });
+    });
+
+    it('keeps an answer beside a connected shop’s token, which stays current', async () => {
+      endpoint.seed(secretName(), token('open_a', 1), { [TAG_KEY]: shop });
+
+      await destination().keep('{"code":0,"data":{"refresh_token":"TTS_RT_kept"}}');
+
+      expect(endpoint.current(secretName())).toBe(token('open_a', 1));
+      expect(labels()).toHaveLength(2);
     });
   });
 });

@@ -105,6 +105,11 @@ export async function startLocalSecretsManager(
 export class LocalSecretsManager {
   /** Fixed delay added to every call, in ms. */
   latencyMs: number;
+  /**
+   * How far the endpoint's clock is from this machine's, in ms: its answers' Date header, which
+   * the SDK takes to correct its own clock (a machine whose clock is hours off). Default 0.
+   */
+  clockOffsetMs = 0;
   writeQuotaPerSecond: number | undefined;
 
   readonly #initialLatencyMs: number;
@@ -206,6 +211,7 @@ export class LocalSecretsManager {
     this.#recentWrites = [];
     this.#throttledWrites = 0;
     this.latencyMs = this.#initialLatencyMs;
+    this.clockOffsetMs = 0;
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -216,6 +222,9 @@ export class LocalSecretsManager {
     };
     this.#calls.push(call);
     this.#callCounts.set(call.operation, (this.#callCounts.get(call.operation) ?? 0) + 1);
+    if (this.clockOffsetMs !== 0) {
+      res.setHeader('Date', new Date(Date.now() + this.clockOffsetMs).toUTCString());
+    }
     try {
       const { operation, input } = await readAwsJsonRequest(req, 'secretsmanager');
       call.secretId = optionalString(input, 'SecretId') ?? optionalString(input, 'Name');

@@ -337,6 +337,16 @@ export class LocalTikTok {
     };
   }
 
+  /**
+   * The seller approves the app again (a double click, a second link): a new one-time code for
+   * the same seller, whose exchange revokes the refresh tokens the seller held before.
+   */
+  addAuthCode(refreshTokenOrOpenId: string, authCode: string): void {
+    const seller = this.#seller(refreshTokenOrOpenId);
+    this.#remember(authCode);
+    seller.unusedAuthCodes.add(authCode);
+  }
+
   /** Ends a seller's authorization (by open_id or any refresh token it had): refreshes answer 36004005. */
   revoke(refreshTokenOrOpenId: string): void {
     const seller = this.#seller(refreshTokenOrOpenId);

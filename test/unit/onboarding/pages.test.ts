@@ -67,7 +67,6 @@ describe('Function: refusedPage', () => {
     ['seller-mismatch', 403],
     ['seller-connected-elsewhere', 409],
     ['stored-seller-unknown', 409],
-    ['seller-unknown', 502],
     ['app-mismatch', 409],
     ['app-unknown', 400],
   ])('explains %s with status %i, naming the shop and no seller', (reason, status) => {
