@@ -198,4 +198,12 @@ export interface TikTokShopTokenRefresherProps {
    * @default true
    */
   readonly createDashboard?: boolean;
+
+  /**
+   * Also deploy a `TikTokShopWebhookReceiver`: TikTok Shop's authorization notifications
+   * (deauthorization, authorization expiring) at a public function URL to register per app in
+   * Partner Center (`webhookReceiver.urlOf(app)`). See docs/webhooks.md.
+   * @default false
+   */
+  readonly webhooks?: boolean;
 }

@@ -18,6 +18,7 @@ import { createRefresherAlarms, type TikTokShopTokenRefresherAlarms } from './re
 import { AppDirectory, adoptedSecretId, createAppCredentials } from './refresher-apps.js';
 import { createRefresherDashboard } from './refresher-dashboard.js';
 import { createRefresherFunction, createRefresherSchedule } from './refresher-function.js';
+import type { ITikTokShopTokenRefresher } from './refresher-interface.js';
 import { RefresherMetricFactory } from './refresher-metrics.js';
 import {
   allowCloudWatchLogsToUseKey,
@@ -37,6 +38,7 @@ import {
 } from './refresher-props.js';
 import { createRefresherQueues, createTokenSecret } from './refresher-resources.js';
 import { secretArnPattern } from './secret-access.js';
+import { TikTokShopWebhookReceiver } from './webhook-receiver.js';
 
 export { SCHEDULED_EVENT } from './refresher-function.js';
 
@@ -63,7 +65,7 @@ export interface TikTokShopAppOptions {
  * its secrets, least-privilege permissions, dead-letter queues, metrics, alarms and a dashboard;
  * optionally in a VPC, for a fixed egress IP.
  */
-export class TikTokShopTokenRefresher extends Construct {
+export class TikTokShopTokenRefresher extends Construct implements ITikTokShopTokenRefresher {
   /** The shortest `timeout` the props accept (MINIMUM_REFRESHER_TIMEOUT in TypeScript). */
   public static readonly MINIMUM_TIMEOUT: Duration = MINIMUM_REFRESHER_TIMEOUT;
 
@@ -118,6 +120,8 @@ export class TikTokShopTokenRefresher extends Construct {
   public readonly vpcPlacement: VpcPlacement | undefined;
   /** The dashboard of the runs, unless turned off with `createDashboard: false`. */
   public readonly dashboard: cloudwatch.Dashboard | undefined;
+  /** The webhook receiver, with `webhooks: true`; its `urlOf(app)` is each app's webhook URL. */
+  public readonly webhookReceiver: TikTokShopWebhookReceiver | undefined;
 
   private readonly createdTokenSecrets: ReadonlyMap<string, secretsmanager.ISecret>;
   private readonly apps: AppDirectory;
@@ -223,6 +227,9 @@ export class TikTokShopTokenRefresher extends Construct {
           timeout,
           refreshBeforeExpiry,
         })
+      : undefined;
+    this.webhookReceiver = props.webhooks
+      ? new TikTokShopWebhookReceiver(this, 'WebhookReceiver', { refresher: this })
       : undefined;
   }
 
