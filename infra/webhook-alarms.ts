@@ -6,6 +6,8 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+// Integrator: WEBHOOK_METRIC moves into contract.ts.
+import { WEBHOOK_METRIC } from '../lambda/shared/shop-state.js';
 
 /** The alarms of a webhook receiver, all notifying the refresher's alarm topic. */
 export interface TikTokShopWebhookReceiverAlarms {
@@ -23,7 +25,7 @@ export interface TikTokShopWebhookReceiverAlarms {
 /** The receiver's metrics the alarms and the dashboard read (the receiver's own methods). */
 export interface WebhookMetricSource {
   metricNotificationsAccepted(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-  metricNotificationsIgnored(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   metricNotificationsUnknownShop(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   metricSignaturesRefused(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   metricNotificationsMalformed(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
@@ -108,10 +110,20 @@ export function webhookDashboardRows(
         label: 'recorded',
         color: cloudwatch.Color.GREEN,
       }),
-      metrics.metricNotificationsIgnored({
+      metrics.metric(WEBHOOK_METRIC.duplicate, {
         period,
-        label: 'already recorded, or not about authorization',
+        label: 'already recorded',
         color: cloudwatch.Color.GREY,
+      }),
+      metrics.metric(WEBHOOK_METRIC.stale, {
+        period,
+        label: 'older than the shop’s token',
+        color: cloudwatch.Color.BROWN,
+      }),
+      metrics.metric(WEBHOOK_METRIC.notOurs, {
+        period,
+        label: 'another type',
+        color: cloudwatch.Color.BLUE,
       }),
       metrics.metricNotificationsUnknownShop({
         period,

@@ -1,7 +1,7 @@
 // The TikTokShopWebhookReceiver construct: TikTok Shop's authorization notifications behind a
 // function URL, with least-privilege access, alarms and dashboard rows.
 import { Duration, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -145,23 +145,6 @@ export class TikTokShopWebhookReceiver extends Construct {
   /** Notifications of type 6 or 7 recorded and announced. */
   public metricNotificationsAccepted(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(WEBHOOK_METRIC.accepted, props);
-  }
-
-  /** Notifications answered 200 that changed nothing: seen before, stale, or of another type. */
-  public metricNotificationsIgnored(props: cloudwatch.MetricOptions = {}): cloudwatch.IMetric {
-    const { label, color, period, ...rest } = props;
-    const counted = { ...rest, ...(period && { period }) };
-    return new cloudwatch.MathExpression({
-      expression: 'duplicate + stale + notOurs',
-      usingMetrics: {
-        duplicate: this.metric(WEBHOOK_METRIC.duplicate, counted),
-        stale: this.metric(WEBHOOK_METRIC.stale, counted),
-        notOurs: this.metric(WEBHOOK_METRIC.notOurs, counted),
-      },
-      label: label ?? 'notifications ignored',
-      color,
-      period: period ?? Duration.hours(1),
-    });
   }
 
   /** Notifications naming a TikTok shop id no connected shop of the app is known to cover. */
