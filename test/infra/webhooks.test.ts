@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
@@ -306,6 +307,30 @@ describe('Refresher and stack: webhooks on request', () => {
     // Assess
     expect(plain.webhookReceiver).toBeUndefined();
     template.resourceCountIs('AWS::Lambda::Url', 0);
+  });
+
+  it('keeps the receiver outside the refresher’s VPC (it calls AWS only) and builds without a dashboard', () => {
+    // Act
+    const {
+      stack,
+      template,
+      refresher: placed,
+    } = synthesizeVariant((scope) => ({
+      shops: ['shop-a'],
+      createDashboard: false,
+      webhooks: true,
+      vpc: ec2.Vpc.fromVpcAttributes(scope, 'Vpc', {
+        vpcId: 'vpc-0a1b2c3d4e5f60718',
+        availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+        privateSubnetIds: ['subnet-0a1b2c3d4e5f60718', 'subnet-1a1b2c3d4e5f60718'],
+      }),
+    }));
+    const fnOf = (fn: IConstruct) => properties(template, logicalIdIn(stack, fn));
+
+    // Assess
+    expect(fnOf(placed.function)).toHaveProperty('VpcConfig');
+    expect(fnOf(placed.webhookReceiver?.function as IConstruct)).not.toHaveProperty('VpcConfig');
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
   });
 
   it('outputs every app’s URL to register in Partner Center', () => {
