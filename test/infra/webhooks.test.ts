@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
+import { functionAssetDir } from '../../infra/function-assets.js';
 import { TikTokShopConsentRegion } from '../../infra/refresher-props.js';
 import { STACK_NAME } from '../../infra/stack.js';
 import { TikTokShopWebhookReceiver, WEBHOOK_TAG_KEYS } from '../../infra/webhook-receiver.js';
@@ -21,6 +22,7 @@ import {
   METRICS_NAMESPACE,
 } from '../../lambda/shared/contract.js';
 import { SHOP_STATE_TAG, WEBHOOK_METRIC } from '../../lambda/shared/shop-state.js';
+import { functionUrlEvent } from '../support/function-url-server.js';
 import {
   environmentOf,
   expectExactStatements,
@@ -54,6 +56,31 @@ const everything = synthesizeVariant(
   },
 );
 const standalone = everything.stack.node.findChild('Webhooks') as TikTokShopWebhookReceiver;
+
+/** Runs the receiver's bundle in its own Node process, as Lambda would load it; its answer. */
+function invokeReceiverBundle(
+  environment: Record<string, string>,
+  event: unknown,
+): { statusCode: number } {
+  const script = `
+    const m = await import(process.argv[1]);
+    const context = { getRemainingTimeInMillis: () => 3000, awsRequestId: 'probe' };
+    const result = await m.handler(JSON.parse(process.argv[2]), context);
+    console.log('RESULT=' + JSON.stringify(result));`;
+  const output = execFileSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      script,
+      join(functionAssetDir('webhooks'), 'index.mjs'),
+      JSON.stringify(event),
+    ],
+    { encoding: 'utf8', env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', ...environment } },
+  );
+  const line = output.split('\n').find((text) => text.startsWith('RESULT='));
+  return JSON.parse(line?.slice('RESULT='.length) ?? 'null');
+}
 
 describe('Construct: TikTokShopWebhookReceiver', () => {
   it('serves a public function URL: TikTok cannot sign AWS requests, the HMAC authenticates', () => {
@@ -94,6 +121,22 @@ describe('Construct: TikTokShopWebhookReceiver', () => {
         us: 'tiktok-shop/apps/us/credentials',
       }),
     });
+  });
+
+  it('loads as bundled with the template’s environment, and answers a path of no app 404 before reading a secret', () => {
+    // Prepare: the two-app variant's environment, which the handler reads on its first delivery
+    const environment = environmentOf(
+      everything.template,
+      logicalIdIn(everything.stack, standalone.function),
+    );
+
+    // Act
+    const answers = ['/eu', '/us/extra'].map((path) =>
+      invokeReceiverBundle(environment, functionUrlEvent('POST', path, {}, Buffer.from('{}'))),
+    );
+
+    // Assess: a configuration the handler refused would answer 500
+    expect(answers.map((answer) => answer.statusCode)).toEqual([404, 404]);
   });
 
   it('may list secrets, read the credentials, tag token secrets with its own tags only, and publish', () => {
