@@ -161,7 +161,7 @@ export function webhookDashboardRows(
     leftYAxis: count,
   });
   const shops = graph({
-    title: 'Shops deauthorized and authorizations expiring, as TikTok notified, per hour',
+    title: 'Shops deauthorized (notified) and authorizations expiring, per hour',
     left: [
       metrics.metricShopsDeauthorized({ period: WEBHOOK_ALARM_PERIOD, label: 'deauthorized' }),
       metrics.metricAuthorizationExpiring({
@@ -176,7 +176,9 @@ export function webhookDashboardRows(
     left: [
       new cloudwatch.MathExpression({
         expression: 'duration / 1000',
-        usingMetrics: { duration: fn.metricDuration({ statistic: 'Maximum', period }) },
+        usingMetrics: {
+          duration: fn.metricDuration({ statistic: cloudwatch.Stats.MAXIMUM, period }),
+        },
         label: 'longest answer',
         period,
       }),

@@ -13,7 +13,7 @@ import {
   METRIC,
   METRICS_NAMESPACE,
 } from '../lambda/shared/contract.js';
-// Integrator: WEBHOOK_METRIC moves into contract.ts; SHOP_STATE_TAG names the tags the receiver writes.
+// Integrator: WEBHOOK_METRIC (and SHOP_STATE_TAG, the tag keys) move into contract.ts.
 import { SHOP_STATE_TAG, WEBHOOK_METRIC } from '../lambda/shared/shop-state.js';
 import { createAppFunction } from './lambda-function.js';
 import type { ITikTokShopTokenRefresher } from './refresher-interface.js';
@@ -123,7 +123,10 @@ export class TikTokShopWebhookReceiver extends Construct {
     this.grantAccess(role);
 
     this.alarms = createWebhookAlarms(this, this, fn, refresher.alarmTopic);
-    refresher.dashboard?.addWidgets(...webhookDashboardRows(this, fn, this.alarms).flat());
+    // One call per row: the widgets of one call are laid out left to right.
+    for (const row of webhookDashboardRows(this, fn, this.alarms)) {
+      refresher.dashboard?.addWidgets(...row);
+    }
   }
 
   /**
