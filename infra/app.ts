@@ -49,6 +49,7 @@ const stack = new TikTokShopTokenRefresherStack(app, STACK_NAME, {
   consentCallback: flag('consentCallback'),
   vpcId,
   dashboard: flag('dashboard'),
+  webhooks: flag('webhooks'),
 });
 if (shops === undefined) {
   // A deploy without the context would drop the shops of the previous deploy from the function.

@@ -20,6 +20,7 @@ export {
 export { TikTokShopExampleReader, type TikTokShopExampleReaderProps } from './example-reader.js';
 export type { VpcPlacement } from './network.js';
 export type { TikTokShopTokenRefresherAlarms } from './refresher-alarms.js';
+export type { ITikTokShopTokenRefresher } from './refresher-interface.js';
 export {
   MINIMUM_REFRESHER_TIMEOUT,
   type TikTokShopAppProps,
@@ -34,3 +35,8 @@ export {
 } from './stack.js';
 export { SCHEDULED_EVENT, TikTokShopTokenRefresher } from './token-refresher.js';
 export type { TikTokShopAppOptions } from './token-refresher-props.js';
+export {
+  TikTokShopWebhookReceiver,
+  type TikTokShopWebhookReceiverAlarms,
+  type TikTokShopWebhookReceiverProps,
+} from './webhook-receiver.js';

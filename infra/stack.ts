@@ -72,6 +72,12 @@ export interface TikTokShopTokenRefresherStackProps extends StackProps {
    * @default true
    */
   readonly dashboard?: boolean;
+  /**
+   * Deploy the webhook receiver, whose URLs (one per app) are registered in TikTok Partner
+   * Center for the authorization notifications.
+   * @default false
+   */
+  readonly webhooks?: boolean;
 }
 
 /** The deployable product: the refresher with its defaults, and the outputs an operator needs. */
@@ -92,6 +98,7 @@ export class TikTokShopTokenRefresherStack extends Stack {
       consentCallback,
       vpcId,
       dashboard,
+      webhooks,
       ...stackProps
     } = props;
     super(scope, id, {
@@ -110,6 +117,7 @@ export class TikTokShopTokenRefresherStack extends Stack {
       alarmEmail,
       vpc: vpcId === undefined ? undefined : ec2.Vpc.fromLookup(this, 'Vpc', { vpcId }),
       createDashboard: dashboard,
+      webhooks,
     });
 
     const { appCredentialsSecret, tokenSecrets, alarmTopic } = this.refresher;
@@ -147,6 +155,17 @@ export class TikTokShopTokenRefresherStack extends Stack {
       new CfnOutput(this, 'DashboardName', {
         description: 'The CloudWatch dashboard of the runs (CloudWatch console, Dashboards)',
         value: this.refresher.dashboard.dashboardName,
+      });
+    }
+
+    const receiver = this.refresher.webhookReceiver;
+    if (receiver !== undefined) {
+      new CfnOutput(this, 'WebhookUrls', {
+        description:
+          "Each app's webhook URL, as app=URL, comma-separated: register it in that app's Partner Center (docs/webhooks.md)",
+        value: Object.keys(this.refresher.appCredentialsSecretIds)
+          .map((app) => `${app}=${receiver.urlOf(app)}`)
+          .join(','),
       });
     }
 

@@ -211,6 +211,14 @@ export interface TikTokShopTokenRefresherProps {
    * @default lambda.Runtime.NODEJS_24_X (the runtime the bundles are tested on)
    */
   readonly runtime?: lambda.Runtime;
+
+  /**
+   * Also deploy a `TikTokShopWebhookReceiver`: TikTok Shop's authorization notifications
+   * (deauthorization, authorization expiring) at a public function URL to register per app in
+   * Partner Center (`webhookReceiver.urlOf(app)`). See docs/webhooks.md.
+   * @default false
+   */
+  readonly webhooks?: boolean;
 }
 
 /** Which of the deployment's apps a shop belongs to, for a shop `shops` does not bind. */

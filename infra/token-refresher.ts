@@ -18,6 +18,7 @@ import { createRefresherAlarms, type TikTokShopTokenRefresherAlarms } from './re
 import { AppDirectory, adoptedSecretId, createAppCredentials } from './refresher-apps.js';
 import { createRefresherDashboard } from './refresher-dashboard.js';
 import { createRefresherFunction, createRefresherSchedule } from './refresher-function.js';
+import type { ITikTokShopTokenRefresher } from './refresher-interface.js';
 import { RefresherMetricFactory } from './refresher-metrics.js';
 import {
   allowCloudWatchLogsToUseKey,
@@ -34,6 +35,7 @@ import type {
   TikTokShopConsentRegion,
   TikTokShopTokenRefresherProps,
 } from './token-refresher-props.js';
+import { TikTokShopWebhookReceiver } from './webhook-receiver.js';
 
 export { SCHEDULED_EVENT } from './refresher-function.js';
 
@@ -42,7 +44,7 @@ export { SCHEDULED_EVENT } from './refresher-function.js';
  * its secrets, least-privilege permissions, dead-letter queues, metrics, alarms and a dashboard;
  * optionally in a VPC, for a fixed egress IP.
  */
-export class TikTokShopTokenRefresher extends Construct {
+export class TikTokShopTokenRefresher extends Construct implements ITikTokShopTokenRefresher {
   /** The shortest `timeout` the props accept (MINIMUM_REFRESHER_TIMEOUT in TypeScript). */
   public static readonly MINIMUM_TIMEOUT: Duration = MINIMUM_REFRESHER_TIMEOUT;
 
@@ -99,6 +101,8 @@ export class TikTokShopTokenRefresher extends Construct {
   public readonly runtime: lambda.Runtime;
   /** The dashboard of the runs, unless turned off with `createDashboard: false`. */
   public readonly dashboard: cloudwatch.Dashboard | undefined;
+  /** The webhook receiver, with `webhooks: true`; its `urlOf(app)` is each app's webhook URL. */
+  public readonly webhookReceiver: TikTokShopWebhookReceiver | undefined;
 
   private readonly createdTokenSecrets: ReadonlyMap<string, secretsmanager.ISecret>;
   private readonly apps: AppDirectory;
@@ -205,6 +209,9 @@ export class TikTokShopTokenRefresher extends Construct {
           timeout,
           refreshBeforeExpiry,
         })
+      : undefined;
+    this.webhookReceiver = props.webhooks
+      ? new TikTokShopWebhookReceiver(this, 'WebhookReceiver', { refresher: this })
       : undefined;
   }
 

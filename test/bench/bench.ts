@@ -28,6 +28,7 @@ import {
 } from './format.js';
 import { measureReaderBundle, type ReaderBundle, renderReaderBundle } from './reader-bundle.js';
 import { measureRoundTrips, type RoundTrips, type RunShape } from './round-trips.js';
+import { measureWebhookAnswer, type WebhookAnswer } from './webhook-answer.js';
 
 /** Two shops: the cold start skips both; the round-trip runs refresh one of each at a time. */
 const SHOPS = ['bench-a', 'bench-b'];
@@ -56,6 +57,7 @@ interface Report {
   readonly apiClient: ApiClientCost;
   readonly readerBundle: ReaderBundle;
   readonly backlog: Backlog;
+  readonly webhookAnswer: WebhookAnswer;
   readonly figures: readonly Figure[];
 }
 
@@ -91,6 +93,8 @@ async function main(): Promise<void> {
       `running ${BACKLOG_RUNS} runs of ${seconds(BACKLOG_TIMEOUT_MS)} over ${BACKLOG_SHOPS} due shops…`,
     );
     const backlog = await runBacklog(deployment, BACKLOG_SHOPS, BACKLOG_TIMEOUT_MS, BACKLOG_RUNS);
+    progress(`measuring the webhook receiver's answers with ${LATENCY_MS} ms per call…`);
+    const webhookAnswer = await measureWebhookAnswer(workDir, LATENCY_MS);
     const report: Report = {
       node: process.version,
       cpus: availableParallelism(),
@@ -102,6 +106,7 @@ async function main(): Promise<void> {
       apiClient,
       readerBundle,
       backlog,
+      webhookAnswer,
       figures: [
         bundle.figure,
         coldStart.figure,
@@ -110,6 +115,7 @@ async function main(): Promise<void> {
         ...apiClient.figures,
         readerBundle.figure,
         ...backlogFigures(backlog),
+        ...webhookAnswer.figures,
       ],
     };
     process.stdout.write(
@@ -223,6 +229,8 @@ function render(report: Report, style: Style): string {
     ...renderApiClient(report.apiClient),
     ...renderReaderBundle(report.readerBundle),
     ...renderBacklog(report.backlog, style),
+    '',
+    ...renderWebhookAnswer(report.webhookAnswer, style),
     '',
     ...renderFigures(report.figures, style),
   ].join('\n');
@@ -373,6 +381,26 @@ function renderFleet(fleet: readonly FleetRun[], style: Style): string[] {
           .join(', ')}`,
     ),
     `  Lambda timeout ${seconds(first.lambdaTimeoutMs)}: the longest run took ${seconds(longest)} (${Math.round((longest / first.lambdaTimeoutMs) * 100)} %), ${longest < first.lambdaTimeoutMs ? 'not cut short' : 'CUT SHORT'}`,
+  ];
+}
+
+function renderWebhookAnswer(answer: WebhookAnswer, style: Style): string[] {
+  return [
+    style.bold(
+      `Webhook receiver: recorded type 7 notifications, ${answer.latencyMs} ms added to every AWS call, ${answer.processes} fresh processes`,
+    ),
+    ...renderTable(
+      [
+        { header: 'answer' },
+        { header: 'median', align: 'right' },
+        { header: "TikTok's wait", align: 'right' },
+      ],
+      [
+        ['cold (import + first delivery)', milliseconds(answer.coldMs), '3000 ms'],
+        ['warm', milliseconds(answer.warmMs), '3000 ms'],
+        ['slowest of all', milliseconds(answer.slowestMs), '3000 ms'],
+      ],
+    ),
   ];
 }
 

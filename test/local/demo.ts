@@ -16,6 +16,7 @@ import { renderTable, type Style, styleFor } from '../bench/format.js';
 import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment.js';
 import { synthesizeRefresher } from '../support/synth.js';
 import { type PictureRun, writeDashboardPicture } from './dashboard-picture.js';
+import { webhookChapter } from './demo-webhooks.js';
 import { startLocalOpenApi } from './endpoints/open-api.js';
 
 const HOUR = 3600;
@@ -339,7 +340,7 @@ async function main(): Promise<void> {
   const style = styleFor(process.stdout);
   const shops = SHOPS.map((entry) => entry.shop);
   progress('synthesizing the stack (CDK bundles the function with esbuild)…');
-  const synthesized = synthesizeRefresher({ shops });
+  const synthesized = synthesizeRefresher({ shops, webhooks: true });
   const alarms = alarmDefinitions(synthesized.template.toJSON());
   const schedule = scheduleOf(synthesized.template.toJSON());
   const { stack } = synthesized;
@@ -368,6 +369,23 @@ async function main(): Promise<void> {
         { force: true, shops: [secretNameOf(deployment, 'shop-fresh')] },
       ),
     );
+    const runContext = { deployment, alarms, functionId, style, runs };
+    await webhookChapter({
+      deployment,
+      style,
+      shopSecret: secretNameOf(deployment, 'shop-fresh'),
+      // Only the alarms on what the receiver counts: the refresher's others need a run.
+      alarmsFiring: (logs) => {
+        const points = emfDatapoints(logs);
+        const names = new Set(points.map((point) => point.name));
+        const watched = alarms.filter((alarm) => names.has(alarm.metricName));
+        return renderAlarms(evaluateAlarms(watched, points), style);
+      },
+      runAndDescribe: (title, event) => invokeAndDescribe(runContext, title, event),
+      scheduledEvent: schedule.event,
+      print: (lines) => report.print(lines),
+      progress,
+    });
     const picture = writeDashboardPicture(synthesized.template.toJSON(), runs);
     report.print([
       '',

@@ -23,6 +23,7 @@ interface Assembly {
       readonly kind: 'class' | 'interface' | 'enum';
       readonly datatype?: boolean;
       readonly base?: string;
+      readonly interfaces?: string[];
       readonly members?: { readonly name: string }[];
       readonly properties?: { readonly name: string; readonly static?: boolean; const?: boolean }[];
     }
@@ -60,6 +61,7 @@ describe('the jsii assembly', () => {
       'TikTokShopTokenRefresher',
       'TikTokShopConsentCallback',
       'TikTokShopExampleReader',
+      'TikTokShopWebhookReceiver',
     ]) {
       expect(type(construct)).toMatchObject({ kind: 'class', base: 'constructs.Construct' });
     }
@@ -81,10 +83,24 @@ describe('the jsii assembly', () => {
       'TikTokShopTokenRefresherStackProps',
       'TikTokShopStackAppProps',
       'TikTokShopTokenRefresherAlarms',
+      'TikTokShopWebhookReceiverProps',
+      'TikTokShopWebhookReceiverAlarms',
       'VpcPlacement',
     ]) {
       expect(type(props), props).toMatchObject({ kind: 'interface', datatype: true });
     }
+  });
+
+  it('lets the refresher create its webhook receiver or be given to one, as the interface it implements', () => {
+    // Assess
+    expect(type('ITikTokShopTokenRefresher')?.kind).toBe('interface');
+    expect(type('ITikTokShopTokenRefresher')?.datatype).toBeUndefined();
+    expect(type('TikTokShopTokenRefresher')?.interfaces).toContain(
+      `${PACKAGE}.ITikTokShopTokenRefresher`,
+    );
+    expect(type('TikTokShopTokenRefresher')?.properties?.map((p) => p.name)).toContain(
+      'webhookReceiver',
+    );
   });
 
   it('holds the consent region as an enum of row and us', () => {

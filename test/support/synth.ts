@@ -23,6 +23,8 @@ export interface SynthesizeOptions {
   readonly discoverByTag?: boolean;
   /** @default - none */
   readonly alarmEmail?: string;
+  /** Deploy the webhook receiver too. @default false */
+  readonly webhooks?: boolean;
 }
 
 /** The refresher function as the synthesized stack deploys it. */
@@ -63,6 +65,7 @@ export function synthesizeRefresher(options: SynthesizeOptions = {}): Synthesize
     shops: [...(options.shops ?? ['shop-a', 'shop-b'])],
     discoverByTag: options.discoverByTag,
     alarmEmail: options.alarmEmail,
+    ...(options.webhooks === undefined ? {} : { webhooks: options.webhooks }),
     ...(options.apps === undefined ? {} : { apps: options.apps }),
   });
   const assembly = app.synth();
