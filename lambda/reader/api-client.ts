@@ -285,6 +285,7 @@ class TikTokShopApiClient implements TikTokShopApi {
       baseDelayMs: TIKTOK_RETRY.baseDelayMs,
       maxDelayMs: TIKTOK_RETRY.maxDelayMs,
       ...(request.deadline === undefined ? {} : { deadline: request.deadline }),
+      what: `call ${request.method} ${request.path}`,
     });
   }
 
