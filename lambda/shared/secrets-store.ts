@@ -38,11 +38,14 @@ export interface StoredToken {
   readonly kept?: StoredVersion;
 }
 
+/** A secret's tags, as ListSecrets and DescribeSecret answer them. */
+export type SecretTags = readonly { readonly Key?: string; readonly Value?: string }[];
+
 /** A secret found by tag, with its tags as Secrets Manager lists them. */
 export interface TaggedSecret {
   readonly name: string;
   readonly arn: string;
-  readonly tags?: readonly { readonly Key?: string; readonly Value?: string }[];
+  readonly tags?: SecretTags;
 }
 
 export type WriteOutcome =
@@ -227,6 +230,21 @@ export class SecretsManagerTokenStore implements TokenStore {
       nextToken = page.NextToken;
     } while (nextToken !== undefined);
     return found;
+  }
+
+  /** A secret's tags (DescribeSecret, which reads no value); undefined when it does not exist. */
+  async tagsOf(secretId: string): Promise<SecretTags | undefined> {
+    try {
+      const answer = await this.#call('DescribeSecret', secretId, (send) =>
+        this.#client.send(new DescribeSecretCommand({ SecretId: secretId }), send),
+      );
+      return answer.Tags ?? [];
+    } catch (error) {
+      if (error instanceof SecretStoreError && error.awsName === 'ResourceNotFoundException') {
+        return undefined;
+      }
+      throw error;
+    }
   }
 
   /** The value under a label; undefined when no version carries it. */

@@ -149,6 +149,8 @@ describe('Function: handler', () => {
     });
     sm.on(PutSecretValueCommand).resolves({});
     sm.on(UpdateSecretVersionStageCommand).resolves({});
+    // The configured secrets carry no app tag: the default app's, unless a test says otherwise.
+    sm.on(DescribeSecretCommand).resolves({ Tags: [] });
     // No answer kept from an earlier run, unless a test says otherwise.
     sm.on(GetSecretValueCommand, { VersionStage: KEPT_LABEL }).rejects(
       new ResourceNotFoundException({ message: `can't find label ${KEPT_LABEL}`, $metadata: {} }),
