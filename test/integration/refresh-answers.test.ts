@@ -63,6 +63,14 @@ function shopLine(outcome: InvokeOutcome, name: string) {
   return outcome.result?.shops.find((shop) => shop.shop === name);
 }
 
+/** The shop's `shop …` log line: what a run that failed its invocation said of the shop. */
+function loggedShop(outcome: InvokeOutcome, name: string): Record<string, unknown> | undefined {
+  return outcome.logs
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .find((line) => line.shop === name && String(line.message).startsWith('shop '));
+}
+
 /** The EMF metrics line the run printed. */
 function metrics(outcome: InvokeOutcome): Record<string, unknown> {
   const line = outcome.logs.find((text) => text.includes('"_aws"'));
@@ -247,6 +255,60 @@ describe('Deployed refresher, with answers our checks used to throw away', {
           refreshTokenIn(deployment.secretsManager.current(SHOP_A)),
         ),
       ).toBe(true);
+    });
+  });
+
+  describe('when a forced console run kept an answer of a shop that is not due', () => {
+    const SCHEDULED = { source: 'aws.scheduler', 'detail-type': 'Scheduled Event', detail: {} };
+    let deployment: LocalDeployment;
+    let versionId: string | undefined;
+    let scheduled: InvokeOutcome;
+    let dryRun: InvokeOutcome;
+    let callsAfterConsole: number;
+    let eventsAfterConsole: number;
+
+    beforeAll(async () => {
+      // Prepare: every shop fresh; a person forces shop A from the console, TikTok's answer drifts
+      deployment = await deploy();
+      seedAll(deployment, [SHOP_A, SHOP_B, SHOP_C, SHOP_D]);
+      deployment.tiktok.failNext(1, { rewrite: drift.accessTokenExpiryAsDate });
+      await deployment.invoke({ force: true, shops: [SHOP_A] });
+      versionId = kept(deployment, SHOP_A)?.versionId;
+      callsAfterConsole = deployment.tiktok.calls.length;
+      eventsAfterConsole = deployment.eventBridge.events.length;
+
+      // Act: the next scheduled run, then a dry run
+      scheduled = await deployment.invoke(SCHEDULED);
+      dryRun = await deployment.invoke({ dryRun: true });
+    });
+
+    it('reports the shop failed on the next scheduled run, with its event and metric, until a person acts', () => {
+      expect(versionId).toBeDefined();
+      expect(loggedShop(scheduled, SHOP_A)).toMatchObject({
+        outcome: 'failed',
+        errorType: 'TokenNotCurrentError',
+      });
+      expect(scheduled.error?.errorMessage).toContain(
+        `${SHOP_A} (TokenNotCurrentError: an earlier run kept TikTok's answer as version ${versionId} (label ${KEPT_LABEL})`,
+      );
+      expect(metrics(scheduled)[METRIC.tokensNotCurrent]).toBe(1);
+      expect(metrics(scheduled)[METRIC.refreshFailures]).toBe(1);
+      expect(deployment.eventBridge.events.slice(eventsAfterConsole)).toContainEqual(
+        expect.objectContaining({
+          DetailType: DETAIL_TYPE.tokenNotCurrent,
+          Detail: expect.objectContaining({ shop: SHOP_A, versionId, label: KEPT_LABEL }),
+        }),
+      );
+    });
+
+    it('reports it failed in a dry run too, and calls TikTok in neither', () => {
+      expect(loggedShop(dryRun, SHOP_A)).toMatchObject({
+        outcome: 'failed',
+        errorType: 'TokenNotCurrentError',
+      });
+      expect(metrics(dryRun)[METRIC.tokensNotCurrent]).toBe(1);
+      expect(loggedShop(dryRun, SHOP_B)).toMatchObject({ outcome: 'skipped', reason: 'not-due' });
+      expect(deployment.tiktok.calls).toHaveLength(callsAfterConsole);
     });
   });
 

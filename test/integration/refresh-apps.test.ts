@@ -342,11 +342,7 @@ describe('Deployed refresher with two TikTok apps', { timeout: 120_000 }, () => 
     });
 
     it('refreshes an adopted secret with the app its tag names, as readers sign with it', () => {
-      expect(outcome.result?.shops[0]).toMatchObject({
-        shop: ADOPTED,
-        app: 'us',
-        outcome: 'refreshed',
-      });
+      expect(shopLines(outcome)).toContainEqual({ shop: ADOPTED, app: 'us', outcome: 'refreshed' });
       expect(apps.usTikTok.isRefreshTokenValid(adoptedRefreshToken)).toBe(false);
       expect(
         apps.usTikTok.isRefreshTokenValid(apps.deployment.storedRefreshToken(ADOPTED) ?? ''),

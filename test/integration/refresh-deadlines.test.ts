@@ -351,6 +351,11 @@ describe('Deployed refresher, against the clock and broken calls', { timeout: 12
         '{"app_key":"local-app-key","app_secret":""}',
         'does not hold {"app_key","app_secret"} (app_secret: must not be empty)',
       ],
+      [
+        'with a key and a secret of blanks only',
+        '{"app_key":"   ","app_secret":" \\t "}',
+        'does not hold {"app_key","app_secret"} (app_key: must not be blank; app_secret: must not be blank)',
+      ],
     ])(
       'fails a run with no shop due when the app credentials are %s, naming the secret and the problem',
       async ([, value, problem], { expect }) => {

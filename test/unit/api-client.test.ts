@@ -924,6 +924,28 @@ describe('Function: tiktokShopApi', () => {
     });
   });
 
+  describe('app credentials a person edited', () => {
+    it('refuses a key and secret of blanks only as malformed, naming the secret, without calling TikTok', async () => {
+      // Prepare
+      sm.reset();
+      tokenSecretHolds(token);
+      sm.on(GetSecretValueCommand, { SecretId: CREDENTIALS_ID }).resolves({
+        Name: CREDENTIALS_ID,
+        SecretString: JSON.stringify({ app_key: '  ', app_secret: ' \n ' }),
+      });
+
+      // Act
+      const error = await failure(client().get(SHOPS));
+
+      // Assess
+      expect(error).toBeInstanceOf(MalformedSecretError);
+      expect(error.message).toBe(
+        `secret ${CREDENTIALS_ID} does not hold the app credentials {"app_key","app_secret"} (app_key: must not be blank; app_secret: must not be blank)`,
+      );
+      expect(host.calls).toHaveLength(0);
+    });
+  });
+
   describe('a token secret a person edited', () => {
     it('refuses an access token an HTTP header cannot carry, without sending or quoting it', async () => {
       // Prepare: a line break pasted into the token
