@@ -1002,6 +1002,51 @@ describe('Function: tiktokShopApi', () => {
       );
     });
 
+    it.each<[string, Partial<TikTokShopApiOptions>, string]>([
+      [
+        'maxAttempts NaN',
+        { maxAttempts: Number.NaN },
+        'maxAttempts must be a whole number from 1 to 20',
+      ],
+      ['maxAttempts 0', { maxAttempts: 0 }, 'maxAttempts must be a whole number from 1 to 20'],
+      ['maxAttempts -1', { maxAttempts: -1 }, 'maxAttempts must be a whole number from 1 to 20'],
+      ['maxAttempts 1.5', { maxAttempts: 1.5 }, 'maxAttempts must be a whole number from 1 to 20'],
+      [
+        'timeoutMs NaN',
+        { timeoutMs: Number.NaN },
+        'timeoutMs must be a whole number from 1 to 900000',
+      ],
+      ['timeoutMs 0', { timeoutMs: 0 }, 'timeoutMs must be a whole number from 1 to 900000'],
+      ['timeoutMs -5', { timeoutMs: -5 }, 'timeoutMs must be a whole number from 1 to 900000'],
+      [
+        'maxResponseBytes -1',
+        { maxResponseBytes: -1 },
+        'maxResponseBytes must be a whole number from 1 to 1073741824',
+      ],
+      [
+        'maxResponseBytes NaN',
+        { maxResponseBytes: Number.NaN },
+        'maxResponseBytes must be a whole number from 1 to 1073741824',
+      ],
+      ['maxAge -1', { maxAge: -1 }, 'maxAge must be a whole number from 0 to 86400'],
+      [
+        'several at once',
+        { maxAttempts: 0, timeoutMs: Number.POSITIVE_INFINITY },
+        'timeoutMs must be a whole number from 1 to 900000; maxAttempts must be a whole number from 1 to 20',
+      ],
+    ])('refuses %s when the client is made, naming the option', (_case, options, problem) => {
+      const build = () => client(options);
+
+      expect(build).toThrow(ConfigurationError);
+      expect(build).toThrow(`TikTok Shop API client: ${problem}`);
+    });
+
+    it('accepts whole numbers within the bounds', () => {
+      expect(() =>
+        client({ maxAttempts: 1, timeoutMs: 1, maxResponseBytes: 1, maxAge: 0 }),
+      ).not.toThrow();
+    });
+
     it('requires the app-credentials secret for a token secret not named <prefix>tokens/<shop>', () => {
       vi.stubEnv('APP_CREDENTIALS_SECRET_ID', '');
 
