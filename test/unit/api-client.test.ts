@@ -35,6 +35,7 @@ import {
   OPEN_API_CODE,
   startLocalOpenApi,
 } from '../local/endpoints/open-api.js';
+import { echoedParts, echoForms } from '../support/echo-forms.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 const TOKEN_ID = 'tiktok-shop/tokens/shop-a';
@@ -601,6 +602,33 @@ describe('Function: tiktokShopApi', () => {
       expect(error.message.length).toBeLessThan(600);
       expect((error as TikTokApiError).requestId?.length).toBeLessThanOrEqual(129);
       expect((error as TikTokApiError).requestId).not.toContain(sign);
+    });
+
+    describe('partial and reshaped echoes', () => {
+      /** A host that quotes `echo` in its refusal's message and in its request_id. */
+      function echoing(echo: string) {
+        return client({
+          fetch: async () => {
+            const body = { code: 21001001, message: `no order for ${echo}`, request_id: echo };
+            return new Response(JSON.stringify(body), { status: 200 });
+          },
+        });
+      }
+
+      it.each(['access token', 'app secret'] as const)(
+        'leaves no 8 characters of the %s, however TikTok quotes it, in the error',
+        async (which) => {
+          for (const [form, echo] of echoForms(which === 'app secret' ? APP_SECRET : token)) {
+            // Act
+            const error = await failure(echoing(echo).get(SHOPS));
+
+            // Assess
+            expect(error, form).toBeInstanceOf(TikTokApiError);
+            expect(echoedParts(error.message, echo), form).toEqual([]);
+            expect(echoedParts((error as TikTokApiError).requestId ?? '', echo), form).toEqual([]);
+          }
+        },
+      );
     });
 
     it('fails at once on a 36009004 that does not name the access token', async () => {
