@@ -13,6 +13,7 @@ import { MAX_ANSWER_BYTES } from '../../lambda/shared/tiktok-auth-client.js';
 import { MAX_STORED_BYTES, TRIMMED_FIELD } from '../../lambda/shared/token.js';
 import { LocalHttpServer } from '../local/endpoints/http.js';
 import { drift } from '../local/endpoints/tiktok.js';
+import { echoedParts, echoForms } from '../support/echo-forms.js';
 import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment.js';
 
 /**
@@ -255,6 +256,55 @@ describe('Deployed refresher, with answers our checks used to throw away', {
           refreshTokenIn(deployment.secretsManager.current(SHOP_A)),
         ),
       ).toBe(true);
+    });
+  });
+
+  describe('when TikTok quotes the refresh token and the app secret back, in part or reshaped', () => {
+    let deployment: LocalDeployment;
+    let refreshToken: string;
+    let appSecret: string;
+    const outputs: { form: string; echoes: string[]; output: string }[] = [];
+
+    beforeAll(async () => {
+      // Prepare: shop A is due; each forced run gets a refusal quoting both secrets one way
+      deployment = await deploy();
+      refreshToken = seedAll(deployment)[SHOP_A]?.refreshToken ?? '';
+      appSecret = deployment.tiktok.issuedSecrets()[0] ?? '';
+      const secretEchoes = new Map(echoForms(appSecret));
+
+      // Act
+      for (const [form, tokenEcho] of echoForms(refreshToken)) {
+        const secretEcho = secretEchoes.get(form) ?? '';
+        deployment.tiktok.failNext(1, {
+          code: 36001234,
+          message: `bad refresh_token ${tokenEcho} for app_secret ${secretEcho}`,
+        });
+        const eventsBefore = deployment.eventBridge.events.length;
+        const outcome = await deployment.invoke({ force: true, shops: [SHOP_A] });
+        const published = JSON.stringify(deployment.eventBridge.events.slice(eventsBefore));
+        const output = [...outcome.logs, JSON.stringify(outcome), published].join('\n');
+        outputs.push({ form, echoes: [tokenEcho, secretEcho], output });
+      }
+    });
+
+    it('reports each refusal with TikTok’s code and what is left of its message', () => {
+      for (const { form, output } of outputs) {
+        expect(output, form).toContain('TikTok answered code 36001234: bad refresh_token ');
+        expect(output, form).toContain('[redacted]');
+      }
+    });
+
+    it('lets no 8 characters of either reach the summary, the log or an event', () => {
+      expect(refreshToken).not.toBe('');
+      expect(appSecret).not.toBe('');
+      for (const { form, echoes, output } of outputs) {
+        for (const echo of echoes) expect(echoedParts(output, echo), form).toEqual([]);
+      }
+    });
+
+    it('keeps the stored token, which still works', () => {
+      expect(deployment.storedRefreshToken(SHOP_A)).toBe(refreshToken);
+      expect(deployment.tiktok.isRefreshTokenValid(refreshToken)).toBe(true);
     });
   });
 
