@@ -258,7 +258,8 @@ class TikTokShopApiClient implements TikTokShopApi {
     deadline: number | undefined,
   ): Promise<string> {
     const shops = await shopsOf(this.#shopListKey, () => this.#lookUpShops(credentials, deadline));
-    return selectShop(shops, selector, this.#tokenSecretId).cipher;
+    const { accessToken, app } = credentials;
+    return selectShop(shops, selector, this.#tokenSecretId, [accessToken, app.app_secret]).cipher;
   }
 
   async #lookUpShops(

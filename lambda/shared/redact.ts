@@ -30,13 +30,16 @@ const MASK = '[redacted]';
 export const PART_LENGTH = 8;
 const MAX_QUOTED = 300;
 const MAX_SCANNED = 4 * MAX_QUOTED;
+/** A character of base64 or base64url. */
+const BASE64_CHAR = /[A-Za-z0-9+/_-]/;
 /** Encoded forms shorter than this are not looked for whole: too likely to match innocent text. */
 const MIN_ENCODED_LENGTH = 8;
 
 /**
  * Masks every run of `text` made of PART_LENGTH-character pieces of a secret or of its encodings,
- * compared in lower case. Every run of PART_LENGTH or more characters of a secret is made of such
- * pieces, so it goes whole; the mask itself holds none.
+ * compared in lower case, with up to 4 base64 characters before it and 3 after. Every run of
+ * PART_LENGTH or more characters of a secret is made of such pieces, so it goes whole; the mask
+ * itself holds none.
  */
 function maskParts(text: string, secrets: readonly string[]): string {
   const pieces = new Set<string>();
@@ -52,7 +55,14 @@ function maskParts(text: string, secrets: readonly string[]): string {
   const lower = text.toLowerCase();
   const masked = new Array<boolean>(text.length).fill(false);
   for (let i = 0; i + PART_LENGTH <= lower.length; i++) {
-    if (pieces.has(lower.slice(i, i + PART_LENGTH))) masked.fill(true, i, i + PART_LENGTH);
+    if (!pieces.has(lower.slice(i, i + PART_LENGTH))) continue;
+    // A base64 run's edge groups mix the secret's first and last bytes with their neighbours'.
+    let [start, end] = [i, i + PART_LENGTH];
+    while (start > 0 && i - start < 4 && BASE64_CHAR.test(text.charAt(start - 1))) start--;
+    while (end < text.length && end - i - PART_LENGTH < 3 && BASE64_CHAR.test(text.charAt(end))) {
+      end++;
+    }
+    masked.fill(true, start, end);
   }
   let out = '';
   for (let i = 0; i < text.length; i++) {

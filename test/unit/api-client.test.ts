@@ -615,6 +615,32 @@ describe('Function: tiktokShopApi', () => {
         });
       }
 
+      it('leaves no 8 characters of the access token in the shops a refused selection lists', async () => {
+        for (const [form, echo] of echoForms(token)) {
+          // Prepare: two shops, no selection, their names quoting the token
+          const api = client({
+            fetch: async () => {
+              const shops = [1, 2].map((n) => ({
+                id: `74940${n}`,
+                name: `Acme ${echo}`,
+                region: 'GB',
+                cipher: `GCP_${n}`,
+              }));
+              return new Response(JSON.stringify({ code: 0, data: { shops } }), { status: 200 });
+            },
+          });
+          api.forgetShops();
+
+          // Act
+          const error = await failure(api.get(SEARCH));
+
+          // Assess
+          expect(error, form).toBeInstanceOf(ShopSelectionError);
+          expect(error.message, form).toContain('which shop? the token in secret');
+          expect(echoedParts(error.message, echo), form).toEqual([]);
+        }
+      });
+
       it.each(['access token', 'app secret'] as const)(
         'leaves no 8 characters of the %s, however TikTok quotes it, in the error',
         async (which) => {
