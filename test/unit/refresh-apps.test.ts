@@ -440,6 +440,26 @@ describe('Class: AppCredentialReads', () => {
     expect(await reads.failure()).toBe(problem);
   });
 
+  it('names the app and its secret when the read ran out of time, for the shops and the invocation', async () => {
+    // Prepare: the store's own message names the call, not whose credentials they were
+    const late = new TransientError(
+      `Secrets Manager GetSecretValue (secret ${US_SECRET}) did not answer within 2000 ms`,
+    );
+    const reads = new AppCredentialReads(secretIds, () => Promise.reject(late));
+
+    // Act
+    const shopsSee = await reads.get('us').catch((error: unknown) => error);
+    const invocationSees = await reads.failure();
+
+    // Assess
+    for (const error of [shopsSee, invocationSees]) {
+      expect(error).toBeInstanceOf(TransientError);
+      expect((error as Error).message).toBe(
+        `the credentials of app "us" (secret ${US_SECRET}) could not be read: ${late.message}`,
+      );
+    }
+  });
+
   it("names every app's secret and problem when several apps' credentials cannot be used", async () => {
     const reads = new AppCredentialReads(secretIds, async (secretId) => {
       throw new SecretStoreError(`app credentials: secret ${secretId} does not exist`);
