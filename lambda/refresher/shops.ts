@@ -58,7 +58,10 @@ export async function learnAppTags(
   return mapWithConcurrency(shops, concurrency, async (shop): Promise<ListedShop> => {
     if (found.has(shop.name)) return { ...shop, tagsRead: true };
     try {
-      const appTag = appTagOf(await tagsOf(shop.id));
+      const tags = await tagsOf(shop.id);
+      // No such secret: its read reports it missing, which says more than its app would.
+      if (tags === undefined) return shop;
+      const appTag = appTagOf(tags);
       return { ...shop, ...(appTag === undefined ? {} : { appTag }), tagsRead: true };
     } catch (error) {
       const { errorType, message } = describeError(error);

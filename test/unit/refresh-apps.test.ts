@@ -552,6 +552,15 @@ describe('Function: learnAppTags', () => {
     expect(described).toEqual(['tiktok-shop/tokens/adopted-us', 'tiktok-shop/tokens/acme-uk']);
   });
 
+  it('leaves the app of a configured secret that does not exist to its read, which reports it missing', async () => {
+    const shops = configuredShops(['tiktok-shop/tokens/acme-us'], []);
+
+    const [bound] = withApps(await learnAppTags(shops, [], async () => undefined, 2), twoApps);
+
+    expect(bound).toMatchObject({ app: 'us' });
+    expect(bound).not.toHaveProperty('appProblem');
+  });
+
   it('describes no secret found by tag: ListSecrets brought its tags', async () => {
     const discovered = [{ name: 'tiktok-shop/tokens/found-us', arn: 'arn-found-us', tags: usTags }];
     const described: string[] = [];
