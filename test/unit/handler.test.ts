@@ -253,6 +253,16 @@ describe('Function: handler', () => {
       expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
     });
 
+    it('reads the tags of each configured secret not found by tag once a run, with DescribeSecret', async () => {
+      stored(SHOP_A, { raw: seller(5 * DAY).raw, versionId: 'a1' });
+      stored(SHOP_B, { raw: seller(5 * DAY).raw, versionId: 'b1' });
+
+      await invoke({});
+
+      const described = sm.commandCalls(DescribeSecretCommand).map((call) => call.args[0].input);
+      expect(described).toEqual([{ SecretId: SHOP_A }, { SecretId: SHOP_B }]);
+    });
+
     it('fails a run with nothing due when the app credentials cannot be read, after reporting every shop', async () => {
       // Prepare: the app-credentials secret was created empty and never filled
       sm.on(GetSecretValueCommand, { SecretId: CREDENTIALS_ID }).rejects(
