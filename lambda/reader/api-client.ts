@@ -3,6 +3,7 @@
 import { checkBaseUrl } from '../shared/base-url.js';
 import { API_READER_ENV, DEFAULT_TIKTOK_API_BASE_URL } from '../shared/contract.js';
 import type { AppCredentials } from '../shared/credentials.js';
+import { wholeNumberProblem } from '../shared/env.js';
 import {
   ConfigurationError,
   DeadlineExceededError,
@@ -132,6 +133,7 @@ class TikTokShopApiClient implements TikTokShopApi {
     }
     const urlProblem = checkBaseUrl(baseUrl) ?? originProblem(baseUrl);
     if (urlProblem !== undefined) problems.push(`the API base URL ${urlProblem}`);
+    problems.push(...numberProblems(options));
     if (problems.length > 0 || !tokenSecretId) {
       throw new ConfigurationError(`TikTok Shop API client: ${problems.join('; ')}`);
     }
@@ -256,7 +258,8 @@ class TikTokShopApiClient implements TikTokShopApi {
     deadline: number | undefined,
   ): Promise<string> {
     const shops = await shopsOf(this.#shopListKey, () => this.#lookUpShops(credentials, deadline));
-    return selectShop(shops, selector, this.#tokenSecretId).cipher;
+    const { accessToken, app } = credentials;
+    return selectShop(shops, selector, this.#tokenSecretId, [accessToken, app.app_secret]).cipher;
   }
 
   async #lookUpShops(
@@ -285,6 +288,7 @@ class TikTokShopApiClient implements TikTokShopApi {
       baseDelayMs: TIKTOK_RETRY.baseDelayMs,
       maxDelayMs: TIKTOK_RETRY.maxDelayMs,
       ...(request.deadline === undefined ? {} : { deadline: request.deadline }),
+      what: `call ${request.method} ${request.path}`,
     });
   }
 
@@ -351,6 +355,31 @@ class TikTokShopApiClient implements TikTokShopApi {
       appCredentialsSecretId: credentials.appCredentialsSecretId,
     });
   }
+}
+
+/**
+ * The numeric options' bounds. Outside them a client misbehaves quietly (NaN attempts retry until
+ * a deadline, a NaN timeout reads as a network error, a negative size refuses every answer), so
+ * each is refused when the client is made, naming the option.
+ */
+const NUMBER_OPTIONS = {
+  timeoutMs: [1, 900_000],
+  maxAttempts: [1, 20],
+  maxResponseBytes: [1, 1024 * 1024 * 1024],
+  maxAge: [0, 86_400],
+} as const satisfies Record<string, readonly [number, number]>;
+
+function numberProblems(options: TikTokShopApiOptions): string[] {
+  const problems: string[] = [];
+  for (const [name, [min, max]] of Object.entries(NUMBER_OPTIONS)) {
+    const value: unknown = options[name as keyof typeof NUMBER_OPTIONS];
+    if (value === undefined) continue;
+    // NaN, 1.5 and -1 fail as the environment's values do: their text is no whole number.
+    const text = typeof value === 'number' ? String(value) : '';
+    const problem = wholeNumberProblem(name, text, min, max);
+    if (problem !== undefined) problems.push(problem);
+  }
+  return problems;
 }
 
 function originProblem(baseUrl: string): string | undefined {

@@ -2,6 +2,7 @@
 // and the choice of the one a call acts for.
 import * as z from 'zod/mini';
 import { UnexpectedResponseError } from '../shared/errors.js';
+import { redact } from '../shared/redact.js';
 import { describeIssue } from '../shared/token.js';
 import { ShopSelectionError } from './errors.js';
 
@@ -79,10 +80,15 @@ export function parseAuthorizedShops(data: unknown): readonly AuthorizedShop[] {
   return parsed.data.shops;
 }
 
+/**
+ * The one shop `selector` picks; else a ShopSelectionError listing the shops the token covers.
+ * What TikTok says of them is remote text: `secrets` are masked in it (see redact).
+ */
 export function selectShop(
   shops: readonly AuthorizedShop[],
   selector: ShopSelector,
   tokenSecretId: string,
+  secrets: readonly string[] = [],
 ): AuthorizedShop {
   const same = (a: string | undefined, b: string) =>
     a === undefined || a.trim().toLowerCase() === b.trim().toLowerCase();
@@ -103,11 +109,11 @@ export function selectShop(
   const wanted = describeSelector(selector);
   if (matching.length === 0) {
     throw new ShopSelectionError(
-      `no shop ${wanted}: ${covered} ${listShops(shops)}; choose one with the shop option (id, name or region)`,
+      `no shop ${wanted}: ${covered} ${listShops(shops, secrets)}; choose one with the shop option (id, name or region)`,
     );
   }
   throw new ShopSelectionError(
-    `${wanted === '' ? 'which shop?' : `more than one shop ${wanted}:`} ${covered} ${listShops(shops)}; choose one with the shop option (id, name or region)`,
+    `${wanted === '' ? 'which shop?' : `more than one shop ${wanted}:`} ${covered} ${listShops(shops, secrets)}; choose one with the shop option (id, name or region)`,
   );
 }
 
@@ -118,12 +124,13 @@ function describeSelector(selector: ShopSelector): string {
 }
 
 /** `2 shops: 7494… "Acme UK" (GB, LOCAL), …`, at most five named. */
-function listShops(shops: readonly AuthorizedShop[]): string {
+function listShops(shops: readonly AuthorizedShop[], secrets: readonly string[]): string {
+  const said = (text: string, length: number) => redact(text.slice(0, length), secrets);
   const named = shops
     .slice(0, 5)
     .map(
       (shop) =>
-        `${shop.id} "${shop.name.slice(0, 40)}" (${shop.region}${shop.seller_type === undefined ? '' : `, ${shop.seller_type}`})`,
+        `${said(shop.id, 40)} "${said(shop.name, 40)}" (${said(shop.region, 10)}${shop.seller_type === undefined ? '' : `, ${said(shop.seller_type, 20)}`})`,
     );
   const more = shops.length > 5 ? `, and ${shops.length - 5} more` : '';
   return `${shops.length} shop${shops.length === 1 ? '' : 's'}: ${named.join(', ')}${more}`;

@@ -17,7 +17,7 @@ import { type Config, loadConfig, movedOnChecks } from './config.js';
 import { AppCredentialReads, incompleteRunError } from './invocation.js';
 import { type RunSummary, refreshShops } from './refresh.js';
 import { parseRunRequest } from './run-request.js';
-import { configuredShops, selectShops, withApps } from './shops.js';
+import { configuredShops, learnAppTags, selectShops, withApps } from './shops.js';
 
 // Built once per execution environment and reused by every invocation it serves. Every call has
 // a connection and a request timeout; the run's deadline (the signals below) bounds the rest.
@@ -63,10 +63,15 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
     });
     const discovered =
       config.tokenSecretTagKey === undefined ? [] : await store.listByTag(config.tokenSecretTagKey);
-    const shops = withApps(
-      selectShops(configuredShops(config.tokenSecretIds, discovered), request.shops),
-      config.apps,
+    const selected = selectShops(configuredShops(config.tokenSecretIds, discovered), request.shops);
+    // The app tag of each shop ListSecrets did not bring: readers follow it, so must the run.
+    const tagged = await learnAppTags(
+      selected,
+      discovered,
+      (secretId) => store.tagsOf(secretId),
+      config.maxConcurrency,
     );
+    const shops = withApps(tagged, config.apps);
     logger.info('refresh run started', { ...request, shops: shops.length });
     // Each app's credentials are read once per run, beside the shops' reads, for every app the
     // run has a shop of: broken credentials fail every run, due or not.

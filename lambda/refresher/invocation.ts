@@ -4,9 +4,11 @@ import { ENV } from '../shared/contract.js';
 import {
   AppCredentialsError,
   ConfigurationError,
+  DeadlineExceededError,
   listSome,
   type RefresherError,
   RefreshIncompleteError,
+  TransientError,
   toInternalError,
 } from '../shared/errors.js';
 import type { AppCredentials } from '../shared/token.js';
@@ -44,7 +46,9 @@ export class AppCredentialReads {
               `app "${app}" has no credentials secret (${ENV.appCredentialsSecretId} is not set)`,
             ),
           )
-        : this.#read(secretId);
+        : this.#read(secretId).catch((error: unknown) => {
+            throw namingApp(app, secretId, error);
+          });
     // Whoever needs them reports a failure; `failure` raises it once the run is over.
     read.catch(() => {});
     this.#reads.push({ app, read });
@@ -71,6 +75,20 @@ export class AppCredentialReads {
       )}`,
     );
   }
+}
+
+/**
+ * A read of app credentials that ran out of time, saying whose credentials and where: the store's
+ * own message names the call, which alone does not tell an operator which app's shops wait. Other
+ * failures already name the secret and say what to put in it.
+ */
+function namingApp(app: string, secretId: string, error: unknown): unknown {
+  if (!(error instanceof TransientError || error instanceof DeadlineExceededError)) return error;
+  const ErrorClass = error instanceof TransientError ? TransientError : DeadlineExceededError;
+  return new ErrorClass(
+    `the credentials of app "${app}" (secret ${secretId}) could not be read: ${error.message}`,
+    { cause: error },
+  );
 }
 
 /**

@@ -241,6 +241,8 @@ async function survey(shop: Shop, index: number, run: Run): Promise<ShopReport |
     inEffect = token;
     const by = refreshBy(token, stored.current.createdAt);
     if (request.dryRun || interruptedWrite(stored, token) === undefined) {
+      // Before any exit: a kept answer fails every run, due or not, until a person acts.
+      refuseWhileAnswerKept(shop, stored);
       const now = deps.clock.now();
       if (!isDue(by, now, run.due)) return skippedReport(shop, token, 'not-due');
       checkRefreshTokenAlive(token, now);
@@ -283,6 +285,7 @@ async function refreshShop(due: DueShop, run: Run): Promise<ShopReport> {
       inEffect = token;
     }
     const recovered = interrupted !== undefined;
+    refuseWhileAnswerKept(shop, stored);
 
     const now = deps.clock.now();
     if (!isDue(refreshBy(token, storedAt), now, run.due)) {
@@ -293,17 +296,16 @@ async function refreshShop(due: DueShop, run: Run): Promise<ShopReport> {
     checkRefreshTokenAlive(token, now);
     if (msLeft(run) < budget.workNeedMs) return deferredReport(shop, inEffect, runTime(run));
 
-    refuseWhileAnswerKept(shop, stored);
+    const credentials = await run.credentials(appOf(shop));
+    // The credentials may have come late (a slow read of their secret): the plan is checked
+    // again right before TikTok is called, the one call that cannot be undone.
+    if (msLeft(run) < budget.workNeedMs) return deferredReport(shop, inEffect, runTime(run));
     let answer: TokenAnswer;
     try {
       run.stages.set(index, 'refreshing');
       // No attempt starts that could not end before the time kept for storing its answer.
       const deadline = run.workEnd - budget.storeReserveMs - budget.tiktokAttemptMs;
-      answer = await deps.tiktok.refreshToken(
-        await run.credentials(appOf(shop)),
-        token.data.refresh_token,
-        deadline,
-      );
+      answer = await deps.tiktok.refreshToken(credentials, token.data.refresh_token, deadline);
     } catch (error) {
       if (
         error instanceof ReauthorizationRequiredError &&
@@ -322,10 +324,11 @@ async function refreshShop(due: DueShop, run: Run): Promise<ShopReport> {
 }
 
 /**
- * Before TikTok is called (a call that cannot be undone): an answer kept by an earlier run and
- * written after the current token may hold the only refresh token that works. Presenting the
- * replaced one could make TikTok revoke it, so nothing is asked until a person has made the kept
- * answer current or removed its label. The kept label was read with the token, in the same round.
+ * An answer kept by an earlier run and written after the current token may hold the only refresh
+ * token that works. Presenting the replaced one could make TikTok revoke it, so nothing is asked
+ * until a person has made the kept answer current or removed its label; and every run, due or
+ * not, dry or not, reports the shop failed meanwhile, so that the alarm stays on. The kept label
+ * was read with the token, in the same round.
  */
 function refuseWhileAnswerKept(shop: Shop, stored: StoredToken): void {
   const kept = keptAnswerAhead(stored);

@@ -1,10 +1,11 @@
 // The shops a run covers: those configured by name and those found by tag, each bound to the
 // TikTok app whose credentials refresh its token.
 import { type AppsConfig, appTagOf, shopApp } from '../shared/apps.js';
-import { DEFAULT_APP } from '../shared/contract.js';
-import { InvalidEventError, listSome } from '../shared/errors.js';
-import type { TaggedSecret } from '../shared/secrets-store.js';
+import { APPS_ENV, DEFAULT_APP, DEFAULT_APP_TAG_KEY } from '../shared/contract.js';
+import { describeError, InvalidEventError, listSome } from '../shared/errors.js';
+import type { SecretTags, TaggedSecret } from '../shared/secrets-store.js';
 import { shopFromId, type Shop as TokenSecret } from '../shared/shop.js';
+import { mapWithConcurrency } from '../shared/timing.js';
 
 /** A shop of a run: its token secret and the TikTok app whose credentials refresh its token. */
 export interface Shop extends TokenSecret {
@@ -17,6 +18,10 @@ export interface Shop extends TokenSecret {
 /** A configured or discovered shop before its app is known: the app tag its secret carries. */
 export interface ListedShop extends TokenSecret {
   readonly appTag?: string;
+  /** Its secret's tags were read (found by tag, or described): no `appTag` means no app tag. */
+  readonly tagsRead?: boolean;
+  /** Why its secret's tags could not be read: the shop fails with it, its app unknown. */
+  readonly tagProblem?: string;
 }
 
 /**
@@ -38,14 +43,65 @@ export function configuredShops(
 }
 
 /**
+ * The app tags of the shops whose tags ListSecrets did not bring (configured by name, not found
+ * by tag): one DescribeSecret per such shop and run, `concurrency` at a time. Readers follow a
+ * secret's app tag, so the refresher must know it too. A secret that does not exist has no tags
+ * (its read says it is missing); one whose tags cannot be read carries the problem.
+ */
+export async function learnAppTags(
+  shops: readonly ListedShop[],
+  discovered: readonly TaggedSecret[],
+  tagsOf: (secretId: string) => Promise<SecretTags | undefined>,
+  concurrency: number,
+): Promise<ListedShop[]> {
+  const found = new Set(discovered.map((secret) => secret.name));
+  return mapWithConcurrency(shops, concurrency, async (shop): Promise<ListedShop> => {
+    if (found.has(shop.name)) return { ...shop, tagsRead: true };
+    try {
+      const tags = await tagsOf(shop.id);
+      // No such secret: its read reports it missing, which says more than its app would.
+      if (tags === undefined) return shop;
+      const appTag = appTagOf(tags);
+      return { ...shop, ...(appTag === undefined ? {} : { appTag }), tagsRead: true };
+    } catch (error) {
+      const { errorType, message } = describeError(error);
+      const tagProblem = `the tags of secret ${shop.name} could not be read, so its app (tag ${DEFAULT_APP_TAG_KEY}) is unknown: ${errorType}: ${message}`;
+      return { ...shop, tagProblem };
+    }
+  });
+}
+
+/**
  * Each shop with its app: its SHOP_APPS entry, else its secret's app tag, else DEFAULT_APP. A
- * shop bound to an app the deployment does not know carries the problem, naming the shop.
+ * shop bound to an app the deployment does not know, or whose SHOP_APPS entry and app tag
+ * disagree (readers follow the tag, so the two would sign with different apps), carries the
+ * problem, naming the shop and both apps.
  */
 export function withApps(shops: readonly ListedShop[], apps: AppsConfig): Shop[] {
-  return shops.map(({ appTag, ...shop }) => {
+  return shops.map(({ appTag, tagsRead, tagProblem, ...shop }) => {
+    const problem = tagProblem ?? disagreement(apps, shop.name, appTag, tagsRead === true);
+    if (problem !== undefined) return { ...shop, appProblem: problem };
     const bound = shopApp(apps, shop.name, appTag);
     return bound.ok ? { ...shop, app: bound.app } : { ...shop, appProblem: bound.problem };
   });
+}
+
+/** Why a shop's SHOP_APPS entry and its secret's app tag name different apps, if they do. */
+function disagreement(
+  apps: AppsConfig,
+  name: string,
+  appTag: string | undefined,
+  tagsRead: boolean,
+): string | undefined {
+  const configured = apps.shopApps.get(name);
+  if (configured === undefined || configured === (appTag ?? DEFAULT_APP)) return undefined;
+  const bound = `shop ${name} is bound to app "${configured}" by ${APPS_ENV.shopApps} (the construct's shops)`;
+  if (appTag !== undefined) {
+    return `${bound}, but its token secret's tag ${DEFAULT_APP_TAG_KEY} names app ${JSON.stringify(appTag.slice(0, 40))}: readers follow the tag, so the two must agree; correct the tag or the binding`;
+  }
+  // Unread tags (a test's or an older caller's list) say nothing about the secret.
+  if (!tagsRead) return undefined;
+  return `${bound}, but its token secret carries no ${DEFAULT_APP_TAG_KEY} tag, so readers would use the default app's credentials: tag the secret ${DEFAULT_APP_TAG_KEY}=${configured}`;
 }
 
 /** The app whose credentials refresh the shop's token. */

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import type { SdkError } from '@smithy/types';
+import { AWS_REQUEST_TIMEOUT_MS } from './budget.js';
 import { RefresherError, SecretStoreError, TransientError } from './errors.js';
 import { redact } from './redact.js';
 import { type Clock, retry } from './timing.js';
@@ -20,23 +21,46 @@ export interface SecretsManagerCallOptions {
   };
   /** The run's own abort: a call it cut short is reported as out of time, not as AWS's error. */
   readonly signal?: AbortSignal;
+  /**
+   * The longest one attempt may take in all, from sending to the answer's last byte. The SDK's
+   * requestTimeout only bounds the silence between bytes: an answer sent a byte at a time would
+   * last as long as it pleases. @default AWS_REQUEST_TIMEOUT_MS
+   */
+  readonly attemptTimeoutMs?: number;
+  /** Awaited before each attempt, outside its time bound: a write's turn at the paced rate. */
+  readonly pace?: () => Promise<void>;
+}
+
+/** What `call` sends its command with: aborted by the run's signal or the attempt's bound. */
+export interface SendOptions {
+  readonly abortSignal: AbortSignal;
 }
 
 /**
- * Runs `call`, retrying throttling, 5xx, network errors and timeouts. A RefresherError thrown by
- * `call` itself passes as it is; AWS's message is quoted bounded (it never holds a value).
+ * Runs `call`, retrying throttling, 5xx, network errors and timeouts; each attempt ends within
+ * `attemptTimeoutMs` whatever the answer does (a `call` that ignores its signal is left behind).
+ * A RefresherError thrown by `call` itself passes as it is; AWS's message is quoted bounded (it
+ * never holds a value).
  */
 export async function callSecretsManager<T>(
   operation: string,
-  call: () => Promise<T>,
+  call: (send: SendOptions) => Promise<T>,
   options: SecretsManagerCallOptions,
 ): Promise<T> {
+  const on = options.secretId === undefined ? '' : ` (secret ${options.secretId})`;
+  const timeoutMs = options.attemptTimeoutMs ?? AWS_REQUEST_TIMEOUT_MS;
+  const what = `Secrets Manager ${operation}${on}`;
   try {
-    return await retry(call, {
+    const attempt = async (): Promise<T> => {
+      await options.pace?.();
+      return attemptWithin(call, timeoutMs, what, options.signal);
+    };
+    return await retry(attempt, {
       clock: options.clock,
-      isRetryable: isRetryableAwsError,
+      isRetryable: (error) => error instanceof TransientError || isRetryableAwsError(error),
       ...options.retry,
       deadline: options.deadline,
+      what: `call ${what}`,
     });
   } catch (error) {
     if (error instanceof RefresherError) throw error;
@@ -47,7 +71,6 @@ export async function callSecretsManager<T>(
       );
     }
     const { name, message } = error instanceof Error ? error : new Error(String(error));
-    const on = options.secretId === undefined ? '' : ` (secret ${options.secretId})`;
     const text = `Secrets Manager ${operation} failed: ${name}: ${redact(message, [])}${on}`;
     if (isRetryableAwsError(error)) throw new TransientError(text, { cause: error });
     throw new SecretStoreError(text, { cause: error, awsName: name });
@@ -66,6 +89,35 @@ const DEFINITE_ANSWERS: ReadonlySet<string> = new Set([
   'InvalidParameterException',
   'InvalidRequestException',
 ]);
+
+/**
+ * One attempt, over after `timeoutMs` in all: its signal aborts the request, and the attempt
+ * answers then even if `call` does not heed the signal. A timeout is a TransientError.
+ */
+async function attemptWithin<T>(
+  call: (send: SendOptions) => Promise<T>,
+  timeoutMs: number,
+  what: string,
+  runSignal: AbortSignal | undefined,
+): Promise<T> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const abortSignal = runSignal === undefined ? timeout : AbortSignal.any([runSignal, timeout]);
+  let stop = (): void => {};
+  const aborted = new Promise<never>((_, reject) => {
+    stop = () => reject(abortSignal.reason);
+    abortSignal.addEventListener('abort', stop, { once: true });
+  });
+  try {
+    return await Promise.race([call({ abortSignal }), aborted]);
+  } catch (error) {
+    if (timeout.aborted && runSignal?.aborted !== true) {
+      throw new TransientError(`${what} did not answer within ${timeoutMs} ms`, { cause: error });
+    }
+    throw error;
+  } finally {
+    abortSignal.removeEventListener('abort', stop);
+  }
+}
 
 export function isRetryableAwsError(error: unknown): boolean {
   if (!(error instanceof Error) || DEFINITE_ANSWERS.has(error.name)) return false;

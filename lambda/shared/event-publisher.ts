@@ -1,4 +1,6 @@
+// Publishing the product's events to EventBridge, ten to a call, each call bounded in all.
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { AWS_REQUEST_TIMEOUT_MS } from './budget.js';
 import { EVENT_SOURCE } from './contract.js';
 
 export interface RefresherEvent {
@@ -24,12 +26,23 @@ export class EventBridgePublisher implements EventPublisher {
   readonly #client: EventBridgeClient;
   readonly #busName: string;
   readonly #signal: AbortSignal | undefined;
+  readonly #timeoutMs: number;
 
-  /** `signal` aborts every call in flight: the handler aborts it when reporting must end. */
-  constructor(options: { client: EventBridgeClient; busName: string; signal?: AbortSignal }) {
+  /**
+   * `signal` aborts every call in flight: the handler aborts it when reporting must end.
+   * `timeoutMs` bounds each PutEvents call in all, the SDK's retries included: the SDK's own
+   * requestTimeout only bounds the silence between bytes. @default AWS_REQUEST_TIMEOUT_MS
+   */
+  constructor(options: {
+    client: EventBridgeClient;
+    busName: string;
+    signal?: AbortSignal;
+    timeoutMs?: number;
+  }) {
     this.#client = options.client;
     this.#busName = options.busName;
     this.#signal = options.signal;
+    this.#timeoutMs = options.timeoutMs ?? AWS_REQUEST_TIMEOUT_MS;
   }
 
   async publish(events: readonly RefresherEvent[]): Promise<PublishResult> {
@@ -45,6 +58,9 @@ export class EventBridgePublisher implements EventPublisher {
   }
 
   async #send(batch: readonly RefresherEvent[]): Promise<PublishResult> {
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const abortSignal =
+      this.#signal === undefined ? timeout : AbortSignal.any([this.#signal, timeout]);
     try {
       const answer = await this.#client.send(
         new PutEventsCommand({
@@ -55,7 +71,7 @@ export class EventBridgePublisher implements EventPublisher {
             Detail: JSON.stringify(event.detail),
           })),
         }),
-        this.#signal === undefined ? {} : { abortSignal: this.#signal },
+        { abortSignal },
       );
       const reasons = (answer.Entries ?? []).flatMap((entry) =>
         entry.ErrorCode === undefined ? [] : [`${entry.ErrorCode}: ${entry.ErrorMessage ?? ''}`],
@@ -66,9 +82,11 @@ export class EventBridgePublisher implements EventPublisher {
       const reason =
         this.#signal?.aborted === true
           ? "not published before the invocation's deadline"
-          : error instanceof Error
-            ? `${error.name}: ${error.message}`
-            : String(error);
+          : timeout.aborted
+            ? `PutEvents did not answer within ${this.#timeoutMs} ms`
+            : error instanceof Error
+              ? `${error.name}: ${error.message}`
+              : String(error);
       return { failed: batch.length, reasons: [reason] };
     }
   }

@@ -8,7 +8,7 @@ import {
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { callSecretsManager, uuidFromSha256 } from './aws-call.js';
+import { callSecretsManager, type SendOptions, uuidFromSha256 } from './aws-call.js';
 import { AWS_REQUEST_TIMEOUT_MS, STORE_RETRY } from './budget.js';
 import { MalformedSecretError, SecretStoreError, TransientError } from './errors.js';
 import { type Clock, RateLimiter, systemClock } from './timing.js';
@@ -38,11 +38,14 @@ export interface StoredToken {
   readonly kept?: StoredVersion;
 }
 
+/** A secret's tags, as ListSecrets and DescribeSecret answer them. */
+export type SecretTags = readonly { readonly Key?: string; readonly Value?: string }[];
+
 /** A secret found by tag, with its tags as Secrets Manager lists them. */
 export interface TaggedSecret {
   readonly name: string;
   readonly arn: string;
-  readonly tags?: readonly { readonly Key?: string; readonly Value?: string }[];
+  readonly tags?: SecretTags;
 }
 
 export type WriteOutcome =
@@ -90,9 +93,8 @@ export class SecretsManagerTokenStore implements TokenStore {
   readonly #clock: Clock;
   readonly #writes: RateLimiter;
   readonly #deadline: () => number;
-  readonly #signal: AbortSignal | undefined;
   /** Every call goes out with the run's signal, so that none outlives the run's deadline. */
-  readonly #sendOptions: { abortSignal?: AbortSignal };
+  readonly #signal: AbortSignal | undefined;
 
   constructor(options: SecretsManagerTokenStoreOptions) {
     this.#client = options.client;
@@ -100,7 +102,6 @@ export class SecretsManagerTokenStore implements TokenStore {
     this.#writes = new RateLimiter(options.writesPerSecond, this.#clock);
     this.#deadline = options.deadline ?? (() => Number.POSITIVE_INFINITY);
     this.#signal = options.signal;
-    this.#sendOptions = options.signal === undefined ? {} : { abortSignal: options.signal };
   }
 
   /**
@@ -126,7 +127,7 @@ export class SecretsManagerTokenStore implements TokenStore {
 
   async replace(shopId: string, raw: string, basedOnVersionId: string): Promise<WriteOutcome> {
     const versionId = versionIdFor(shopId, raw);
-    await this.#write('PutSecretValue', shopId, () =>
+    await this.#write('PutSecretValue', shopId, (send) =>
       this.#client.send(
         new PutSecretValueCommand({
           SecretId: shopId,
@@ -134,7 +135,7 @@ export class SecretsManagerTokenStore implements TokenStore {
           ClientRequestToken: versionId,
           VersionStages: [PENDING],
         }),
-        this.#sendOptions,
+        send,
       ),
     );
     return this.promote(shopId, versionId, basedOnVersionId);
@@ -142,7 +143,7 @@ export class SecretsManagerTokenStore implements TokenStore {
 
   async keep(shopId: string, raw: string): Promise<string> {
     const versionId = versionIdFor(shopId, raw);
-    await this.#write('PutSecretValue', shopId, () =>
+    await this.#write('PutSecretValue', shopId, (send) =>
       this.#client.send(
         new PutSecretValueCommand({
           SecretId: shopId,
@@ -150,7 +151,7 @@ export class SecretsManagerTokenStore implements TokenStore {
           ClientRequestToken: versionId,
           VersionStages: [KEPT_LABEL],
         }),
-        this.#sendOptions,
+        send,
       ),
     );
     return versionId;
@@ -162,7 +163,7 @@ export class SecretsManagerTokenStore implements TokenStore {
     basedOnVersionId: string,
   ): Promise<WriteOutcome> {
     try {
-      await this.#write('UpdateSecretVersionStage', shopId, () =>
+      await this.#write('UpdateSecretVersionStage', shopId, (send) =>
         this.#client.send(
           new UpdateSecretVersionStageCommand({
             SecretId: shopId,
@@ -170,7 +171,7 @@ export class SecretsManagerTokenStore implements TokenStore {
             MoveToVersionId: versionId,
             RemoveFromVersionId: basedOnVersionId,
           }),
-          this.#sendOptions,
+          send,
         ),
       );
       return { stored: true, versionId };
@@ -210,14 +211,14 @@ export class SecretsManagerTokenStore implements TokenStore {
     const found: TaggedSecret[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await this.#call('ListSecrets', undefined, () =>
+      const page = await this.#call('ListSecrets', undefined, (send) =>
         this.#client.send(
           new ListSecretsCommand({
             Filters: [{ Key: 'tag-key', Values: [tagKey] }],
             MaxResults: 100,
             NextToken: nextToken,
           }),
-          this.#sendOptions,
+          send,
         ),
       );
       for (const secret of page.SecretList ?? []) {
@@ -231,13 +232,28 @@ export class SecretsManagerTokenStore implements TokenStore {
     return found;
   }
 
+  /** A secret's tags (DescribeSecret, which reads no value); undefined when it does not exist. */
+  async tagsOf(secretId: string): Promise<SecretTags | undefined> {
+    try {
+      const answer = await this.#call('DescribeSecret', secretId, (send) =>
+        this.#client.send(new DescribeSecretCommand({ SecretId: secretId }), send),
+      );
+      return answer.Tags ?? [];
+    } catch (error) {
+      if (error instanceof SecretStoreError && error.awsName === 'ResourceNotFoundException') {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
   /** The value under a label; undefined when no version carries it. */
   async #getValue(secretId: string, stage: string): Promise<StoredVersion | undefined> {
     try {
-      const answer = await this.#call('GetSecretValue', secretId, () =>
+      const answer = await this.#call('GetSecretValue', secretId, (send) =>
         this.#client.send(
           new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }),
-          this.#sendOptions,
+          send,
         ),
       );
       if (answer.VersionId === undefined || answer.SecretString === undefined) {
@@ -261,8 +277,8 @@ export class SecretsManagerTokenStore implements TokenStore {
   }
 
   async #stages(secretId: string): Promise<[string, string[]][]> {
-    const answer = await this.#call('DescribeSecret', secretId, () =>
-      this.#client.send(new DescribeSecretCommand({ SecretId: secretId }), this.#sendOptions),
+    const answer = await this.#call('DescribeSecret', secretId, (send) =>
+      this.#client.send(new DescribeSecretCommand({ SecretId: secretId }), send),
     );
     return Object.entries(answer.VersionIdsToStages ?? {});
   }
@@ -277,33 +293,43 @@ export class SecretsManagerTokenStore implements TokenStore {
       ([id, labels]) => id === versionId && labels.includes(PENDING),
     );
     if (!holdsPending) return;
-    await this.#write('UpdateSecretVersionStage', secretId, () =>
+    await this.#write('UpdateSecretVersionStage', secretId, (send) =>
       this.#client.send(
         new UpdateSecretVersionStageCommand({
           SecretId: secretId,
           VersionStage: PENDING,
           RemoveFromVersionId: versionId,
         }),
-        this.#sendOptions,
+        send,
       ),
     );
   }
 
-  #write<T>(operation: string, secretId: string, call: () => Promise<T>): Promise<T> {
-    return this.#call(operation, secretId, async () => {
-      await this.#writes.take();
-      return call();
-    });
+  #write<T>(
+    operation: string,
+    secretId: string,
+    call: (send: SendOptions) => Promise<T>,
+  ): Promise<T> {
+    return this.#call(operation, secretId, call, () => this.#writes.take());
   }
 
-  /** Retried while another attempt can end before the deadline; see callSecretsManager. */
-  #call<T>(operation: string, secretId: string | undefined, call: () => Promise<T>): Promise<T> {
+  /**
+   * Retried while another attempt can end before the deadline, each bounded in all; see
+   * callSecretsManager.
+   */
+  #call<T>(
+    operation: string,
+    secretId: string | undefined,
+    call: (send: SendOptions) => Promise<T>,
+    pace?: () => Promise<void>,
+  ): Promise<T> {
     return callSecretsManager(operation, call, {
       clock: this.#clock,
       ...(secretId === undefined ? {} : { secretId }),
       retry: STORE_RETRY,
       deadline: this.#deadline() - AWS_REQUEST_TIMEOUT_MS,
       ...(this.#signal === undefined ? {} : { signal: this.#signal }),
+      ...(pace === undefined ? {} : { pace }),
     });
   }
 }

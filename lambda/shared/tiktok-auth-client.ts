@@ -112,6 +112,7 @@ export class TikTokAuthClient {
       baseDelayMs: TIKTOK_RETRY.baseDelayMs,
       maxDelayMs: TIKTOK_RETRY.maxDelayMs,
       ...(deadline === undefined ? {} : { deadline }),
+      what: 'call TikTok',
     });
   }
 

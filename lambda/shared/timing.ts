@@ -1,6 +1,6 @@
 /** Time, waiting, pacing and bounded parallelism: everything the core does with the clock. */
 
-import { TransientError } from './errors.js';
+import { DeadlineExceededError, TransientError } from './errors.js';
 
 export interface Clock {
   /** Milliseconds since the epoch. */
@@ -73,16 +73,25 @@ export interface RetryOptions {
   readonly maxAttempts: number;
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
-  /** Epoch ms after which no further attempt is started. */
+  /** Epoch ms after which no attempt is started, the first one included. */
   readonly deadline?: number;
+  /** What the call does, for the error when its deadline passed before it started: `call X`. */
+  readonly what?: string;
 }
 
 /**
  * Calls `attempt` until it succeeds, a non-retryable error comes, the attempts are used up or the
  * next wait would pass the deadline; then the last error is thrown. Waits grow exponentially with
  * full jitter so that parallel callers spread out; a TransientError's `retryAfterMs` is honoured.
+ * A deadline already past when it is called is a DeadlineExceededError: whatever the caller
+ * awaited before may have taken the time the plan gave the call.
  */
 export async function retry<T>(attempt: () => Promise<T>, options: RetryOptions): Promise<T> {
+  if (options.deadline !== undefined && options.clock.now() >= options.deadline) {
+    throw new DeadlineExceededError(
+      `no time left to ${options.what ?? 'start the call'}: its deadline had passed`,
+    );
+  }
   for (let n = 1; ; n++) {
     try {
       return await attempt();

@@ -57,9 +57,15 @@ export const TokenDocument = z.looseObject({
 });
 export type TokenDocument = z.infer<typeof TokenDocument>;
 
+/** A credential of blanks only is no credential: refused here, not later as TikTok's refusal. */
+const credential = z.string().check(
+  z.minLength(1, 'must not be empty'),
+  z.refine((value) => value === '' || value.trim() !== '', 'must not be blank'),
+);
+
 export const AppCredentials: z.ZodMiniType<AppCredentialsType> = z.looseObject({
-  app_key: nonEmpty,
-  app_secret: nonEmpty,
+  app_key: credential,
+  app_secret: credential,
 });
 export type AppCredentials = AppCredentialsType;
 

@@ -13,6 +13,7 @@ import { MAX_ANSWER_BYTES } from '../../lambda/shared/tiktok-auth-client.js';
 import { MAX_STORED_BYTES, TRIMMED_FIELD } from '../../lambda/shared/token.js';
 import { LocalHttpServer } from '../local/endpoints/http.js';
 import { drift } from '../local/endpoints/tiktok.js';
+import { echoedParts, echoForms } from '../support/echo-forms.js';
 import { type InvokeOutcome, LocalDeployment } from '../support/local-deployment.js';
 
 /**
@@ -61,6 +62,14 @@ function seedAll(
 
 function shopLine(outcome: InvokeOutcome, name: string) {
   return outcome.result?.shops.find((shop) => shop.shop === name);
+}
+
+/** The shop's `shop …` log line: what a run that failed its invocation said of the shop. */
+function loggedShop(outcome: InvokeOutcome, name: string): Record<string, unknown> | undefined {
+  return outcome.logs
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .find((line) => line.shop === name && String(line.message).startsWith('shop '));
 }
 
 /** The EMF metrics line the run printed. */
@@ -247,6 +256,109 @@ describe('Deployed refresher, with answers our checks used to throw away', {
           refreshTokenIn(deployment.secretsManager.current(SHOP_A)),
         ),
       ).toBe(true);
+    });
+  });
+
+  describe('when TikTok quotes the refresh token and the app secret back, in part or reshaped', () => {
+    let deployment: LocalDeployment;
+    let refreshToken: string;
+    let appSecret: string;
+    const outputs: { form: string; echoes: string[]; output: string }[] = [];
+
+    beforeAll(async () => {
+      // Prepare: shop A is due; each forced run gets a refusal quoting both secrets one way
+      deployment = await deploy();
+      refreshToken = seedAll(deployment)[SHOP_A]?.refreshToken ?? '';
+      appSecret = deployment.tiktok.issuedSecrets()[0] ?? '';
+      const secretEchoes = new Map(echoForms(appSecret));
+
+      // Act
+      for (const [form, tokenEcho] of echoForms(refreshToken)) {
+        const secretEcho = secretEchoes.get(form) ?? '';
+        deployment.tiktok.failNext(1, {
+          code: 36001234,
+          message: `bad refresh_token ${tokenEcho} for app_secret ${secretEcho}`,
+        });
+        const eventsBefore = deployment.eventBridge.events.length;
+        const outcome = await deployment.invoke({ force: true, shops: [SHOP_A] });
+        const published = JSON.stringify(deployment.eventBridge.events.slice(eventsBefore));
+        const output = [...outcome.logs, JSON.stringify(outcome), published].join('\n');
+        outputs.push({ form, echoes: [tokenEcho, secretEcho], output });
+      }
+    });
+
+    it('reports each refusal with TikTok’s code and what is left of its message', () => {
+      for (const { form, output } of outputs) {
+        expect(output, form).toContain('TikTok answered code 36001234: bad refresh_token ');
+        expect(output, form).toContain('[redacted]');
+      }
+    });
+
+    it('lets no 8 characters of either reach the summary, the log or an event', () => {
+      expect(refreshToken).not.toBe('');
+      expect(appSecret).not.toBe('');
+      for (const { form, echoes, output } of outputs) {
+        for (const echo of echoes) expect(echoedParts(output, echo), form).toEqual([]);
+      }
+    });
+
+    it('keeps the stored token, which still works', () => {
+      expect(deployment.storedRefreshToken(SHOP_A)).toBe(refreshToken);
+      expect(deployment.tiktok.isRefreshTokenValid(refreshToken)).toBe(true);
+    });
+  });
+
+  describe('when a forced console run kept an answer of a shop that is not due', () => {
+    const SCHEDULED = { source: 'aws.scheduler', 'detail-type': 'Scheduled Event', detail: {} };
+    let deployment: LocalDeployment;
+    let versionId: string | undefined;
+    let scheduled: InvokeOutcome;
+    let dryRun: InvokeOutcome;
+    let callsAfterConsole: number;
+    let eventsAfterConsole: number;
+
+    beforeAll(async () => {
+      // Prepare: every shop fresh; a person forces shop A from the console, TikTok's answer drifts
+      deployment = await deploy();
+      seedAll(deployment, [SHOP_A, SHOP_B, SHOP_C, SHOP_D]);
+      deployment.tiktok.failNext(1, { rewrite: drift.accessTokenExpiryAsDate });
+      await deployment.invoke({ force: true, shops: [SHOP_A] });
+      versionId = kept(deployment, SHOP_A)?.versionId;
+      callsAfterConsole = deployment.tiktok.calls.length;
+      eventsAfterConsole = deployment.eventBridge.events.length;
+
+      // Act: the next scheduled run, then a dry run
+      scheduled = await deployment.invoke(SCHEDULED);
+      dryRun = await deployment.invoke({ dryRun: true });
+    });
+
+    it('reports the shop failed on the next scheduled run, with its event and metric, until a person acts', () => {
+      expect(versionId).toBeDefined();
+      expect(loggedShop(scheduled, SHOP_A)).toMatchObject({
+        outcome: 'failed',
+        errorType: 'TokenNotCurrentError',
+      });
+      expect(scheduled.error?.errorMessage).toContain(
+        `${SHOP_A} (TokenNotCurrentError: an earlier run kept TikTok's answer as version ${versionId} (label ${KEPT_LABEL})`,
+      );
+      expect(metrics(scheduled)[METRIC.tokensNotCurrent]).toBe(1);
+      expect(metrics(scheduled)[METRIC.refreshFailures]).toBe(1);
+      expect(deployment.eventBridge.events.slice(eventsAfterConsole)).toContainEqual(
+        expect.objectContaining({
+          DetailType: DETAIL_TYPE.tokenNotCurrent,
+          Detail: expect.objectContaining({ shop: SHOP_A, versionId, label: KEPT_LABEL }),
+        }),
+      );
+    });
+
+    it('reports it failed in a dry run too, and calls TikTok in neither', () => {
+      expect(loggedShop(dryRun, SHOP_A)).toMatchObject({
+        outcome: 'failed',
+        errorType: 'TokenNotCurrentError',
+      });
+      expect(metrics(dryRun)[METRIC.tokensNotCurrent]).toBe(1);
+      expect(loggedShop(dryRun, SHOP_B)).toMatchObject({ outcome: 'skipped', reason: 'not-due' });
+      expect(deployment.tiktok.calls).toHaveLength(callsAfterConsole);
     });
   });
 

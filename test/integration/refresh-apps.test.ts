@@ -35,6 +35,8 @@ interface TwoApps {
   readonly deployment: LocalDeployment;
   readonly usTikTok: LocalTikTok;
   readonly usCredentialsSecret: string;
+  /** The auth host that serves both apps. */
+  readonly authUrl: string;
   invoke(event: unknown): Promise<InvokeOutcome>;
 }
 
@@ -59,6 +61,7 @@ async function deployTwoApps(): Promise<TwoApps> {
     deployment,
     usTikTok,
     usCredentialsSecret,
+    authUrl: authHost.url,
     invoke: (event) =>
       deployment.invoke(event, {
         environment: {
@@ -299,6 +302,61 @@ describe('Deployed refresher with two TikTok apps', { timeout: 120_000 }, () => 
         [GB_SHOP, 'skipped'],
         [US_SHOP, 'skipped'],
       ]);
+    });
+  });
+
+  describe('secrets named in TOKEN_SECRET_IDS, without discovery', () => {
+    const ADOPTED = 'tiktok-shop/tokens/adopted-us';
+    let apps: TwoApps;
+    let outcome: InvokeOutcome;
+    let adoptedRefreshToken: string;
+
+    beforeAll(async () => {
+      // Prepare: an adopted secret tagged for the us app; the construct's US shop, whose tag an
+      // operator changed to the default app; both due. Only the tags say which app is theirs.
+      apps = await deployTwoApps();
+      apps.deployment.secretsManager.seed(
+        apps.usCredentialsSecret,
+        JSON.stringify({ app_key: US_APP_KEY, app_secret: US_APP_SECRET }),
+      );
+      adoptedRefreshToken = seedUsShop(apps, ADOPTED, DUE_SECONDS);
+      seedUsShop(apps, US_SHOP, DUE_SECONDS);
+      apps.deployment.secretsManager.seed(
+        US_SHOP,
+        apps.deployment.secretsManager.current(US_SHOP) ?? '',
+        {
+          [DEFAULT_APP_TAG_KEY]: 'default',
+        },
+      );
+
+      // Act
+      outcome = await apps.deployment.invoke(
+        {},
+        {
+          environment: {
+            [ENV.tiktokAuthBaseUrl]: apps.authUrl,
+            [ENV.tokenSecretIds]: `${ADOPTED},${US_SHOP}`,
+            [ENV.tokenSecretTagKey]: '',
+          },
+        },
+      );
+    });
+
+    it('refreshes an adopted secret with the app its tag names, as readers sign with it', () => {
+      expect(shopLines(outcome)).toContainEqual({ shop: ADOPTED, app: 'us', outcome: 'refreshed' });
+      expect(apps.usTikTok.isRefreshTokenValid(adoptedRefreshToken)).toBe(false);
+      expect(
+        apps.usTikTok.isRefreshTokenValid(apps.deployment.storedRefreshToken(ADOPTED) ?? ''),
+      ).toBe(true);
+      expect(refreshes(apps.deployment.tiktok)).toBe(0);
+    });
+
+    it('fails a shop whose SHOP_APPS entry and app tag disagree, naming both, without calling TikTok for it', () => {
+      expect(outcome.error?.errorType).toBe('RefreshIncompleteError');
+      expect(outcome.error?.errorMessage).toBe(
+        `1 of 2 shops failed and need a person, a retry will not help: ${US_SHOP} (ConfigurationError: shop ${US_SHOP} is bound to app "us" by SHOP_APPS (the construct's shops), but its token secret's tag ${DEFAULT_APP_TAG_KEY} names app "default": readers follow the tag, so the two must agree; correct the tag or the binding)`,
+      );
+      expect(refreshes(apps.usTikTok)).toBe(1);
     });
   });
 

@@ -1,6 +1,8 @@
 import { afterAll, describe, it } from 'vitest';
+import { runBudget } from '../../lambda/shared/budget.js';
 import {
   DEFAULT_TOKEN_SECRET_TAG_KEY,
+  DEFAULTS,
   DETAIL_TYPE,
   ENV,
   METRIC,
@@ -203,6 +205,70 @@ describe('Deployed refresher, against the clock and broken calls', { timeout: 12
       );
     });
 
+    it("calls TikTok within the run's plan when the app credentials come a byte at a time, and loses no token", async ({
+      expect,
+    }) => {
+      // Prepare: the first answer for the credentials would take ~45 s, never silent for 2 s;
+      // TikTok at its worst answers after 9.9 s, and revokes the refresh token it was given.
+      const deployment = await deploy();
+      const due = seedDueAndFresh(deployment);
+      const credentialsId = deployment.functionEnvironment.APP_CREDENTIALS_SECRET_ID ?? '';
+      deployment.secretsManager.dripNext('GetSecretValue', 1, {
+        byteEveryMs: 150,
+        secretId: credentialsId,
+      });
+      deployment.tiktok.failNext(1, { delayMs: 9_900 });
+      const timeoutMs = 60_000;
+      // The last moment a TikTok attempt may start: one attempt, storing and reporting before the end.
+      const lastAttemptBy = Date.now() + timeoutMs - runBudget(DEFAULTS).refreshNeedMs;
+
+      // Act
+      const outcome = await deployment.invoke(SCHEDULED_EVENT, { timeoutMs });
+
+      // Assess
+      const refreshes = deployment.tiktok.calls.filter((call) => call.path === REFRESH_PATH);
+      expect(refreshes.length).toBeGreaterThan(0);
+      for (const call of refreshes) expect(call.at).toBeLessThanOrEqual(lastAttemptBy);
+      expect(outcome.error).toBeUndefined();
+      expect(outcome.result?.shops[0]).toMatchObject({ shop: SHOP, outcome: 'refreshed' });
+      expect(deployment.tiktok.isRefreshTokenValid(due.refreshToken)).toBe(false);
+      expect(deployment.tiktok.isRefreshTokenValid(deployment.storedRefreshToken(SHOP) ?? '')).toBe(
+        true,
+      );
+    });
+
+    it('fails the run naming the app and its secret when every read of the credentials comes a byte at a time, and never calls TikTok', async ({
+      expect,
+    }) => {
+      // Prepare
+      const deployment = await deploy();
+      const due = seedDueAndFresh(deployment);
+      const credentialsId = deployment.functionEnvironment.APP_CREDENTIALS_SECRET_ID ?? '';
+      deployment.secretsManager.dripNext('GetSecretValue', 1_000, {
+        byteEveryMs: 150,
+        secretId: credentialsId,
+      });
+      const timeoutMs = 60_000;
+
+      // Act
+      const started = Date.now();
+      const outcome = await deployment.invoke(SCHEDULED_EVENT, { timeoutMs });
+
+      // Assess
+      expect(Date.now() - started).toBeLessThan(timeoutMs);
+      expect(refreshCalls(deployment)).toBe(0);
+      expect(outcome.error?.errorType).toBe('TransientError');
+      expect(outcome.error?.errorMessage).toBe(
+        `the credentials of app "default" (secret ${credentialsId}) could not be read: Secrets Manager GetSecretValue (secret ${credentialsId}) did not answer within 2000 ms`,
+      );
+      expect(logLine(outcome, 'shop failed')).toMatchObject({
+        shop: SHOP,
+        errorType: 'TransientError',
+      });
+      expect(deployment.storedRefreshToken(SHOP)).toBe(due.refreshToken);
+      expect(deployment.tiktok.isRefreshTokenValid(due.refreshToken)).toBe(true);
+    });
+
     it('returns its summary when PutEvents never answers, counting the events it could not publish', async ({
       expect,
     }) => {
@@ -284,6 +350,11 @@ describe('Deployed refresher, against the clock and broken calls', { timeout: 12
         'with an empty secret',
         '{"app_key":"local-app-key","app_secret":""}',
         'does not hold {"app_key","app_secret"} (app_secret: must not be empty)',
+      ],
+      [
+        'with a key and a secret of blanks only',
+        '{"app_key":"   ","app_secret":" \\t "}',
+        'does not hold {"app_key","app_secret"} (app_key: must not be blank; app_secret: must not be blank)',
       ],
     ])(
       'fails a run with no shop due when the app credentials are %s, naming the secret and the problem',

@@ -35,6 +35,7 @@ import {
   OPEN_API_CODE,
   startLocalOpenApi,
 } from '../local/endpoints/open-api.js';
+import { echoedParts, echoForms } from '../support/echo-forms.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 const TOKEN_ID = 'tiktok-shop/tokens/shop-a';
@@ -603,6 +604,59 @@ describe('Function: tiktokShopApi', () => {
       expect((error as TikTokApiError).requestId).not.toContain(sign);
     });
 
+    describe('partial and reshaped echoes', () => {
+      /** A host that quotes `echo` in its refusal's message and in its request_id. */
+      function echoing(echo: string) {
+        return client({
+          fetch: async () => {
+            const body = { code: 21001001, message: `no order for ${echo}`, request_id: echo };
+            return new Response(JSON.stringify(body), { status: 200 });
+          },
+        });
+      }
+
+      it('leaves no 8 characters of the access token in the shops a refused selection lists', async () => {
+        for (const [form, echo] of echoForms(token)) {
+          // Prepare: two shops, no selection, their names quoting the token
+          const api = client({
+            fetch: async () => {
+              const shops = [1, 2].map((n) => ({
+                id: `74940${n}`,
+                name: `Acme ${echo}`,
+                region: 'GB',
+                cipher: `GCP_${n}`,
+              }));
+              return new Response(JSON.stringify({ code: 0, data: { shops } }), { status: 200 });
+            },
+          });
+          api.forgetShops();
+
+          // Act
+          const error = await failure(api.get(SEARCH));
+
+          // Assess
+          expect(error, form).toBeInstanceOf(ShopSelectionError);
+          expect(error.message, form).toContain('which shop? the token in secret');
+          expect(echoedParts(error.message, echo), form).toEqual([]);
+        }
+      });
+
+      it.each(['access token', 'app secret'] as const)(
+        'leaves no 8 characters of the %s, however TikTok quotes it, in the error',
+        async (which) => {
+          for (const [form, echo] of echoForms(which === 'app secret' ? APP_SECRET : token)) {
+            // Act
+            const error = await failure(echoing(echo).get(SHOPS));
+
+            // Assess
+            expect(error, form).toBeInstanceOf(TikTokApiError);
+            expect(echoedParts(error.message, echo), form).toEqual([]);
+            expect(echoedParts((error as TikTokApiError).requestId ?? '', echo), form).toEqual([]);
+          }
+        },
+      );
+    });
+
     it('fails at once on a 36009004 that does not name the access token', async () => {
       host.failNext(1, { code: OPEN_API_CODE.invalidRequest, message: 'Invalid app_key' });
 
@@ -924,6 +978,28 @@ describe('Function: tiktokShopApi', () => {
     });
   });
 
+  describe('app credentials a person edited', () => {
+    it('refuses a key and secret of blanks only as malformed, naming the secret, without calling TikTok', async () => {
+      // Prepare
+      sm.reset();
+      tokenSecretHolds(token);
+      sm.on(GetSecretValueCommand, { SecretId: CREDENTIALS_ID }).resolves({
+        Name: CREDENTIALS_ID,
+        SecretString: JSON.stringify({ app_key: '  ', app_secret: ' \n ' }),
+      });
+
+      // Act
+      const error = await failure(client().get(SHOPS));
+
+      // Assess
+      expect(error).toBeInstanceOf(MalformedSecretError);
+      expect(error.message).toBe(
+        `secret ${CREDENTIALS_ID} does not hold the app credentials {"app_key","app_secret"} (app_key: must not be blank; app_secret: must not be blank)`,
+      );
+      expect(host.calls).toHaveLength(0);
+    });
+  });
+
   describe('a token secret a person edited', () => {
     it('refuses an access token an HTTP header cannot carry, without sending or quoting it', async () => {
       // Prepare: a line break pasted into the token
@@ -978,6 +1054,51 @@ describe('Function: tiktokShopApi', () => {
       expect(build).toThrow(
         'TikTok Shop API client: tokenSecretId (or SHOP_TOKEN_SECRET_ID) is required; the API base URL must use https (http is accepted only for a loopback host)',
       );
+    });
+
+    it.each<[string, Partial<TikTokShopApiOptions>, string]>([
+      [
+        'maxAttempts NaN',
+        { maxAttempts: Number.NaN },
+        'maxAttempts must be a whole number from 1 to 20',
+      ],
+      ['maxAttempts 0', { maxAttempts: 0 }, 'maxAttempts must be a whole number from 1 to 20'],
+      ['maxAttempts -1', { maxAttempts: -1 }, 'maxAttempts must be a whole number from 1 to 20'],
+      ['maxAttempts 1.5', { maxAttempts: 1.5 }, 'maxAttempts must be a whole number from 1 to 20'],
+      [
+        'timeoutMs NaN',
+        { timeoutMs: Number.NaN },
+        'timeoutMs must be a whole number from 1 to 900000',
+      ],
+      ['timeoutMs 0', { timeoutMs: 0 }, 'timeoutMs must be a whole number from 1 to 900000'],
+      ['timeoutMs -5', { timeoutMs: -5 }, 'timeoutMs must be a whole number from 1 to 900000'],
+      [
+        'maxResponseBytes -1',
+        { maxResponseBytes: -1 },
+        'maxResponseBytes must be a whole number from 1 to 1073741824',
+      ],
+      [
+        'maxResponseBytes NaN',
+        { maxResponseBytes: Number.NaN },
+        'maxResponseBytes must be a whole number from 1 to 1073741824',
+      ],
+      ['maxAge -1', { maxAge: -1 }, 'maxAge must be a whole number from 0 to 86400'],
+      [
+        'several at once',
+        { maxAttempts: 0, timeoutMs: Number.POSITIVE_INFINITY },
+        'timeoutMs must be a whole number from 1 to 900000; maxAttempts must be a whole number from 1 to 20',
+      ],
+    ])('refuses %s when the client is made, naming the option', (_case, options, problem) => {
+      const build = () => client(options);
+
+      expect(build).toThrow(ConfigurationError);
+      expect(build).toThrow(`TikTok Shop API client: ${problem}`);
+    });
+
+    it('accepts whole numbers within the bounds', () => {
+      expect(() =>
+        client({ maxAttempts: 1, timeoutMs: 1, maxResponseBytes: 1, maxAge: 0 }),
+      ).not.toThrow();
     });
 
     it('requires the app-credentials secret for a token secret not named <prefix>tokens/<shop>', () => {

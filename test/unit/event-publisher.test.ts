@@ -89,12 +89,44 @@ describe('Class: EventBridgePublisher', () => {
       const result = await bounded.publish(events(3));
 
       // Assess
+      // The call's signal is the run's combined with the call's own bound: the run aborts it.
       const [call] = eventBridge.send.getCalls();
-      expect((call?.args as unknown[] | undefined)?.[1]).toEqual({ abortSignal: deadline.signal });
+      const sent = (call?.args as unknown[] | undefined)?.[1] as { abortSignal?: AbortSignal };
+      expect(sent.abortSignal?.aborted).toBe(true);
+      expect(sent.abortSignal?.reason).toBe(deadline.signal.reason);
       expect(result).toEqual({
         failed: 3,
         reasons: ["not published before the invocation's deadline"],
       });
+    });
+
+    it('ends a call whose answer never finishes after timeoutMs in all, and says so', async () => {
+      // Prepare: the SDK's requestTimeout only bounds the silence between bytes
+      const bounded = new EventBridgePublisher({
+        client: new EventBridgeClient({ region: 'eu-west-1' }),
+        busName: 'shop-events',
+        timeoutMs: 50,
+      });
+      // An answer that never ends, until the call's signal aborts it (as the SDK's handler does).
+      eventBridge.on(PutEventsCommand).callsFake(
+        () =>
+          new Promise((_, reject) => {
+            const sent = (eventBridge.send.lastCall?.args as unknown[] | undefined)?.[1] as {
+              abortSignal?: AbortSignal;
+            };
+            sent.abortSignal?.addEventListener('abort', () =>
+              reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' })),
+            );
+          }),
+      );
+
+      // Act
+      const started = Date.now();
+      const result = await bounded.publish(events(2));
+
+      // Assess
+      expect(Date.now() - started).toBeLessThan(1_000);
+      expect(result).toEqual({ failed: 2, reasons: ['PutEvents did not answer within 50 ms'] });
     });
 
     it('makes no call when there is nothing to publish', async () => {

@@ -149,6 +149,8 @@ describe('Function: handler', () => {
     });
     sm.on(PutSecretValueCommand).resolves({});
     sm.on(UpdateSecretVersionStageCommand).resolves({});
+    // The configured secrets carry no app tag: the default app's, unless a test says otherwise.
+    sm.on(DescribeSecretCommand).resolves({ Tags: [] });
     // No answer kept from an earlier run, unless a test says otherwise.
     sm.on(GetSecretValueCommand, { VersionStage: KEPT_LABEL }).rejects(
       new ResourceNotFoundException({ message: `can't find label ${KEPT_LABEL}`, $metadata: {} }),
@@ -249,6 +251,16 @@ describe('Function: handler', () => {
       expect(sm.commandCalls(GetSecretValueCommand, { SecretId: CREDENTIALS_ID })).toHaveLength(1);
       expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
       expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
+    });
+
+    it('reads the tags of each configured secret not found by tag once a run, with DescribeSecret', async () => {
+      stored(SHOP_A, { raw: seller(5 * DAY).raw, versionId: 'a1' });
+      stored(SHOP_B, { raw: seller(5 * DAY).raw, versionId: 'b1' });
+
+      await invoke({});
+
+      const described = sm.commandCalls(DescribeSecretCommand).map((call) => call.args[0].input);
+      expect(described).toEqual([{ SecretId: SHOP_A }, { SecretId: SHOP_B }]);
     });
 
     it('fails a run with nothing due when the app credentials cannot be read, after reporting every shop', async () => {

@@ -4,7 +4,12 @@ import { AppCredentialReads, incompleteRunError } from '../../lambda/refresher/i
 import { type RunSummary, refreshShops } from '../../lambda/refresher/refresh.js';
 import type { ShopResult } from '../../lambda/refresher/reports.js';
 import type { RunRequest } from '../../lambda/refresher/run-request.js';
-import { configuredShops, type Shop, withApps } from '../../lambda/refresher/shops.js';
+import {
+  configuredShops,
+  learnAppTags,
+  type Shop,
+  withApps,
+} from '../../lambda/refresher/shops.js';
 import { ACCESS_TOKEN_MAX_LIFE_SECONDS } from '../../lambda/refresher/token-policy.js';
 import type { AppsConfig } from '../../lambda/shared/apps.js';
 import {
@@ -435,6 +440,26 @@ describe('Class: AppCredentialReads', () => {
     expect(await reads.failure()).toBe(problem);
   });
 
+  it('names the app and its secret when the read ran out of time, for the shops and the invocation', async () => {
+    // Prepare: the store's own message names the call, not whose credentials they were
+    const late = new TransientError(
+      `Secrets Manager GetSecretValue (secret ${US_SECRET}) did not answer within 2000 ms`,
+    );
+    const reads = new AppCredentialReads(secretIds, () => Promise.reject(late));
+
+    // Act
+    const shopsSee = await reads.get('us').catch((error: unknown) => error);
+    const invocationSees = await reads.failure();
+
+    // Assess
+    for (const error of [shopsSee, invocationSees]) {
+      expect(error).toBeInstanceOf(TransientError);
+      expect((error as Error).message).toBe(
+        `the credentials of app "us" (secret ${US_SECRET}) could not be read: ${late.message}`,
+      );
+    }
+  });
+
   it("names every app's secret and problem when several apps' credentials cannot be used", async () => {
     const reads = new AppCredentialReads(secretIds, async (secretId) => {
       throw new SecretStoreError(`app credentials: secret ${secretId} does not exist`);
@@ -464,7 +489,7 @@ describe('Function: withApps', () => {
 
   it("binds a shop to its SHOP_APPS entry, else its secret's app tag, else the default app", () => {
     const shops = withApps(
-      [listed('acme-us', 'other'), listed('acme-us-2', 'us'), listed('acme-uk')],
+      [listed('acme-us', 'us'), listed('acme-us-2', 'us'), listed('acme-uk')],
       twoApps,
     );
 
@@ -472,11 +497,104 @@ describe('Function: withApps', () => {
     expect(shops[0]).not.toHaveProperty('appTag');
   });
 
+  it("carries the problem of a shop whose SHOP_APPS entry and secret's app tag disagree, naming both", () => {
+    const [bound] = withApps([listed('acme-us', 'default')], twoApps);
+
+    expect(bound?.appProblem).toBe(
+      `shop tiktok-shop/tokens/acme-us is bound to app "us" by SHOP_APPS (the construct's shops), but its token secret's tag ${DEFAULT_APP_TAG_KEY} names app "default": readers follow the tag, so the two must agree; correct the tag or the binding`,
+    );
+    expect(bound).not.toHaveProperty('app');
+  });
+
+  it('carries the problem of a shop bound to another app whose secret was read and carries no app tag', () => {
+    const [bound] = withApps([{ ...listed('acme-us'), tagsRead: true }], twoApps);
+
+    expect(bound?.appProblem).toBe(
+      `shop tiktok-shop/tokens/acme-us is bound to app "us" by SHOP_APPS (the construct's shops), but its token secret carries no ${DEFAULT_APP_TAG_KEY} tag, so readers would use the default app's credentials: tag the secret ${DEFAULT_APP_TAG_KEY}=us`,
+    );
+  });
+
   it('carries the problem of a shop whose tag is no app name, naming the shop', () => {
     const [bound] = withApps([listed('acme-x', 'US!')], twoApps);
 
     expect(bound?.appProblem).toBe(
       `shop tiktok-shop/tokens/acme-x: its token secret's tag ${DEFAULT_APP_TAG_KEY} is "US!", not an app name (1 to 32 lower-case letters, digits or '-', starting with a letter or digit)`,
+    );
+    expect(bound).not.toHaveProperty('app');
+  });
+});
+
+describe('Function: learnAppTags', () => {
+  const usTags = [{ Key: DEFAULT_APP_TAG_KEY, Value: 'us' }];
+
+  it('describes each configured secret ListSecrets did not bring, and binds it by its app tag', async () => {
+    // Prepare: an adopted secret, named in TOKEN_SECRET_IDS and tagged for the us app
+    const described: string[] = [];
+    const tagsOf = async (secretId: string) => {
+      described.push(secretId);
+      return secretId.endsWith('adopted-us') ? usTags : [];
+    };
+    const discovered = [{ name: 'tiktok-shop/tokens/found-us', arn: 'arn-found-us', tags: usTags }];
+    const shops = configuredShops(
+      ['tiktok-shop/tokens/adopted-us', 'tiktok-shop/tokens/acme-uk'],
+      discovered,
+    );
+
+    // Act
+    const bound = withApps(await learnAppTags(shops, discovered, tagsOf, 2), twoApps);
+
+    // Assess
+    expect(bound.map((shop) => [shop.name, shop.app])).toEqual([
+      ['tiktok-shop/tokens/adopted-us', 'us'],
+      ['tiktok-shop/tokens/acme-uk', DEFAULT_APP],
+      ['tiktok-shop/tokens/found-us', 'us'],
+    ]);
+    expect(described).toEqual(['tiktok-shop/tokens/adopted-us', 'tiktok-shop/tokens/acme-uk']);
+  });
+
+  it('leaves the app of a configured secret that does not exist to its read, which reports it missing', async () => {
+    const shops = configuredShops(['tiktok-shop/tokens/acme-us'], []);
+
+    const [bound] = withApps(await learnAppTags(shops, [], async () => undefined, 2), twoApps);
+
+    expect(bound).toMatchObject({ app: 'us' });
+    expect(bound).not.toHaveProperty('appProblem');
+  });
+
+  it('describes no secret found by tag: ListSecrets brought its tags', async () => {
+    const discovered = [{ name: 'tiktok-shop/tokens/found-us', arn: 'arn-found-us', tags: usTags }];
+    const described: string[] = [];
+
+    await learnAppTags(
+      configuredShops([], discovered),
+      discovered,
+      async (id) => {
+        described.push(id);
+        return [];
+      },
+      2,
+    );
+
+    expect(described).toEqual([]);
+  });
+
+  it('fails a shop whose tags cannot be read, naming its secret, instead of guessing its app', async () => {
+    // Prepare
+    const shops = configuredShops(['tiktok-shop/tokens/adopted-us'], []);
+    const denied = new SecretStoreError(
+      'Secrets Manager DescribeSecret failed: AccessDeniedException: not authorized (secret tiktok-shop/tokens/adopted-us)',
+      { awsName: 'AccessDeniedException' },
+    );
+
+    // Act
+    const [bound] = withApps(
+      await learnAppTags(shops, [], () => Promise.reject(denied), 2),
+      twoApps,
+    );
+
+    // Assess
+    expect(bound?.appProblem).toBe(
+      `the tags of secret tiktok-shop/tokens/adopted-us could not be read, so its app (tag ${DEFAULT_APP_TAG_KEY}) is unknown: SecretStoreError: ${denied.message}`,
     );
     expect(bound).not.toHaveProperty('app');
   });

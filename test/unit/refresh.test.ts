@@ -370,6 +370,66 @@ describe('Function: refreshShops', () => {
     });
   });
 
+  describe('every await before TikTok is inside the plan', () => {
+    it('does not call TikTok when the app credentials arrive after the last time an attempt may start', async () => {
+      // Prepare: the credentials' secret answers at +48 s of a 60 s run, as a drip would
+      const parts = fakes();
+      const [due] = seed(parts, { due: HOUR });
+      const before = parts.store.current(due?.id ?? '');
+
+      // Act
+      const { summary } = await run(parts, due === undefined ? [] : [due], {
+        remainingMs: 60_000,
+        appCredentials: async () => {
+          await parts.clock.sleep(48_000);
+          return APP_CREDENTIALS;
+        },
+      });
+
+      // Assess
+      expect(parts.tiktok.calls).toEqual([]);
+      expect(summary.shops[0]).toMatchObject({
+        outcome: 'failed',
+        errorType: 'DeadlineExceededError',
+        retryable: true,
+      });
+      expect(summary.shops[0]?.message).toMatch(/^refresh not started: /);
+      expect(parts.store.current(due?.id ?? '')).toBe(before);
+    });
+  });
+
+  describe('an answer kept by an earlier run', () => {
+    it.each<[string, RunRequest, number]>([
+      ['a scheduled run, not due', SCHEDULED, 6 * DAY],
+      ['a dry run', { trigger: 'manual', force: false, dryRun: true }, HOUR],
+      ['a dry run, not due', { trigger: 'manual', force: false, dryRun: true }, 6 * DAY],
+      ['a scheduled run, due', SCHEDULED, HOUR],
+    ])('reports the shop failed in %s, until a person acts', async (_case, request, ttl) => {
+      // Prepare: a console run kept an answer it could not make current
+      const parts = fakes();
+      const [kept] = seed(parts, { kept: ttl });
+      const id = kept?.id ?? '';
+      parts.clock.setNow(parts.clock.now() + 1_000);
+      const versionId = await parts.store.keep(id, '{"code":0,"data":{"refresh_token":"rt-kept"}}');
+
+      // Act
+      const { summary } = await run(parts, kept === undefined ? [] : [kept], { request });
+
+      // Assess
+      expect(summary.shops[0]).toMatchObject({
+        outcome: 'failed',
+        errorType: 'TokenNotCurrentError',
+      });
+      expect(summary.shops[0]?.message).toContain(`kept TikTok's answer as version ${versionId}`);
+      expect(parts.metrics.values.get(METRIC.tokensNotCurrent)).toBe(1);
+      expect(parts.metrics.values.get(METRIC.refreshFailures)).toBe(1);
+      expect(parts.events.published).toMatchObject([
+        { detailType: DETAIL_TYPE.tokenNotCurrent, detail: { versionId } },
+      ]);
+      expect(parts.tiktok.calls).toEqual([]);
+    });
+  });
+
   describe('a large fleet', () => {
     it('keeps the tokens of at most 100 due shops between reading and refreshing them', async () => {
       // Prepare: 150 due shops, the least urgent first

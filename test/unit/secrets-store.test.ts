@@ -323,8 +323,11 @@ describe('Class: SecretsManagerTokenStore', () => {
         .catch((e: unknown) => e as Error);
 
       // Assess
+      // The call's signal is the run's combined with the attempt's own bound: the run aborts it.
       const [put] = sm.send.getCalls();
-      expect((put?.args as unknown[] | undefined)?.[1]).toEqual({ abortSignal: run.signal });
+      const sent = (put?.args as unknown[] | undefined)?.[1] as { abortSignal?: AbortSignal };
+      expect(sent.abortSignal?.aborted).toBe(true);
+      expect(sent.abortSignal?.reason).toBe(run.signal.reason);
       expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(1);
       expect(error).toBeInstanceOf(TransientError);
       expect(error.message).toBe(

@@ -25,6 +25,7 @@ import {
   REFRESH_PATH,
   startLocalTikTok,
 } from '../local/endpoints/tiktok.js';
+import { echoedParts, echoForms } from '../support/echo-forms.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 const CREDENTIALS: AppCredentials = {
@@ -490,6 +491,35 @@ describe('Class: TikTokAuthClient', () => {
         '(TikTok code 36004005: no auth record for [redacted] (app_secret=[redacted]))',
       );
       expect(unknown.message).toBe('TikTok answered code 36001234: bad secret [redacted]');
+    });
+
+    describe('partial and reshaped echoes', () => {
+      it.each(echoForms('TTS_RT_echo_4b7d0e2a9c61f3859a0b1c2d'))(
+        'leaves no 8 characters of the refresh token TikTok quotes %s in the error',
+        async (_, echo) => {
+          // Prepare: the seller's refresh token is the one the echoes are made of
+          const refreshToken = 'TTS_RT_echo_4b7d0e2a9c61f3859a0b1c2d';
+          tiktok.failNext(1, { code: 36004005, message: `no auth record for ${echo}` });
+
+          // Act
+          const error = await failureOf(client().refreshToken(CREDENTIALS, refreshToken));
+
+          // Assess
+          expect(error.message).toMatch(/^seller must authorize again: .*\[redacted\]/);
+          expect(echoedParts(error.message, echo)).toEqual([]);
+        },
+      );
+
+      it.each(echoForms(CREDENTIALS.app_secret))(
+        'leaves no 8 characters of the app secret TikTok quotes %s in the error',
+        async (_, echo) => {
+          tiktok.failNext(1, { code: 36001234, message: `bad app_secret ${echo}` });
+
+          const error = await failureOf(client().refreshToken(CREDENTIALS, seller().refreshToken));
+
+          expect(echoedParts(error.message, echo)).toEqual([]);
+        },
+      );
     });
 
     it('keeps the words of TikTok’s message that are not secrets', async () => {

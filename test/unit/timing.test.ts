@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { TransientError } from '../../lambda/shared/errors.js';
+import { DeadlineExceededError, TransientError } from '../../lambda/shared/errors.js';
 import {
   abortAt,
   type Clock,
@@ -154,6 +154,20 @@ describe('Function: retry', () => {
     await expect(outcome).rejects.toBe(last);
     expect(work.calls).toBe(2);
     expect(clock.slept).toEqual([200]);
+  });
+
+  it('starts no attempt when its deadline passed before it was called, saying what it was for', async () => {
+    // Prepare: whatever the caller awaited before (a slow read) took the time the plan gave it
+    const clock = FakeClock.instant(START);
+    const work = failingThen([], 'token');
+
+    // Act
+    const outcome = retry(work.attempt, options(clock, { deadline: START, what: 'call TikTok' }));
+
+    // Assess
+    await expect(outcome).rejects.toThrow(DeadlineExceededError);
+    await expect(outcome).rejects.toThrow('no time left to call TikTok: its deadline had passed');
+    expect(work.calls).toBe(0);
   });
 
   it('retries freely while the deadline is far away', async () => {

@@ -74,6 +74,14 @@ export interface SeededSecret {
   versionId: string;
 }
 
+/** Answers sent a byte at a time (see dripNext). */
+interface Drip {
+  readonly operation: string;
+  readonly secretId?: string;
+  readonly byteEveryMs: number;
+  count: number;
+}
+
 interface Version {
   id: string;
   secretString: string;
@@ -118,6 +126,7 @@ export class LocalSecretsManager {
   readonly #faults = new OneShots<AwsFault>();
   readonly #delays = new OneShots<number>();
   readonly #hangs = new OneShots<'before' | 'after'>();
+  #drips: Drip[] = [];
   #calls: SecretsManagerCall[] = [];
   #callCounts = new Map<string, number>();
   #recentWrites: number[] = [];
@@ -158,6 +167,19 @@ export class LocalSecretsManager {
    */
   hangNext(operation: string, count = 1, options: { afterApplying?: boolean } = {}): void {
     this.#hangs.add(operation, count, options.afterApplying === true ? 'after' : 'before');
+  }
+
+  /**
+   * The next `count` calls of `operation` (on `secretId` only, when given) run, and their answer
+   * is sent a byte every `byteEveryMs`: never silent long enough for an idle timeout, however
+   * long the whole answer takes. Stops when the client goes away.
+   */
+  dripNext(
+    operation: string,
+    count: number,
+    options: { byteEveryMs: number; secretId?: string },
+  ): void {
+    this.#drips.push({ operation, count, ...options });
   }
 
   /** Every call received, oldest first. */
@@ -206,6 +228,7 @@ export class LocalSecretsManager {
     this.#faults.clear();
     this.#delays.clear();
     this.#hangs.clear();
+    this.#drips = [];
     this.#calls = [];
     this.#callCounts.clear();
     this.#recentWrites = [];
@@ -251,6 +274,11 @@ export class LocalSecretsManager {
       }
       const result = this.#dispatch(operation, input);
       if (operation === 'BatchGetSecretValue') call.secrets = batchSize(result);
+      const drip = this.#takeDrip(operation, call.secretId);
+      if (drip !== undefined) {
+        await this.#drip(res, call, result, drip.byteEveryMs);
+        return;
+      }
       sendAwsResult(res, result);
       call.status = 200;
     } catch (error) {
@@ -266,6 +294,42 @@ export class LocalSecretsManager {
     apply?.();
     await new Promise<void>((resolve) => res.once('close', resolve));
     call.status = 0;
+  }
+
+  #takeDrip(operation: string, secretId: string | undefined): Drip | undefined {
+    const drip = this.#drips.find(
+      (candidate) =>
+        candidate.count > 0 &&
+        candidate.operation === operation &&
+        (candidate.secretId === undefined || candidate.secretId === secretId),
+    );
+    if (drip !== undefined) drip.count--;
+    return drip;
+  }
+
+  /** Sends `result` as sendAwsResult would, one byte at a time; status 0 when the client left. */
+  async #drip(
+    res: ServerResponse,
+    call: SecretsManagerCall,
+    result: JsonObject,
+    byteEveryMs: number,
+  ): Promise<void> {
+    const body = Buffer.from(JSON.stringify(result));
+    res.writeHead(200, {
+      'Content-Type': 'application/x-amz-json-1.1',
+      'Content-Length': String(body.length),
+      'x-amzn-RequestId': randomUUID(),
+    });
+    let gone = false;
+    res.once('close', () => {
+      gone = true;
+    });
+    for (let i = 0; i < body.length && !gone; i++) {
+      res.write(body.subarray(i, i + 1));
+      await this.#http.wait(byteEveryMs);
+    }
+    call.status = gone ? 0 : 200;
+    if (!gone) res.end();
   }
 
   /** A sliding one-second window over admitted writes. */

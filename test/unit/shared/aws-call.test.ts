@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { callSecretsManager, uuidFromSha256 } from '../../../lambda/shared/aws-call.js';
 import {
+  DeadlineExceededError,
   MalformedSecretError,
   SecretStoreError,
   TransientError,
@@ -44,6 +45,56 @@ describe('Function: callSecretsManager', () => {
     secretId: 'tiktok-shop/tokens/shop-a',
     deadline: Number.POSITIVE_INFINITY,
     retry: RETRY,
+  });
+
+  it('ends an attempt whose answer never finishes after attemptTimeoutMs in all, and retries it', async () => {
+    // Prepare: an answer that trickles on (the SDK's idle timeout never fires), then one that comes
+    const signals: AbortSignal[] = [];
+    let attempts = 0;
+    const call = async (send: { abortSignal: AbortSignal }): Promise<string> => {
+      signals.push(send.abortSignal);
+      if (++attempts === 1) return new Promise<never>(() => {});
+      return 'done';
+    };
+
+    // Act
+    const started = Date.now();
+    const answer = await callSecretsManager('GetSecretValue', call, {
+      ...options(),
+      attemptTimeoutMs: 50,
+    });
+
+    // Assess
+    expect(answer).toBe('done');
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(signals[0]?.aborted).toBe(true);
+  });
+
+  it('reports attempts that all outlast their bound as transient, naming the operation and the secret', async () => {
+    // Prepare: a call that ignores its signal is left behind all the same
+    const call = () => new Promise<never>(() => {});
+
+    // Act
+    const error = await failureOf(
+      callSecretsManager('GetSecretValue', call, { ...options(), attemptTimeoutMs: 20 }),
+    );
+
+    // Assess
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error.message).toBe(
+      'Secrets Manager GetSecretValue (secret tiktok-shop/tokens/shop-a) did not answer within 20 ms',
+    );
+  });
+
+  it('starts no attempt once its deadline has passed', async () => {
+    const work = failing();
+
+    const error = await failureOf(
+      callSecretsManager('GetSecretValue', work.call, { ...options(), deadline: 0 }),
+    );
+
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+    expect(work.attempts()).toBe(0);
   });
 
   it('retries throttling until the call succeeds', async () => {

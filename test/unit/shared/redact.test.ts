@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redact } from '../../../lambda/shared/redact.js';
+import { echoedParts, echoForms } from '../../support/echo-forms.js';
 
 describe('Function: redact', () => {
   const SECRET = 'S3cr+t/x=y&z "q" é€😀';
@@ -47,6 +48,31 @@ describe('Function: redact', () => {
       expect(Buffer.from(left, 'base64').toString('utf8')).not.toContain(SECRET.slice(0, 6));
     },
   );
+
+  describe('partial and reshaped echoes', () => {
+    const TOKEN = 'TTS_RT_0f3c9a61b2d84e7f95c0a1d2e3f40516';
+    const APP_SECRET = '9f8e7d6c5b4a39281706f5e4d3c2b1a0e9d8c7b6';
+
+    it.each(echoForms(TOKEN))('leaves no 8 characters of a token quoted %s', (_, echo) => {
+      const clean = redact(`refresh failed for ${echo}, try again`, [APP_SECRET, TOKEN]);
+
+      expect(echoedParts(clean, echo)).toEqual([]);
+      expect(clean).toMatch(/^refresh failed for .*\[redacted\].*, try again$/);
+    });
+
+    it.each(echoForms(APP_SECRET))(
+      'leaves no 8 characters of the app secret quoted %s',
+      (_, echo) => {
+        const clean = redact(`app_secret ${echo} is invalid`, [TOKEN, APP_SECRET]);
+
+        expect(echoedParts(clean, echo)).toEqual([]);
+      },
+    );
+
+    it('keeps pieces of a secret shorter than 8 characters, and the words around them', () => {
+      expect(redact('code TTS_RT_ is not 0f3c9a6', [TOKEN])).toBe('code TTS_RT_ is not 0f3c9a6');
+    });
+  });
 
   it('removes every secret given and keeps the words around them', () => {
     expect(
