@@ -11,11 +11,11 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { appTagOf } from '../shared/apps.js';
-import { callSecretsManager } from '../shared/aws-call.js';
+import { AwsCalls } from '../shared/aws-call.js';
 import { DEFAULT_APP, DEFAULT_APP_TAG_KEY, SELLER_TAG_KEY } from '../shared/contract.js';
 import { SecretStoreError, TransientError } from '../shared/errors.js';
 import { versionIdFor } from '../shared/secrets-store.js';
-import { type Clock, systemClock } from '../shared/timing.js';
+import type { Clock } from '../shared/timing.js';
 import {
   type DestinationState,
   type DestinationWrite,
@@ -64,12 +64,18 @@ export interface TokenSecretDestinationOptions {
 export class TokenSecretDestination implements ShopTokenDestination {
   readonly name: string;
   readonly #options: TokenSecretDestinationOptions;
-  readonly #clock: Clock;
+  readonly #calls: AwsCalls;
 
   constructor(options: TokenSecretDestinationOptions) {
     this.name = options.secretName;
     this.#options = options;
-    this.#clock = options.clock ?? systemClock;
+    // The deadline already keeps a margin for the answer: the last retry may start right up to it.
+    this.#calls = new AwsCalls('Secrets Manager', {
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+      retry: { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 2_000 },
+      attemptMs: 0,
+    });
   }
 
   async inspect(linkNonce: string | undefined): Promise<DestinationState> {
@@ -258,14 +264,9 @@ export class TokenSecretDestination implements ShopTokenDestination {
     };
   }
 
-  /** Retries throttling, 5xx and network errors; see callSecretsManager. */
+  /** Retries throttling, 5xx and network errors; see AwsCalls. */
   #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    return callSecretsManager(operation, call, {
-      clock: this.#clock,
-      secretId: this.name,
-      retry: { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 2_000 },
-      deadline: this.#options.deadline?.() ?? Number.POSITIVE_INFINITY,
-    });
+    return this.#calls.run(operation, call, `secret ${this.name}`);
   }
 }
 

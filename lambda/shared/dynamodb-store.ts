@@ -8,7 +8,7 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { type AwsCallOptions, AwsCalls, awsNameOf } from './aws-calls.js';
+import { type AwsCallOptions, AwsCalls, awsNameOf } from './aws-call.js';
 import {
   type Item,
   namesFor,

@@ -8,7 +8,7 @@ import {
   type KeysAndAttributes,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
-import { type AwsCallOptions, AwsCalls } from './aws-calls.js';
+import { type AwsCallOptions, AwsCalls } from './aws-call.js';
 import { STORE_RETRY } from './budget.js';
 import {
   type Item,

@@ -8,10 +8,9 @@ import {
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { callSecretsManager, uuidFromSha256 } from './aws-call.js';
-import { AWS_REQUEST_TIMEOUT_MS, STORE_RETRY } from './budget.js';
+import { AwsCalls, uuidFromSha256 } from './aws-call.js';
 import { MalformedSecretError, SecretStoreError, TransientError } from './errors.js';
-import { type Clock, RateLimiter, systemClock } from './timing.js';
+import { type Clock, RateLimiter } from './timing.js';
 import { AppCredentials, parseJson } from './token.js';
 
 const CURRENT = 'AWSCURRENT';
@@ -87,20 +86,16 @@ export interface SecretsManagerTokenStoreOptions {
  */
 export class SecretsManagerTokenStore implements TokenStore {
   readonly #client: SecretsManagerClient;
-  readonly #clock: Clock;
   readonly #writes: RateLimiter;
-  readonly #deadline: () => number;
-  readonly #signal: AbortSignal | undefined;
+  readonly #calls: AwsCalls;
   /** Every call goes out with the run's signal, so that none outlives the run's deadline. */
   readonly #sendOptions: { abortSignal?: AbortSignal };
 
   constructor(options: SecretsManagerTokenStoreOptions) {
     this.#client = options.client;
-    this.#clock = options.clock ?? systemClock;
-    this.#writes = new RateLimiter(options.writesPerSecond, this.#clock);
-    this.#deadline = options.deadline ?? (() => Number.POSITIVE_INFINITY);
-    this.#signal = options.signal;
-    this.#sendOptions = options.signal === undefined ? {} : { abortSignal: options.signal };
+    this.#calls = new AwsCalls('Secrets Manager', options);
+    this.#writes = new RateLimiter(options.writesPerSecond, this.#calls.clock);
+    this.#sendOptions = this.#calls.sendOptions;
   }
 
   /**
@@ -296,15 +291,13 @@ export class SecretsManagerTokenStore implements TokenStore {
     });
   }
 
-  /** Retried while another attempt can end before the deadline; see callSecretsManager. */
+  /** Retried while another attempt can end before the deadline; see AwsCalls. */
   #call<T>(operation: string, secretId: string | undefined, call: () => Promise<T>): Promise<T> {
-    return callSecretsManager(operation, call, {
-      clock: this.#clock,
-      ...(secretId === undefined ? {} : { secretId }),
-      retry: STORE_RETRY,
-      deadline: this.#deadline() - AWS_REQUEST_TIMEOUT_MS,
-      ...(this.#signal === undefined ? {} : { signal: this.#signal }),
-    });
+    return this.#calls.run(
+      operation,
+      call,
+      secretId === undefined ? undefined : `secret ${secretId}`,
+    );
   }
 }
 

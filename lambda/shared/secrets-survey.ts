@@ -7,7 +7,7 @@ import {
   ListSecretsCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { type AwsCallOptions, AwsCalls } from './aws-calls.js';
+import { type AwsCallOptions, AwsCalls } from './aws-call.js';
 import { KEPT_LABEL, type StoredVersion, type TaggedSecret } from './secrets-store.js';
 
 /** ListSecrets answers at most 100 secrets a call. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { callSecretsManager, uuidFromSha256 } from '../../../lambda/shared/aws-call.js';
+import { AwsCalls, uuidFromSha256 } from '../../../lambda/shared/aws-call.js';
 import {
   MalformedSecretError,
   SecretStoreError,
@@ -38,18 +38,19 @@ async function failureOf(promise: Promise<unknown>): Promise<Error> {
   throw new Error('the call succeeded');
 }
 
-describe('Function: callSecretsManager', () => {
-  const options = () => ({
-    clock: FakeClock.instant(),
-    secretId: 'tiktok-shop/tokens/shop-a',
-    deadline: Number.POSITIVE_INFINITY,
-    retry: RETRY,
-  });
+describe('Class: AwsCalls', () => {
+  const SECRET = 'secret tiktok-shop/tokens/shop-a';
+  const calls = (signal?: AbortSignal) =>
+    new AwsCalls('Secrets Manager', {
+      clock: FakeClock.instant(),
+      retry: RETRY,
+      ...(signal === undefined ? {} : { signal }),
+    });
 
   it('retries throttling until the call succeeds', async () => {
     const work = failing(awsError('ThrottlingException', 'Rate exceeded', 400));
 
-    await expect(callSecretsManager('PutSecretValue', work.call, options())).resolves.toBe('done');
+    await expect(calls().run('PutSecretValue', work.call, SECRET)).resolves.toBe('done');
     expect(work.attempts()).toBe(2);
   });
 
@@ -57,7 +58,7 @@ describe('Function: callSecretsManager', () => {
     const throttled = () => awsError('ThrottlingException', 'Rate exceeded', 400);
     const work = failing(throttled(), throttled(), throttled());
 
-    const error = await failureOf(callSecretsManager('PutSecretValue', work.call, options()));
+    const error = await failureOf(calls().run('PutSecretValue', work.call, SECRET));
 
     expect(error).toBeInstanceOf(TransientError);
     expect(error.message).toBe(
@@ -69,7 +70,7 @@ describe('Function: callSecretsManager', () => {
   it('fails at once on a refusal a retry cannot fix, with the AWS error name', async () => {
     const work = failing(awsError('AccessDeniedException', 'not authorized', 400));
 
-    const error = await failureOf(callSecretsManager('GetSecretValue', work.call, options()));
+    const error = await failureOf(calls().run('GetSecretValue', work.call, SECRET));
 
     expect(error).toBeInstanceOf(SecretStoreError);
     expect(error).toMatchObject({ awsName: 'AccessDeniedException' });
@@ -82,9 +83,7 @@ describe('Function: callSecretsManager', () => {
   it("passes the caller's own failure through as it is", async () => {
     const own = new MalformedSecretError('binary data');
 
-    const error = await failureOf(
-      callSecretsManager('GetSecretValue', failing(own).call, options()),
-    );
+    const error = await failureOf(calls().run('GetSecretValue', failing(own).call, SECRET));
 
     expect(error).toBe(own);
   });
@@ -95,10 +94,7 @@ describe('Function: callSecretsManager', () => {
     const work = failing(awsError('AbortError', 'Request aborted', 0));
 
     const error = await failureOf(
-      callSecretsManager('UpdateSecretVersionStage', work.call, {
-        ...options(),
-        signal: run.signal,
-      }),
+      calls(run.signal).run('UpdateSecretVersionStage', work.call, SECRET),
     );
 
     expect(error).toBeInstanceOf(TransientError);
