@@ -11,13 +11,15 @@ import { toInternalError } from '../shared/errors.js';
 import { EventBridgePublisher } from '../shared/event-publisher.js';
 import { errorFields } from '../shared/observability.js';
 import { SecretsManagerTokenStore } from '../shared/secrets-store.js';
+import { SecretsManagerShopSurvey } from '../shared/secrets-survey.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import { abortAt, systemClock } from '../shared/timing.js';
 import { type Config, loadConfig, movedOnChecks } from './config.js';
 import { AppCredentialReads, incompleteRunError } from './invocation.js';
+import { listShops } from './listing.js';
 import { type RunSummary, refreshShops } from './refresh.js';
 import { parseRunRequest } from './run-request.js';
-import { configuredShops, selectShops, withApps } from './shops.js';
+import { withApps } from './shops.js';
 
 // Built once per execution environment and reused by every invocation it serves. Every call has
 // a connection and a request timeout; the run's deadline (the signals below) bounds the rest.
@@ -61,12 +63,13 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
       deadline: () => workEnd,
       signal: work.signal,
     });
-    const discovered =
-      config.tokenSecretTagKey === undefined ? [] : await store.listByTag(config.tokenSecretTagKey);
-    const shops = withApps(
-      selectShops(configuredShops(config.tokenSecretIds, discovered), request.shops),
-      config.apps,
-    );
+    const survey = new SecretsManagerShopSurvey({
+      client: secretsManager,
+      ...(config.tokenSecretTagKey === undefined ? {} : { tagKey: config.tokenSecretTagKey }),
+      deadline: () => workEnd,
+      signal: work.signal,
+    });
+    const shops = withApps(await listShops(survey, config.tokenSecretIds, request), config.apps);
     logger.info('refresh run started', { ...request, shops: shops.length });
     // Each app's credentials are read once per run, beside the shops' reads, for every app the
     // run has a shop of: broken credentials fail every run, due or not.
@@ -80,6 +83,7 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
       { ...config, budget, movedOnChecksMs: movedOnChecks(config.refusalRecheckMs) },
       {
         store,
+        batch: survey,
         tiktok: new TikTokAuthClient({
           baseUrl: config.tiktokAuthBaseUrl,
           timeoutMs: config.tiktokTimeoutMs,

@@ -3,7 +3,6 @@
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
-  ListSecretsCommand,
   PutSecretValueCommand,
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
@@ -198,32 +197,6 @@ export class SecretsManagerTokenStore implements TokenStore {
       );
     }
     return parsed.value;
-  }
-
-  /** Every secret carrying `tagKey`, with its tags (the app tag binds a shop to its app). */
-  async listByTag(tagKey: string): Promise<TaggedSecret[]> {
-    const found: TaggedSecret[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.#call('ListSecrets', undefined, () =>
-        this.#client.send(
-          new ListSecretsCommand({
-            Filters: [{ Key: 'tag-key', Values: [tagKey] }],
-            MaxResults: 100,
-            NextToken: nextToken,
-          }),
-          this.#sendOptions,
-        ),
-      );
-      for (const secret of page.SecretList ?? []) {
-        if (secret.Name !== undefined && secret.ARN !== undefined) {
-          const { Name: name, ARN: arn, Tags: tags } = secret;
-          found.push(tags === undefined ? { name, arn } : { name, arn, tags });
-        }
-      }
-      nextToken = page.NextToken;
-    } while (nextToken !== undefined);
-    return found;
   }
 
   /** The value under a label; undefined when no version carries it. */
