@@ -483,7 +483,7 @@ describe('Function: withApps', () => {
 });
 
 describe('Function: configuredShops, app tags', () => {
-  it('keeps the app tag of a discovered secret, also for a shop configured by name', () => {
+  it('keeps the tags and app tag of a discovered secret, also for a shop configured by name', () => {
     const tags = [
       { Key: 'tiktok-shop-token', Value: 'x' },
       { Key: DEFAULT_APP_TAG_KEY, Value: 'us' },
@@ -499,9 +499,15 @@ describe('Function: configuredShops, app tags', () => {
     );
 
     expect(shops).toEqual([
-      { id: 'tiktok-shop/tokens/acme-us', name: 'tiktok-shop/tokens/acme-us', appTag: 'us' },
-      { id: 'arn-us-2', name: 'tiktok-shop/tokens/acme-us-2', arn: 'arn-us-2', appTag: 'us' },
-      { id: 'arn-uk', name: 'tiktok-shop/tokens/acme-uk', arn: 'arn-uk' },
+      { id: 'tiktok-shop/tokens/acme-us', name: 'tiktok-shop/tokens/acme-us', tags, appTag: 'us' },
+      {
+        id: 'arn-us-2',
+        name: 'tiktok-shop/tokens/acme-us-2',
+        arn: 'arn-us-2',
+        tags,
+        appTag: 'us',
+      },
+      { id: 'arn-uk', name: 'tiktok-shop/tokens/acme-uk', arn: 'arn-uk', tags: [] },
     ]);
   });
 });
