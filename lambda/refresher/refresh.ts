@@ -201,19 +201,17 @@ async function work(shops: readonly Shop[], run: Run): Promise<void> {
   const startedAt = run.deps.clock.now();
   const batched = batch !== undefined && batchesReads(shops.length, run.request);
   let batchFailures = 0;
+  // Each shop of a group whose batch read failed is read in full, which reports its own problem.
+  const readFailed = (error: unknown) => {
+    if (batchFailures++ === 0) logger.warn('batch read failed', errorFields(error));
+  };
   let due = 0;
   let heldTokens = 0;
   const groups = readGroups(shops, batched);
   const surveyed = mapWithConcurrency(groups, maxConcurrency, async (group) => {
     if (run.tally.closed) return;
     for (const { index } of group) run.stages.set(index, 'reading');
-    const read =
-      batch === undefined || !batched
-        ? new Map<number, StoredToken>()
-        : await readCurrent(group, batch, (error) => {
-            // Each shop of the group is read in full instead, which reports its own problem.
-            if (batchFailures++ === 0) logger.warn('batch read failed', errorFields(error));
-          });
+    const read = batched ? await readCurrent(group, batch, readFailed) : new Map<number, never>();
     for (const { shop, index } of group) {
       if (run.tally.closed) return;
       const found = await survey(shop, index, run, read.get(index));
@@ -284,9 +282,7 @@ async function survey(
         return skippedReport(shop, token, 'dry-run');
       }
     }
-    return batchRead === undefined
-      ? { index, shop, refreshBy: by, stored }
-      : { index, shop, refreshBy: by };
+    return { index, shop, refreshBy: by, ...(batchRead === undefined ? { stored } : {}) };
   } catch (error) {
     return failedReport(shop, error, inEffect);
   }
