@@ -104,6 +104,41 @@ describe('Class: AwsCalls', () => {
   });
 });
 
+describe('Class: AwsCalls, deadline', () => {
+  const throttled = () => awsError('ThrottlingException', 'Rate exceeded', 400);
+
+  it('starts no retry that could not end before the deadline, one attempt’s time kept back', async () => {
+    // Prepare: 2 s left, and an attempt may take 2 s: no retry may start
+    const clock = FakeClock.instant(0);
+    const calls = new AwsCalls('DynamoDB', { clock, deadline: () => 2_000, retry: RETRY });
+    const work = failing(throttled(), throttled());
+
+    // Act
+    const error = await failureOf(calls.run('GetItem', work.call));
+
+    // Assess
+    expect(error).toBeInstanceOf(TransientError);
+    expect(work.attempts()).toBe(1);
+    expect(calls.timeLeft()).toBe(false);
+  });
+
+  it('retries up to the deadline itself when told an attempt needs no time kept back', async () => {
+    // Prepare: the same 2 s left
+    const clock = FakeClock.instant(0);
+    const calls = new AwsCalls('Secrets Manager', {
+      clock,
+      deadline: () => 2_000,
+      retry: RETRY,
+      attemptMs: 0,
+    });
+    const work = failing(throttled());
+
+    // Act & Assess
+    await expect(calls.run('PutSecretValue', work.call)).resolves.toBe('done');
+    expect(work.attempts()).toBe(2);
+  });
+});
+
 describe('Function: uuidFromSha256', () => {
   /** The formatting both version ids used before they shared the helper. */
   function uuidOf(hash: ReturnType<typeof createHash>): string {
