@@ -58,11 +58,22 @@ export function grantRefresherAccess(
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [eventBus.eventBusArn] }),
   );
+  // A large run lists its token secrets with their labels (by tag, or configured ones by name)
+  // and reads their current values 20 to a BatchGetSecretValue, which still needs GetSecretValue
+  // on each secret (granted above and below).
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ['secretsmanager:BatchGetSecretValue', 'secretsmanager:ListSecrets'],
+      resources: ['*'],
+    }),
+  );
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'ListSecrets and BatchGetSecretValue support no resource-level permission, so IAM requires resource "*"; ListSecrets lists secret metadata, no value, and BatchGetSecretValue answers only the secrets GetSecretValue is granted on.',
+  });
   if (discoveryScope !== undefined) {
     const { arn, tagKey } = discoveryScope;
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['secretsmanager:ListSecrets'], resources: ['*'] }),
-    );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: tokenActions,
@@ -70,14 +81,7 @@ export function grantRefresherAccess(
         conditions: tagPresent(tagKey),
       }),
     );
-    Validations.of(role).acknowledge(
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'Tag discovery is on: ListSecrets supports no resource-level permission, so IAM requires resource "*"; it lists secret metadata, no value.',
-      },
-      discoveredSecretsAcknowledgment(arn),
-    );
+    Validations.of(role).acknowledge(discoveredSecretsAcknowledgment(arn));
   }
 
   const tokenKeys = secretKeys(tokenSecrets);

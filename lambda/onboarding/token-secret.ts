@@ -12,11 +12,11 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { appTagOf } from '../shared/apps.js';
-import { callSecretsManager } from '../shared/aws-call.js';
+import { AwsCalls, type SendOptions } from '../shared/aws-call.js';
 import { DEFAULT_APP, DEFAULT_APP_TAG_KEY, SELLER_TAG_KEY } from '../shared/contract.js';
 import { SecretStoreError, TransientError } from '../shared/errors.js';
 import { KEPT_LABEL, versionIdFor } from '../shared/secrets-store.js';
-import { type Clock, systemClock } from '../shared/timing.js';
+import type { Clock } from '../shared/timing.js';
 import {
   type DestinationState,
   type DestinationWrite,
@@ -74,17 +74,23 @@ export class TokenSecretDestination implements ShopTokenDestination {
   readonly shop: string;
   readonly name: string;
   readonly #options: TokenSecretDestinationOptions;
-  readonly #clock: Clock;
   /** Makes this use's claim of a link a value no other use writes. */
   readonly #claim = randomUUID();
   /** `inspect` found the secret: a placeholder need not try to create it. */
   #exists = false;
+  readonly #calls: AwsCalls;
 
   constructor(options: TokenSecretDestinationOptions) {
     this.shop = options.shop;
     this.name = options.secretName;
     this.#options = options;
-    this.#clock = options.clock ?? systemClock;
+    // The deadline already keeps a margin for the answer: the last retry may start right up to it.
+    this.#calls = new AwsCalls('Secrets Manager', {
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+      retry: { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 2_000 },
+      lastStartMarginMs: 0,
+    });
   }
 
   async inspect(linkNonce: string | undefined): Promise<DestinationState> {
@@ -101,9 +107,10 @@ export class TokenSecretDestination implements ShopTokenDestination {
       linkNonce !== undefined && stages.some(([id]) => id === linkVersionId(this.name, linkNonce));
     const currentId = stages.find(([, labels]) => labels.includes(CURRENT))?.[0];
     if (currentId === undefined) return { linkUsed, app };
-    const answer = await this.#call('GetSecretValue', () =>
+    const answer = await this.#call('GetSecretValue', (send) =>
       this.#options.client.send(
         new GetSecretValueCommand({ SecretId: this.name, VersionId: currentId }),
+        send,
       ),
     );
     const raw = answer.SecretString ?? '';
@@ -136,7 +143,7 @@ export class TokenSecretDestination implements ShopTokenDestination {
     const found: ShopTokenDestination[] = [];
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_LIST_PAGES; page++) {
-      const answer = await this.#call('ListSecrets', () =>
+      const answer = await this.#call('ListSecrets', (send) =>
         this.#options.client.send(
           new ListSecretsCommand({
             // Each filter is a prefix match and a tag-value filter looks at every tag: the exact
@@ -149,6 +156,7 @@ export class TokenSecretDestination implements ShopTokenDestination {
             MaxResults: 100,
             NextToken: nextToken,
           }),
+          send,
         ),
       );
       for (const secret of answer.SecretList ?? []) {
@@ -184,7 +192,7 @@ export class TokenSecretDestination implements ShopTokenDestination {
 
     if (options.basedOnVersionId === undefined) {
       try {
-        const created = await this.#call('CreateSecret', () =>
+        const created = await this.#call('CreateSecret', (send) =>
           client.send(
             new CreateSecretCommand({
               Name: this.name,
@@ -193,6 +201,7 @@ export class TokenSecretDestination implements ShopTokenDestination {
               Tags: tags,
               ...(kmsKeyId === undefined ? {} : { KmsKeyId: kmsKeyId }),
             }),
+            send,
           ),
         );
         return {
@@ -210,7 +219,7 @@ export class TokenSecretDestination implements ShopTokenDestination {
 
     // Idempotent for the same value: a retried put adds nothing. The first version of an empty
     // secret becomes AWSCURRENT at once; the compare-and-swap below then finds it there.
-    const put = await this.#call('PutSecretValue', () =>
+    const put = await this.#call('PutSecretValue', (send) =>
       client.send(
         new PutSecretValueCommand({
           SecretId: this.name,
@@ -218,12 +227,13 @@ export class TokenSecretDestination implements ShopTokenDestination {
           ClientRequestToken: versionId,
           VersionStages: [PENDING],
         }),
+        send,
       ),
     );
     const arn = put.ARN;
 
     try {
-      await this.#call('UpdateSecretVersionStage', () =>
+      await this.#call('UpdateSecretVersionStage', (send) =>
         client.send(
           new UpdateSecretVersionStageCommand({
             SecretId: this.name,
@@ -233,6 +243,7 @@ export class TokenSecretDestination implements ShopTokenDestination {
               ? {}
               : { RemoveFromVersionId: options.basedOnVersionId }),
           }),
+          send,
         ),
       );
     } catch (error) {
@@ -245,13 +256,14 @@ export class TokenSecretDestination implements ShopTokenDestination {
       }
       // Not left as AWSPENDING: the refresher would take it for an interrupted write of its own.
       if (stages.some(([id, labels]) => id === versionId && labels.includes(PENDING))) {
-        await this.#call('UpdateSecretVersionStage', () =>
+        await this.#call('UpdateSecretVersionStage', (send) =>
           client.send(
             new UpdateSecretVersionStageCommand({
               SecretId: this.name,
               VersionStage: PENDING,
               RemoveFromVersionId: versionId,
             }),
+            send,
           ),
         );
       }
@@ -260,8 +272,8 @@ export class TokenSecretDestination implements ShopTokenDestination {
 
     const warnings: string[] = [];
     try {
-      await this.#call('TagResource', () =>
-        client.send(new TagResourceCommand({ SecretId: this.name, Tags: tags })),
+      await this.#call('TagResource', (send) =>
+        client.send(new TagResourceCommand({ SecretId: this.name, Tags: tags }), send),
       );
     } catch (error) {
       warnings.push(
@@ -287,7 +299,7 @@ export class TokenSecretDestination implements ShopTokenDestination {
       );
     }
     const versionId = versionIdFor(this.name, raw);
-    await this.#call('PutSecretValue', () =>
+    await this.#call('PutSecretValue', (send) =>
       this.#options.client.send(
         new PutSecretValueCommand({
           SecretId: this.name,
@@ -295,6 +307,7 @@ export class TokenSecretDestination implements ShopTokenDestination {
           ClientRequestToken: versionId,
           VersionStages: [KEPT_LABEL],
         }),
+        send,
       ),
     );
     return {
@@ -317,7 +330,7 @@ export class TokenSecretDestination implements ShopTokenDestination {
     const { client, kmsKeyId } = this.#options;
     if (!this.#exists) {
       try {
-        await this.#call('CreateSecret', () =>
+        await this.#call('CreateSecret', (send) =>
           client.send(
             new CreateSecretCommand({
               Name: this.name,
@@ -325,6 +338,7 @@ export class TokenSecretDestination implements ShopTokenDestination {
               ClientRequestToken: versionId,
               ...(kmsKeyId === undefined ? {} : { KmsKeyId: kmsKeyId }),
             }),
+            send,
           ),
         );
         return { created: true, stages: [CURRENT] };
@@ -332,7 +346,7 @@ export class TokenSecretDestination implements ShopTokenDestination {
         if (!isAws(error, 'ResourceExistsException')) throw error;
       }
     }
-    const put = await this.#call('PutSecretValue', () =>
+    const put = await this.#call('PutSecretValue', (send) =>
       client.send(
         new PutSecretValueCommand({
           SecretId: this.name,
@@ -340,6 +354,7 @@ export class TokenSecretDestination implements ShopTokenDestination {
           ClientRequestToken: versionId,
           VersionStages: [label],
         }),
+        send,
       ),
     );
     return { created: false, stages: put.VersionStages ?? [] };
@@ -351,8 +366,8 @@ export class TokenSecretDestination implements ShopTokenDestination {
 
   /** The secret's versions with their stages, and the app its tag binds it to. */
   async #describe(): Promise<{ stages: [string, string[]][]; app: string }> {
-    const answer = await this.#call('DescribeSecret', () =>
-      this.#options.client.send(new DescribeSecretCommand({ SecretId: this.name })),
+    const answer = await this.#call('DescribeSecret', (send) =>
+      this.#options.client.send(new DescribeSecretCommand({ SecretId: this.name }), send),
     );
     return {
       stages: Object.entries(answer.VersionIdsToStages ?? {}),
@@ -360,14 +375,9 @@ export class TokenSecretDestination implements ShopTokenDestination {
     };
   }
 
-  /** Retries throttling, 5xx and network errors; see callSecretsManager. */
-  #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    return callSecretsManager(operation, call, {
-      clock: this.#clock,
-      secretId: this.name,
-      retry: { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 2_000 },
-      deadline: this.#options.deadline?.() ?? Number.POSITIVE_INFINITY,
-    });
+  /** Retries throttling, 5xx and network errors; see AwsCalls. */
+  #call<T>(operation: string, call: (send: SendOptions) => Promise<T>): Promise<T> {
+    return this.#calls.run(operation, call, `secret ${this.name}`);
   }
 }
 

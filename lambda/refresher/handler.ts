@@ -11,13 +11,15 @@ import { toInternalError } from '../shared/errors.js';
 import { EventBridgePublisher } from '../shared/event-publisher.js';
 import { errorFields } from '../shared/observability.js';
 import { SecretsManagerTokenStore } from '../shared/secrets-store.js';
+import { SecretsManagerShopSurvey } from '../shared/secrets-survey.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import { abortAt, systemClock } from '../shared/timing.js';
 import { type Config, loadConfig, movedOnChecks } from './config.js';
 import { AppCredentialReads, incompleteRunError } from './invocation.js';
+import { listShops } from './listing.js';
 import { type RunSummary, refreshShops } from './refresh.js';
 import { parseRunRequest } from './run-request.js';
-import { configuredShops, learnAppTags, selectShops, withApps } from './shops.js';
+import { learnAppTags, withApps } from './shops.js';
 
 // Built once per execution environment and reused by every invocation it serves. Every call has
 // a connection and a request timeout; the run's deadline (the signals below) bounds the rest.
@@ -61,13 +63,16 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
       deadline: () => workEnd,
       signal: work.signal,
     });
-    const discovered =
-      config.tokenSecretTagKey === undefined ? [] : await store.listByTag(config.tokenSecretTagKey);
-    const selected = selectShops(configuredShops(config.tokenSecretIds, discovered), request.shops);
-    // The app tag of each shop ListSecrets did not bring: readers follow it, so must the run.
+    const survey = new SecretsManagerShopSurvey({
+      client: secretsManager,
+      ...(config.tokenSecretTagKey === undefined ? {} : { tagKey: config.tokenSecretTagKey }),
+      deadline: () => workEnd,
+      signal: work.signal,
+    });
+    const listed = await listShops(survey, config.tokenSecretIds, request);
+    // The app tag of each shop no listing brought: readers follow it, so must the run.
     const tagged = await learnAppTags(
-      selected,
-      discovered,
+      listed,
       (secretId) => store.tagsOf(secretId),
       config.maxConcurrency,
     );
@@ -85,6 +90,7 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
       { ...config, budget, movedOnChecksMs: movedOnChecks(config.refusalRecheckMs) },
       {
         store,
+        batch: survey,
         tiktok: new TikTokAuthClient({
           baseUrl: config.tiktokAuthBaseUrl,
           timeoutMs: config.tiktokTimeoutMs,

@@ -7,10 +7,12 @@ import {
   TokenNotCurrentError,
 } from '../shared/errors.js';
 import type { EventPublisher } from '../shared/event-publisher.js';
-import type { Logger, Metrics } from '../shared/observability.js';
+import { errorFields, type Logger, type Metrics } from '../shared/observability.js';
 import { KEPT_LABEL, type StoredToken, type TokenStore } from '../shared/secrets-store.js';
+import type { SurveySource } from '../shared/survey-source.js';
 import { type Clock, mapWithConcurrency, settleBy } from '../shared/timing.js';
 import type { AppCredentials, TokenAnswer, TokenDocument } from '../shared/token.js';
+import { batchesReads, readCurrent, readGroups } from './batch-reads.js';
 import { Outbox } from './outbox.js';
 import {
   deferredReport,
@@ -58,6 +60,11 @@ export interface TokenRefresher {
 /** Everything the core talks to, passed in so that it builds nothing itself. */
 export interface RefreshDependencies {
   readonly store: TokenStore;
+  /**
+   * Reads many listed shops' current tokens in one call (see batch-reads); without it, or in a
+   * small or forced run, every shop is read in full.
+   */
+  readonly batch?: Pick<SurveySource, 'readCurrent'>;
   readonly tiktok: TokenRefresher;
   /** The credentials of an app (DEFAULT_APP unless a shop says otherwise); asked once per run. */
   readonly appCredentials: (app: string) => Promise<AppCredentials>;
@@ -184,28 +191,46 @@ export async function refreshShops(
  * shop is read or, for a fleet too large to read in a moment, after SURVEY_HEAD_START_MS: from
  * then on it takes the most urgent shop found so far, while the reading goes on beside it. The
  * reading is many times faster than the paced writes, so a run that runs out of time has read
- * everything long before and leaves exactly the least urgent shops.
+ * everything long before and leaves exactly the least urgent shops. A large run reads the
+ * current tokens of listed shops in batches (see batch-reads) and the others one by one.
  */
 async function work(shops: readonly Shop[], run: Run): Promise<void> {
   const { maxConcurrency } = run.settings;
+  const { batch, logger } = run.deps;
   const queue = new UrgencyQueue<DueShop>();
   const startedAt = run.deps.clock.now();
+  const batched = batch !== undefined && batchesReads(shops.length, run.request);
+  let batchFailures = 0;
+  // Each shop of a group whose batch read failed is read in full, which reports its own problem.
+  const readFailed = (error: unknown) => {
+    if (batchFailures++ === 0) logger.warn('batch read failed', errorFields(error));
+  };
   let due = 0;
   let heldTokens = 0;
-  const surveyed = mapWithConcurrency(shops, maxConcurrency, async (shop, index) => {
+  const groups = readGroups(shops, batched);
+  const surveyed = mapWithConcurrency(groups, maxConcurrency, async (group) => {
     if (run.tally.closed) return;
-    const found = await survey(shop, index, run);
-    run.stages.delete(index);
-    if (!('index' in found)) return run.tally.add(index, found);
-    due++;
-    // Only a few due shops keep the token they were read with; the others read it again.
-    const keep = found.stored !== undefined && heldTokens < KEPT_TOKENS;
-    if (keep) heldTokens++;
-    queue.put(found.refreshBy, keep ? found : { ...found, stored: undefined });
+    for (const { index } of group) run.stages.set(index, 'reading');
+    const read = batched ? await readCurrent(group, batch, readFailed) : new Map<number, never>();
+    for (const { shop, index } of group) {
+      if (run.tally.closed) return;
+      const found = await survey(shop, index, run, read.get(index));
+      run.stages.delete(index);
+      if (!('index' in found)) {
+        run.tally.add(index, found);
+        continue;
+      }
+      due++;
+      // Only a few due shops keep the token they were read with; the others read it again.
+      const keep = found.stored !== undefined && heldTokens < KEPT_TOKENS;
+      if (keep) heldTokens++;
+      queue.put(found.refreshBy, keep ? found : { ...found, stored: undefined });
+    }
   })
     .then(() => {
       const ms = run.deps.clock.now() - startedAt;
-      run.deps.logger.info('shops read', { shops: shops.length, due, ms });
+      const batches = batched ? { batchFailures } : {};
+      logger.info('shops read', { shops: shops.length, due, ms, ...batches });
     })
     .finally(() => queue.close());
 
@@ -226,17 +251,24 @@ async function work(shops: readonly Shop[], run: Run): Promise<void> {
 }
 
 /**
- * Reads a shop's token and settles what needs no refresh: not due, a dry run, a malformed secret,
- * an expired refresh token. Anything else is queued, with an interrupted write to settle or not.
+ * Reads a shop's token (unless a batch read its current version: `batchRead`) and settles what
+ * needs no refresh: not due, a dry run, a malformed secret, an expired refresh token. Anything
+ * else is queued, with an interrupted write to settle or not. A due shop that a batch read is
+ * read again in full before its refresh: the listing behind the batch may lag behind writes.
  */
-async function survey(shop: Shop, index: number, run: Run): Promise<ShopReport | DueShop> {
+async function survey(
+  shop: Shop,
+  index: number,
+  run: Run,
+  batchRead?: StoredToken,
+): Promise<ShopReport | DueShop> {
   const { request, deps } = run;
   let inEffect: TokenDocument | undefined;
   try {
     // Nothing could refresh its token: it fails every run, loudly, until a person binds it.
     if (shop.appProblem !== undefined) throw new ConfigurationError(shop.appProblem);
     run.stages.set(index, 'reading');
-    const stored = await deps.store.read(shop.id);
+    const stored = batchRead ?? (await deps.store.read(shop.id));
     const token = parseStoredToken(stored.current.raw, shop);
     inEffect = token;
     const by = refreshBy(token, stored.current.createdAt);
@@ -252,7 +284,7 @@ async function survey(shop: Shop, index: number, run: Run): Promise<ShopReport |
         return skippedReport(shop, token, 'dry-run');
       }
     }
-    return { index, shop, refreshBy: by, stored };
+    return { index, shop, refreshBy: by, ...(batchRead === undefined ? { stored } : {}) };
   } catch (error) {
     return failedReport(shop, error, inEffect);
   }

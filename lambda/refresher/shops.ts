@@ -5,7 +5,14 @@ import { APPS_ENV, DEFAULT_APP, DEFAULT_APP_TAG_KEY } from '../shared/contract.j
 import { describeError, InvalidEventError, listSome } from '../shared/errors.js';
 import type { SecretTags, TaggedSecret } from '../shared/secrets-store.js';
 import { shopFromId, type Shop as TokenSecret } from '../shared/shop.js';
+import type { SurveyedShop } from '../shared/survey-source.js';
 import { mapWithConcurrency } from '../shared/timing.js';
+
+/** What the store's listing said of a shop's versions: lets a run read its token in a batch. */
+export type ListedVersions = Pick<
+  SurveyedShop,
+  'currentVersionId' | 'current' | 'hasPending' | 'hasKept'
+>;
 
 /** A shop of a run: its token secret and the TikTok app whose credentials refresh its token. */
 export interface Shop extends TokenSecret {
@@ -13,10 +20,14 @@ export interface Shop extends TokenSecret {
   readonly app?: string;
   /** Why the shop has no app this deployment knows: it fails with it, and every other shop runs. */
   readonly appProblem?: string;
+  /** Its secret's tags as the store listed them this run; absent for a shop not listed. */
+  readonly tags?: SurveyedShop['tags'];
+  /** Absent for a shop not listed (then it is read in full). */
+  readonly listed?: ListedVersions;
 }
 
 /** A configured or discovered shop before its app is known: the app tag its secret carries. */
-export interface ListedShop extends TokenSecret {
+export interface ListedShop extends Omit<Shop, 'app' | 'appProblem'> {
   readonly appTag?: string;
   /** Its secret's tags were read (found by tag, or described): no `appTag` means no app tag. */
   readonly tagsRead?: boolean;
@@ -26,37 +37,43 @@ export interface ListedShop extends TokenSecret {
 
 /**
  * Shops named in the configuration plus those found by tag, each once. A shop found by tag
- * keeps its secret's app tag, also when it is configured by name as well.
+ * keeps its secret's tags (its app tag among them) and what the listing said of its versions,
+ * also when it is configured by name as well.
  */
 export function configuredShops(
   ids: readonly string[],
-  discovered: readonly TaggedSecret[],
+  discovered: readonly (TaggedSecret | SurveyedShop)[],
 ): ListedShop[] {
   const byName = new Map<string, ListedShop>();
   for (const shop of ids.map(shopFromId)) byName.set(shop.name, shop);
-  for (const { name, arn, tags } of discovered) {
-    const appTag = appTagOf(tags);
-    const shop = byName.get(name) ?? { id: arn, name, arn };
+  for (const secret of discovered) {
+    const { name, arn, tags } = secret;
+    const appTag = ('app' in secret ? secret.app : undefined) ?? appTagOf(tags);
+    const shop = listedAs(
+      byName.get(name) ?? { id: arn ?? name, name, ...(arn ? { arn } : {}) },
+      secret,
+    );
     byName.set(name, appTag === undefined ? shop : { ...shop, appTag });
   }
   return [...byName.values()];
 }
 
 /**
- * The app tags of the shops whose tags ListSecrets did not bring (configured by name, not found
- * by tag): one DescribeSecret per such shop and run, `concurrency` at a time. Readers follow a
+ * The app tags of the shops whose tags no listing brought (configured by name, in a run too
+ * small to list them): one DescribeSecret per such shop and run, `concurrency` at a time. Readers follow a
  * secret's app tag, so the refresher must know it too. A secret that does not exist has no tags
  * (its read says it is missing); one whose tags cannot be read carries the problem.
  */
 export async function learnAppTags(
   shops: readonly ListedShop[],
-  discovered: readonly TaggedSecret[],
   tagsOf: (secretId: string) => Promise<SecretTags | undefined>,
   concurrency: number,
 ): Promise<ListedShop[]> {
-  const found = new Set(discovered.map((secret) => secret.name));
   return mapWithConcurrency(shops, concurrency, async (shop): Promise<ListedShop> => {
-    if (found.has(shop.name)) return { ...shop, tagsRead: true };
+    if (shop.tags !== undefined) {
+      const appTag = appTagOf(shop.tags);
+      return { ...shop, ...(appTag === undefined ? {} : { appTag }), tagsRead: true };
+    }
     try {
       const tags = await tagsOf(shop.id);
       // No such secret: its read reports it missing, which says more than its app would.
@@ -69,6 +86,39 @@ export async function learnAppTags(
       return { ...shop, tagProblem };
     }
   });
+}
+
+/**
+ * The shops with what the store listed of those it found by name: their tags and versions
+ * (`learnAppTags` then reads their app tag from them).
+ */
+export function withListing(
+  shops: readonly ListedShop[],
+  found: readonly SurveyedShop[],
+): ListedShop[] {
+  const byName = new Map(found.map((secret) => [secret.name, secret]));
+  return shops.map((shop) => {
+    const secret = byName.get(shop.name);
+    return secret === undefined ? shop : listedAs(shop, secret);
+  });
+}
+
+function listedAs(shop: ListedShop, secret: TaggedSecret | SurveyedShop): ListedShop {
+  const { tags } = secret;
+  const listed: ListedVersions | undefined =
+    'hasPending' in secret
+      ? {
+          currentVersionId: secret.currentVersionId,
+          hasPending: secret.hasPending,
+          hasKept: secret.hasKept,
+          ...(secret.current === undefined ? {} : { current: secret.current }),
+        }
+      : undefined;
+  return {
+    ...shop,
+    ...(tags === undefined ? {} : { tags }),
+    ...(listed === undefined ? {} : { listed }),
+  };
 }
 
 /**

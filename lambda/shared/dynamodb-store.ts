@@ -8,7 +8,7 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { type AwsCallOptions, AwsCalls, awsNameOf } from './aws-calls.js';
+import { type AwsCallOptions, AwsCalls, awsNameOf } from './aws-call.js';
 import {
   type Item,
   namesFor,
@@ -178,7 +178,7 @@ export class DynamoDbTokenStore implements TokenStore {
   }
 
   async #get(shopId: string): Promise<Item | undefined> {
-    const answer = await this.#calls.run('GetItem', () =>
+    const answer = await this.#calls.run('GetItem', (send) =>
       this.#client.send(
         new GetItemCommand({
           TableName: this.#table,
@@ -187,7 +187,7 @@ export class DynamoDbTokenStore implements TokenStore {
           ProjectionExpression: READ_PROJECTION,
           ExpressionAttributeNames: namesFor(READ_PROJECTION),
         }),
-        this.#calls.sendOptions,
+        send,
       ),
     );
     return answer.Item;
@@ -204,7 +204,7 @@ export class DynamoDbTokenStore implements TokenStore {
     >,
   ): Promise<boolean> {
     try {
-      await this.#calls.run('UpdateItem', () =>
+      await this.#calls.run('UpdateItem', (send) =>
         this.#client.send(
           new UpdateItemCommand({
             TableName: this.#table,
@@ -212,7 +212,7 @@ export class DynamoDbTokenStore implements TokenStore {
             ...input,
             ExpressionAttributeNames: namesFor(input.UpdateExpression, input.ConditionExpression),
           }),
-          this.#calls.sendOptions,
+          send,
         ),
       );
       return true;

@@ -8,7 +8,7 @@ import {
   type KeysAndAttributes,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
-import { type AwsCallOptions, AwsCalls } from './aws-calls.js';
+import { type AwsCallOptions, AwsCalls } from './aws-call.js';
 import { STORE_RETRY } from './budget.js';
 import {
   type Item,
@@ -60,7 +60,7 @@ export class DynamoDbShopSurvey {
     let startKey: Item | undefined;
     do {
       const exclusiveStartKey = startKey;
-      const answer = await this.#calls.run('Scan', () =>
+      const answer = await this.#calls.run('Scan', (send) =>
         this.#client.send(
           new ScanCommand({
             TableName: this.#table,
@@ -72,7 +72,7 @@ export class DynamoDbShopSurvey {
               : { Segment: options.segment ?? 0, TotalSegments: options.totalSegments }),
             ...(exclusiveStartKey === undefined ? {} : { ExclusiveStartKey: exclusiveStartKey }),
           }),
-          this.#calls.sendOptions,
+          send,
         ),
       );
       const page: ShopSurvey[] = [];
@@ -108,10 +108,10 @@ export class DynamoDbShopSurvey {
     };
     for (let attempt = 1; keys !== undefined; attempt++) {
       const request: KeysAndAttributes = keys;
-      const answer = await this.#calls.run('BatchGetItem', () =>
+      const answer = await this.#calls.run('BatchGetItem', (send) =>
         this.#client.send(
           new BatchGetItemCommand({ RequestItems: { [this.#table]: request } }),
-          this.#calls.sendOptions,
+          send,
         ),
       );
       for (const item of answer.Responses?.[this.#table] ?? []) {

@@ -3,15 +3,13 @@
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
-  ListSecretsCommand,
   PutSecretValueCommand,
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { callSecretsManager, type SendOptions, uuidFromSha256 } from './aws-call.js';
-import { AWS_REQUEST_TIMEOUT_MS, STORE_RETRY } from './budget.js';
+import { AwsCalls, type SendOptions, uuidFromSha256 } from './aws-call.js';
 import { MalformedSecretError, SecretStoreError, TransientError } from './errors.js';
-import { type Clock, RateLimiter, systemClock } from './timing.js';
+import { type Clock, RateLimiter } from './timing.js';
 import { AppCredentials, parseJson } from './token.js';
 
 const CURRENT = 'AWSCURRENT';
@@ -90,18 +88,13 @@ export interface SecretsManagerTokenStoreOptions {
  */
 export class SecretsManagerTokenStore implements TokenStore {
   readonly #client: SecretsManagerClient;
-  readonly #clock: Clock;
   readonly #writes: RateLimiter;
-  readonly #deadline: () => number;
-  /** Every call goes out with the run's signal, so that none outlives the run's deadline. */
-  readonly #signal: AbortSignal | undefined;
+  readonly #calls: AwsCalls;
 
   constructor(options: SecretsManagerTokenStoreOptions) {
     this.#client = options.client;
-    this.#clock = options.clock ?? systemClock;
-    this.#writes = new RateLimiter(options.writesPerSecond, this.#clock);
-    this.#deadline = options.deadline ?? (() => Number.POSITIVE_INFINITY);
-    this.#signal = options.signal;
+    this.#calls = new AwsCalls('Secrets Manager', options);
+    this.#writes = new RateLimiter(options.writesPerSecond, this.#calls.clock);
   }
 
   /**
@@ -206,32 +199,6 @@ export class SecretsManagerTokenStore implements TokenStore {
     return parsed.value;
   }
 
-  /** Every secret carrying `tagKey`, with its tags (the app tag binds a shop to its app). */
-  async listByTag(tagKey: string): Promise<TaggedSecret[]> {
-    const found: TaggedSecret[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.#call('ListSecrets', undefined, (send) =>
-        this.#client.send(
-          new ListSecretsCommand({
-            Filters: [{ Key: 'tag-key', Values: [tagKey] }],
-            MaxResults: 100,
-            NextToken: nextToken,
-          }),
-          send,
-        ),
-      );
-      for (const secret of page.SecretList ?? []) {
-        if (secret.Name !== undefined && secret.ARN !== undefined) {
-          const { Name: name, ARN: arn, Tags: tags } = secret;
-          found.push(tags === undefined ? { name, arn } : { name, arn, tags });
-        }
-      }
-      nextToken = page.NextToken;
-    } while (nextToken !== undefined);
-    return found;
-  }
-
   /** A secret's tags (DescribeSecret, which reads no value); undefined when it does not exist. */
   async tagsOf(secretId: string): Promise<SecretTags | undefined> {
     try {
@@ -313,24 +280,19 @@ export class SecretsManagerTokenStore implements TokenStore {
     return this.#call(operation, secretId, call, () => this.#writes.take());
   }
 
-  /**
-   * Retried while another attempt can end before the deadline, each bounded in all; see
-   * callSecretsManager.
-   */
+  /** Retried while another attempt can end before the deadline, each bounded in all; see AwsCalls. */
   #call<T>(
     operation: string,
     secretId: string | undefined,
     call: (send: SendOptions) => Promise<T>,
     pace?: () => Promise<void>,
   ): Promise<T> {
-    return callSecretsManager(operation, call, {
-      clock: this.#clock,
-      ...(secretId === undefined ? {} : { secretId }),
-      retry: STORE_RETRY,
-      deadline: this.#deadline() - AWS_REQUEST_TIMEOUT_MS,
-      ...(this.#signal === undefined ? {} : { signal: this.#signal }),
-      ...(pace === undefined ? {} : { pace }),
-    });
+    return this.#calls.run(
+      operation,
+      call,
+      secretId === undefined ? undefined : `secret ${secretId}`,
+      pace,
+    );
   }
 }
 

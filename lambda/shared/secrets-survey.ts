@@ -4,48 +4,42 @@
  */
 import {
   BatchGetSecretValueCommand,
+  type Filter,
   ListSecretsCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { type AwsCallOptions, AwsCalls } from './aws-calls.js';
+import { type AwsCallOptions, AwsCalls } from './aws-call.js';
 import { KEPT_LABEL, type StoredVersion, type TaggedSecret } from './secrets-store.js';
+import { shopFromId } from './shop.js';
+import type { SurveyedShop, SurveySource } from './survey-source.js';
 
 /** ListSecrets answers at most 100 secrets a call. */
 const LIST_PAGE_SIZE = 100;
+/** A ListSecrets filter takes at most 10 values (AWS API reference, Filter). */
+const NAMES_PER_FILTER = 10;
 /** BatchGetSecretValue takes at most 20 secret ids a call. */
 export const BATCH_GET_MAX_SECRETS = 20;
 
 /** A token secret as ListSecrets shows it: its labels, never its value. */
-export interface SecretSurvey extends TaggedSecret {
-  /** The version labelled AWSCURRENT; undefined for a secret created without a value. */
-  readonly currentVersionId: string | undefined;
-  /** A version other than the current one carries AWSPENDING: read the shop before skipping it. */
-  readonly hasPending: boolean;
-  /** A version other than the current one carries KEPT_LABEL. */
-  readonly hasKept: boolean;
-}
-
-export interface CurrentValues {
-  /** By secret name: the AWSCURRENT version, as `TokenStore.read` answers `current`. */
-  readonly values: Map<string, StoredVersion>;
-  /**
-   * By the id asked for: why a secret could not be read (ResourceNotFoundException for a secret
-   * without a value, AccessDeniedException, DecryptionFailure); the AWS message is left out.
-   */
-  readonly errors: Map<string, string>;
+export interface SecretSurvey extends TaggedSecret, SurveyedShop {
+  readonly arn: string;
 }
 
 export interface SecretsManagerSurveyOptions extends AwsCallOptions {
   readonly client: SecretsManagerClient;
+  /** The tag key that marks a token secret (TOKEN_SECRET_TAG_KEY); without it `pages` finds none. */
+  readonly tagKey?: string;
 }
 
-export class SecretsManagerShopSurvey {
+export class SecretsManagerShopSurvey implements SurveySource {
   readonly #client: SecretsManagerClient;
   readonly #calls: AwsCalls;
+  readonly #tagKey: string | undefined;
 
   constructor(options: SecretsManagerSurveyOptions) {
     this.#client = options.client;
     this.#calls = new AwsCalls('Secrets Manager', options);
+    this.#tagKey = options.tagKey;
   }
 
   /**
@@ -53,19 +47,65 @@ export class SecretsManagerShopSurvey {
    * consistent (AWS: changes of the last few minutes may be missing), so a label map is a hint
    * for skipping, never a basis for writing: writes stay compare-and-swap on a fresh read.
    */
-  async *pages(tagKey: string): AsyncGenerator<SecretSurvey[]> {
+  async *pages(tagKey = this.#tagKey): AsyncGenerator<SecretSurvey[]> {
+    if (tagKey === undefined) return;
+    yield* this.#list([{ Key: 'tag-key', Values: [tagKey] }]);
+  }
+
+  /**
+   * The secrets `ids` names (names or ARNs), ten names to a ListSecrets: one call per ten
+   * configured shops, plus a page for every hundred other secrets whose names begin with one of
+   * theirs (the name filter matches prefixes). A secret that does not exist is left out.
+   */
+  async *named(ids: readonly string[]): AsyncGenerator<SecretSurvey[]> {
+    const names = [...new Set(ids.map((id) => shopFromId(id).name))];
+    for (let start = 0; start < names.length; start += NAMES_PER_FILTER) {
+      const wanted = new Set(names.slice(start, start + NAMES_PER_FILTER));
+      for await (const page of this.#list([{ Key: 'name', Values: [...wanted] }])) {
+        yield page.filter((secret) => wanted.has(secret.name));
+      }
+    }
+  }
+
+  /**
+   * The AWSCURRENT values of `secretIds` (names or ARNs) by secret name, 20 to a
+   * BatchGetSecretValue. A secret it could not read (no value, binary, access denied, no key)
+   * is left out: the full read names the problem.
+   */
+  async readCurrent(secretIds: readonly string[]): Promise<Map<string, StoredVersion>> {
+    const unique = [...new Set(secretIds)];
+    const values = new Map<string, StoredVersion>();
+    for (let start = 0; start < unique.length; start += BATCH_GET_MAX_SECRETS) {
+      const ids = unique.slice(start, start + BATCH_GET_MAX_SECRETS);
+      const answer = await this.#calls.run('BatchGetSecretValue', (send) =>
+        this.#client.send(new BatchGetSecretValueCommand({ SecretIdList: ids }), send),
+      );
+      for (const entry of answer.SecretValues ?? []) {
+        const { Name: name, VersionId: versionId, SecretString: raw } = entry;
+        if (name === undefined || versionId === undefined || raw === undefined) continue;
+        const createdAt = entry.CreatedDate?.getTime();
+        values.set(
+          name,
+          createdAt === undefined ? { versionId, raw } : { versionId, raw, createdAt },
+        );
+      }
+    }
+    return values;
+  }
+
+  async *#list(filters: Filter[]): AsyncGenerator<SecretSurvey[]> {
     let nextToken: string | undefined;
     do {
       const token = nextToken;
-      const page = await this.#calls.run('ListSecrets', () =>
+      const page = await this.#calls.run('ListSecrets', (send) =>
         this.#client.send(
           new ListSecretsCommand({
-            Filters: [{ Key: 'tag-key', Values: [tagKey] }],
+            Filters: filters,
             MaxResults: LIST_PAGE_SIZE,
             IncludePlannedDeletion: false,
             ...(token === undefined ? {} : { NextToken: token }),
           }),
-          this.#calls.sendOptions,
+          send,
         ),
       );
       const found: SecretSurvey[] = [];
@@ -82,41 +122,6 @@ export class SecretsManagerShopSurvey {
       yield found;
       nextToken = page.NextToken;
     } while (nextToken !== undefined);
-  }
-
-  /** The AWSCURRENT values of `secretIds` (names or ARNs), 20 to a BatchGetSecretValue. */
-  async readCurrent(secretIds: readonly string[]): Promise<CurrentValues> {
-    const unique = [...new Set(secretIds)];
-    const result: CurrentValues = { values: new Map(), errors: new Map() };
-    for (let start = 0; start < unique.length; start += BATCH_GET_MAX_SECRETS) {
-      const ids = unique.slice(start, start + BATCH_GET_MAX_SECRETS);
-      const answer = await this.#calls.run('BatchGetSecretValue', () =>
-        this.#client.send(
-          new BatchGetSecretValueCommand({ SecretIdList: ids }),
-          this.#calls.sendOptions,
-        ),
-      );
-      for (const entry of answer.SecretValues ?? []) {
-        const { Name: name, VersionId: versionId, SecretString: raw } = entry;
-        if (name === undefined || versionId === undefined) continue;
-        // A binary secret is no token document: the full read reports it as malformed.
-        if (raw === undefined) {
-          result.errors.set(name, 'BinarySecret');
-          continue;
-        }
-        const createdAt = entry.CreatedDate?.getTime();
-        result.values.set(
-          name,
-          createdAt === undefined ? { versionId, raw } : { versionId, raw, createdAt },
-        );
-      }
-      for (const error of answer.Errors ?? []) {
-        if (error.SecretId !== undefined) {
-          result.errors.set(error.SecretId, error.ErrorCode ?? 'UnknownError');
-        }
-      }
-    }
-    return result;
   }
 }
 

@@ -87,7 +87,7 @@ export interface RetryOptions {
  * awaited before may have taken the time the plan gave the call.
  */
 export async function retry<T>(attempt: () => Promise<T>, options: RetryOptions): Promise<T> {
-  if (options.deadline !== undefined && options.clock.now() >= options.deadline) {
+  if (options.deadline !== undefined && options.clock.now() > options.deadline) {
     throw new DeadlineExceededError(
       `no time left to ${options.what ?? 'start the call'}: its deadline had passed`,
     );

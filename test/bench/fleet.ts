@@ -1,5 +1,6 @@
 import { SCHEDULED_EVENT } from '../../infra/token-refresher.js';
 import { ENV } from '../../lambda/shared/contract.js';
+import { shopFromId } from '../../lambda/shared/shop.js';
 import type { LocalDeployment } from '../support/local-deployment.js';
 
 /** AWS's regional quota on PutSecretValue + UpdateSecretVersionStage (+ UpdateSecret). */
@@ -35,6 +36,11 @@ export interface FleetRun {
   readonly failed: number;
   readonly invocationError?: string;
   readonly secretsManagerCalls: Readonly<Record<string, number>>;
+  /**
+   * Secrets Manager calls naming no secret (ListSecrets, BatchGetSecretValue: they read due
+   * shops too, so this errs high) or a shop that was not due, per shop not due.
+   */
+  readonly callsPerSkippedShop: number;
   readonly tiktokCalls: number;
   readonly eventBridgeCalls: number;
   readonly lambdaTimeoutMs: number;
@@ -47,7 +53,7 @@ export interface FleetRun {
  */
 export async function runFleet(deployment: LocalDeployment, size: number): Promise<FleetRun> {
   const tagKey = `bench-fleet-${size}`;
-  const due = seedFleet(deployment, size, tagKey);
+  const { due, skipped } = seedFleet(deployment, size, tagKey);
   const environmentOverride = { [ENV.tokenSecretIds]: '', [ENV.tokenSecretTagKey]: tagKey };
   const secretsFrom = deployment.secretsManager.calls.length;
   const tiktokFrom = deployment.tiktok.calls.length;
@@ -77,6 +83,7 @@ export async function runFleet(deployment: LocalDeployment, size: number): Promi
     ...(outcome.error === undefined ? {} : { invocationError: outcome.error.errorMessage }),
     ...writeTimeline(secretCalls),
     secretsManagerCalls: countBy(secretCalls.map((call) => call.operation)),
+    callsPerSkippedShop: callsPerSkippedShop(secretCalls, skipped),
     tiktokCalls: deployment.tiktok.calls.length - tiktokFrom,
     eventBridgeCalls: deployment.eventBridge.callCount - eventsFrom,
     lambdaTimeoutMs: deployment.timeoutMs,
@@ -84,17 +91,35 @@ export async function runFleet(deployment: LocalDeployment, size: number): Promi
 }
 
 /** Seeds `size` shops carrying `tagKey`, every tenth from 0 to 2 due; answers how many are due. */
-function seedFleet(deployment: LocalDeployment, size: number, tagKey: string): number {
+function seedFleet(
+  deployment: LocalDeployment,
+  size: number,
+  tagKey: string,
+): { due: number; skipped: Set<string> } {
   let due = 0;
+  const skipped = new Set<string>();
   for (let index = 0; index < size; index++) {
     const isDue = index % 10 < DUE_PER_TEN;
+    const name = `tiktok-shop/tokens/fleet-${size}-${String(index).padStart(4, '0')}`;
     if (isDue) due++;
-    deployment.seedShop(`tiktok-shop/tokens/fleet-${size}-${String(index).padStart(4, '0')}`, {
+    else skipped.add(name);
+    deployment.seedShop(name, {
       accessTtlSeconds: isDue ? DUE_TTL_SECONDS : FRESH_TTL_SECONDS,
       tagKey,
     });
   }
-  return due;
+  return { due, skipped };
+}
+
+/** See FleetRun.callsPerSkippedShop. */
+export function callsPerSkippedShop(
+  calls: readonly { secretId?: string }[],
+  skipped: ReadonlySet<string>,
+): number {
+  const counted = calls.filter(
+    (call) => call.secretId === undefined || skipped.has(shopFromId(call.secretId).name),
+  );
+  return counted.length / skipped.size;
 }
 
 /** When admitted writes began and ended, counted from the run's first call, and their pace. */

@@ -152,7 +152,7 @@ describe('Stack: TikTokShopTokenRefresherStack', () => {
     });
     expect(statementsOf(template, logicalId(child(refresher, 'Role')))).toContainEqual({
       Effect: 'Allow',
-      Action: 'secretsmanager:ListSecrets',
+      Action: ['secretsmanager:BatchGetSecretValue', 'secretsmanager:ListSecrets'],
       Resource: '*',
     });
   });

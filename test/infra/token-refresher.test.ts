@@ -44,6 +44,12 @@ const TOKEN_ACTIONS = [
   'secretsmanager:PutSecretValue',
   'secretsmanager:UpdateSecretVersionStage',
 ];
+/** Listing token secrets with their labels and reading 20 current values a call: resource "*". */
+const LIST_AND_BATCH_READ = {
+  Effect: 'Allow',
+  Action: ['secretsmanager:BatchGetSecretValue', 'secretsmanager:ListSecrets'],
+  Resource: '*',
+};
 
 function logicalId(construct: IConstruct, inStack: Stack = stack): string {
   return logicalIdIn(inStack, construct);
@@ -217,6 +223,7 @@ describe('Construct: TikTokShopTokenRefresher', () => {
           Action: 'events:PutEvents',
           Resource: pseudoArn('events', 'event-bus/default'),
         },
+        LIST_AND_BATCH_READ,
         {
           Effect: 'Allow',
           Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
@@ -763,7 +770,7 @@ describe('Construct: TikTokShopTokenRefresher', () => {
       expect(statements).toHaveLength(7);
       expect(statements).toEqual(
         expect.arrayContaining([
-          { Effect: 'Allow', Action: 'secretsmanager:ListSecrets', Resource: '*' },
+          LIST_AND_BATCH_READ,
           {
             Effect: 'Allow',
             Action: TOKEN_ACTIONS,

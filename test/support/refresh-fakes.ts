@@ -8,6 +8,7 @@ import type {
   RefreshSettings,
   TokenRefresher,
 } from '../../lambda/refresher/refresh.js';
+import type { ListedVersions } from '../../lambda/refresher/shops.js';
 import { runBudget } from '../../lambda/shared/budget.js';
 import { DEFAULTS } from '../../lambda/shared/contract.js';
 import { ReauthorizationRequiredError, SecretStoreError } from '../../lambda/shared/errors.js';
@@ -20,6 +21,7 @@ import {
   type TokenStore,
   type WriteOutcome,
 } from '../../lambda/shared/secrets-store.js';
+import type { SurveySource } from '../../lambda/shared/survey-source.js';
 import type { AppCredentials, TokenAnswer, TokenDocument } from '../../lambda/shared/token.js';
 import { FakeClock } from './fake-clock.js';
 
@@ -37,7 +39,7 @@ export function settings(overrides: Partial<RefreshSettings> = {}): RefreshSetti
   };
 }
 
-type StoreOperation = 'read' | 'put' | 'promote';
+type StoreOperation = 'read' | 'put' | 'promote' | 'batch';
 
 interface Version {
   readonly id: string;
@@ -52,8 +54,11 @@ type StoreFault =
   | { readonly kind: 'fail'; readonly error: Error }
   | { readonly kind: 'delay'; readonly ms: number };
 
-/** Secrets Manager's model of a token secret, in memory. */
-export class MemoryTokenStore implements TokenStore {
+/**
+ * Secrets Manager's model of a token secret, in memory, with its listing (labels as ListSecrets
+ * shows them, taken when a test asks) and batch reads of current versions.
+ */
+export class MemoryTokenStore implements TokenStore, Pick<SurveySource, 'readCurrent'> {
   /** Every call, in order. */
   readonly calls: { operation: StoreOperation; shopId: string; at: number }[] = [];
   readonly #secrets = new Map<string, Version[]>();
@@ -78,6 +83,43 @@ export class MemoryTokenStore implements TokenStore {
     const queue = this.#faults.get(operation) ?? [];
     for (let i = 0; i < count; i++) queue.push(fault);
     this.#faults.set(operation, queue);
+  }
+
+  /** Stores `raw` as a pending version beside the current one: a write that was not promoted. */
+  seedPending(shopId: string, raw: string): { versionId: string } {
+    for (const version of this.#secrets.get(shopId) ?? []) version.labels.delete('AWSPENDING');
+    return { versionId: this.#add(shopId, raw, ['AWSPENDING']).id };
+  }
+
+  /** What a listing shows of the shop's versions now (ListSecrets' label map). */
+  listing(shopId: string): ListedVersions {
+    const current = this.#labelled(shopId, 'AWSCURRENT');
+    const other = (label: string) => {
+      const version = this.#labelled(shopId, label);
+      return version !== undefined && version !== current;
+    };
+    return {
+      currentVersionId: current?.id,
+      hasPending: other('AWSPENDING'),
+      hasKept: other(KEPT_LABEL),
+    };
+  }
+
+  /** Current versions by shop, as BatchGetSecretValue answers them: one call per batch. */
+  async readCurrent(shopIds: readonly string[]): Promise<Map<string, StoredVersion>> {
+    await this.#call('batch', shopIds.join(' '));
+    const values = new Map<string, StoredVersion>();
+    for (const shopId of shopIds) {
+      const current = this.#labelled(shopId, 'AWSCURRENT');
+      if (current !== undefined) {
+        values.set(shopId, {
+          versionId: current.id,
+          raw: current.raw,
+          createdAt: current.createdAt,
+        });
+      }
+    }
+    return values;
   }
 
   current(shopId: string): string | undefined {

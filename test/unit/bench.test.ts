@@ -1,7 +1,7 @@
 import { build } from 'esbuild';
 import { describe, expect, it, vi } from 'vitest';
 import { figure } from '../bench/figures.js';
-import { shopOutcomes, writesIn, writeTimeline } from '../bench/fleet.js';
+import { callsPerSkippedShop, shopOutcomes, writesIn, writeTimeline } from '../bench/fleet.js';
 import {
   median,
   millisecondsDelta,
@@ -239,6 +239,29 @@ describe('Function: shopOutcomes', () => {
       skipped: 1,
       failed: 1,
     });
+  });
+});
+
+describe('Function: callsPerSkippedShop', () => {
+  it('counts calls naming no secret and those naming a skipped shop, by name or ARN', () => {
+    // Prepare
+    const skipped = new Set(['tokens/a', 'tokens/b']);
+    const arnOfB = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:tokens/b-AbCdEf';
+
+    // Act
+    const perShop = callsPerSkippedShop(
+      [
+        {},
+        { secretId: 'tokens/a' },
+        { secretId: arnOfB },
+        { secretId: 'tokens/due' },
+        { secretId: 'app-credentials' },
+      ],
+      skipped,
+    );
+
+    // Assess
+    expect(perShop).toBe(1.5);
   });
 });
 

@@ -541,7 +541,7 @@ describe('Function: learnAppTags', () => {
     );
 
     // Act
-    const bound = withApps(await learnAppTags(shops, discovered, tagsOf, 2), twoApps);
+    const bound = withApps(await learnAppTags(shops, tagsOf, 2), twoApps);
 
     // Assess
     expect(bound.map((shop) => [shop.name, shop.app])).toEqual([
@@ -555,7 +555,7 @@ describe('Function: learnAppTags', () => {
   it('leaves the app of a configured secret that does not exist to its read, which reports it missing', async () => {
     const shops = configuredShops(['tiktok-shop/tokens/acme-us'], []);
 
-    const [bound] = withApps(await learnAppTags(shops, [], async () => undefined, 2), twoApps);
+    const [bound] = withApps(await learnAppTags(shops, async () => undefined, 2), twoApps);
 
     expect(bound).toMatchObject({ app: 'us' });
     expect(bound).not.toHaveProperty('appProblem');
@@ -567,8 +567,7 @@ describe('Function: learnAppTags', () => {
 
     await learnAppTags(
       configuredShops([], discovered),
-      discovered,
-      async (id) => {
+      async (id: string) => {
         described.push(id);
         return [];
       },
@@ -587,10 +586,7 @@ describe('Function: learnAppTags', () => {
     );
 
     // Act
-    const [bound] = withApps(
-      await learnAppTags(shops, [], () => Promise.reject(denied), 2),
-      twoApps,
-    );
+    const [bound] = withApps(await learnAppTags(shops, () => Promise.reject(denied), 2), twoApps);
 
     // Assess
     expect(bound?.appProblem).toBe(
@@ -601,7 +597,7 @@ describe('Function: learnAppTags', () => {
 });
 
 describe('Function: configuredShops, app tags', () => {
-  it('keeps the app tag of a discovered secret, also for a shop configured by name', () => {
+  it('keeps the tags and app tag of a discovered secret, also for a shop configured by name', () => {
     const tags = [
       { Key: 'tiktok-shop-token', Value: 'x' },
       { Key: DEFAULT_APP_TAG_KEY, Value: 'us' },
@@ -617,9 +613,15 @@ describe('Function: configuredShops, app tags', () => {
     );
 
     expect(shops).toEqual([
-      { id: 'tiktok-shop/tokens/acme-us', name: 'tiktok-shop/tokens/acme-us', appTag: 'us' },
-      { id: 'arn-us-2', name: 'tiktok-shop/tokens/acme-us-2', arn: 'arn-us-2', appTag: 'us' },
-      { id: 'arn-uk', name: 'tiktok-shop/tokens/acme-uk', arn: 'arn-uk' },
+      { id: 'tiktok-shop/tokens/acme-us', name: 'tiktok-shop/tokens/acme-us', tags, appTag: 'us' },
+      {
+        id: 'arn-us-2',
+        name: 'tiktok-shop/tokens/acme-us-2',
+        arn: 'arn-us-2',
+        tags,
+        appTag: 'us',
+      },
+      { id: 'arn-uk', name: 'tiktok-shop/tokens/acme-uk', arn: 'arn-uk', tags: [] },
     ]);
   });
 });

@@ -1,7 +1,6 @@
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
-  ListSecretsCommand,
   PutSecretValueCommand,
   ResourceNotFoundException,
   SecretsManagerClient,
@@ -405,38 +404,6 @@ describe('Class: SecretsManagerTokenStore', () => {
       expect(error).toBeInstanceOf(MalformedSecretError);
       expect(error.message).toContain('app_secret: missing');
       expect(error.message).not.toContain('k-value');
-    });
-  });
-
-  describe('Method: listByTag', () => {
-    it('follows pagination and filters by tag key', async () => {
-      sm.on(ListSecretsCommand)
-        .resolvesOnce({ SecretList: [{ Name: 'a', ARN: 'arn:a' }], NextToken: 'next' })
-        .resolvesOnce({ SecretList: [{ Name: 'b', ARN: 'arn:b' }, { Name: 'no-arn' }] });
-
-      const found = await store().listByTag('tiktok-shop-token');
-
-      expect(found).toEqual([
-        { name: 'a', arn: 'arn:a' },
-        { name: 'b', arn: 'arn:b' },
-      ]);
-      expect(sm.commandCalls(ListSecretsCommand)[0]?.args[0].input.Filters).toEqual([
-        { Key: 'tag-key', Values: ['tiktok-shop-token'] },
-      ]);
-    });
-
-    it('answers each secret with its tags, which bind a shop to its app', async () => {
-      const tags = [
-        { Key: 'tiktok-shop-token', Value: 'tiktok-shop/tokens/acme-us' },
-        { Key: 'tiktok-shop-app', Value: 'us' },
-      ];
-      sm.on(ListSecretsCommand).resolves({
-        SecretList: [{ Name: 'tiktok-shop/tokens/acme-us', ARN: 'arn:us', Tags: tags }],
-      });
-
-      const found = await store().listByTag('tiktok-shop-token');
-
-      expect(found).toEqual([{ name: 'tiktok-shop/tokens/acme-us', arn: 'arn:us', tags }]);
     });
   });
 });

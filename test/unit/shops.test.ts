@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { configuredShops, type Shop, selectShops } from '../../lambda/refresher/shops.js';
+import {
+  configuredShops,
+  type Shop,
+  selectShops,
+  withListing,
+} from '../../lambda/refresher/shops.js';
 import { InvalidEventError } from '../../lambda/shared/errors.js';
 import { shopFromId } from '../../lambda/shared/shop.js';
 
@@ -188,5 +193,28 @@ describe('Function: selectShops', () => {
 
     expect(error.message.length).toBeLessThan(300);
     expect(error.message).toContain(`${'x'.repeat(80)}…`);
+  });
+});
+
+describe('Function: withListing', () => {
+  it('gives configured shops the tags and versions the store listed, and leaves their app alone', () => {
+    // Prepare
+    const tags = [{ Key: 'tiktok-shop-app', Value: 'us' }];
+    const versions = { currentVersionId: 'v2', hasPending: true, hasKept: false };
+
+    // Act
+    const shops = withListing(
+      [
+        { id: 'tokens/a', name: 'tokens/a' },
+        { id: 'tokens/b', name: 'tokens/b' },
+      ],
+      [{ name: 'tokens/a', arn: 'arn-a', tags, ...versions }],
+    );
+
+    // Assess
+    expect(shops).toEqual([
+      { id: 'tokens/a', name: 'tokens/a', tags, listed: versions },
+      { id: 'tokens/b', name: 'tokens/b' },
+    ]);
   });
 });

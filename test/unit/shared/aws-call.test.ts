@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { callSecretsManager, uuidFromSha256 } from '../../../lambda/shared/aws-call.js';
+import { AwsCalls, uuidFromSha256 } from '../../../lambda/shared/aws-call.js';
 import {
   DeadlineExceededError,
   MalformedSecretError,
@@ -39,15 +39,20 @@ async function failureOf(promise: Promise<unknown>): Promise<Error> {
   throw new Error('the call succeeded');
 }
 
-describe('Function: callSecretsManager', () => {
-  const options = () => ({
-    clock: FakeClock.instant(),
-    secretId: 'tiktok-shop/tokens/shop-a',
-    deadline: Number.POSITIVE_INFINITY,
-    retry: RETRY,
-  });
+describe('Class: AwsCalls', () => {
+  const SECRET = 'secret tiktok-shop/tokens/shop-a';
+  const calls = (
+    signal?: AbortSignal,
+    more: { attemptMs?: number; deadline?: () => number } = {},
+  ) =>
+    new AwsCalls('Secrets Manager', {
+      clock: FakeClock.instant(),
+      retry: RETRY,
+      ...(signal === undefined ? {} : { signal }),
+      ...more,
+    });
 
-  it('ends an attempt whose answer never finishes after attemptTimeoutMs in all, and retries it', async () => {
+  it('ends an attempt whose answer never finishes after attemptMs in all, and retries it', async () => {
     // Prepare: an answer that trickles on (the SDK's idle timeout never fires), then one that comes
     const signals: AbortSignal[] = [];
     let attempts = 0;
@@ -59,10 +64,7 @@ describe('Function: callSecretsManager', () => {
 
     // Act
     const started = Date.now();
-    const answer = await callSecretsManager('GetSecretValue', call, {
-      ...options(),
-      attemptTimeoutMs: 50,
-    });
+    const answer = await calls(undefined, { attemptMs: 50 }).run('GetSecretValue', call, SECRET);
 
     // Assess
     expect(answer).toBe('done');
@@ -76,7 +78,7 @@ describe('Function: callSecretsManager', () => {
 
     // Act
     const error = await failureOf(
-      callSecretsManager('GetSecretValue', call, { ...options(), attemptTimeoutMs: 20 }),
+      calls(undefined, { attemptMs: 20 }).run('GetSecretValue', call, SECRET),
     );
 
     // Assess
@@ -90,7 +92,7 @@ describe('Function: callSecretsManager', () => {
     const work = failing();
 
     const error = await failureOf(
-      callSecretsManager('GetSecretValue', work.call, { ...options(), deadline: 0 }),
+      calls(undefined, { deadline: () => 0 }).run('GetSecretValue', work.call, SECRET),
     );
 
     expect(error).toBeInstanceOf(DeadlineExceededError);
@@ -100,7 +102,7 @@ describe('Function: callSecretsManager', () => {
   it('retries throttling until the call succeeds', async () => {
     const work = failing(awsError('ThrottlingException', 'Rate exceeded', 400));
 
-    await expect(callSecretsManager('PutSecretValue', work.call, options())).resolves.toBe('done');
+    await expect(calls().run('PutSecretValue', work.call, SECRET)).resolves.toBe('done');
     expect(work.attempts()).toBe(2);
   });
 
@@ -108,7 +110,7 @@ describe('Function: callSecretsManager', () => {
     const throttled = () => awsError('ThrottlingException', 'Rate exceeded', 400);
     const work = failing(throttled(), throttled(), throttled());
 
-    const error = await failureOf(callSecretsManager('PutSecretValue', work.call, options()));
+    const error = await failureOf(calls().run('PutSecretValue', work.call, SECRET));
 
     expect(error).toBeInstanceOf(TransientError);
     expect(error.message).toBe(
@@ -120,7 +122,7 @@ describe('Function: callSecretsManager', () => {
   it('fails at once on a refusal a retry cannot fix, with the AWS error name', async () => {
     const work = failing(awsError('AccessDeniedException', 'not authorized', 400));
 
-    const error = await failureOf(callSecretsManager('GetSecretValue', work.call, options()));
+    const error = await failureOf(calls().run('GetSecretValue', work.call, SECRET));
 
     expect(error).toBeInstanceOf(SecretStoreError);
     expect(error).toMatchObject({ awsName: 'AccessDeniedException' });
@@ -133,9 +135,7 @@ describe('Function: callSecretsManager', () => {
   it("passes the caller's own failure through as it is", async () => {
     const own = new MalformedSecretError('binary data');
 
-    const error = await failureOf(
-      callSecretsManager('GetSecretValue', failing(own).call, options()),
-    );
+    const error = await failureOf(calls().run('GetSecretValue', failing(own).call, SECRET));
 
     expect(error).toBe(own);
   });
@@ -146,16 +146,48 @@ describe('Function: callSecretsManager', () => {
     const work = failing(awsError('AbortError', 'Request aborted', 0));
 
     const error = await failureOf(
-      callSecretsManager('UpdateSecretVersionStage', work.call, {
-        ...options(),
-        signal: run.signal,
-      }),
+      calls(run.signal).run('UpdateSecretVersionStage', work.call, SECRET),
     );
 
     expect(error).toBeInstanceOf(TransientError);
     expect(error.message).toBe(
       "Secrets Manager UpdateSecretVersionStage did not finish before the run's deadline",
     );
+  });
+});
+
+describe('Class: AwsCalls, deadline', () => {
+  const throttled = () => awsError('ThrottlingException', 'Rate exceeded', 400);
+
+  it('starts no retry that could not end before the deadline, one attempt’s time kept back', async () => {
+    // Prepare: 2 s left, and an attempt may take 2 s: no retry may start
+    const clock = FakeClock.instant(0);
+    const calls = new AwsCalls('DynamoDB', { clock, deadline: () => 2_000, retry: RETRY });
+    const work = failing(throttled(), throttled());
+
+    // Act
+    const error = await failureOf(calls.run('GetItem', work.call));
+
+    // Assess
+    expect(error).toBeInstanceOf(TransientError);
+    expect(work.attempts()).toBe(1);
+    expect(calls.timeLeft()).toBe(false);
+  });
+
+  it('retries up to the deadline itself when told an attempt needs no time kept back', async () => {
+    // Prepare: the same 2 s left
+    const clock = FakeClock.instant(0);
+    const calls = new AwsCalls('Secrets Manager', {
+      clock,
+      deadline: () => 2_000,
+      retry: RETRY,
+      attemptMs: 0,
+    });
+    const work = failing(throttled());
+
+    // Act & Assess
+    await expect(calls.run('PutSecretValue', work.call)).resolves.toBe('done');
+    expect(work.attempts()).toBe(2);
   });
 });
 

@@ -66,7 +66,7 @@ describe('SecretsManagerShopSurvey against the local Secrets Manager', () => {
     expect(JSON.stringify(found)).not.toContain('token-');
   });
 
-  it('reads current values 20 to a call, reporting secrets without a value apart', async () => {
+  it('reads current values 20 to a call, leaving out secrets it cannot read', async () => {
     // Prepare
     const ids = Array.from({ length: 45 }, (_, i) => `shop-${i}`);
     for (const id of ids) endpoint.seed(id, `token-${id}`);
@@ -74,7 +74,7 @@ describe('SecretsManagerShopSurvey against the local Secrets Manager', () => {
     endpoint.reset();
 
     // Act
-    const { values, errors } = await survey.readCurrent([...ids, 'shop-missing', 'shop-1']);
+    const values = await survey.readCurrent([...ids, 'shop-missing', 'shop-1']);
 
     // Assess
     expect(endpoint.callCounts).toEqual({ BatchGetSecretValue: 3 });
@@ -84,7 +84,7 @@ describe('SecretsManagerShopSurvey against the local Secrets Manager', () => {
       raw: 'token-shop-0',
       createdAt: expect.any(Number),
     });
-    expect([...errors]).toEqual([['shop-missing', 'ResourceNotFoundException']]);
+    expect(values.has('shop-missing')).toBe(false);
   });
 
   it('surveys a fleet of skipped shops in well under 0.2 calls a shop', async () => {
@@ -98,13 +98,59 @@ describe('SecretsManagerShopSurvey against the local Secrets Manager', () => {
     for await (const page of survey.pages(TAG)) {
       plain.push(...page.filter((s) => !s.hasPending && !s.hasKept).map((s) => s.arn));
     }
-    const { values } = await survey.readCurrent(plain);
+    const values = await survey.readCurrent(plain);
 
     // Assess
     expect(values.size).toBe(shops);
     const calls = Object.values(endpoint.callCounts).reduce((sum, count) => sum + count, 0);
     expect(endpoint.callCounts).toEqual({ ListSecrets: 10, BatchGetSecretValue: 50 });
     expect(calls / shops).toBeLessThanOrEqual(0.2);
+  });
+
+  it('finds configured secrets by name, ten to a call, not those whose names only begin alike', async () => {
+    // Prepare
+    const seeded = Array.from({ length: 25 }, (_, i) =>
+      endpoint.seed(`tokens/shop-${i}`, `token-${i}`, { app: 'a' }),
+    );
+    await putLabelled('tokens/shop-2', 'pending', 'AWSPENDING');
+    const arn = seeded[3]?.arn ?? '';
+    endpoint.reset();
+
+    // Act
+    const found: SecretSurvey[] = [];
+    const ids = ['tokens/shop-1', 'tokens/shop-2', arn, 'tokens/shop-missing'];
+    for await (const page of survey.named([
+      ...ids,
+      ...Array.from({ length: 8 }, (_, i) => `x-${i}`),
+    ])) {
+      found.push(...page);
+    }
+
+    // Assess: shop-1's name is the prefix of shop-10 to shop-19, which are listed and left out.
+    expect(found.map((secret) => secret.name).sort()).toEqual([
+      'tokens/shop-1',
+      'tokens/shop-2',
+      'tokens/shop-3',
+    ]);
+    expect(found.find((secret) => secret.name === 'tokens/shop-2')).toMatchObject({
+      hasPending: true,
+      tags: [{ Key: 'app', Value: 'a' }],
+    });
+    expect(endpoint.callCounts).toEqual({ ListSecrets: 2 });
+  });
+
+  it('finds nothing by tag without a tag key', async () => {
+    // Prepare
+    endpoint.seed('shop-a', 'token', { [TAG]: '' });
+    endpoint.reset();
+
+    // Act
+    const found: SecretSurvey[] = [];
+    for await (const page of survey.pages()) found.push(...page);
+
+    // Assess
+    expect(found).toEqual([]);
+    expect(endpoint.callCounts).toEqual({});
   });
 
   it('gives up with the service and operation named once the run is aborted', async () => {
