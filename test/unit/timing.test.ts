@@ -162,7 +162,10 @@ describe('Function: retry', () => {
     const work = failingThen([], 'token');
 
     // Act
-    const outcome = retry(work.attempt, options(clock, { deadline: START - 1, what: 'call TikTok' }));
+    const outcome = retry(
+      work.attempt,
+      options(clock, { deadline: START - 1, what: 'call TikTok' }),
+    );
 
     // Assess
     await expect(outcome).rejects.toThrow(DeadlineExceededError);
