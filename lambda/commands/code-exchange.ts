@@ -12,6 +12,7 @@ import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import type { AppCredentials } from '../shared/token.js';
 import type { AuthorizeCommand } from './authorize-args.js';
 import { describeConnected, describeNotConnected } from './authorize-output.js';
+import { withAwsHint } from './aws-setup.js';
 import { TokenFileDestination } from './token-file.js';
 
 /** Prints the outcome; answers the exit code: 0 connected, 1 not. */
@@ -63,7 +64,7 @@ export async function exchangeCode(
     if (!command.toFile) await publish(shopConnectedEvent(connected, 'authorize-command'));
     return 0;
   } catch (error) {
-    console.error(describeNotConnected(shop, error));
+    console.error(withAwsHint(describeNotConnected(shop, error)));
     if (error instanceof ShopConnectionRefusedError && !command.toFile) {
       await publish(shopConnectionRefusedEvent(command.destination, error, 'authorize-command'));
     }
