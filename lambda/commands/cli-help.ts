@@ -1,5 +1,6 @@
 // What `tiktok-shop-token-refresher help` and each command's `--help` print: the options, the
 // environment each command reads and its exit codes, as the command modules implement them.
+import { DEFAULTS } from '../shared/contract.js';
 
 /** The binary's name, as package.json's `bin` installs it. */
 export const BINARY = 'tiktok-shop-token-refresher';
@@ -29,8 +30,10 @@ options:
 
 environment:
   TIKTOK_APP_KEY, TIKTOK_APP_SECRET  the app's key and secret from TikTok Partner Center (required)
-  TIKTOK_AUTH_BASE_URL               TikTok's token host (default https://auth.tiktok-shops.com)
-  REFUSAL_RECHECK_MS                 as the deployed function reads it
+  TIKTOK_AUTH_BASE_URL               TikTok's token host (default ${DEFAULTS.tiktokAuthBaseUrl})
+  REFUSAL_RECHECK_MS                 how long to look for another writer's new token after TikTok
+                                     refuses the stored one, before asking for a new authorization
+                                     (default ${DEFAULTS.refusalRecheckMs})
 
 Schedule it with cron, e.g. hourly:
   17 * * * * cd /path/to/tokens && TIKTOK_APP_KEY=… TIKTOK_APP_SECRET=… npx ${BINARY} refresh --token-file shop.json
