@@ -20,6 +20,7 @@ import {
 import { type AppFunction, createAppFunction } from './lambda-function.js';
 import type { VpcPlacement } from './network.js';
 import type { AppCredentials } from './refresher-apps.js';
+import { checkedEnvironment } from './refresher-limits.js';
 import type { ResolvedRefresherProps } from './refresher-props.js';
 
 /** The event the schedule sends: the handler treats a "Scheduled Event" envelope as a scheduled run. */
@@ -69,7 +70,8 @@ export function createRefresherFunction(
     // A run older than one interval is superseded by the next scheduled run.
     maxEventAge: minDuration(resolved.refreshInterval, Duration.hours(6)),
     onFailure: new destinations.SqsDestination(options.failureQueue),
-    environment: {
+    // Refused at synth when over Lambda's limit: the shop list grows with the fleet.
+    environment: checkedEnvironment(scope, tokenSecretIds.length, {
       [ENV.appCredentialsSecretId]: defaultApp.id,
       // Only with other apps, so that a one-app template stays as it was.
       ...(otherApps.length > 0 && {
@@ -96,7 +98,7 @@ export function createRefresherFunction(
       [ENV.secretWritesPerSecond]: String(DEFAULTS.secretWritesPerSecond),
       POWERTOOLS_SERVICE_NAME: options.serviceName,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-    },
+    }),
   });
 }
 

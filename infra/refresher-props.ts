@@ -16,6 +16,7 @@ import {
 import { BUNDLE_NODE_MAJOR } from './function-assets.js';
 import { DEFAULT_RUNTIME, isBundleRuntime } from './lambda-function.js';
 import { vpcPlacementProblems } from './network.js';
+import { limitProblems } from './refresher-limits.js';
 import {
   type TikTokShopAppProps,
   type TikTokShopBinding,
@@ -188,6 +189,7 @@ function propsProblems(
     problems.push('expiryAlarmThreshold must be shorter than refreshBeforeExpiry');
   }
   problems.push(...vpcPlacementProblems(props));
+  problems.push(...limitProblems({ ...resolved, alarmEmail: props.alarmEmail }));
   if (!isBundleRuntime(resolved.runtime)) {
     problems.push(
       `runtime must be Node.js ${BUNDLE_NODE_MAJOR} or newer, the release the functions' bundles are built for (got ${resolved.runtime.name})`,

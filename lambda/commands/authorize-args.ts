@@ -21,6 +21,7 @@ import { type Env, type EnvReader, readEnv } from '../shared/env.js';
 import { UsageError } from '../shared/errors.js';
 import type { AppCredentials } from '../shared/token.js';
 import { checkAuthCode } from './auth-code.js';
+import { awsRequested, missingAppKeyProblem } from './aws-setup.js';
 
 export const USAGE = `usage:
   npm run authorize -- --shop <name> --auth-code-stdin [--token-file <path> | --secret-prefix <prefix>] [--replace-seller] [--kms-key-id <key>] [--app <app>]
@@ -177,6 +178,11 @@ export function parseCommand(argv: readonly string[], env: Env): Command {
     throw new UsageError(
       `set both TIKTOK_APP_KEY and TIKTOK_APP_SECRET, or neither to read them from the secret ${app.credentialsSecretId}`,
     );
+  }
+  // A file-only run turns to AWS for the app's credentials only when told to: without AWS it
+  // would fail later, and only with the SDK's "Region is missing".
+  if (appKey === undefined && tokenFile !== undefined && !awsRequested(read)) {
+    throw new UsageError(missingAppKeyProblem(app.credentialsSecretId));
   }
   return {
     kind: 'authorize',

@@ -26,7 +26,9 @@
  *
  * App key and secret: TIKTOK_APP_KEY and TIKTOK_APP_SECRET (the named app's), or else the app's
  * secret: APP_CREDENTIALS_SECRET_ID for the default app, the app's entry of
- * APP_CREDENTIALS_SECRET_IDS or `<prefix>apps/<app>/credentials` for another. Writes to Secrets
+ * APP_CREDENTIALS_SECRET_IDS or `<prefix>apps/<app>/credentials` for another; a --token-file run
+ * reads that secret only when AWS_REGION, AWS_DEFAULT_REGION, AWS_PROFILE or one of those
+ * variables is set, and otherwise names the variables to set (aws-setup.ts). Writes to Secrets
  * Manager publish `Shop Connected` or `Shop Connection Refused` to EVENT_BUS_NAME (default
  * `default`). Exit codes: 0 done, 1 failed (nothing stored), 2 usage.
  */
@@ -38,9 +40,9 @@ import { describeError } from '../shared/errors.js';
 import { EventBridgePublisher, type RefresherEvent } from '../shared/event-publisher.js';
 import { type CodeInput, readAuthCode } from './auth-code.js';
 import { type Command, parseCommand, USAGE } from './authorize-args.js';
+import { withAwsHint } from './aws-setup.js';
 import { exchangeCode } from './code-exchange.js';
 import { printableConsentLink } from './consent-link.js';
-import { runAsScript } from './run.js';
 import { printable } from './terminal-text.js';
 
 export async function main(
@@ -93,12 +95,10 @@ export async function main(
     };
     return await exchangeCode(command, authCode, secretsManager, publish);
   } catch (error) {
-    console.error(`error: ${printable(describeError(error).message, 2_000)}`);
+    console.error(`error: ${printable(withAwsHint(describeError(error).message), 2_000)}`);
     return 1;
   } finally {
     client?.destroy();
     eventBridge?.destroy();
   }
 }
-
-runAsScript(import.meta.url, main);

@@ -17,6 +17,7 @@ import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import type { AppCredentials } from '../shared/token.js';
 import type { AuthorizeCommand } from './authorize-args.js';
 import { describeConnected, describeNotConnected } from './authorize-output.js';
+import { withAwsHint } from './aws-setup.js';
 import { printable } from './terminal-text.js';
 import { TokenFileDestination } from './token-file.js';
 
@@ -75,7 +76,7 @@ export async function exchangeCode(
       console.log(describeConnected(error.connected, command.toFile));
       await publish(shopConnectedEvent(error.connected, 'authorize-command'));
     }
-    console.error(describeNotConnected(shop, error));
+    console.error(withAwsHint(describeNotConnected(shop, error)));
     if (command.toFile) return 1;
     if (error instanceof ShopConnectionRefusedError) {
       await publish(shopConnectionRefusedEvent(command.destination, error, 'authorize-command'));

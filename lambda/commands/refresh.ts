@@ -21,7 +21,6 @@ import type { Logger } from '../shared/observability.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import { systemClock } from '../shared/timing.js';
 import { FileTokenStore } from './file-store.js';
-import { runAsScript } from './run.js';
 import { printable } from './terminal-text.js';
 
 const USAGE = 'usage: npm run refresh -- --token-file <path> [--force] [--dry-run]';
@@ -141,5 +140,3 @@ function describeRun(summary: RunSummary): string {
     })
     .join('\n');
 }
-
-runAsScript(import.meta.url, main);

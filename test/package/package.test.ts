@@ -7,18 +7,22 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildJsiiAssembly } from '../../infra/build-jsii.js';
 import { buildLibrary } from '../../infra/bundle.js';
+import { bundleCommands } from '../../infra/bundle-commands.js';
 import { FUNCTION_ENTRIES } from '../../infra/function-assets.js';
 import { SHOP_TOKEN_SECRET_ID } from '../../lambda/shared/contract.js';
 import {
   type LocalSecretsManager,
   startLocalSecretsManager,
 } from '../local/endpoints/secrets-manager.js';
+import { type LocalTikTok, startLocalTikTok } from '../local/endpoints/tiktok.js';
+import { sellerToken } from '../support/seed-shop.js';
 
 /**
  * The package as a user gets it: packed, installed into a scratch CDK app in a temporary folder
  * (npm's cache first, the npm registry only), typechecked under `cdk init`'s default tsconfig and
  * under `module: commonjs`, synthesized offline, and read from a Lambda that the app's own
- * esbuild bundles; then the same from a git dependency, which builds itself in `prepare`.
+ * esbuild bundles, its binary run; then the same from a git dependency, which builds itself in
+ * `prepare`.
  */
 
 const REPOSITORY = fileURLToPath(new URL('../../', import.meta.url));
@@ -343,7 +347,7 @@ beforeAll(async () => {
   // The function bundles are this run's (vitest's globalSetup); the library and the jsii
   // assembly are built here. --ignore-scripts: prepare would rebuild the bundles other test
   // files are reading.
-  await Promise.all([buildLibrary(), buildJsiiAssembly()]);
+  await Promise.all([buildLibrary().then(bundleCommands), buildJsiiAssembly()]);
   const [result] = JSON.parse(
     await run(
       'npm',
@@ -367,7 +371,7 @@ describe('npm pack', () => {
     // Assess
     const unexpected = packed.files.filter(
       (path) =>
-        !/^(package\.json|README\.md|LICENSE|\.jsii|API\.md|dist\/(index|reader)\.c?js|dist\/types\/(esm|cjs)\/.+\.d\.ts|dist\/types\/cjs\/package\.json|assets\/[a-z-]+\/index\.mjs(\.map)?)$/.test(
+        !/^(package\.json|README\.md|LICENSE|\.jsii|API\.md|dist\/(index|reader)\.c?js|dist\/cli\.js|dist\/types\/(esm|cjs)\/.+\.d\.ts|dist\/types\/cjs\/package\.json|assets\/[a-z-]+\/index\.mjs(\.map)?)$/.test(
           path,
         ),
     );
@@ -378,14 +382,21 @@ describe('npm pack', () => {
     expect(packed.files).toEqual(
       expect.arrayContaining(['README.md', 'LICENSE', '.jsii', 'API.md']),
     );
-    // The function bundles and their maps are most of it; a stray folder would show here.
-    expect(packed.size).toBeLessThan(1_500_000);
+    // The function bundles and their maps are most of it, then the commands' binary (140 kB
+    // packed); a stray folder would show here.
+    expect(packed.size).toBeLessThan(1_750_000);
   });
 
   it('holds every file that package.json points at', async () => {
     // Prepare
     const manifest = JSON.parse(await readFile(join(REPOSITORY, 'package.json'), 'utf8'));
-    const targets = [manifest.main, manifest.types, manifest.typesVersions, manifest.exports]
+    const targets = [
+      manifest.main,
+      manifest.types,
+      manifest.typesVersions,
+      manifest.exports,
+      manifest.bin,
+    ]
       .flatMap(leaves)
       .map((path) => path.replace(/^\.\//, ''));
 
@@ -478,6 +489,74 @@ describe('installed from the tarball into a CDK app', () => {
 
       // Assess
       expect(result).toEqual({ expiresAt: expectedExpiry() });
+    },
+    STEP_TIMEOUT,
+  );
+});
+
+describe('the binary installed from the tarball', () => {
+  const APP_KEY = 'package-test-app-key';
+  const APP_SECRET = 'APPSECRET_package_test_0a1b2c3d4e5f';
+  let tiktok: LocalTikTok;
+
+  /**
+   * `npx tiktok-shop-token-refresher …` in the scratch app, as the README says to run it; `--no`:
+   * never from the registry, and `--` so that npx leaves `--help` to the binary.
+   */
+  const binary = (args: readonly string[], env: NodeJS.ProcessEnv = ENV) =>
+    run('npx', ['--no', '--', PACKAGE, ...args], packedApp.dir, env);
+
+  beforeAll(async () => {
+    tiktok = await startLocalTikTok({ appKey: APP_KEY, appSecret: APP_SECRET });
+  });
+
+  afterAll(async () => {
+    await tiktok?.close();
+  });
+
+  it(
+    'lists its commands and answers --help for each',
+    async () => {
+      // Act
+      const [list, authorize, refresh] = await Promise.all([
+        binary(['--help']),
+        binary(['authorize', '--help']),
+        binary(['refresh', '--help']),
+      ]);
+
+      // Assess
+      expect(list).toMatch(/^usage: tiktok-shop-token-refresher <command> \[options\]/);
+      expect(list).toMatch(/^ {2}authorize {3}/m);
+      expect(list).toMatch(/^ {2}refresh {5}/m);
+      expect(authorize).toContain('tiktok-shop-token-refresher authorize --shop <name>');
+      expect(refresh).toContain('tiktok-shop-token-refresher refresh --token-file <path>');
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'refreshes a token file against the local TikTok, with no AWS',
+    async () => {
+      // Prepare: a token whose access token expires within the refresh window.
+      const file = join(packedApp.dir, 'shop-a.json');
+      const seeded = sellerToken(tiktok, { accessTtlSeconds: 3600 });
+      await writeFile(file, seeded.raw, { mode: 0o600 });
+
+      // Act: ENV holds no AWS variable.
+      const output = await binary(['refresh', '--token-file', file], {
+        ...ENV,
+        TIKTOK_APP_KEY: APP_KEY,
+        TIKTOK_APP_SECRET: APP_SECRET,
+        TIKTOK_AUTH_BASE_URL: tiktok.url,
+      });
+
+      // Assess
+      expect(output).toMatch(/^shop-a\.json: refreshed; access token expires /);
+      const stored = JSON.parse(await readFile(file, 'utf8')) as {
+        data: { refresh_token: string };
+      };
+      expect(stored.data.refresh_token).not.toBe(seeded.refreshToken);
+      expect(tiktok.issuedSecrets()).toContain(stored.data.refresh_token);
     },
     STEP_TIMEOUT,
   );

@@ -35,8 +35,9 @@ const AS_ROOT = process.getuid?.() === 0;
 const NOBODY = 65534;
 
 /**
- * The command bundled into a folder every user can read: the unprivileged user may not be able
- * to enter the checkout (a clone under /root, or in a `mktemp -d` folder, is mode 0700).
+ * The commands' binary bundled into a folder every user can read, run as `<binary> refresh …`:
+ * the unprivileged user may not be able to enter the checkout (a clone under /root, or in a
+ * `mktemp -d` folder, is mode 0700).
  */
 async function bundleCommand(): Promise<string> {
   const folder = await mkdtemp(join(tmpdir(), 'cli-refresh-command-'));
@@ -44,7 +45,7 @@ async function bundleCommand(): Promise<string> {
   const outfile = join(folder, 'refresh.mjs');
   await build({
     ...FUNCTION_BUNDLING,
-    entryPoints: [resolve('lambda/commands/refresh.ts')],
+    entryPoints: [resolve('lambda/commands/cli.ts')],
     outfile,
     target: 'node20',
     minify: false,
@@ -62,7 +63,7 @@ function runScript(
   return new Promise((done) => {
     execFile(
       process.execPath,
-      [command, ...argv],
+      [command, 'refresh', ...argv],
       {
         cwd: dirname(command),
         env: { PATH: process.env.PATH, ...env },
