@@ -90,6 +90,34 @@ export const METRIC = {
   shopsConnected: 'ShopsConnected',
   /** Consent callback: a connection refused (replayed link, another seller, seller already connected). */
   shopConnectionsRefused: 'ShopConnectionsRefused',
+  /**
+   * Shops whose seller revoked the app: from the webhook receiver, each shop it marks; from the
+   * refresher, each run, the shops it left alone for that reason (their `service` dimensions differ).
+   */
+  shopsDeauthorized: 'ShopsDeauthorized',
+  /** Onboarding or a refresh could not learn which TikTok shop ids a token covers (webhooks need them). */
+  shopIdsNotLearned: 'ShopIdsNotLearned',
+} as const;
+
+/** Notifications the webhook receiver answered, one metric per outcome. */
+export const WEBHOOK_METRIC = {
+  /** A type 6 or 7 notification recorded and announced. */
+  accepted: 'WebhookNotificationsAccepted',
+  /** Seen before, or older than the shop's current token: nothing changed. */
+  duplicate: 'WebhookNotificationsDuplicate',
+  stale: 'WebhookNotificationsStale',
+  /** A notification type this product does not act on (orders, products…). */
+  notOurs: 'WebhookNotificationsNotOurs',
+  /** A TikTok shop id no connected shop of the app is known to cover. */
+  unknownShop: 'WebhookNotificationsUnknownShop',
+  /** Refused: the signature did not verify (all of them: a wrong scheme, or a forger). */
+  badSignature: 'WebhookSignaturesRefused',
+  /** Refused: too large, not JSON, not a notification, or outside the time window. */
+  malformed: 'WebhookNotificationsMalformed',
+  /** Refused: the URL's path names no app of the deployment. */
+  unknownApp: 'WebhookNotificationsUnknownApp',
+  /** Could not be recorded (answered 500, TikTok retries). */
+  failed: 'WebhookNotificationsFailed',
 } as const;
 
 export const EVENT_SOURCE = 'tiktok-shop.token-refresher';
@@ -109,6 +137,11 @@ export const DETAIL_TYPE = {
   shopConnected: 'Shop Connected',
   /** A consent or an authorization code was refused before anything was written. */
   shopConnectionRefused: 'Shop Connection Refused',
+  /**
+   * TikTok said the seller revoked the app: from the webhook receiver when it marks the shop, and
+   * from the refresher every run while the shop stays marked (it is not refreshed).
+   */
+  shopDeauthorized: 'Shop Deauthorized',
 } as const;
 
 /** Tag key the CDK construct puts on shop token secrets, used for discovery by default. */

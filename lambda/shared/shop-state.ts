@@ -16,34 +16,6 @@ export const SHOP_STATE_TAG = {
   shopIdPrefix: 'tiktok-shop-id:',
 } as const;
 
-/** The receiver's event for a revoked authorization (integrator: move into contract.ts DETAIL_TYPE). */
-export const SHOP_DEAUTHORIZED_DETAIL_TYPE = 'Shop Deauthorized';
-
-/** Notifications the receiver answered, one metric per outcome (integrator: move into contract.ts). */
-export const WEBHOOK_METRIC = {
-  /** A type 6 or 7 notification recorded and announced. */
-  accepted: 'WebhookNotificationsAccepted',
-  /** Seen before, or older than the shop's current token: nothing changed. */
-  duplicate: 'WebhookNotificationsDuplicate',
-  stale: 'WebhookNotificationsStale',
-  /** A notification type this product does not act on (orders, products…). */
-  notOurs: 'WebhookNotificationsNotOurs',
-  /** A TikTok shop id no connected shop of the app is known to cover. */
-  unknownShop: 'WebhookNotificationsUnknownShop',
-  /** Refused: the signature did not verify (all of them: a wrong scheme, or a forger). */
-  badSignature: 'WebhookSignaturesRefused',
-  /** Refused: too large, not JSON, not a notification, or outside the time window. */
-  malformed: 'WebhookNotificationsMalformed',
-  /** Refused: the URL's path names no app of the deployment. */
-  unknownApp: 'WebhookNotificationsUnknownApp',
-  /** A shop marked deauthorized (one notification may cover several of this deployment's shops). */
-  shopsDeauthorized: 'ShopsDeauthorized',
-  /** Could not be recorded (answered 500, TikTok retries). */
-  failed: 'WebhookNotificationsFailed',
-} as const;
-
-export type WebhookOutcome = Exclude<keyof typeof WEBHOOK_METRIC, 'shopsDeauthorized'>;
-
 /** The tag key naming TikTok shop id `shopId`. */
 export function shopIdTagKey(shopId: string): string {
   return `${SHOP_STATE_TAG.shopIdPrefix}${shopId}`;
