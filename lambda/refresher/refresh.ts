@@ -33,6 +33,7 @@ import { appOf, type Shop } from './shops.js';
 import { storeAnswer } from './store-answer.js';
 import { Tally } from './tally.js';
 import {
+  checkNotDeauthorized,
   checkRefreshTokenAlive,
   type DueRule,
   interruptedWrite,
@@ -239,6 +240,8 @@ async function survey(shop: Shop, index: number, run: Run): Promise<ShopReport |
     const stored = await deps.store.read(shop.id);
     const token = parseStoredToken(stored.current.raw, shop);
     inEffect = token;
+    // A revoked authorization: reported every run, dry or not, and TikTok is never asked.
+    checkNotDeauthorized(shop, stored.current.createdAt);
     const by = refreshBy(token, stored.current.createdAt);
     if (request.dryRun || interruptedWrite(stored, token) === undefined) {
       const now = deps.clock.now();

@@ -5,9 +5,21 @@ import { DEFAULT_APP } from '../shared/contract.js';
 import { InvalidEventError, listSome } from '../shared/errors.js';
 import type { TaggedSecret } from '../shared/secrets-store.js';
 import { shopFromId, type Shop as TokenSecret } from '../shared/shop.js';
+import { type DeauthorizedMark, marksOf } from '../shared/shop-state.js';
+
+/**
+ * What the webhook receiver and onboarding left in the shop's secret's tags, when the run read
+ * them (ListSecrets brings them for discovered shops; see marksOf in lambda/shared/shop-state.ts).
+ */
+export interface TagMarks {
+  /** TikTok said the seller revoked the app; checked against the current token's age. */
+  readonly deauthorized?: DeauthorizedMark;
+  /** TikTok shop ids tagged on the secret; absent when none are, or its tags were not read. */
+  readonly tiktokShopIds?: readonly string[];
+}
 
 /** A shop of a run: its token secret and the TikTok app whose credentials refresh its token. */
-export interface Shop extends TokenSecret {
+export interface Shop extends TokenSecret, TagMarks {
   /** @default DEFAULT_APP */
   readonly app?: string;
   /** Why the shop has no app this deployment knows: it fails with it, and every other shop runs. */
@@ -15,13 +27,13 @@ export interface Shop extends TokenSecret {
 }
 
 /** A configured or discovered shop before its app is known: the app tag its secret carries. */
-export interface ListedShop extends TokenSecret {
+export interface ListedShop extends TokenSecret, TagMarks {
   readonly appTag?: string;
 }
 
 /**
  * Shops named in the configuration plus those found by tag, each once. A shop found by tag
- * keeps its secret's app tag, also when it is configured by name as well.
+ * keeps its secret's app tag and marks (TagMarks), also when it is configured by name as well.
  */
 export function configuredShops(
   ids: readonly string[],
@@ -31,7 +43,7 @@ export function configuredShops(
   for (const shop of ids.map(shopFromId)) byName.set(shop.name, shop);
   for (const { name, arn, tags } of discovered) {
     const appTag = appTagOf(tags);
-    const shop = byName.get(name) ?? { id: arn, name, arn };
+    const shop = { ...(byName.get(name) ?? { id: arn, name, arn }), ...marksOf(tags) };
     byName.set(name, appTag === undefined ? shop : { ...shop, appTag });
   }
   return [...byName.values()];

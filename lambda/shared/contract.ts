@@ -126,6 +126,12 @@ export const DETAIL_TYPE = {
   tokenRefreshed: 'Token Refreshed',
   tokenRefreshFailed: 'Token Refresh Failed',
   reauthorizationRequired: 'Reauthorization Required',
+  /**
+   * The seller's authorization ends within 30 days. One event, two sources: the refresher after a
+   * refresh (detail: shop, app, accessTokenExpiresAt, refreshTokenExpiresAt) and the webhook
+   * receiver on TikTok's type 7 notification (detail: shop, app, tiktokShopId, notificationId);
+   * both say when it ends as `authorizationExpiresAt` (ISO 8601).
+   */
   authorizationExpiring: 'Authorization Expiring',
   /** TikTok's answer is stored as a version that is not current; the detail says where and why. */
   tokenNotCurrent: 'Token Not Current',
