@@ -37,6 +37,7 @@ export {
   OversizedAnswerError,
   ReauthorizationRequiredError,
   SecretStoreError,
+  ShopDeauthorizedError,
   TransientError,
   UnexpectedResponseError,
   UsageError,
