@@ -17,6 +17,11 @@ import type {
   StoredSeller,
 } from './destination.js';
 import { ShopConnectionRefusedError } from './errors.js';
+import {
+  type SettledShopState,
+  type ShopStateDependencies,
+  settleShopState,
+} from './shop-state.js';
 
 /**
  * Connecting a shop: exchange the seller's authorization code for the shop's token and store
@@ -87,6 +92,10 @@ export interface ConnectedShop {
   readonly previousOpenId?: string;
   readonly accessTokenExpiresAt: string;
   readonly refreshTokenExpiresAt: string;
+  /** The TikTok shop ids the token covers, tagged on the secret for the webhook receiver. */
+  readonly tiktokShopIds?: readonly string[];
+  /** The shop ids could not be learned or tagged (see the warnings); the next refresh tries again. */
+  readonly shopIdsNotLearned?: true;
   readonly warnings: readonly string[];
 }
 
@@ -96,6 +105,8 @@ export interface ConnectDependencies {
     getToken(credentials: AppCredentials, authCode: string): Promise<ParsedToken>;
   };
   readonly destination: ShopTokenDestination;
+  /** The secret's shop state after the token is stored; absent for a file, which has none. */
+  readonly shopState?: ShopStateDependencies;
 }
 
 /**
@@ -114,7 +125,8 @@ export async function connectShop(
   const before = await destination.inspect(linkNonce);
   refuseBeforeExchange(request, app, before);
 
-  const token = await deps.tiktok.getToken(await deps.appCredentials(), request.authCode);
+  const credentials = await deps.appCredentials();
+  const token = await deps.tiktok.getToken(credentials, request.authCode);
   // A secret holds 64 KB: a larger answer is stored as the token's fields (the code is used up).
   const storable = fitToStore(token.raw);
   if (storable === undefined) {
@@ -170,6 +182,10 @@ export async function connectShop(
       throw error instanceof ShopConnectionRefusedError ? error : notStored(error);
     }
     if (written.stored) {
+      const settled =
+        deps.shopState === undefined
+          ? undefined
+          : await settleShopState(destination.name, credentials, data.access_token, deps.shopState);
       return {
         shop,
         app,
@@ -187,7 +203,8 @@ export async function connectShop(
           : {}),
         accessTokenExpiresAt: expiresAt(data.access_token_expire_in),
         refreshTokenExpiresAt: expiresAt(data.refresh_token_expire_in),
-        warnings: written.warnings,
+        ...shopStateFields(settled),
+        warnings: [...written.warnings, ...(settled?.warnings ?? [])],
       };
     }
     if (written.reason === 'link-used') {
@@ -204,6 +221,15 @@ export async function connectShop(
     }
     connection = connectionFor(request, current, openId, about);
   }
+}
+
+function shopStateFields(
+  settled: SettledShopState | undefined,
+): Pick<ConnectedShop, 'tiktokShopIds' | 'shopIdsNotLearned'> {
+  if (settled === undefined) return {};
+  return settled.shopIdsLearned && settled.tiktokShopIds !== undefined
+    ? { tiktokShopIds: settled.tiktokShopIds }
+    : { shopIdsNotLearned: true };
 }
 
 function notStored(error: unknown): TokenNotStoredError {

@@ -42,6 +42,7 @@ export {
   UnexpectedResponseError,
   UsageError,
 } from '../shared/errors.js';
+export { type SignatureInput, signRequest } from '../shared/signing.js';
 export { tiktokShopApi } from './api-client.js';
 export type {
   ApiRequestOptions,
@@ -68,7 +69,6 @@ export {
   type ShopToken,
 } from './secrets.js';
 export type { ShopSelector } from './shops.js';
-export { type SignatureInput, signRequest } from './signing.js';
 
 export interface WithTokenOptions extends ReadOptions {
   /**

@@ -15,6 +15,8 @@ export const ENV = {
   maxConcurrency: 'MAX_CONCURRENCY',
   secretWritesPerSecond: 'SECRET_WRITES_PER_SECOND',
   refusalRecheckMs: 'REFUSAL_RECHECK_MS',
+  /** The Open API host (Get Authorized Shops, after a refresh); default DEFAULT_TIKTOK_API_BASE_URL. */
+  tiktokApiBaseUrl: 'TIKTOK_API_BASE_URL',
 } as const;
 
 /** Environment of the consent callback function (lambda/callback-handler.ts). */
@@ -24,6 +26,8 @@ export const CALLBACK_ENV = {
   tokenSecretPrefix: 'TOKEN_SECRET_PREFIX',
   tokenSecretTagKey: ENV.tokenSecretTagKey,
   tiktokAuthBaseUrl: ENV.tiktokAuthBaseUrl,
+  /** The Open API host, for Get Authorized Shops after a connection. */
+  tiktokApiBaseUrl: ENV.tiktokApiBaseUrl,
   /** The refresher's bus, for `Shop Connected` and `Shop Connection Refused`. */
   eventBusName: ENV.eventBusName,
   /** Customer-managed KMS key of the token secrets the callback creates; unset: aws/secretsmanager. */
@@ -160,7 +164,7 @@ export const DEFAULT_TOKEN_SECRET_TAG_KEY = 'tiktok-shop-token';
 export const API_READER_ENV = {
   shopTokenSecretId: SHOP_TOKEN_SECRET_ID,
   appCredentialsSecretId: ENV.appCredentialsSecretId,
-  tiktokApiBaseUrl: 'TIKTOK_API_BASE_URL',
+  tiktokApiBaseUrl: ENV.tiktokApiBaseUrl,
 } as const;
 
 /** The Open API host for every market, US included. */
