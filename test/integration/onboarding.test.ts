@@ -26,6 +26,7 @@ import {
 import { bundledHandlerOf, environmentOf, logicalIdIn, properties } from '../infra/template.js';
 import { synthesizeProduct } from '../infra/variants.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
+import { type LocalOpenApi, startLocalOpenApi } from '../local/endpoints/open-api.js';
 import {
   type LocalSecretsManager,
   startLocalSecretsManager,
@@ -93,6 +94,8 @@ let eventBridge: LocalEventBridge;
 let tiktok: LocalTikTok;
 /** Where the functions find TikTok's auth host. */
 let authBaseUrl: string;
+/** The default app's Open API, of the local TikTok's sellers: their shop ids after a connection. */
+let openApi: LocalOpenApi;
 let client: SecretsManagerClient;
 let stdout: string[];
 let serial = 0;
@@ -131,6 +134,7 @@ async function invokeBundle(
       env: {
         ...bundle.environment,
         TIKTOK_AUTH_BASE_URL: authBaseUrl,
+        TIKTOK_API_BASE_URL: openApi.url,
         AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
         AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
         AWS_REGION: 'us-east-1',
@@ -175,7 +179,21 @@ async function consentState(name = shop): Promise<string> {
 }
 
 /** Environment of the authorize command: app credentials come from their secret. */
-const cliEnv = () => ({ TIKTOK_AUTH_BASE_URL: tiktok.url, TIKTOK_SERVICE_ID: '7000111' });
+const cliEnv = () => ({
+  TIKTOK_AUTH_BASE_URL: tiktok.url,
+  TIKTOK_API_BASE_URL: openApi.url,
+  TIKTOK_SERVICE_ID: '7000111',
+});
+
+/** The Open API of `host`'s sellers. */
+function startOpenApiOf(host: LocalTikTok): Promise<LocalOpenApi> {
+  return startLocalOpenApi({
+    appKey: APP_KEY,
+    appSecret: APP_SECRET,
+    accessTokens: (accessToken) => host.accessTokenStatus(accessToken),
+    shopIdsOf: (accessToken) => host.shopIdsOfAccessToken(accessToken),
+  });
+}
 
 const current = (name = secret) =>
   JSON.parse(secretsManager.current(name) ?? '{}') as {
@@ -208,6 +226,7 @@ describe('Integration: connecting a shop', () => {
       startLocalTikTok({ appKey: APP_KEY, appSecret: APP_SECRET }),
     ]);
     authBaseUrl = tiktok.url;
+    openApi = await startOpenApiOf(tiktok);
     secretsManager.seed(
       callbackBundle.environment.APP_CREDENTIALS_SECRET_ID ?? '',
       JSON.stringify({ app_key: APP_KEY, app_secret: APP_SECRET }),
@@ -222,7 +241,12 @@ describe('Integration: connecting a shop', () => {
 
   afterAll(async () => {
     client.destroy();
-    await Promise.all([secretsManager.close(), eventBridge.close(), tiktok.close()]);
+    await Promise.all([
+      secretsManager.close(),
+      eventBridge.close(),
+      tiktok.close(),
+      openApi.close(),
+    ]);
   });
 
   beforeEach(() => {
@@ -482,6 +506,7 @@ describe('Integration: connecting shops of two apps', () => {
     ]);
     authHost = await startLocalTikTokApps([tiktok, usTikTok]);
     authBaseUrl = authHost.url;
+    openApi = await startOpenApiOf(tiktok);
     const otherApps = JSON.parse(bundle.environment[APPS_ENV.appCredentialsSecretIds] ?? '{}') as {
       us?: string;
     };
@@ -509,6 +534,7 @@ describe('Integration: connecting shops of two apps', () => {
       eventBridge.close(),
       tiktok.close(),
       usTikTok.close(),
+      openApi.close(),
     ]);
   });
 
