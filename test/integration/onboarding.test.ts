@@ -23,6 +23,7 @@ import {
   METRIC,
   SELLER_TAG_KEY,
 } from '../../lambda/shared/contract.js';
+import { shopIdTagKey } from '../../lambda/shared/shop-state.js';
 import { bundledHandlerOf, environmentOf, logicalIdIn, properties } from '../infra/template.js';
 import { synthesizeProduct } from '../infra/variants.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
@@ -34,6 +35,7 @@ import {
 import {
   GET_TOKEN_PATH,
   type LocalTikTok,
+  shopIdOf,
   startLocalTikTok,
   startLocalTikTokApps,
 } from '../local/endpoints/tiktok.js';
@@ -293,6 +295,7 @@ describe('Integration: connecting a shop', () => {
     expect(described.Tags).toEqual([
       { Key: DEFAULT_TOKEN_SECRET_TAG_KEY, Value: shop },
       { Key: SELLER_TAG_KEY, Value: sid('open_a') },
+      { Key: shopIdTagKey(shopIdOf(sid('open_a'))), Value: '1' },
     ]);
     expect(events()[0]).toMatchObject({
       source: EVENT_SOURCE,
@@ -605,7 +608,12 @@ describe('Integration: connecting shops of two apps', () => {
       await client.send(new DescribeSecretCommand({ SecretId: `tiktok-shop/tokens/${gbShop}` }))
     ).Tags;
     expect(usTags).toContainEqual({ Key: DEFAULT_APP_TAG_KEY, Value: 'us' });
-    expect(gbTags?.map((tag) => tag.Key)).toEqual([DEFAULT_TOKEN_SECRET_TAG_KEY, SELLER_TAG_KEY]);
+    // The GB shop's TikTok shop id comes from the default app's Open API.
+    expect(gbTags?.map((tag) => tag.Key)).toEqual([
+      DEFAULT_TOKEN_SECRET_TAG_KEY,
+      SELLER_TAG_KEY,
+      shopIdTagKey(shopIdOf(sid('open_gb'))),
+    ]);
     expect(
       usTikTok.isRefreshTokenValid(current(`tiktok-shop/tokens/${usShop}`).data.refresh_token),
     ).toBe(true);
