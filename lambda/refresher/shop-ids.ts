@@ -37,10 +37,10 @@ export async function learnShopIds(
     const credentials = await deps.credentials(appOf(shop));
     const ids = await deps.port.lookUp(credentials, token.data.access_token, deps.deadline);
     await deps.port.tag(shop, ids);
-    deps.logger.info('shop ids learned', { shop: shop.name, tiktokShopIds: ids });
+    deps.logger.info('TikTok shop ids learned', { shop: shop.name, tiktokShopIds: ids });
   } catch (error) {
     const { errorType, message } = describeError(error);
-    deps.logger.warn('shop ids not learned; the next refresh tries again', {
+    deps.logger.warn('TikTok shop ids not learned; the next refresh tries again', {
       shop: shop.name,
       errorType,
       errorMessage: message,

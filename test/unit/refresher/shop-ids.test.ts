@@ -73,7 +73,7 @@ describe('Function: refreshShops, the TikTok shop ids of a refreshed shop', () =
     expect(summary.shops).toEqual([expect.objectContaining({ outcome: 'refreshed' })]);
     expect(parts.logger.lines).toContainEqual({
       level: 'warn',
-      message: 'shop ids not learned; the next refresh tries again',
+      message: 'TikTok shop ids not learned; the next refresh tries again',
       extra: {
         shop: shop.name,
         errorType: 'TransientError',
