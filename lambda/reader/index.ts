@@ -21,6 +21,9 @@
  * refresh) replaced; when TikTok refuses it, `withShopToken` re-reads the secret and retries once.
  * Needs `secretsmanager:GetSecretValue` on the secret (and `kms:Decrypt` for a customer key):
  * the refresher construct's `grantApiAccess` (token and app credentials) or `grantReadToken`.
+ * Both grant `secretsmanager:DescribeSecret` too, with which a read looks, once per cache age, for
+ * the webhook receiver's mark of a seller who revoked the app: such a shop fails with
+ * ShopDeauthorizedError before anything is sent to TikTok, until the seller authorizes again.
  *
  * Without APP_CREDENTIALS_SECRET_ID (or `appCredentialsSecretId`) the client finds the shop's
  * app from its token secret: the `tiktok-shop-app` tag (DescribeSecret, once per execution
