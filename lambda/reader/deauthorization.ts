@@ -5,7 +5,12 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import { ShopDeauthorizedError, secretReadError } from '../shared/errors.js';
 import { type DeauthorizedMark, deauthorizationInEffect, marksOf } from '../shared/shop-state.js';
 import { expiresAt } from '../shared/token.js';
-import { clientOf, type DescribeOptions, tagsOfTokenSecret } from './secrets-client.js';
+import {
+  clientOf,
+  type DescribeOptions,
+  type SecretTags,
+  tagsOfTokenSecret,
+} from './secrets-client.js';
 
 /** Bound on each Secrets Manager call of the check, retries included. */
 const CHECK_TIMEOUT_MS = 10_000;
@@ -26,7 +31,7 @@ export interface DeauthorizationCheckOptions {
  * again helps, and TikTok would refuse the token anyway. A token stored after it (a reconnect)
  * makes the mark moot. One DescribeSecret per `maxAgeMs` per execution environment (shared with
  * the app lookup), and, only for a marked secret, one GetSecretValue for when its current token
- * was stored.
+ * was stored. A role not allowed DescribeSecret skips the check.
  */
 export async function checkNotDeauthorized(
   tokenSecretId: string,
@@ -52,8 +57,17 @@ async function markInEffect(
   tokenSecretId: string,
   options: DescribeOptions,
 ): Promise<DeauthorizedMark | undefined> {
+  let tags: SecretTags;
   try {
-    const mark = marksOf(await tagsOfTokenSecret(client, tokenSecretId, options)).deauthorized;
+    tags = await tagsOfTokenSecret(client, tokenSecretId, options);
+  } catch (error) {
+    // A role granted GetSecretValue alone (not through the construct's grants) reads as before:
+    // without the mark, TikTok's own refusal says the same, later.
+    if (error instanceof Error && error.name === 'AccessDeniedException') return undefined;
+    throw secretReadError(tokenSecretId, error);
+  }
+  try {
+    const mark = marksOf(tags).deauthorized;
     if (mark === undefined) return undefined;
     const current = await client.send(
       new GetSecretValueCommand({ SecretId: tokenSecretId, VersionStage: 'AWSCURRENT' }),

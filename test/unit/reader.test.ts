@@ -348,6 +348,23 @@ describe('Module: reader', () => {
       expect(token.accessToken).toBe(accessToken);
     });
 
+    it('reads the token as before for a role not allowed to describe the secret', async () => {
+      // Prepare
+      const { raw, accessToken } = tokenSecret(5 * DAY);
+      storedAt(raw, NOW - 3_600_000);
+      sm.on(DescribeSecretCommand, { SecretId: SECRET }).rejects(
+        Object.assign(new Error('not authorized to perform secretsmanager:DescribeSecret'), {
+          name: 'AccessDeniedException',
+        }),
+      );
+
+      // Act
+      const token = await getShopToken(SECRET, { provider });
+
+      // Assess
+      expect(token.accessToken).toBe(accessToken);
+    });
+
     it('sees a mark that arrived after a read once the cache age has passed, or on a forced read', async () => {
       // Prepare
       const { raw } = tokenSecret(5 * DAY);
