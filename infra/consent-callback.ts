@@ -16,8 +16,10 @@ import {
   METRIC,
   METRICS_NAMESPACE,
   SELLER_TAG_KEY,
+  SHOP_STATE_TAG,
 } from '../lambda/shared/contract.js';
 import { createAppFunction } from './lambda-function.js';
+import { shopIdTagging } from './refresher-permissions.js';
 import {
   arnForPolicies,
   grantKeyThroughSecretsManager,
@@ -233,6 +235,19 @@ export class TikTokShopConsentCallback extends Construct {
           ...(otherApps.length > 0 && {
             StringEqualsIfExists: { [`aws:RequestTag/${DEFAULT_APP_TAG_KEY}`]: [...otherApps] },
           }),
+        },
+      }),
+    );
+    // After a connection: the TikTok shop ids the token covers as tags (the webhook receiver finds
+    // the shop by them), and the receiver's deauthorized mark removed; no other tag key.
+    role.addToPrincipalPolicy(shopIdTagging([tokenSecrets], tagPresent(tagKey)));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:UntagResource'],
+        resources: [tokenSecrets],
+        conditions: {
+          ...tagPresent(tagKey),
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [SHOP_STATE_TAG.deauthorized] },
         },
       }),
     );

@@ -36,6 +36,8 @@ export class TikTokShopMetricNames {
   public static readonly MIN_ACCESS_TOKEN_LIFETIME: string = METRIC.minAccessTokenLifetime;
   public static readonly SHOPS_CONNECTED: string = METRIC.shopsConnected;
   public static readonly SHOP_CONNECTIONS_REFUSED: string = METRIC.shopConnectionsRefused;
+  public static readonly SHOPS_DEAUTHORIZED: string = METRIC.shopsDeauthorized;
+  public static readonly SHOP_IDS_NOT_LEARNED: string = METRIC.shopIdsNotLearned;
 
   private constructor() {}
 }
@@ -53,6 +55,7 @@ export class TikTokShopEventNames {
   public static readonly REFRESH_TOKEN_EXPIRED: string = DETAIL_TYPE.refreshTokenExpired;
   public static readonly SHOP_CONNECTED: string = DETAIL_TYPE.shopConnected;
   public static readonly SHOP_CONNECTION_REFUSED: string = DETAIL_TYPE.shopConnectionRefused;
+  public static readonly SHOP_DEAUTHORIZED: string = DETAIL_TYPE.shopDeauthorized;
 
   private constructor() {}
 }

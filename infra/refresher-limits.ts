@@ -3,9 +3,7 @@
 // itself, an e-mail address SNS can subscribe. Each problem is refused at synth, not at deploy.
 import { Duration, Token } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { DEFAULT_APP_TAG_KEY, SELLER_TAG_KEY } from '../lambda/shared/contract.js';
-// integrator: import SHOP_STATE_TAG from contract.ts once it moves there.
-import { SHOP_STATE_TAG } from '../lambda/shared/shop-state.js';
+import { DEFAULT_APP_TAG_KEY, SELLER_TAG_KEY, SHOP_STATE_TAG } from '../lambda/shared/contract.js';
 
 /** Lambda's longest function timeout. */
 export const MAXIMUM_REFRESHER_TIMEOUT = Duration.minutes(15);

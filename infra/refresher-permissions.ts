@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { SHOP_STATE_TAG } from '../lambda/shared/contract.js';
 import {
   arnForPolicies,
   grantKeyThroughSecretsManager,
@@ -54,6 +55,7 @@ export function grantRefresherAccess(
         resources: tokenSecrets.map(arnForPolicies),
       }),
     );
+    role.addToPrincipalPolicy(shopIdTagging(tokenSecrets.map(arnForPolicies)));
   }
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [eventBus.eventBusArn] }),
@@ -81,6 +83,7 @@ export function grantRefresherAccess(
         conditions: tagPresent(tagKey),
       }),
     );
+    role.addToPrincipalPolicy(shopIdTagging([arn], tagPresent(tagKey)));
     Validations.of(role).acknowledge(discoveredSecretsAcknowledgment(arn));
   }
 
@@ -173,4 +176,22 @@ export function discoveredSecretsAcknowledgment(arn: string): { id: string; reas
     reason:
       'Tag discovery is on: secrets found by tag are not known at deploy time, so access is granted under the token name prefix, and only on secrets that carry the discovery tag key.',
   };
+}
+
+/**
+ * Tagging a token secret with the TikTok shop ids its token covers (`tiktok-shop-id:<id>`), which
+ * the webhook receiver finds a shop by: those tag keys and no other.
+ */
+export function shopIdTagging(
+  resources: string[],
+  conditions: Record<string, unknown> = {},
+): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions: ['secretsmanager:TagResource'],
+    resources,
+    conditions: {
+      ...conditions,
+      'ForAllValues:StringLike': { 'aws:TagKeys': [`${SHOP_STATE_TAG.shopIdPrefix}*`] },
+    },
+  });
 }

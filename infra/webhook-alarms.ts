@@ -6,8 +6,7 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-// Integrator: WEBHOOK_METRIC moves into contract.ts.
-import { WEBHOOK_METRIC } from '../lambda/shared/shop-state.js';
+import { WEBHOOK_METRIC } from '../lambda/shared/contract.js';
 
 /** The alarms of a webhook receiver, all notifying the refresher's alarm topic. */
 export interface TikTokShopWebhookReceiverAlarms {

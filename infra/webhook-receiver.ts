@@ -12,9 +12,9 @@ import {
   ENV,
   METRIC,
   METRICS_NAMESPACE,
+  SHOP_STATE_TAG,
+  WEBHOOK_METRIC,
 } from '../lambda/shared/contract.js';
-// Integrator: WEBHOOK_METRIC (and SHOP_STATE_TAG, the tag keys) move into contract.ts.
-import { SHOP_STATE_TAG, WEBHOOK_METRIC } from '../lambda/shared/shop-state.js';
 import { createAppFunction } from './lambda-function.js';
 import type { ITikTokShopTokenRefresher } from './refresher-interface.js';
 import {
@@ -178,7 +178,7 @@ export class TikTokShopWebhookReceiver extends Construct {
 
   /** Shops marked deauthorized (one notification may cover several shops). */
   public metricShopsDeauthorized(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric(WEBHOOK_METRIC.shopsDeauthorized, props);
+    return this.metric(METRIC.shopsDeauthorized, props);
   }
 
   /** Shops whose authorization ends soon, from notifications and the refresher's runs alike. */

@@ -12,6 +12,7 @@ import {
   DEFAULT_APP_CREDENTIALS_SECRET_ID,
   DEFAULT_CALLBACK_STATE_SECRET_ID,
   DEFAULT_SECRET_NAME_PREFIX,
+  DEFAULT_TIKTOK_API_BASE_URL,
   DEFAULT_TOKEN_SECRET_TAG_KEY,
   DEFAULTS,
   ENV,
@@ -66,6 +67,8 @@ export interface AuthorizeCommand {
   readonly replaceSeller: boolean;
   readonly kmsKeyId: string | undefined;
   readonly tiktokAuthBaseUrl: string;
+  /** The Open API host (TIKTOK_API_BASE_URL), for the shop ids a new token covers. */
+  readonly tiktokApiBaseUrl: string;
   /** TIKTOK_APP_KEY and TIKTOK_APP_SECRET; undefined: read from the app's credentials secret. */
   readonly appCredentials: AppCredentials | undefined;
   /** The refresher's discovery tag key, put on a secret the command creates. */
@@ -171,6 +174,7 @@ export function parseCommand(argv: readonly string[], env: Env): Command {
     throw new UsageError('--token-file excludes --secret-prefix and --kms-key-id');
   }
   const tiktokAuthBaseUrl = read.baseUrl(ENV.tiktokAuthBaseUrl, DEFAULTS.tiktokAuthBaseUrl);
+  const tiktokApiBaseUrl = read.baseUrl(ENV.tiktokApiBaseUrl, DEFAULT_TIKTOK_API_BASE_URL);
   if (read.problems.length > 0) throw new UsageError(read.problems.join('; '));
   const appKey = read.text('TIKTOK_APP_KEY');
   const appSecret = read.text('TIKTOK_APP_SECRET');
@@ -195,6 +199,7 @@ export function parseCommand(argv: readonly string[], env: Env): Command {
     replaceSeller: values['replace-seller'] === true,
     kmsKeyId: values['kms-key-id'] || read.text(CALLBACK_ENV.tokenSecretKmsKeyId),
     tiktokAuthBaseUrl,
+    tiktokApiBaseUrl,
     appCredentials:
       appKey === undefined || appSecret === undefined
         ? undefined

@@ -9,10 +9,12 @@ import {
   shopConnectionRefusedEvent,
 } from '../onboarding/events.js';
 import { TokenSecretDestination } from '../onboarding/token-secret.js';
+import { authorizedShopIds } from '../shared/authorized-shops.js';
 import { DEFAULTS, tokenSecretsPrefix } from '../shared/contract.js';
 import { TokenNotCurrentError } from '../shared/errors.js';
 import type { RefresherEvent } from '../shared/event-publisher.js';
 import { SecretsManagerTokenStore } from '../shared/secrets-store.js';
+import { SecretsManagerShopTags } from '../shared/shop-tags.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import type { AppCredentials } from '../shared/token.js';
 import type { AuthorizeCommand } from './authorize-args.js';
@@ -64,6 +66,22 @@ export async function exchangeCode(
         }),
         destination,
         now: Date.now,
+        // A secret's shop state, as the consent callback keeps it; a file has none.
+        ...(file === undefined
+          ? {
+              shopState: {
+                tags: new SecretsManagerShopTags({ client: secretsManager() }),
+                shopIds: (credentials: AppCredentials, accessToken: string) =>
+                  authorizedShopIds({
+                    baseUrl: command.tiktokApiBaseUrl,
+                    credentials,
+                    accessToken,
+                    timeoutMs: DEFAULTS.tiktokTimeoutMs,
+                    now: Date.now(),
+                  }),
+              },
+            }
+          : {}),
       },
     );
     console.log(describeConnected(connected, command.toFile));

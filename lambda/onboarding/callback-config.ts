@@ -4,6 +4,7 @@ import { readAppsEnv } from '../shared/apps.js';
 import {
   CALLBACK_ENV,
   DEFAULT_SECRET_NAME_PREFIX,
+  DEFAULT_TIKTOK_API_BASE_URL,
   DEFAULT_TOKEN_SECRET_TAG_KEY,
   DEFAULTS,
 } from '../shared/contract.js';
@@ -16,6 +17,8 @@ export interface CallbackConfig {
   readonly tokenSecretPrefix: string;
   readonly tokenSecretTagKey: string;
   readonly tiktokAuthBaseUrl: string;
+  /** The Open API host, for the shop ids a new token covers. */
+  readonly tiktokApiBaseUrl: string;
   readonly eventBusName: string;
   /** Customer-managed key for the secrets the callback creates; undefined: aws/secretsmanager. */
   readonly tokenSecretKmsKeyId?: string;
@@ -31,6 +34,7 @@ export function loadCallbackConfig(env: Env): CallbackConfig {
     CALLBACK_ENV.tiktokAuthBaseUrl,
     DEFAULTS.tiktokAuthBaseUrl,
   );
+  const tiktokApiBaseUrl = read.baseUrl(CALLBACK_ENV.tiktokApiBaseUrl, DEFAULT_TIKTOK_API_BASE_URL);
   read.check();
   const kmsKeyId = text(CALLBACK_ENV.tokenSecretKmsKeyId);
   return {
@@ -39,6 +43,7 @@ export function loadCallbackConfig(env: Env): CallbackConfig {
     tokenSecretPrefix: text(CALLBACK_ENV.tokenSecretPrefix) ?? DEFAULT_SECRET_NAME_PREFIX,
     tokenSecretTagKey: text(CALLBACK_ENV.tokenSecretTagKey) ?? DEFAULT_TOKEN_SECRET_TAG_KEY,
     tiktokAuthBaseUrl,
+    tiktokApiBaseUrl,
     eventBusName: text(CALLBACK_ENV.eventBusName) ?? DEFAULTS.eventBusName,
     ...(kmsKeyId === undefined ? {} : { tokenSecretKmsKeyId: kmsKeyId }),
   };

@@ -6,6 +6,7 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
+import { authorizedShopIds } from '../shared/authorized-shops.js';
 import { AWS_REQUEST_HANDLER } from '../shared/budget.js';
 import {
   DEFAULTS,
@@ -26,6 +27,7 @@ import {
   type Metrics as MetricsPort,
 } from '../shared/observability.js';
 import { SecretsManagerTokenStore } from '../shared/secrets-store.js';
+import { SecretsManagerShopTags } from '../shared/shop-tags.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import type { AppCredentials } from '../shared/token.js';
 import { type CallbackConfig, loadCallbackConfig } from './callback-config.js';
@@ -52,6 +54,7 @@ import {
   renderPage,
   UNAVAILABLE,
 } from './pages.js';
+import type { ShopStateDependencies } from './shop-state.js';
 import { TokenSecretDestination } from './token-secret.js';
 
 /**
@@ -76,6 +79,8 @@ const MAX_AUTH_CODE_LENGTH = 512;
  * starts later, as a function killed at its timeout would lose the token without a word.
  */
 const STORE_RESERVE_MS = 20_000;
+/** Bound on Get Authorized Shops after the token is stored: the page must not wait long for it. */
+const SHOP_IDS_TIMEOUT_MS = 5_000;
 /** What TikTok's `error` parameter may look like to be named on the page (it is the seller's input). */
 const ERROR_PARAMETER = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -93,6 +98,8 @@ export interface CallbackDependencies {
   readonly tiktok: ConnectDependencies['tiktok'];
   /** The shop's token secret. */
   readonly destination: (shop: string, secretName: string) => ShopTokenDestination;
+  /** The deauthorized mark cleared and the TikTok shop ids tagged once a token is stored. */
+  readonly shopState?: ShopStateDependencies;
   readonly tokenSecretPrefix: string;
   readonly events: EventPublisher;
   readonly metrics: MetricsPort;
@@ -176,6 +183,7 @@ export async function answerConsentCallback(
         tiktok,
         destination: deps.destination(shop, secretName),
         now: deps.now,
+        ...(deps.shopState === undefined ? {} : { shopState: deps.shopState }),
       },
     );
     await announceConnected(deps, connected);
@@ -227,6 +235,9 @@ async function announceConnected(
   });
   for (const warning of connected.warnings) deps.logger.warn('shop connected', { shop, warning });
   deps.metrics.addMetric(METRIC.shopsConnected, 'Count', 1);
+  if (connected.shopIdsNotLearned === true) {
+    deps.metrics.addMetric(METRIC.shopIdsNotLearned, 'Count', 1);
+  }
   await publish(deps, shopConnectedEvent(connected, 'consent-callback'));
 }
 
@@ -284,7 +295,8 @@ export const handler = async (
   let counted = false;
   try {
     config ??= loadCallbackConfig(process.env);
-    const { appCredentialsSecretIds, stateSecretId, tokenSecretKmsKeyId } = config;
+    const { appCredentialsSecretIds, stateSecretId, tokenSecretKmsKeyId, tiktokApiBaseUrl } =
+      config;
     // Retries stop before Lambda does, so a timeout is logged as a token not stored.
     const deadline = () => Date.now() + context.getRemainingTimeInMillis() - 3_000;
     const store = new SecretsManagerTokenStore({
@@ -325,6 +337,17 @@ export const handler = async (
             ...(tokenSecretKmsKeyId === undefined ? {} : { kmsKeyId: tokenSecretKmsKeyId }),
             deadline,
           }),
+        shopState: {
+          tags: new SecretsManagerShopTags({ client: secretsManager, deadline }),
+          shopIds: (credentials, accessToken) =>
+            authorizedShopIds({
+              baseUrl: tiktokApiBaseUrl,
+              credentials,
+              accessToken,
+              timeoutMs: SHOP_IDS_TIMEOUT_MS,
+              now: Date.now(),
+            }),
+        },
         tokenSecretPrefix,
         events: new EventBridgePublisher({ client: eventBridge, busName: config.eventBusName }),
         metrics: {

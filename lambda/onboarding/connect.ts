@@ -20,6 +20,11 @@ import {
   sellersOwnShop,
 } from './destination.js';
 import { ShopConnectionRefusedError } from './errors.js';
+import {
+  type SettledShopState,
+  type ShopStateDependencies,
+  settleShopState,
+} from './shop-state.js';
 
 /**
  * Connecting a shop: exchange the seller's authorization code for the shop's token and store
@@ -98,6 +103,10 @@ export interface ConnectedShop {
   readonly previousOpenId?: string;
   readonly accessTokenExpiresAt: string;
   readonly refreshTokenExpiresAt: string;
+  /** The TikTok shop ids the token covers, tagged on the secret for the webhook receiver. */
+  readonly tiktokShopIds?: readonly string[];
+  /** The shop ids could not be learned or tagged (see the warnings); the next refresh tries again. */
+  readonly shopIdsNotLearned?: true;
   readonly warnings: readonly string[];
 }
 
@@ -110,6 +119,8 @@ export interface ConnectDependencies {
   readonly destination: ShopTokenDestination;
   /** Epoch ms. */
   readonly now: () => number;
+  /** The secret's shop state after the token is stored; absent for a file, which has none. */
+  readonly shopState?: ShopStateDependencies;
 }
 
 /**
@@ -160,7 +171,8 @@ export async function connectShop(
     created = claim.created;
   }
 
-  const answer = await deps.tiktok.getToken(await deps.appCredentials(), request.authCode);
+  const credentials = await deps.appCredentials();
+  const answer = await deps.tiktok.getToken(credentials, request.authCode);
   // TikTok issued a token, and the exchange may have revoked the seller's earlier ones: from
   // here on, the answer is stored somewhere before anything else can fail.
   const storable = fitToStore(answer.raw);
@@ -174,6 +186,11 @@ export async function connectShop(
     throw await keepAnswer(destination, storable.text, verdict.reason);
   }
   const token = { raw: storable.text, document: verdict.document };
+  // Once stored, a secret's shop state follows: the deauthorized mark cleared, shop ids tagged.
+  const settle = (secretName: string, accessToken: string) =>
+    deps.shopState === undefined
+      ? Promise.resolve(undefined)
+      : settleShopState(secretName, credentials, accessToken, deps.shopState);
   const openId = verdict.openId;
   const about = aboutSeller(shop, app, token.document);
 
@@ -182,7 +199,7 @@ export async function connectShop(
       throw notStored(error);
     });
     if (own !== undefined) {
-      const connected = await store(own.destination, own.state, token, app, (current) => {
+      const connected = await store(own.destination, own.state, token, app, settle, (current) => {
         if (current?.openId === openId) return 'reconnected';
         throw new ShopConnectionRefusedError(
           `seller ${clip(openId)} was connected as shop ${own.destination.shop}, which went to another seller while this token was being stored there; nothing was changed`,
@@ -209,7 +226,7 @@ export async function connectShop(
       );
     }
   }
-  const connected = await store(destination, state, token, app, (current) =>
+  const connected = await store(destination, state, token, app, settle, (current) =>
     connectionFor(request, current, openId, about),
   );
   // The link's claim created the secret: this connection did.
@@ -231,6 +248,7 @@ async function store(
   state: DestinationState,
   token: IssuedToken,
   app: string,
+  settle: (secretName: string, accessToken: string) => Promise<SettledShopState | undefined>,
   allow: (current: StoredSeller | undefined) => Connection,
 ): Promise<ConnectedShop> {
   const { data } = token.document;
@@ -246,6 +264,7 @@ async function store(
       throw notStored(error);
     }
     if (written.stored) {
+      const settled = await settle(destination.name, data.access_token);
       return {
         shop: destination.shop,
         app,
@@ -263,7 +282,8 @@ async function store(
           : {}),
         accessTokenExpiresAt: expiresAt(data.access_token_expire_in),
         refreshTokenExpiresAt: expiresAt(data.refresh_token_expire_in),
-        warnings: written.warnings,
+        ...shopStateFields(settled),
+        warnings: [...written.warnings, ...(settled?.warnings ?? [])],
       };
     }
     if (attempt >= MAX_WRITE_ATTEMPTS) {
@@ -283,6 +303,15 @@ async function store(
     current = again.current;
     basedOn = current?.versionId ?? again.placeholderVersionId;
   }
+}
+
+function shopStateFields(
+  settled: SettledShopState | undefined,
+): Pick<ConnectedShop, 'tiktokShopIds' | 'shopIdsNotLearned'> {
+  if (settled === undefined) return {};
+  return settled.shopIdsLearned && settled.tiktokShopIds !== undefined
+    ? { tiktokShopIds: settled.tiktokShopIds }
+    : { shopIdsNotLearned: true };
 }
 
 function notStored(error: unknown): Error {

@@ -25,6 +25,7 @@ export function shopConnectedEvent(connected: ConnectedShop, via: Via): Refreshe
       versionId: connected.stored.versionId,
       accessTokenExpiresAt: connected.accessTokenExpiresAt,
       refreshTokenExpiresAt: connected.refreshTokenExpiresAt,
+      ...(connected.tiktokShopIds === undefined ? {} : { tiktokShopIds: connected.tiktokShopIds }),
       via,
     },
   };

@@ -1,5 +1,10 @@
 // The reader's TikTok Shop Open API client: options, the signed request, its retries, and the
 // re-reads of the token and the shop cipher that TikTok's refusals call for.
+import {
+  AUTHORIZED_SHOPS_PATH,
+  type AuthorizedShop,
+  parseAuthorizedShops,
+} from '../shared/authorized-shops.js';
 import { checkBaseUrl } from '../shared/base-url.js';
 import { API_READER_ENV, DEFAULT_TIKTOK_API_BASE_URL } from '../shared/contract.js';
 import type { AppCredentials } from '../shared/credentials.js';
@@ -11,6 +16,7 @@ import {
   TransientError,
 } from '../shared/errors.js';
 import { redact } from '../shared/redact.js';
+import { signRequest } from '../shared/signing.js';
 import { sendToTikTok, TIKTOK_RETRY } from '../shared/tiktok-http.js';
 import { type Clock, retry, systemClock } from '../shared/timing.js';
 import { parseJson, TikTokEnvelope } from '../shared/token.js';
@@ -32,16 +38,7 @@ import {
 } from './app-credentials.js';
 import { AccessTokenRejectedError, RateLimitedError } from './errors.js';
 import { getShopToken, type ReadOptions, readAppCredentials } from './secrets.js';
-import {
-  AUTHORIZED_SHOPS_PATH,
-  type AuthorizedShop,
-  forgetShopsOf,
-  parseAuthorizedShops,
-  type ShopSelector,
-  selectShop,
-  shopsOf,
-} from './shops.js';
-import { signRequest } from './signing.js';
+import { forgetShopsOf, type ShopSelector, selectShop, shopsOf } from './shops.js';
 
 const DEFAULTS = { timeoutMs: 10_000, maxAttempts: 3, maxResponseBytes: 8 * 1024 * 1024 };
 /**
@@ -62,7 +59,7 @@ const HEADER_VALUE = /^[\x21-\x7e]+$/;
  * });
  * ```
  *
- * Every request is signed (lambda/reader/signing.ts) with a fresh timestamp, carries the access
+ * Every request is signed (lambda/shared/signing.ts) with a fresh timestamp, carries the access
  * token in `x-tts-access-token` and, unless the endpoint is seller-level, the shop's
  * `shop_cipher`. The token and the app credentials are read through Powertools' cache on each
  * call; the shops the token covers, and the app of the token secret when no app-credentials

@@ -1,9 +1,10 @@
 // What a caller of the Open API client gives (its options and each call's), and how a call's
 // query and body are encoded and checked before anything is signed or sent.
 import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { AUTHORIZED_SHOPS_PATH } from '../shared/authorized-shops.js';
 import { UsageError } from '../shared/errors.js';
 import type { Clock } from '../shared/timing.js';
-import { AUTHORIZED_SHOPS_PATH, type ShopSelector } from './shops.js';
+import type { ShopSelector } from './shops.js';
 
 export interface TikTokShopApiOptions {
   /** Name or ARN of the shop's token secret. @default process.env.SHOP_TOKEN_SECRET_ID */

@@ -1,5 +1,5 @@
 import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   APP_NAME_RULE,
   appCredentialsSecretIdBeside,
@@ -10,6 +10,12 @@ import { DEFAULT_APP, DEFAULT_APP_TAG_KEY } from '../shared/contract.js';
 import type { AppCredentials } from '../shared/credentials.js';
 import { ConfigurationError, SecretStoreError } from '../shared/errors.js';
 import { type ReadOptions, readAppCredentials } from './secrets.js';
+import {
+  clientOf,
+  forgetTagsOfTokenSecret,
+  type SecretTags,
+  tagsOfTokenSecret,
+} from './secrets-client.js';
 
 /**
  * The app credentials that sign a shop's requests, found from its token secret alone: the
@@ -24,6 +30,8 @@ export interface AppLookupOptions {
   readonly provider?: SecretsProvider;
   /** Timeout of the DescribeSecret call, retries included. */
   readonly timeoutMs: number;
+  /** Epoch ms. @default Date.now */
+  readonly now?: () => number;
 }
 
 /** Where a token secret's app credentials are. */
@@ -34,9 +42,11 @@ export interface AppOfToken {
   readonly tagged: boolean;
 }
 
+/** How old a description of the token secret the app lookup takes from the deauthorization check. */
+const SHARED_DESCRIPTION_MS = 5_000;
+
 /** Found apps, per Secrets Manager client and token secret; a failed lookup is forgotten. */
 const lookups = new WeakMap<SecretsManagerClient, Map<string, Promise<AppOfToken>>>();
-let defaultClient: SecretsManagerClient | undefined;
 
 /** Whether the app credentials of a token secret can be found beside it (by its name). */
 export function canFindAppCredentials(tokenSecretId: string): boolean {
@@ -53,7 +63,7 @@ export function appOfToken(tokenSecretId: string, options: AppLookupOptions): Pr
   }
   const cached = byToken.get(tokenSecretId);
   if (cached !== undefined) return cached;
-  const lookup = lookUp(client, tokenSecretId, options.timeoutMs);
+  const lookup = lookUp(client, tokenSecretId, options);
   byToken.set(tokenSecretId, lookup);
   const cache = byToken;
   lookup.catch(() => {
@@ -64,7 +74,9 @@ export function appOfToken(tokenSecretId: string, options: AppLookupOptions): Pr
 
 /** Forgets the app found for a token secret, e.g. after the shop authorized again. */
 export function forgetAppOfToken(tokenSecretId: string, options: AppLookupOptions): void {
-  lookups.get(clientOf(options))?.delete(tokenSecretId);
+  const client = clientOf(options);
+  lookups.get(client)?.delete(tokenSecretId);
+  forgetTagsOfTokenSecret(client, tokenSecretId);
 }
 
 /**
@@ -91,23 +103,19 @@ export async function readAppCredentialsOf(
   }
 }
 
-function clientOf(options: AppLookupOptions): SecretsManagerClient {
-  if (options.provider !== undefined) return options.provider.client;
-  defaultClient ??= new SecretsManagerClient({});
-  return defaultClient;
-}
-
 async function lookUp(
   client: SecretsManagerClient,
   tokenSecretId: string,
-  timeoutMs: number,
+  { timeoutMs, now = Date.now }: AppLookupOptions,
 ): Promise<AppOfToken> {
-  let tags: { Key?: string; Value?: string }[] | undefined;
+  let tags: SecretTags;
   try {
-    const answer = await client.send(new DescribeSecretCommand({ SecretId: tokenSecretId }), {
-      abortSignal: AbortSignal.timeout(timeoutMs),
+    // The deauthorization check's description of a moment ago (or in flight) serves: one call.
+    tags = await tagsOfTokenSecret(client, tokenSecretId, {
+      maxAgeMs: SHARED_DESCRIPTION_MS,
+      now: now(),
+      timeoutMs,
     });
-    tags = answer.Tags;
   } catch (error) {
     const { name, message } = error instanceof Error ? error : new Error(String(error));
     throw new SecretStoreError(

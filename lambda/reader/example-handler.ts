@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
+import { AUTHORIZED_SHOPS_PATH } from '../shared/authorized-shops.js';
 import { DETAIL_TYPE, EVENT_SOURCE, SHOP_TOKEN_SECRET_ID } from '../shared/contract.js';
 import { ConfigurationError, describeError, UnexpectedResponseError } from '../shared/errors.js';
 import { shopFromId } from '../shared/shop.js';
@@ -8,7 +9,6 @@ import { describeIssue } from '../shared/token.js';
 import { tiktokShopApi } from './api-client.js';
 import type { TikTokShopApi } from './api-request.js';
 import { getShopToken, type ReadOptions } from './secrets.js';
-import { AUTHORIZED_SHOPS_PATH } from './shops.js';
 
 /**
  * An example of a Lambda function that calls the TikTok Shop API for a shop, for teams writing

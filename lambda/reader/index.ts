@@ -21,6 +21,9 @@
  * refresh) replaced; when TikTok refuses it, `withShopToken` re-reads the secret and retries once.
  * Needs `secretsmanager:GetSecretValue` on the secret (and `kms:Decrypt` for a customer key):
  * the refresher construct's `grantApiAccess` (token and app credentials) or `grantReadToken`.
+ * Both grant `secretsmanager:DescribeSecret` too, with which a read looks, once per cache age, for
+ * the webhook receiver's mark of a seller who revoked the app: such a shop fails with
+ * ShopDeauthorizedError before anything is sent to TikTok, until the seller authorizes again.
  *
  * Without APP_CREDENTIALS_SECRET_ID (or `appCredentialsSecretId`) the client finds the shop's
  * app from its token secret: the `tiktok-shop-app` tag (DescribeSecret, once per execution
@@ -37,10 +40,12 @@ export {
   OversizedAnswerError,
   ReauthorizationRequiredError,
   SecretStoreError,
+  ShopDeauthorizedError,
   TransientError,
   UnexpectedResponseError,
   UsageError,
 } from '../shared/errors.js';
+export { type SignatureInput, signRequest } from '../shared/signing.js';
 export { tiktokShopApi } from './api-client.js';
 export type {
   ApiRequestOptions,
@@ -67,7 +72,6 @@ export {
   type ShopToken,
 } from './secrets.js';
 export type { ShopSelector } from './shops.js';
-export { type SignatureInput, signRequest } from './signing.js';
 
 export interface WithTokenOptions extends ReadOptions {
   /**

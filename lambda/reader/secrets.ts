@@ -6,6 +6,7 @@ import {
   parseJson,
   parseTokenDocument,
 } from '../shared/token.js';
+import { checkNotDeauthorized } from './deauthorization.js';
 import { ShopTokenExpiredError } from './errors.js';
 
 /**
@@ -45,14 +46,25 @@ export interface ReadOptions {
 /**
  * Reads a shop's token, from the cache when it is fresh enough. A cached token that has already
  * expired by the clock is never returned: the secret is read again once, and if that token has
- * expired too, ShopTokenExpiredError says so instead of letting TikTok refuse it.
+ * expired too, ShopTokenExpiredError says so instead of letting TikTok refuse it. A shop whose
+ * seller revoked the app (TikTok's webhook, recorded on the secret; looked at as often as the
+ * token is read) fails with ShopDeauthorizedError, until the seller authorizes again.
  */
 export async function getShopToken(
   secretId: string,
   options: ReadOptions = {},
 ): Promise<ShopToken> {
   const now = options.now ?? Date.now;
-  let token = await readToken(secretId, options);
+  const [, read] = await Promise.all([
+    checkNotDeauthorized(secretId, {
+      ...(options.provider === undefined ? {} : { provider: options.provider }),
+      maxAgeMs: (options.maxAge ?? DEFAULT_MAX_AGE_SECONDS) * 1000,
+      forceFetch: options.forceFetch ?? false,
+      now,
+    }),
+    readToken(secretId, options),
+  ]);
+  let token = read;
   if (token.accessTokenExpiresAt.getTime() <= now() && options.forceFetch !== true) {
     token = await readToken(secretId, { ...options, forceFetch: true });
   }

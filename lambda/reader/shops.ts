@@ -1,12 +1,9 @@
 // The shops a token covers (TikTok's Get Authorized Shops), cached per execution environment,
 // and the choice of the one a call acts for.
-import * as z from 'zod/mini';
-import { UnexpectedResponseError } from '../shared/errors.js';
-import { redact } from '../shared/redact.js';
-import { describeIssue } from '../shared/token.js';
-import { ShopSelectionError } from './errors.js';
 
-export const AUTHORIZED_SHOPS_PATH = '/authorization/202309/shops';
+import { AUTHORIZED_SHOPS_PATH, type AuthorizedShop } from '../shared/authorized-shops.js';
+import { redact } from '../shared/redact.js';
+import { ShopSelectionError } from './errors.js';
 
 /** A shop among those the token covers; every field given must match. */
 export interface ShopSelector {
@@ -16,26 +13,6 @@ export interface ShopSelector {
   readonly name?: string;
   /** The shop's region, e.g. `GB`, case ignored. */
   readonly region?: string;
-}
-
-const AuthorizedShops = z.looseObject({
-  shops: z.array(
-    z.looseObject({
-      id: z.string(),
-      name: z.string(),
-      region: z.string(),
-      seller_type: z.optional(z.string()),
-      cipher: z.string().check(z.minLength(1, 'must not be empty')),
-    }),
-  ),
-});
-/** A shop as TikTok lists it (a plain type: the reader's published declarations need no zod). */
-export interface AuthorizedShop {
-  readonly id: string;
-  readonly name: string;
-  readonly region: string;
-  readonly seller_type?: string | undefined;
-  readonly cipher: string;
 }
 
 /**
@@ -63,21 +40,6 @@ export function shopsOf(
 
 export function forgetShopsOf(key: string): void {
   shopLists.delete(key);
-}
-
-/** TikTok's `data` for AUTHORIZED_SHOPS_PATH as a shop list, naming every field that is wrong. */
-export function parseAuthorizedShops(data: unknown): readonly AuthorizedShop[] {
-  const parsed = AuthorizedShops.safeParse(data);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) =>
-      describeIssue({ ...issue, path: ['data', ...issue.path] }, { data }),
-    );
-    throw new UnexpectedResponseError(
-      `TikTok answered GET ${AUTHORIZED_SHOPS_PATH} without a usable shop list (${problems.join('; ')})`,
-      0,
-    );
-  }
-  return parsed.data.shops;
 }
 
 /**

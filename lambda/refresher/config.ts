@@ -1,6 +1,6 @@
 // The refresher function's configuration, read once from its environment.
 import { type AppsConfig, readAppsEnv } from '../shared/apps.js';
-import { DEFAULTS, ENV } from '../shared/contract.js';
+import { DEFAULT_TIKTOK_API_BASE_URL, DEFAULTS, ENV } from '../shared/contract.js';
 import { type Env, readEnv } from '../shared/env.js';
 import { MOVED_ON_CHECKS_MS } from './refresh.js';
 
@@ -15,6 +15,8 @@ export interface Config {
   /** Every secret carrying this tag key is a shop token too. */
   readonly tokenSecretTagKey?: string;
   readonly tiktokAuthBaseUrl: string;
+  /** The Open API host: the TikTok shop ids of a refreshed shop whose secret names none. */
+  readonly tiktokApiBaseUrl: string;
   readonly refreshBeforeExpirySeconds: number;
   readonly eventBusName: string;
   readonly tiktokTimeoutMs: number;
@@ -46,12 +48,14 @@ export function loadConfig(env: Env): Config {
   }
 
   const tiktokAuthBaseUrl = read.baseUrl(ENV.tiktokAuthBaseUrl, DEFAULTS.tiktokAuthBaseUrl);
+  const tiktokApiBaseUrl = read.baseUrl(ENV.tiktokApiBaseUrl, DEFAULT_TIKTOK_API_BASE_URL);
 
   const config: Config = {
     apps,
     tokenSecretIds: [...new Set(tokenSecretIds)],
     ...(tokenSecretTagKey === undefined ? {} : { tokenSecretTagKey }),
     tiktokAuthBaseUrl: tiktokAuthBaseUrl.replace(/\/+$/, ''),
+    tiktokApiBaseUrl,
     // Beyond an access token's ~7-day life every run would refresh every shop.
     refreshBeforeExpirySeconds: integer(
       ENV.refreshBeforeExpirySeconds,

@@ -5,13 +5,15 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
+import { authorizedShopIds } from '../shared/authorized-shops.js';
 import { AWS_REQUEST_HANDLER, runBudget, runDeadlines } from '../shared/budget.js';
 import { METRICS_NAMESPACE } from '../shared/contract.js';
-import { toInternalError } from '../shared/errors.js';
+import { DeadlineExceededError, toInternalError } from '../shared/errors.js';
 import { EventBridgePublisher } from '../shared/event-publisher.js';
 import { errorFields } from '../shared/observability.js';
 import { SecretsManagerTokenStore } from '../shared/secrets-store.js';
 import { SecretsManagerShopSurvey } from '../shared/secrets-survey.js';
+import { SecretsManagerShopTags } from '../shared/shop-tags.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import { abortAt, systemClock } from '../shared/timing.js';
 import { type Config, loadConfig, movedOnChecks } from './config.js';
@@ -19,6 +21,7 @@ import { AppCredentialReads, incompleteRunError } from './invocation.js';
 import { listShops } from './listing.js';
 import { type RunSummary, refreshShops } from './refresh.js';
 import { parseRunRequest } from './run-request.js';
+import type { ShopIdsPort } from './shop-ids.js';
 import { learnAppTags, withApps } from './shops.js';
 
 // Built once per execution environment and reused by every invocation it serves. Every call has
@@ -34,6 +37,25 @@ const secretsManager = new SecretsManagerClient({
 });
 const eventBridge = new EventBridgeClient({ requestHandler: AWS_REQUEST_HANDLER });
 let config: Config | undefined;
+
+/** Get Authorized Shops on the Open API host, and the shop ids tagged on the shop's secret. */
+function shopIdsPort(config: Config, tags: SecretsManagerShopTags): ShopIdsPort {
+  return {
+    lookUp: async (credentials, accessToken, deadline) => {
+      const now = Date.now();
+      const timeoutMs = Math.min(config.tiktokTimeoutMs, deadline - now);
+      if (timeoutMs <= 0) throw new DeadlineExceededError('no time left for Get Authorized Shops');
+      return authorizedShopIds({
+        baseUrl: config.tiktokApiBaseUrl,
+        credentials,
+        accessToken,
+        timeoutMs,
+        now,
+      });
+    },
+    tag: (shop, ids) => tags.tagShopIds(shop.id, ids),
+  };
+}
 
 /**
  * Scheduled or typed by a person in the console: refreshes the shops' tokens that are due and
@@ -60,6 +82,11 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
     const store = new SecretsManagerTokenStore({
       client: secretsManager,
       writesPerSecond: config.secretWritesPerSecond,
+      deadline: () => workEnd,
+      signal: work.signal,
+    });
+    const tags = new SecretsManagerShopTags({
+      client: secretsManager,
       deadline: () => workEnd,
       signal: work.signal,
     });
@@ -105,6 +132,7 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
         metrics,
         clock: systemClock,
         remainingMs: () => context.getRemainingTimeInMillis(),
+        shopIds: shopIdsPort(config, tags),
       },
     );
     // Everything is reported; now the run fails if an app's shops could not have been refreshed,

@@ -31,10 +31,12 @@ import {
 } from './reports.js';
 import { runCredentials } from './run-credentials.js';
 import type { RunRequest } from './run-request.js';
+import { learnShopIds, type ShopIdsPort, tokenToLearnWith } from './shop-ids.js';
 import { appOf, type Shop } from './shops.js';
 import { storeAnswer } from './store-answer.js';
 import { Tally } from './tally.js';
 import {
+  checkNotDeauthorized,
   checkRefreshTokenAlive,
   type DueRule,
   interruptedWrite,
@@ -74,6 +76,8 @@ export interface RefreshDependencies {
   readonly clock: Clock;
   /** Milliseconds left before the invocation ends (Lambda's getRemainingTimeInMillis). */
   readonly remainingMs: () => number;
+  /** Learns the TikTok shop ids of a refreshed shop whose secret names none; absent: never. */
+  readonly shopIds?: ShopIdsPort;
 }
 
 export interface RefreshSettings {
@@ -243,8 +247,10 @@ async function work(shops: readonly Shop[], run: Run): Promise<void> {
     for (let next = await queue.take(); next !== undefined; next = await queue.take()) {
       if (next.stored !== undefined) heldTokens--;
       if (run.tally.closed) return;
-      run.tally.add(next.index, await refreshShop(next, run));
+      const report = await refreshShop(next, run);
+      run.tally.add(next.index, report);
       run.stages.delete(next.index);
+      await afterRefresh(next.shop, report, run);
     }
   });
   await Promise.all([surveyed, ...refreshed]);
@@ -271,6 +277,8 @@ async function survey(
     const stored = batchRead ?? (await deps.store.read(shop.id));
     const token = parseStoredToken(stored.current.raw, shop);
     inEffect = token;
+    // A revoked authorization: reported every run, dry or not, and TikTok is never asked.
+    checkNotDeauthorized(shop, stored.current.createdAt);
     const by = refreshBy(token, stored.current.createdAt);
     if (request.dryRun || interruptedWrite(stored, token) === undefined) {
       // Before any exit: a kept answer fails every run, due or not, until a person acts.
@@ -385,6 +393,23 @@ async function anotherWriterMovedOn(shop: Shop, basedOn: string, run: Run): Prom
     if (movedOn(await deps.store.read(shop.id), basedOn)) return true;
   }
   return false;
+}
+
+/**
+ * Once a shop is reported: its TikTok shop ids, when its secret names none, if a refresh could
+ * still start now (the same plan: one TikTok attempt and a write fit before the work ends).
+ */
+async function afterRefresh(shop: Shop, report: ShopReport, run: Run): Promise<void> {
+  const port = run.deps.shopIds;
+  const token = tokenToLearnWith(shop, report);
+  if (port === undefined || token === undefined) return;
+  if (msLeft(run) < run.settings.budget.workNeedMs) return;
+  await learnShopIds(shop, token, {
+    port,
+    credentials: run.credentials,
+    deadline: run.workEnd - run.settings.budget.storeReserveMs,
+    logger: run.deps.logger,
+  });
 }
 
 /** Milliseconds left for the run's work. */

@@ -10,6 +10,7 @@ import {
   RefresherError,
   RefreshTokenExpiredError,
   SellerChangedError,
+  ShopDeauthorizedError,
   TokenNotCurrentError,
   TokenNotStoredError,
 } from '../shared/errors.js';
@@ -116,7 +117,13 @@ export function refreshedReport(
   if (authorizationExpiring(token, now)) {
     events.push({
       detailType: DETAIL_TYPE.authorizationExpiring,
-      detail: { shop: shop.name, ...appField(shop), ...times },
+      // The webhook receiver's event of the same name carries authorizationExpiresAt too.
+      detail: {
+        shop: shop.name,
+        ...appField(shop),
+        ...times,
+        authorizationExpiresAt: times.refreshTokenExpiresAt,
+      },
     });
   }
   return { result, inEffect: token, events };
@@ -140,10 +147,13 @@ export function failedReport(
     ...(inEffect === undefined ? {} : expiries(inEffect)),
   };
   const kept = error instanceof TokenNotCurrentError ? error.kept : undefined;
+  const deauthorized =
+    error instanceof ShopDeauthorizedError ? { deauthorizedAt: error.deauthorizedAt } : undefined;
+  const detail = { ...result, ...(kept ?? {}), ...(deauthorized ?? {}) };
   return {
     result,
     ...(inEffect === undefined ? {} : { inEffect }),
-    events: [{ detailType: detailTypeOf(error), detail: { ...result, ...(kept ?? {}) } }],
+    events: [{ detailType: detailTypeOf(error), detail }],
   };
 }
 
@@ -193,6 +203,7 @@ export function unfinishedReport(shop: Shop, stage: Stage | undefined): ShopRepo
 }
 
 function detailTypeOf(error: unknown): string {
+  if (error instanceof ShopDeauthorizedError) return DETAIL_TYPE.shopDeauthorized;
   if (error instanceof ReauthorizationRequiredError) return DETAIL_TYPE.reauthorizationRequired;
   if (error instanceof RefreshTokenExpiredError) return DETAIL_TYPE.refreshTokenExpired;
   if (error instanceof SellerChangedError) return DETAIL_TYPE.sellerChanged;
@@ -222,10 +233,11 @@ export function summaryOf(request: RunRequest, results: readonly ShopResult[]): 
   return { trigger, force, dryRun, counts, shops: results };
 }
 
-/** Failures after which only the seller authorizing again helps. */
+/** Failures after which only the seller authorizing again helps: the reauthorization alarm's. */
 const REAUTHORIZATION_TYPES: readonly string[] = [
   ReauthorizationRequiredError.name,
   RefreshTokenExpiredError.name,
+  ShopDeauthorizedError.name,
 ];
 /** Failures that left TikTok's answer stored as a version that is not current. */
 const NOT_CURRENT_TYPES: readonly string[] = [TokenNotCurrentError.name, SellerChangedError.name];
@@ -267,6 +279,7 @@ export function runMetrics(
     [METRIC.sellersChanged, count((r) => r.errorType === SellerChangedError.name)],
     [METRIC.refreshTokensExpired, count((r) => r.errorType === RefreshTokenExpiredError.name)],
     [METRIC.answersTrimmed, count((r) => r.trimmedFromBytes !== undefined)],
+    [METRIC.shopsDeauthorized, count((r) => r.errorType === ShopDeauthorizedError.name)],
     [METRIC.oversizedAnswers, count((r) => r.errorType === OversizedAnswerError.name)],
   ];
   const datapoints: Datapoint[] = counts.map(([name, value]) => [name, 'Count', value]);

@@ -5,6 +5,7 @@ import { APPS_ENV, DEFAULT_APP, DEFAULT_APP_TAG_KEY } from '../shared/contract.j
 import { describeError, InvalidEventError, listSome } from '../shared/errors.js';
 import type { SecretTags, TaggedSecret } from '../shared/secrets-store.js';
 import { shopFromId, type Shop as TokenSecret } from '../shared/shop.js';
+import { type DeauthorizedMark, marksOf } from '../shared/shop-state.js';
 import type { SurveyedShop } from '../shared/survey-source.js';
 import { mapWithConcurrency } from '../shared/timing.js';
 
@@ -14,8 +15,19 @@ export type ListedVersions = Pick<
   'currentVersionId' | 'current' | 'hasPending' | 'hasKept'
 >;
 
+/**
+ * What the webhook receiver and onboarding left in the shop's secret's tags, when the run read
+ * them (ListSecrets brings them for discovered shops; see marksOf in lambda/shared/shop-state.ts).
+ */
+export interface TagMarks {
+  /** TikTok said the seller revoked the app; checked against the current token's age. */
+  readonly deauthorized?: DeauthorizedMark;
+  /** TikTok shop ids tagged on the secret; absent when none are, or its tags were not read. */
+  readonly tiktokShopIds?: readonly string[];
+}
+
 /** A shop of a run: its token secret and the TikTok app whose credentials refresh its token. */
-export interface Shop extends TokenSecret {
+export interface Shop extends TokenSecret, TagMarks {
   /** @default DEFAULT_APP */
   readonly app?: string;
   /** Why the shop has no app this deployment knows: it fails with it, and every other shop runs. */
@@ -37,8 +49,8 @@ export interface ListedShop extends Omit<Shop, 'app' | 'appProblem'> {
 
 /**
  * Shops named in the configuration plus those found by tag, each once. A shop found by tag
- * keeps its secret's tags (its app tag among them) and what the listing said of its versions,
- * also when it is configured by name as well.
+ * keeps its secret's tags (its app tag and marks among them, see TagMarks) and what the listing
+ * said of its versions, also when it is configured by name as well.
  */
 export function configuredShops(
   ids: readonly string[],
@@ -79,7 +91,12 @@ export async function learnAppTags(
       // No such secret: its read reports it missing, which says more than its app would.
       if (tags === undefined) return shop;
       const appTag = appTagOf(tags);
-      return { ...shop, ...(appTag === undefined ? {} : { appTag }), tagsRead: true };
+      return {
+        ...shop,
+        ...(appTag === undefined ? {} : { appTag }),
+        ...marksOf(tags),
+        tagsRead: true,
+      };
     } catch (error) {
       const { errorType, message } = describeError(error);
       const tagProblem = `the tags of secret ${shop.name} could not be read, so its app (tag ${DEFAULT_APP_TAG_KEY}) is unknown: ${errorType}: ${message}`;
@@ -116,7 +133,7 @@ function listedAs(shop: ListedShop, secret: TaggedSecret | SurveyedShop): Listed
       : undefined;
   return {
     ...shop,
-    ...(tags === undefined ? {} : { tags }),
+    ...(tags === undefined ? {} : { tags, ...marksOf(tags) }),
     ...(listed === undefined ? {} : { listed }),
   };
 }

@@ -1,8 +1,13 @@
 // The refresher's decisions about a stored token and TikTok's answer, as pure functions of plain
 // values and the time: is it due, by when, may an answer become current. No I/O.
 import { DEFAULTS } from '../shared/contract.js';
-import { MalformedSecretError, ReauthorizationRequiredError } from '../shared/errors.js';
+import {
+  MalformedSecretError,
+  ReauthorizationRequiredError,
+  ShopDeauthorizedError,
+} from '../shared/errors.js';
 import type { StoredToken, StoredVersion } from '../shared/secrets-store.js';
+import { deauthorizationInEffect } from '../shared/shop-state.js';
 import {
   expiresAt,
   parseTokenDocument,
@@ -48,6 +53,22 @@ export function checkRefreshTokenAlive(token: TokenDocument, now: number): void 
       `seller must authorize again: the stored refresh token expired at ${expiresAt(token.data.refresh_token_expire_in)}`,
     );
   }
+}
+
+/**
+ * Throws when TikTok said the seller revoked the app (the webhook receiver's mark on the shop's
+ * secret) and the token stored now (`currentCreatedAt`, epoch ms) is not from a newer connection:
+ * its refresh token would only earn TikTok's refusal, so TikTok is not asked.
+ */
+export function checkNotDeauthorized(shop: Shop, currentCreatedAt: number | undefined): void {
+  const mark = shop.deauthorized;
+  if (!deauthorizationInEffect(mark, currentCreatedAt)) return;
+  const at = expiresAt(mark.at);
+  throw new ShopDeauthorizedError(
+    `seller must authorize again: TikTok notified at ${at} (notification ${mark.notificationId}) that the seller revoked the app for shop ${shop.name}; TikTok was not called (a reconnect through the consent link or npm run authorize clears this)`,
+    shop.name,
+    at,
+  );
 }
 
 /** Whether the seller's authorization (the refresh token) ends within the warning period. */

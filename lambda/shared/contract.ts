@@ -15,6 +15,8 @@ export const ENV = {
   maxConcurrency: 'MAX_CONCURRENCY',
   secretWritesPerSecond: 'SECRET_WRITES_PER_SECOND',
   refusalRecheckMs: 'REFUSAL_RECHECK_MS',
+  /** The Open API host (Get Authorized Shops, after a refresh); default DEFAULT_TIKTOK_API_BASE_URL. */
+  tiktokApiBaseUrl: 'TIKTOK_API_BASE_URL',
 } as const;
 
 /** Environment of the consent callback function (lambda/callback-handler.ts). */
@@ -24,6 +26,8 @@ export const CALLBACK_ENV = {
   tokenSecretPrefix: 'TOKEN_SECRET_PREFIX',
   tokenSecretTagKey: ENV.tokenSecretTagKey,
   tiktokAuthBaseUrl: ENV.tiktokAuthBaseUrl,
+  /** The Open API host, for Get Authorized Shops after a connection. */
+  tiktokApiBaseUrl: ENV.tiktokApiBaseUrl,
   /** The refresher's bus, for `Shop Connected` and `Shop Connection Refused`. */
   eventBusName: ENV.eventBusName,
   /** Customer-managed KMS key of the token secrets the callback creates; unset: aws/secretsmanager. */
@@ -90,6 +94,34 @@ export const METRIC = {
   shopsConnected: 'ShopsConnected',
   /** Consent callback: a connection refused (replayed link, another seller, seller already connected). */
   shopConnectionsRefused: 'ShopConnectionsRefused',
+  /**
+   * Shops whose seller revoked the app: from the webhook receiver, each shop it marks; from the
+   * refresher, each run, the shops it left alone for that reason (their `service` dimensions differ).
+   */
+  shopsDeauthorized: 'ShopsDeauthorized',
+  /** Onboarding or a refresh could not learn which TikTok shop ids a token covers (webhooks need them). */
+  shopIdsNotLearned: 'ShopIdsNotLearned',
+} as const;
+
+/** Notifications the webhook receiver answered, one metric per outcome. */
+export const WEBHOOK_METRIC = {
+  /** A type 6 or 7 notification recorded and announced. */
+  accepted: 'WebhookNotificationsAccepted',
+  /** Seen before, or older than the shop's current token: nothing changed. */
+  duplicate: 'WebhookNotificationsDuplicate',
+  stale: 'WebhookNotificationsStale',
+  /** A notification type this product does not act on (orders, products…). */
+  notOurs: 'WebhookNotificationsNotOurs',
+  /** A TikTok shop id no connected shop of the app is known to cover. */
+  unknownShop: 'WebhookNotificationsUnknownShop',
+  /** Refused: the signature did not verify (all of them: a wrong scheme, or a forger). */
+  badSignature: 'WebhookSignaturesRefused',
+  /** Refused: too large, not JSON, not a notification, or outside the time window. */
+  malformed: 'WebhookNotificationsMalformed',
+  /** Refused: the URL's path names no app of the deployment. */
+  unknownApp: 'WebhookNotificationsUnknownApp',
+  /** Could not be recorded (answered 500, TikTok retries). */
+  failed: 'WebhookNotificationsFailed',
 } as const;
 
 export const EVENT_SOURCE = 'tiktok-shop.token-refresher';
@@ -98,6 +130,12 @@ export const DETAIL_TYPE = {
   tokenRefreshed: 'Token Refreshed',
   tokenRefreshFailed: 'Token Refresh Failed',
   reauthorizationRequired: 'Reauthorization Required',
+  /**
+   * The seller's authorization ends within 30 days. One event, two sources: the refresher after a
+   * refresh (detail: shop, app, accessTokenExpiresAt, refreshTokenExpiresAt) and the webhook
+   * receiver on TikTok's type 7 notification (detail: shop, app, tiktokShopId, notificationId);
+   * both say when it ends as `authorizationExpiresAt` (ISO 8601).
+   */
   authorizationExpiring: 'Authorization Expiring',
   /** TikTok's answer is stored as a version that is not current; the detail says where and why. */
   tokenNotCurrent: 'Token Not Current',
@@ -109,6 +147,11 @@ export const DETAIL_TYPE = {
   shopConnected: 'Shop Connected',
   /** A consent or an authorization code was refused before anything was written. */
   shopConnectionRefused: 'Shop Connection Refused',
+  /**
+   * TikTok said the seller revoked the app: from the webhook receiver when it marks the shop, and
+   * from the refresher every run while the shop stays marked (it is not refreshed).
+   */
+  shopDeauthorized: 'Shop Deauthorized',
 } as const;
 
 /** Tag key the CDK construct puts on shop token secrets, used for discovery by default. */
@@ -121,7 +164,7 @@ export const DEFAULT_TOKEN_SECRET_TAG_KEY = 'tiktok-shop-token';
 export const API_READER_ENV = {
   shopTokenSecretId: SHOP_TOKEN_SECRET_ID,
   appCredentialsSecretId: ENV.appCredentialsSecretId,
-  tiktokApiBaseUrl: 'TIKTOK_API_BASE_URL',
+  tiktokApiBaseUrl: ENV.tiktokApiBaseUrl,
 } as const;
 
 /** The Open API host for every market, US included. */
@@ -188,3 +231,17 @@ export const DEFAULT_APP_CREDENTIALS_SECRET_ID = appCredentialsSecretName(
   DEFAULT_APP,
 );
 export const DEFAULT_CALLBACK_STATE_SECRET_ID = callbackStateSecretName(DEFAULT_SECRET_NAME_PREFIX);
+
+// A shop's authorization state as TikTok's webhooks report it (see lambda/shared/shop-state.ts).
+// Tags, not secret versions: TagResource creates no version, so it never races the refresher's
+// compare-and-swap, and ListSecrets/DescribeSecret show the state without reading a token.
+export const SHOP_STATE_TAG = {
+  /** `<unix seconds>:<tts_notification_id>`: TikTok said the seller revoked the app. */
+  deauthorized: 'tiktok-shop-deauthorized',
+  /** Unix seconds: when the seller's authorization ends, as TikTok announced it. */
+  authorizationExpires: 'tiktok-shop-authorization-expires',
+  /** The tts_notification_id that announced `authorizationExpires`: a replay of it is a no-op. */
+  authorizationExpiresNotification: 'tiktok-shop-authorization-expires-notification',
+  /** Prefix of a tag key per TikTok shop id the token may act for (`tiktok-shop-id:<id>`, value '1'). */
+  shopIdPrefix: 'tiktok-shop-id:',
+} as const;

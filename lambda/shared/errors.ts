@@ -103,6 +103,24 @@ export class SellerChangedError extends TokenNotCurrentError {}
  */
 export class RefreshTokenExpiredError extends RefresherError {}
 
+/**
+ * TikTok told the product (a webhook notification) that the seller revoked the app for this shop,
+ * and the shop has not been connected again since. Its tokens no longer work, so neither the
+ * refresher nor a reader calls TikTok with them: the seller must authorize the app again.
+ */
+export class ShopDeauthorizedError extends RefresherError {
+  constructor(
+    message: string,
+    /** The shop's token secret, as configured or named. */
+    readonly shop: string,
+    /** When TikTok sent the deauthorization (ISO 8601). */
+    readonly deauthorizedAt: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** Secrets Manager refused a call for a reason a retry does not fix (not found, access denied). */
 export class SecretStoreError extends RefresherError {
   /** The AWS error name, e.g. ResourceNotFoundException. */

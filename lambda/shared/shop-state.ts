@@ -1,48 +1,9 @@
 /**
  * A shop's authorization state as TikTok's webhooks report it, kept in tags on the shop's token
- * secret: names and value formats shared by the receiver, the refresher, the readers and onboarding.
+ * secret: value formats shared by the receiver, the refresher, the readers and onboarding (the tag
+ * names are SHOP_STATE_TAG in contract.ts, which the construct's grants name too).
  */
-
-// Tags, not secret versions: TagResource creates no version, so it never races the refresher's
-// compare-and-swap, and ListSecrets/DescribeSecret show the state without reading a token.
-export const SHOP_STATE_TAG = {
-  /** `<unix seconds>:<tts_notification_id>`: TikTok said the seller revoked the app. */
-  deauthorized: 'tiktok-shop-deauthorized',
-  /** Unix seconds: when the seller's authorization ends, as TikTok announced it. */
-  authorizationExpires: 'tiktok-shop-authorization-expires',
-  /** The tts_notification_id that announced `authorizationExpires`: a replay of it is a no-op. */
-  authorizationExpiresNotification: 'tiktok-shop-authorization-expires-notification',
-  /** Prefix of a tag key per TikTok shop id the token may act for (`tiktok-shop-id:<id>`, value '1'). */
-  shopIdPrefix: 'tiktok-shop-id:',
-} as const;
-
-/** The receiver's event for a revoked authorization (integrator: move into contract.ts DETAIL_TYPE). */
-export const SHOP_DEAUTHORIZED_DETAIL_TYPE = 'Shop Deauthorized';
-
-/** Notifications the receiver answered, one metric per outcome (integrator: move into contract.ts). */
-export const WEBHOOK_METRIC = {
-  /** A type 6 or 7 notification recorded and announced. */
-  accepted: 'WebhookNotificationsAccepted',
-  /** Seen before, or older than the shop's current token: nothing changed. */
-  duplicate: 'WebhookNotificationsDuplicate',
-  stale: 'WebhookNotificationsStale',
-  /** A notification type this product does not act on (orders, products…). */
-  notOurs: 'WebhookNotificationsNotOurs',
-  /** A TikTok shop id no connected shop of the app is known to cover. */
-  unknownShop: 'WebhookNotificationsUnknownShop',
-  /** Refused: the signature did not verify (all of them: a wrong scheme, or a forger). */
-  badSignature: 'WebhookSignaturesRefused',
-  /** Refused: too large, not JSON, not a notification, or outside the time window. */
-  malformed: 'WebhookNotificationsMalformed',
-  /** Refused: the URL's path names no app of the deployment. */
-  unknownApp: 'WebhookNotificationsUnknownApp',
-  /** A shop marked deauthorized (one notification may cover several of this deployment's shops). */
-  shopsDeauthorized: 'ShopsDeauthorized',
-  /** Could not be recorded (answered 500, TikTok retries). */
-  failed: 'WebhookNotificationsFailed',
-} as const;
-
-export type WebhookOutcome = Exclude<keyof typeof WEBHOOK_METRIC, 'shopsDeauthorized'>;
+import { SHOP_STATE_TAG } from './contract.js';
 
 /** The tag key naming TikTok shop id `shopId`. */
 export function shopIdTagKey(shopId: string): string {
@@ -64,4 +25,43 @@ export function parseDeauthorizedMark(value: string | undefined): DeauthorizedMa
   const match = /^(\d{1,12}):(.+)$/.exec(value ?? '');
   if (match === null) return undefined;
   return { at: Number(match[1]), notificationId: match[2] as string };
+}
+
+type Tags = readonly { readonly Key?: string; readonly Value?: string }[] | undefined;
+
+/** What a token secret's tags say of its shop, for the refresher and the readers. */
+export interface ShopMarks {
+  /** TikTok said the seller revoked the app (see `deauthorizationInEffect`). */
+  readonly deauthorized?: DeauthorizedMark;
+  /** The TikTok shop ids the token is known to cover; absent when none were learned yet. */
+  readonly tiktokShopIds?: readonly string[];
+}
+
+export function marksOf(tags: Tags): ShopMarks {
+  const deauthorized = parseDeauthorizedMark(
+    tags?.find((tag) => tag.Key === SHOP_STATE_TAG.deauthorized)?.Value,
+  );
+  const tiktokShopIds = (tags ?? []).flatMap(({ Key: key }) =>
+    key?.startsWith(SHOP_STATE_TAG.shopIdPrefix) === true
+      ? [key.slice(SHOP_STATE_TAG.shopIdPrefix.length)]
+      : [],
+  );
+  return {
+    ...(deauthorized === undefined ? {} : { deauthorized }),
+    ...(tiktokShopIds.length === 0 ? {} : { tiktokShopIds }),
+  };
+}
+
+/**
+ * Whether a deauthorized mark still holds for the token stored at `currentCreatedAt` (epoch ms;
+ * undefined when the store does not say): a token stored after TikTok's notification comes from
+ * a new authorization, which makes the mark moot even if onboarding could not remove it. The
+ * receiver refuses a notification older than the current token by the same comparison.
+ */
+export function deauthorizationInEffect(
+  mark: DeauthorizedMark | undefined,
+  currentCreatedAt: number | undefined,
+): mark is DeauthorizedMark {
+  if (mark === undefined) return false;
+  return currentCreatedAt === undefined || currentCreatedAt <= mark.at * 1000;
 }

@@ -8,11 +8,10 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { readAppsEnv } from '../shared/apps.js';
 import { AWS_REQUEST_HANDLER } from '../shared/budget.js';
-import { DEFAULTS, ENV, METRICS_NAMESPACE } from '../shared/contract.js';
+import { DEFAULTS, ENV, METRICS_NAMESPACE, WEBHOOK_METRIC } from '../shared/contract.js';
 import { ConfigurationError } from '../shared/errors.js';
 import { EventBridgePublisher } from '../shared/event-publisher.js';
 import { SecretsManagerTokenStore } from '../shared/secrets-store.js';
-import { WEBHOOK_METRIC } from '../shared/shop-state.js';
 import { systemClock } from '../shared/timing.js';
 import { CachedAppCredentials } from './app-credentials.js';
 import {

@@ -2,16 +2,11 @@
  * The webhook receiver's core: checks a TikTok Shop notification, records what it says about a
  * shop's authorization and announces it, then answers TikTok. Builds nothing; takes its ports.
  */
-import { DEFAULT_APP, DETAIL_TYPE, METRIC } from '../shared/contract.js';
+import { DEFAULT_APP, DETAIL_TYPE, METRIC, WEBHOOK_METRIC } from '../shared/contract.js';
 import type { AppCredentials } from '../shared/credentials.js';
 import type { EventPublisher, RefresherEvent } from '../shared/event-publisher.js';
 import type { Shop } from '../shared/shop.js';
-import {
-  type DeauthorizedMark,
-  SHOP_DEAUTHORIZED_DETAIL_TYPE,
-  WEBHOOK_METRIC,
-  type WebhookOutcome,
-} from '../shared/shop-state.js';
+import type { DeauthorizedMark } from '../shared/shop-state.js';
 import type { Clock } from '../shared/timing.js';
 import { expiresAt as isoOf } from '../shared/token.js';
 import { NotificationNotRecordedError } from './errors.js';
@@ -24,6 +19,8 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_AGE_SECONDS = 24 * 3600;
 /** Clocks differ a little; a notification from further ahead is no TikTok's. */
 export const MAX_FUTURE_SECONDS = 5 * 60;
+
+export type WebhookOutcome = keyof typeof WEBHOOK_METRIC;
 
 export interface WebhookRequest {
   /** The function URL's path: `/` for the default app, `/<app>` for another app. */
@@ -215,14 +212,14 @@ async function applyToShop(
   };
   if (notification.kind === 'deauthorized') {
     await publish(ports.events, {
-      detailType: SHOP_DEAUTHORIZED_DETAIL_TYPE,
+      detailType: DETAIL_TYPE.shopDeauthorized,
       detail: { ...about, deauthorizedAt: isoOf(notification.timestamp) },
     });
     await ports.shops.markDeauthorized(shop, {
       at: notification.timestamp,
       notificationId: notification.notificationId,
     });
-    ports.metrics.addMetric(WEBHOOK_METRIC.shopsDeauthorized, 'Count', 1);
+    ports.metrics.addMetric(METRIC.shopsDeauthorized, 'Count', 1);
   } else {
     // The refresher's own event about the same thing: one event for subscribers to follow.
     await publish(ports.events, {

@@ -9,13 +9,12 @@ import {
   TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { appTagOf } from '../shared/apps.js';
-import { DEFAULT_APP } from '../shared/contract.js';
+import { DEFAULT_APP, SHOP_STATE_TAG } from '../shared/contract.js';
 import type { Shop } from '../shared/shop.js';
 import {
   type DeauthorizedMark,
   formatDeauthorizedMark,
   parseDeauthorizedMark,
-  SHOP_STATE_TAG,
   shopIdTagKey,
 } from '../shared/shop-state.js';
 import type { AuthorizationExpiry, ShopState, ShopStatePort } from './receive.js';

@@ -1,7 +1,7 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { tiktokShopApi } from '../../lambda/reader/index.js';
-import { signRequest } from '../../lambda/reader/signing.js';
+import { signRequest } from '../../lambda/shared/signing.js';
 import { startLocalOpenApi } from '../local/endpoints/open-api.js';
 import { startLocalSecretsManager } from '../local/endpoints/secrets-manager.js';
 import { type Figure, figure } from './figures.js';

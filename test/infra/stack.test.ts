@@ -371,6 +371,24 @@ describe('Construct: TikTokShopConsentCallback', () => {
           },
         },
       },
+      {
+        Effect: 'Allow',
+        Action: 'secretsmanager:TagResource',
+        Resource: tokenSecretsArn,
+        Condition: {
+          Null: { [`aws:ResourceTag/${DEFAULT_TOKEN_SECRET_TAG_KEY}`]: 'false' },
+          'ForAllValues:StringLike': { 'aws:TagKeys': ['tiktok-shop-id:*'] },
+        },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'secretsmanager:UntagResource',
+        Resource: tokenSecretsArn,
+        Condition: {
+          Null: { [`aws:ResourceTag/${DEFAULT_TOKEN_SECRET_TAG_KEY}`]: 'false' },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': ['tiktok-shop-deauthorized'] },
+        },
+      },
       { Effect: 'Allow', Action: 'secretsmanager:ListSecrets', Resource: '*' },
       {
         Effect: 'Allow',
@@ -436,7 +454,7 @@ describe('Construct: TikTokShopConsentCallback', () => {
     };
     expect(fnProps.Environment.Variables[CALLBACK_ENV.tokenSecretKmsKeyId]).toEqual(keyArn);
     const statements = statementsOf(t, inVariant(child(construct, 'Role')));
-    expect(statements).toHaveLength(8);
+    expect(statements).toHaveLength(10);
     expect(statements).toContainEqual({
       Effect: 'Allow',
       Action: ['kms:Decrypt', 'kms:GenerateDataKey'],

@@ -45,6 +45,15 @@ const TOKEN_ACTIONS = [
   'secretsmanager:UpdateSecretVersionStage',
 ];
 /** Listing token secrets with their labels and reading 20 current values a call: resource "*". */
+/** Tagging a token secret with the TikTok shop ids its token covers, and no other tag key. */
+function shopIdTagging(resource: unknown, condition: Record<string, unknown> = {}) {
+  return {
+    Effect: 'Allow',
+    Action: 'secretsmanager:TagResource',
+    Resource: resource,
+    Condition: { ...condition, 'ForAllValues:StringLike': { 'aws:TagKeys': ['tiktok-shop-id:*'] } },
+  };
+}
 const LIST_AND_BATCH_READ = {
   Effect: 'Allow',
   Action: ['secretsmanager:BatchGetSecretValue', 'secretsmanager:ListSecrets'],
@@ -218,6 +227,7 @@ describe('Construct: TikTokShopTokenRefresher', () => {
           Action: TOKEN_ACTIONS,
           Resource: [secretRef(shopA as IConstruct), secretRef(shopB as IConstruct)],
         },
+        shopIdTagging([secretRef(shopA as IConstruct), secretRef(shopB as IConstruct)]),
         {
           Effect: 'Allow',
           Action: 'events:PutEvents',
@@ -767,7 +777,7 @@ describe('Construct: TikTokShopTokenRefresher', () => {
         variant.template,
         logicalId(variant.refresher.function.role as iam.Role, variant.stack),
       );
-      expect(statements).toHaveLength(7);
+      expect(statements).toHaveLength(9);
       expect(statements).toEqual(
         expect.arrayContaining([
           LIST_AND_BATCH_READ,
@@ -777,6 +787,9 @@ describe('Construct: TikTokShopTokenRefresher', () => {
             Resource: pseudoArn('secretsmanager', 'secret:tiktok-shop/tokens/*'),
             Condition: { Null: { [`aws:ResourceTag/${DEFAULT_TOKEN_SECRET_TAG_KEY}`]: 'false' } },
           },
+          shopIdTagging(pseudoArn('secretsmanager', 'secret:tiktok-shop/tokens/*'), {
+            Null: { [`aws:ResourceTag/${DEFAULT_TOKEN_SECRET_TAG_KEY}`]: 'false' },
+          }),
         ]),
       );
     });

@@ -20,8 +20,9 @@ import {
   ENV,
   METRIC,
   METRICS_NAMESPACE,
+  SHOP_STATE_TAG,
+  WEBHOOK_METRIC,
 } from '../../lambda/shared/contract.js';
-import { SHOP_STATE_TAG, WEBHOOK_METRIC } from '../../lambda/shared/shop-state.js';
 import { functionUrlEvent } from '../support/function-url-server.js';
 import {
   environmentOf,
@@ -277,7 +278,7 @@ describe('Construct: TikTokShopWebhookReceiver', () => {
     });
     expect(alarm('shopsDeauthorized')).toMatchObject({
       ...atLeastOne,
-      ...counted(WEBHOOK_METRIC.shopsDeauthorized),
+      ...counted(METRIC.shopsDeauthorized),
     });
     const failed = alarm('notificationsFailed') as {
       Metrics: {
@@ -319,7 +320,7 @@ describe('Construct: TikTokShopWebhookReceiver', () => {
       'Webhook notifications refused or failed',
       'Shops deauthorized',
       WEBHOOK_METRIC.badSignature,
-      WEBHOOK_METRIC.shopsDeauthorized,
+      METRIC.shopsDeauthorized,
       WEBHOOK_METRIC.accepted,
     ]) {
       expect(body).toContain(text);

@@ -24,9 +24,11 @@ import {
   SELLER_TAG_KEY,
 } from '../../lambda/shared/contract.js';
 import { KEPT_LABEL } from '../../lambda/shared/secrets-store.js';
+import { shopIdTagKey } from '../../lambda/shared/shop-state.js';
 import { bundledHandlerOf, environmentOf, logicalIdIn, properties } from '../infra/template.js';
 import { synthesizeProduct } from '../infra/variants.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
+import { type LocalOpenApi, startLocalOpenApi } from '../local/endpoints/open-api.js';
 import {
   type LocalSecretsManager,
   startLocalSecretsManager,
@@ -35,6 +37,7 @@ import {
   drift,
   GET_TOKEN_PATH,
   type LocalTikTok,
+  shopIdOf,
   startLocalTikTok,
   startLocalTikTokApps,
 } from '../local/endpoints/tiktok.js';
@@ -95,6 +98,8 @@ let eventBridge: LocalEventBridge;
 let tiktok: LocalTikTok;
 /** Where the functions find TikTok's auth host. */
 let authBaseUrl: string;
+/** The default app's Open API, of the local TikTok's sellers: their shop ids after a connection. */
+let openApi: LocalOpenApi;
 let client: SecretsManagerClient;
 let stdout: string[];
 let serial = 0;
@@ -141,6 +146,7 @@ async function invokeBundle(
       env: {
         ...bundle.environment,
         TIKTOK_AUTH_BASE_URL: authBaseUrl,
+        TIKTOK_API_BASE_URL: openApi.url,
         AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
         AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
         AWS_REGION: 'us-east-1',
@@ -185,7 +191,21 @@ async function consentState(name = shop): Promise<string> {
 }
 
 /** Environment of the authorize command: app credentials come from their secret. */
-const cliEnv = () => ({ TIKTOK_AUTH_BASE_URL: tiktok.url, TIKTOK_SERVICE_ID: '7000111' });
+const cliEnv = () => ({
+  TIKTOK_AUTH_BASE_URL: tiktok.url,
+  TIKTOK_API_BASE_URL: openApi.url,
+  TIKTOK_SERVICE_ID: '7000111',
+});
+
+/** The Open API of `host`'s sellers. */
+function startOpenApiOf(host: LocalTikTok): Promise<LocalOpenApi> {
+  return startLocalOpenApi({
+    appKey: APP_KEY,
+    appSecret: APP_SECRET,
+    accessTokens: (accessToken) => host.accessTokenStatus(accessToken),
+    shopIdsOf: (accessToken) => host.shopIdsOfAccessToken(accessToken),
+  });
+}
 
 const current = (name = secret) =>
   JSON.parse(secretsManager.current(name) ?? '{}') as {
@@ -218,6 +238,7 @@ describe('Integration: connecting a shop', () => {
       startLocalTikTok({ appKey: APP_KEY, appSecret: APP_SECRET }),
     ]);
     authBaseUrl = tiktok.url;
+    openApi = await startOpenApiOf(tiktok);
     secretsManager.seed(
       callbackBundle.environment.APP_CREDENTIALS_SECRET_ID ?? '',
       JSON.stringify({ app_key: APP_KEY, app_secret: APP_SECRET }),
@@ -232,7 +253,12 @@ describe('Integration: connecting a shop', () => {
 
   afterAll(async () => {
     client.destroy();
-    await Promise.all([secretsManager.close(), eventBridge.close(), tiktok.close()]);
+    await Promise.all([
+      secretsManager.close(),
+      eventBridge.close(),
+      tiktok.close(),
+      openApi.close(),
+    ]);
   });
 
   beforeEach(() => {
@@ -279,6 +305,7 @@ describe('Integration: connecting a shop', () => {
     expect(described.Tags).toEqual([
       { Key: DEFAULT_TOKEN_SECRET_TAG_KEY, Value: shop },
       { Key: SELLER_TAG_KEY, Value: sid('open_a') },
+      { Key: shopIdTagKey(shopIdOf(sid('open_a'))), Value: '1' },
     ]);
     expect(events()[0]).toMatchObject({
       source: EVENT_SOURCE,
@@ -654,6 +681,7 @@ describe('Integration: connecting shops of two apps', () => {
     ]);
     authHost = await startLocalTikTokApps([tiktok, usTikTok]);
     authBaseUrl = authHost.url;
+    openApi = await startOpenApiOf(tiktok);
     const otherApps = JSON.parse(bundle.environment[APPS_ENV.appCredentialsSecretIds] ?? '{}') as {
       us?: string;
     };
@@ -681,6 +709,7 @@ describe('Integration: connecting shops of two apps', () => {
       eventBridge.close(),
       tiktok.close(),
       usTikTok.close(),
+      openApi.close(),
     ]);
   });
 
@@ -751,7 +780,12 @@ describe('Integration: connecting shops of two apps', () => {
       await client.send(new DescribeSecretCommand({ SecretId: `tiktok-shop/tokens/${gbShop}` }))
     ).Tags;
     expect(usTags).toContainEqual({ Key: DEFAULT_APP_TAG_KEY, Value: 'us' });
-    expect(gbTags?.map((tag) => tag.Key)).toEqual([DEFAULT_TOKEN_SECRET_TAG_KEY, SELLER_TAG_KEY]);
+    // The GB shop's TikTok shop id comes from the default app's Open API.
+    expect(gbTags?.map((tag) => tag.Key)).toEqual([
+      DEFAULT_TOKEN_SECRET_TAG_KEY,
+      SELLER_TAG_KEY,
+      shopIdTagKey(shopIdOf(sid('open_gb'))),
+    ]);
     expect(
       usTikTok.isRefreshTokenValid(current(`tiktok-shop/tokens/${usShop}`).data.refresh_token),
     ).toBe(true);

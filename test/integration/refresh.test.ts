@@ -312,7 +312,10 @@ describe('Deployed refresher', { timeout: 120_000 }, () => {
           {
             source: EVENT_SOURCE,
             type: DETAIL_TYPE.authorizationExpiring,
-            detail: expiries(SHOP_C),
+            detail: {
+              ...expiries(SHOP_C),
+              authorizationExpiresAt: expiries(SHOP_C).refreshTokenExpiresAt,
+            },
           },
         ]),
       );

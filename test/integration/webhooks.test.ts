@@ -15,12 +15,9 @@ import {
   DEFAULT_TOKEN_SECRET_TAG_KEY,
   DETAIL_TYPE,
   ENV,
-} from '../../lambda/shared/contract.js';
-import {
-  SHOP_DEAUTHORIZED_DETAIL_TYPE,
   SHOP_STATE_TAG,
-  shopIdTagKey,
-} from '../../lambda/shared/shop-state.js';
+} from '../../lambda/shared/contract.js';
+import { shopIdTagKey } from '../../lambda/shared/shop-state.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
 import type { LocalHttpServer } from '../local/endpoints/http.js';
 import {
@@ -182,7 +179,7 @@ describe('Webhook receiver bundle', () => {
     expect(await tagsOf('tiktok-shop/tokens/shop-us')).not.toHaveProperty(
       SHOP_STATE_TAG.deauthorized,
     );
-    expect(eventsOf(SHOP_DEAUTHORIZED_DETAIL_TYPE)).toEqual([
+    expect(eventsOf(DETAIL_TYPE.shopDeauthorized)).toEqual([
       expect.objectContaining({ shop: 'tiktok-shop/tokens/shop-a', notificationId: 'it-6-1' }),
     ]);
   });
@@ -335,7 +332,7 @@ describe('Webhook receiver bundle', () => {
     const tags = await Promise.all(ids.map((id) => tagsOf(`tiktok-shop/tokens/burst-${id}`)));
     expect(tags.filter((tag) => tag[SHOP_STATE_TAG.deauthorized] === undefined)).toEqual([]);
     const announced = new Set(
-      eventsOf(SHOP_DEAUTHORIZED_DETAIL_TYPE).map((detail) => detail.notificationId),
+      eventsOf(DETAIL_TYPE.shopDeauthorized).map((detail) => detail.notificationId),
     );
     expect(ids.filter((id) => !announced.has(`b-${id}`))).toEqual([]);
   }, 60_000);

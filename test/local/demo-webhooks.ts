@@ -13,15 +13,14 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { LambdaFunctionURLResult } from 'aws-lambda';
 import { functionAssetDir } from '../../infra/function-assets.js';
-import { ENV } from '../../lambda/shared/contract.js';
-// Integrator: SHOP_DEAUTHORIZED_DETAIL_TYPE moves into contract.ts DETAIL_TYPE.
-import { SHOP_DEAUTHORIZED_DETAIL_TYPE, shopIdTagKey } from '../../lambda/shared/shop-state.js';
+import { DETAIL_TYPE, ENV } from '../../lambda/shared/contract.js';
+import { shopIdTagKey } from '../../lambda/shared/shop-state.js';
 import { renderTable, type Style } from '../bench/format.js';
 import { serveFunctionUrl } from '../support/function-url-server.js';
 import type { LocalDeployment } from '../support/local-deployment.js';
 
 const run = promisify(execFile);
-const AUTHORIZE = join(import.meta.dirname, '../../lambda/commands/authorize.ts');
+const CLI = join(import.meta.dirname, '../../lambda/commands/cli.ts');
 /** The shop's id at TikTok, as Get Authorized Shops lists it and onboarding tags it. */
 const TIKTOK_SHOP_ID = '7494049642642441621';
 const NOTIFICATION_ID = 'demo-deauthorization-1';
@@ -124,7 +123,7 @@ export async function webhookChapter(chapter: WebhookChapter): Promise<void> {
     const callsFrom = deployment.tiktok.calls.length;
     print(
       await chapter.runAndDescribe(
-        `Run 3 — as the schedule runs it, after ${SHOP_DEAUTHORIZED_DETAIL_TYPE}`,
+        `Run 3 — as the schedule runs it, after ${DETAIL_TYPE.shopDeauthorized}`,
         chapter.scheduledEvent,
       ),
     );
@@ -189,7 +188,7 @@ async function authorize(
   try {
     const { stdout, stderr } = await run(
       process.execPath,
-      ['--import', 'tsx', AUTHORIZE, '--shop', shopName(secret)],
+      ['--import', 'tsx', CLI, 'authorize', '--shop', shopName(secret)],
       {
         env: {
           PATH: process.env.PATH,

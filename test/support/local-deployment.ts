@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import type { RunSummary } from '../../lambda/refresher/refresh.js';
 import { ENV } from '../../lambda/shared/contract.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
+import { type LocalOpenApi, startLocalOpenApi } from '../local/endpoints/open-api.js';
 import {
   type LocalSecretsManager,
   type SeededSecret,
@@ -95,6 +96,8 @@ export class LocalDeployment {
     readonly secretsManager: LocalSecretsManager,
     readonly eventBridge: LocalEventBridge,
     readonly tiktok: LocalTikTok,
+    /** The Open API of the local TikTok's sellers: the shop ids a refreshed token covers. */
+    readonly openApi: LocalOpenApi,
     readonly functionEnvironment: Readonly<Record<string, string>>,
     readonly handlerPath: string,
     readonly handlerExport: string,
@@ -117,10 +120,17 @@ export class LocalDeployment {
       startLocalEventBridge(),
       startLocalTikTok({ ...options.tiktok, appKey: APP_KEY, appSecret: APP_SECRET }),
     ]);
+    const openApi = await startLocalOpenApi({
+      appKey: APP_KEY,
+      appSecret: APP_SECRET,
+      accessTokens: (accessToken) => tiktok.accessTokenStatus(accessToken),
+      shopIdsOf: (accessToken) => tiktok.shopIdsOfAccessToken(accessToken),
+    });
     const deployment = new LocalDeployment(
       secretsManager,
       eventBridge,
       tiktok,
+      openApi,
       { ...deployed.environment, ...options.environment },
       deployed.handlerPath,
       deployed.handlerExport,
@@ -241,7 +251,12 @@ export class LocalDeployment {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.secretsManager.close(), this.eventBridge.close(), this.tiktok.close()]);
+    await Promise.all([
+      this.secretsManager.close(),
+      this.eventBridge.close(),
+      this.tiktok.close(),
+      this.openApi.close(),
+    ]);
     await rm(this.workDir, { recursive: true, force: true });
   }
 
@@ -250,6 +265,7 @@ export class LocalDeployment {
     return {
       ...this.functionEnvironment,
       TIKTOK_AUTH_BASE_URL: this.tiktok.url,
+      TIKTOK_API_BASE_URL: this.openApi.url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: this.secretsManager.url,
       AWS_ENDPOINT_URL_EVENTBRIDGE: this.eventBridge.url,
       AWS_REGION: 'us-east-1',

@@ -25,6 +25,7 @@ import {
   OversizedAnswerError,
   ReauthorizationRequiredError,
   SecretStoreError,
+  ShopDeauthorizedError,
   TransientError,
   UnexpectedResponseError,
   UsageError,
@@ -154,6 +155,8 @@ describe('Function: tiktokShopApi', () => {
   beforeEach(async () => {
     vi.stubEnv('AWS_REGION', 'us-east-1');
     sm.reset();
+    // The token secret carries no deauthorized mark unless a test says so.
+    sm.on(DescribeSecretCommand).resolves({});
     provider = new SecretsProvider({
       awsSdkV3Client: new SecretsManagerClient({ region: 'us-east-1' }),
     });
@@ -548,6 +551,8 @@ describe('Function: tiktokShopApi', () => {
     it('never retries a signature TikTok refuses, nor re-reads the token for it', async () => {
       // Prepare: the credentials secret holds another app's secret
       sm.reset();
+      // The token secret carries no deauthorized mark unless a test says so.
+      sm.on(DescribeSecretCommand).resolves({});
       tokenSecretHolds(token);
       credentialsHold('ANOTHER_APPS_SECRET_0000');
       secretsUsed.add('ANOTHER_APPS_SECRET_0000');
@@ -802,6 +807,24 @@ describe('Function: tiktokShopApi', () => {
     });
   });
 
+  describe('a shop TikTok said was deauthorized', () => {
+    it('fails with ShopDeauthorizedError naming the shop, without calling TikTok', async () => {
+      // Prepare
+      sm.on(DescribeSecretCommand, { SecretId: TOKEN_ID }).resolves({
+        Name: TOKEN_ID,
+        Tags: [{ Key: 'tiktok-shop-deauthorized', Value: '1767225600:n-6' }],
+      });
+
+      // Act
+      const error = await failure(client().get(SHOPS));
+
+      // Assess
+      expect(error).toBeInstanceOf(ShopDeauthorizedError);
+      expect(error).toMatchObject({ shop: TOKEN_ID, deauthorizedAt: '2026-01-01T00:00:00.000Z' });
+      expect(host.calls).toHaveLength(0);
+    });
+  });
+
   describe('the app of the shop', () => {
     /** A client given only the token secret, as a reader of a shop of any app is. */
     const byTokenOnly = (options: TikTokShopApiOptions = {}) =>
@@ -811,6 +834,8 @@ describe('Function: tiktokShopApi', () => {
       vi.stubEnv('APP_CREDENTIALS_SECRET_ID', '');
       // The default app's credentials would sign wrongly: only the right app's work.
       sm.reset();
+      // The token secret carries no deauthorized mark unless a test says so.
+      sm.on(DescribeSecretCommand).resolves({});
       tokenSecretHolds(token);
       credentialsHold('DEFAULT_APPS_SECRET_3e5a');
       secretsUsed.add('DEFAULT_APPS_SECRET_3e5a');
@@ -876,7 +901,7 @@ describe('Function: tiktokShopApi', () => {
       expect(describes()).toBe(2);
     });
 
-    it('uses an app-credentials secret it is given, without describing the token secret', async () => {
+    it('uses an app-credentials secret it is given, describing the token secret only for a deauthorization', async () => {
       // Prepare
       tokenSecretTagged('us');
       credentialsHold(APP_SECRET);
@@ -885,7 +910,7 @@ describe('Function: tiktokShopApi', () => {
       await client().get(SHOPS);
 
       // Assess
-      expect(describes()).toBe(0);
+      expect(describes()).toBe(1);
       expect(reads(US_CREDENTIALS_ID)).toBe(0);
     });
 
@@ -982,6 +1007,7 @@ describe('Function: tiktokShopApi', () => {
     it('refuses a key and secret of blanks only as malformed, naming the secret, without calling TikTok', async () => {
       // Prepare
       sm.reset();
+      sm.on(DescribeSecretCommand).resolves({});
       tokenSecretHolds(token);
       sm.on(GetSecretValueCommand, { SecretId: CREDENTIALS_ID }).resolves({
         Name: CREDENTIALS_ID,
@@ -1004,6 +1030,8 @@ describe('Function: tiktokShopApi', () => {
     it('refuses an access token an HTTP header cannot carry, without sending or quoting it', async () => {
       // Prepare: a line break pasted into the token
       sm.reset();
+      // The token secret carries no deauthorized mark unless a test says so.
+      sm.on(DescribeSecretCommand).resolves({});
       const broken = `TTS_AT_broken\nline_${serial}_5d6e`;
       secretsUsed.add(broken);
       tokenSecretHolds(broken);
@@ -1023,6 +1051,8 @@ describe('Function: tiktokShopApi', () => {
 
     it('sends a token with a line end after it, as fetch would, trimmed', async () => {
       sm.reset();
+      // The token secret carries no deauthorized mark unless a test says so.
+      sm.on(DescribeSecretCommand).resolves({});
       tokenSecretHolds(`${token}\n`);
       credentialsHold(APP_SECRET);
 

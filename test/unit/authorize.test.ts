@@ -2,7 +2,11 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  SecretsManagerClient,
+  TagResourceCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../lambda/commands/authorize.js';
 import { verifyConsentState } from '../../lambda/onboarding/consent-state.js';
@@ -12,9 +16,12 @@ import {
   DETAIL_TYPE,
   ENV,
   SELLER_TAG_KEY,
+  SHOP_STATE_TAG,
 } from '../../lambda/shared/contract.js';
 import { versionIdFor } from '../../lambda/shared/secrets-store.js';
+import { shopIdTagKey } from '../../lambda/shared/shop-state.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
+import { type LocalOpenApi, startLocalOpenApi } from '../local/endpoints/open-api.js';
 import {
   type LocalSecretsManager,
   startLocalSecretsManager,
@@ -22,6 +29,7 @@ import {
 import {
   GET_TOKEN_PATH,
   type LocalTikTok,
+  shopIdOf,
   startLocalTikTok,
   TIKTOK_CODE,
 } from '../local/endpoints/tiktok.js';
@@ -48,6 +56,8 @@ describe('Function: main (npm run authorize)', () => {
   let tiktok: LocalTikTok;
   /** The US app's TikTok: it knows only its own app's key and sellers. */
   let usTikTok: LocalTikTok;
+  /** The default app's Open API: the shops of the sellers its TikTok authorized. */
+  let openApi: LocalOpenApi;
   let client: SecretsManagerClient;
   let dir: string;
   let env: Record<string, string>;
@@ -85,6 +95,8 @@ describe('Function: main (npm run authorize)', () => {
   }
 
   const described = (name = secret) => client.send(new DescribeSecretCommand({ SecretId: name }));
+  const tagsOf = (tags: { Key?: string; Value?: string }[] | undefined) =>
+    Object.fromEntries((tags ?? []).map((tag) => [tag.Key, tag.Value]));
 
   function events() {
     return eventBridge.events.map((event) => ({
@@ -101,6 +113,12 @@ describe('Function: main (npm run authorize)', () => {
       startLocalTikTok({ appKey: APP_KEY, appSecret: APP_SECRET }),
       startLocalTikTok({ appKey: US_APP_KEY, appSecret: US_APP_SECRET }),
     ]);
+    openApi = await startLocalOpenApi({
+      appKey: APP_KEY,
+      appSecret: APP_SECRET,
+      accessTokens: (accessToken) => tiktok.accessTokenStatus(accessToken),
+      shopIdsOf: (accessToken) => tiktok.shopIdsOfAccessToken(accessToken),
+    });
     secretsManager.seed(
       'tiktok-shop/apps/us/credentials',
       JSON.stringify({ app_key: US_APP_KEY, app_secret: US_APP_SECRET }),
@@ -124,6 +142,7 @@ describe('Function: main (npm run authorize)', () => {
       eventBridge.close(),
       tiktok.close(),
       usTikTok.close(),
+      openApi.close(),
     ]);
   });
 
@@ -143,6 +162,7 @@ describe('Function: main (npm run authorize)', () => {
       TIKTOK_APP_KEY: APP_KEY,
       TIKTOK_APP_SECRET: APP_SECRET,
       [ENV.tiktokAuthBaseUrl]: tiktok.url,
+      [ENV.tiktokApiBaseUrl]: openApi.url,
       [ENV.eventBusName]: BUS,
     };
     stdout = [];
@@ -319,6 +339,52 @@ describe('Function: main (npm run authorize)', () => {
   });
 
   describe('storing into Secrets Manager', () => {
+    it("tags the secret with the seller's TikTok shop ids, and a reconnect removes a deauthorized mark", async () => {
+      // Prepare: connected, then TikTok said the seller revoked the app, who approves it again
+      await authorize(approval('open_acme'));
+      const shopIds = [shopIdOf(sid('open_acme'))];
+      const connected = tagsOf((await described()).Tags);
+      await client.send(
+        new TagResourceCommand({
+          SecretId: secret,
+          Tags: [{ Key: SHOP_STATE_TAG.deauthorized, Value: '1767225600:n-6' }],
+        }),
+      );
+      tiktok.revoke(sid('open_acme'));
+      serial++;
+      const again = `AUTHCODE_authorize_${serial}_again`;
+      tiktok.addAuthCode(sid('open_acme'), again);
+
+      // Act
+      const code = await authorize(again);
+
+      // Assess
+      expect(code).toBe(0);
+      expect(connected).toMatchObject({ [shopIdTagKey(shopIds[0] ?? '')]: '1' });
+      const reconnected = tagsOf((await described()).Tags);
+      expect(reconnected).not.toHaveProperty(SHOP_STATE_TAG.deauthorized);
+      expect(reconnected).toMatchObject({ [shopIdTagKey(shopIds[0] ?? '')]: '1' });
+      expect(events().at(-1)?.detail).toMatchObject({ tiktokShopIds: shopIds });
+      expect(stderr).toEqual([]);
+    });
+
+    it('stores the token and warns when the shop ids cannot be learned', async () => {
+      // Prepare
+      openApi.failNext(1, { httpStatus: 503 });
+
+      // Act
+      const code = await authorize(approval());
+
+      // Assess
+      expect(code).toBe(0);
+      expect(storedOpenId()).toBe(sid('open_acme'));
+      expect(stderr).toEqual([
+        expect.stringContaining(
+          'warning: the TikTok shop ids of the token were not learned (the next refresh tries again',
+        ),
+      ]);
+    });
+
     it('creates the shop’s secret, tagged with shop and seller, holding TikTok’s answer byte for byte', async () => {
       // Prepare: TikTok's answer with its own spacing, which must survive unchanged.
       const now = Math.floor(Date.now() / 1000);

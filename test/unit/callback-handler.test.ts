@@ -13,7 +13,9 @@ import {
   METRIC,
   SELLER_TAG_KEY,
 } from '../../lambda/shared/contract.js';
+import { shopIdTagKey } from '../../lambda/shared/shop-state.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
+import { type LocalOpenApi, startLocalOpenApi } from '../local/endpoints/open-api.js';
 import {
   type LocalSecretsManager,
   startLocalSecretsManager,
@@ -21,6 +23,7 @@ import {
 import {
   GET_TOKEN_PATH,
   type LocalTikTok,
+  shopIdOf,
   startLocalTikTok,
   startLocalTikTokApps,
 } from '../local/endpoints/tiktok.js';
@@ -50,6 +53,8 @@ let eventBridge: LocalEventBridge;
 let tiktok: LocalTikTok;
 let usTikTok: LocalTikTok;
 let authHost: { url: string; close(): Promise<void> };
+/** The default app's Open API, of its local TikTok's sellers: their shop ids. */
+let openApi: LocalOpenApi;
 /** Pages and log lines of the current test, checked for secrets after it. */
 const emitted: string[] = [];
 let testStart = 0;
@@ -173,6 +178,12 @@ describe('Function: consent callback handler', () => {
       startLocalTikTok({ appKey: US_APP_KEY, appSecret: US_APP_SECRET }),
     ]);
     authHost = await startLocalTikTokApps([tiktok, usTikTok]);
+    openApi = await startLocalOpenApi({
+      appKey: APP_KEY,
+      appSecret: APP_SECRET,
+      accessTokens: (accessToken) => tiktok.accessTokenStatus(accessToken),
+      shopIdsOf: (accessToken) => tiktok.shopIdsOfAccessToken(accessToken),
+    });
     secretsManager.seed(
       CREDENTIALS_ID,
       JSON.stringify({ app_key: APP_KEY, app_secret: APP_SECRET }),
@@ -192,6 +203,7 @@ describe('Function: consent callback handler', () => {
       eventBridge.close(),
       tiktok.close(),
       usTikTok.close(),
+      openApi.close(),
     ]);
   });
 
@@ -219,6 +231,8 @@ describe('Function: consent callback handler', () => {
     vi.stubEnv('TOKEN_SECRET_KMS_KEY_ID', '');
     vi.stubEnv('EVENT_BUS_NAME', BUS);
     vi.stubEnv('TIKTOK_AUTH_BASE_URL', authHost.url);
+    vi.stubEnv('TIKTOK_API_BASE_URL', openApi.url);
+    openApi.clearFaults();
     const capture = (chunk: unknown) => {
       emitted.push(String(chunk));
       return true;
@@ -281,12 +295,27 @@ describe('Function: consent callback handler', () => {
             versionId: expect.any(String),
             accessTokenExpiresAt: expect.stringMatching(/Z$/),
             refreshTokenExpiresAt: expect.stringMatching(/Z$/),
+            tiktokShopIds: [shopIdOf(sid('open_acme'))],
             via: 'consent-callback',
           },
         },
       ]);
       expect(JSON.stringify(events())).not.toContain('TTS_');
       expect(metricValues(METRIC.shopsConnected)).toEqual([1]);
+    });
+
+    it('connects the shop all the same when its TikTok shop ids cannot be learned, and counts it', async () => {
+      // Prepare
+      openApi.failAlways({ httpStatus: 503 });
+
+      // Act
+      const answer = await invoke({ code: approval('open_acme'), state: state() });
+
+      // Assess
+      expect(answer.statusCode).toBe(200);
+      expect(stored(secretOf(shop)).open_id).toBe(sid('open_acme'));
+      expect(metricValues(METRIC.shopIdsNotLearned)).toEqual([1]);
+      expect(emitted.join('\n')).toContain('the TikTok shop ids of the token were not learned');
     });
 
     it('takes the code from auth_code when TikTok names it so', async () => {
@@ -329,6 +358,7 @@ describe('Function: consent callback handler', () => {
       expect(described.Tags).toEqual([
         { Key: 'team-token', Value: shop },
         { Key: SELLER_TAG_KEY, Value: sid('open_eu') },
+        { Key: shopIdTagKey(shopIdOf(sid('open_eu'))), Value: '1' },
       ]);
     });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { loadConfig, movedOnChecks } from '../../lambda/refresher/config.js';
 import { MOVED_ON_CHECKS_MS } from '../../lambda/refresher/refresh.js';
-import { DEFAULTS, ENV } from '../../lambda/shared/contract.js';
+import { DEFAULT_TIKTOK_API_BASE_URL, DEFAULTS, ENV } from '../../lambda/shared/contract.js';
 import { ConfigurationError } from '../../lambda/shared/errors.js';
 
 /** The smallest environment that is valid: everything else has a default. */
@@ -28,6 +28,7 @@ describe('Function: loadConfig', () => {
       [ENV.tokenSecretIds]: 'shop-a,shop-b',
       [ENV.tokenSecretTagKey]: 'tiktok-shop-token',
       [ENV.tiktokAuthBaseUrl]: 'https://auth-sandbox.tiktok-shops.com',
+      [ENV.tiktokApiBaseUrl]: 'https://open-api-sandbox.tiktokglobalshop.com',
       [ENV.refreshBeforeExpirySeconds]: '3600',
       [ENV.eventBusName]: 'shop-events',
       [ENV.tiktokTimeoutMs]: '2500',
@@ -45,6 +46,7 @@ describe('Function: loadConfig', () => {
       tokenSecretIds: ['shop-a', 'shop-b'],
       tokenSecretTagKey: 'tiktok-shop-token',
       tiktokAuthBaseUrl: 'https://auth-sandbox.tiktok-shops.com',
+      tiktokApiBaseUrl: 'https://open-api-sandbox.tiktokglobalshop.com',
       refreshBeforeExpirySeconds: 3600,
       eventBusName: 'shop-events',
       tiktokTimeoutMs: 2500,
@@ -64,6 +66,7 @@ describe('Function: loadConfig', () => {
       },
       tokenSecretIds: ['tiktok-shop/tokens/shop-a'],
       tiktokAuthBaseUrl: DEFAULTS.tiktokAuthBaseUrl,
+      tiktokApiBaseUrl: DEFAULT_TIKTOK_API_BASE_URL,
       refreshBeforeExpirySeconds: DEFAULTS.refreshBeforeExpirySeconds,
       eventBusName: DEFAULTS.eventBusName,
       tiktokTimeoutMs: DEFAULTS.tiktokTimeoutMs,

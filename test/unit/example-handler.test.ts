@@ -1,5 +1,9 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TikTokShopApi } from '../../lambda/reader/api-request.js';
@@ -34,6 +38,8 @@ describe('Function: readShop', () => {
   beforeEach(() => {
     vi.stubEnv('AWS_REGION', 'us-east-1');
     sm.reset();
+    // The token secret carries no deauthorized mark unless a test says so.
+    sm.on(DescribeSecretCommand).resolves({});
     sm.on(GetSecretValueCommand, { SecretId: SECRET }).resolves({
       Name: SECRET,
       SecretString: JSON.stringify({

@@ -6,6 +6,7 @@ import {
   PutSecretValueCommand,
   ResourceNotFoundException,
   SecretsManagerClient,
+  TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
@@ -15,6 +16,7 @@ import type { RunSummary } from '../../lambda/refresher/refresh.js';
 import { DEFAULTS, DETAIL_TYPE, ENV, METRIC } from '../../lambda/shared/contract.js';
 import { KEPT_LABEL, versionIdFor } from '../../lambda/shared/secrets-store.js';
 import { MAX_STORED_BYTES } from '../../lambda/shared/token.js';
+import { type LocalOpenApi, startLocalOpenApi } from '../local/endpoints/open-api.js';
 import {
   drift,
   type LocalTikTok,
@@ -34,6 +36,8 @@ const DAY = 24 * 3600;
 const sm = mockClient(SecretsManagerClient);
 const eb = mockClient(EventBridgeClient);
 let tiktok: LocalTikTok;
+/** The Open API of the local TikTok's sellers: their shop ids after a refresh. */
+let openApi: LocalOpenApi;
 
 /** Everything the current test's runs let out: log lines, results, errors and events. */
 const emitted: string[] = [];
@@ -129,10 +133,16 @@ async function invoke(
 describe('Function: handler', () => {
   beforeAll(async () => {
     tiktok = await startLocalTikTok({ appKey: APP_KEY, appSecret: APP_SECRET });
+    openApi = await startLocalOpenApi({
+      appKey: APP_KEY,
+      appSecret: APP_SECRET,
+      accessTokens: (accessToken) => tiktok.accessTokenStatus(accessToken),
+      shopIdsOf: (accessToken) => tiktok.shopIdsOfAccessToken(accessToken),
+    });
   });
 
   afterAll(async () => {
-    await tiktok.close();
+    await Promise.all([tiktok.close(), openApi.close()]);
   });
 
   beforeEach(() => {
@@ -163,6 +173,8 @@ describe('Function: handler', () => {
     vi.stubEnv('TOKEN_SECRET_IDS', `${SHOP_A},${SHOP_B}`);
     vi.stubEnv('TOKEN_SECRET_TAG_KEY', '');
     vi.stubEnv('TIKTOK_AUTH_BASE_URL', tiktok.url);
+    vi.stubEnv(ENV.tiktokApiBaseUrl, openApi.url);
+    sm.on(TagResourceCommand).resolves({});
     // No other writer races these runs: a quick look for one after a refusal (see the tests of
     // REFUSAL_RECHECK_MS below).
     vi.stubEnv(ENV.refusalRecheckMs, '15');

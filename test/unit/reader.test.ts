@@ -1,6 +1,7 @@
 import { clearCaches } from '@aws-lambda-powertools/parameters';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import {
+  DescribeSecretCommand,
   GetSecretValueCommand,
   ResourceNotFoundException,
   SecretsManagerClient,
@@ -14,6 +15,7 @@ import {
   getShopToken,
   isAccessTokenRejected,
   isTikTokShopError,
+  ShopDeauthorizedError,
   ShopTokenExpiredError,
   TikTokShopError,
   withShopToken,
@@ -84,6 +86,8 @@ describe('Module: reader', () => {
     vi.useFakeTimers({ now: NOW, toFake: ['Date'] });
     vi.stubEnv('AWS_REGION', 'us-east-1');
     sm.reset();
+    // The token secret carries no deauthorized mark unless a test says so.
+    sm.on(DescribeSecretCommand).resolves({});
     clearCaches();
     provider = new SecretsProvider({
       awsSdkV3Client: new SecretsManagerClient({ region: 'us-east-1' }),
@@ -289,6 +293,95 @@ describe('Module: reader', () => {
       expect(first.accessToken).toBe(accessToken);
       expect(second.accessToken).toBe(accessToken);
       expect(reads()).toBe(1);
+    });
+  });
+
+  describe('Function: getShopToken, for a shop TikTok said was deauthorized', () => {
+    /** The receiver's mark on the token secret, for a notification sent at `atSeconds`. */
+    function markedAt(atSeconds: number) {
+      sm.on(DescribeSecretCommand, { SecretId: SECRET }).resolves({
+        Name: SECRET,
+        Tags: [{ Key: 'tiktok-shop-deauthorized', Value: `${atSeconds}:n-6` }],
+      });
+    }
+
+    /** GetSecretValue answers `raw` as a version stored at `createdAt` (epoch ms). */
+    function storedAt(raw: string, createdAt: number) {
+      sm.on(GetSecretValueCommand, { SecretId: SECRET }).resolves({
+        Name: SECRET,
+        VersionId: 'v1',
+        SecretString: raw,
+        CreatedDate: new Date(createdAt),
+      });
+    }
+
+    it('throws ShopDeauthorizedError naming the shop when the token predates the notification', async () => {
+      // Prepare
+      const { raw, accessToken } = tokenSecret(5 * DAY);
+      storedAt(raw, NOW - 3_600_000);
+      markedAt(Math.floor(NOW / 1000) - 60);
+
+      // Act
+      const error = await failure(getShopToken(SECRET, { provider }));
+
+      // Assess
+      expect(error).toBeInstanceOf(ShopDeauthorizedError);
+      expect(error).toBeInstanceOf(TikTokShopError);
+      expect(error).toMatchObject({
+        shop: SECRET,
+        deauthorizedAt: new Date((Math.floor(NOW / 1000) - 60) * 1000).toISOString(),
+      });
+      expect(error.message).toContain(`secret ${SECRET}`);
+      expect(error.message).not.toContain(accessToken);
+    });
+
+    it('answers the token once the shop was connected again after the notification', async () => {
+      // Prepare
+      const { raw, accessToken } = tokenSecret(5 * DAY);
+      markedAt(Math.floor(NOW / 1000) - 60);
+      storedAt(raw, NOW - 1_000);
+
+      // Act
+      const token = await getShopToken(SECRET, { provider });
+
+      // Assess
+      expect(token.accessToken).toBe(accessToken);
+    });
+
+    it('reads the token as before for a role not allowed to describe the secret', async () => {
+      // Prepare
+      const { raw, accessToken } = tokenSecret(5 * DAY);
+      storedAt(raw, NOW - 3_600_000);
+      sm.on(DescribeSecretCommand, { SecretId: SECRET }).rejects(
+        Object.assign(new Error('not authorized to perform secretsmanager:DescribeSecret'), {
+          name: 'AccessDeniedException',
+        }),
+      );
+
+      // Act
+      const token = await getShopToken(SECRET, { provider });
+
+      // Assess
+      expect(token.accessToken).toBe(accessToken);
+    });
+
+    it('sees a mark that arrived after a read once the cache age has passed, or on a forced read', async () => {
+      // Prepare
+      const { raw } = tokenSecret(5 * DAY);
+      storedAt(raw, NOW - 3_600_000);
+      await getShopToken(SECRET, { provider });
+      markedAt(Math.floor(NOW / 1000) - 1);
+
+      // Act
+      const cached = await getShopToken(SECRET, { provider });
+      const forced = await failure(getShopToken(SECRET, { provider, forceFetch: true }));
+      vi.setSystemTime(NOW + (DEFAULT_MAX_AGE_SECONDS + 1) * 1000);
+      const later = await failure(getShopToken(SECRET, { provider }));
+
+      // Assess
+      expect(cached.accessTokenExpiresAt.getTime()).toBeGreaterThan(NOW);
+      expect(forced).toBeInstanceOf(ShopDeauthorizedError);
+      expect(later).toBeInstanceOf(ShopDeauthorizedError);
     });
   });
 

@@ -96,6 +96,31 @@ describe('Function: configuredShops', () => {
   it('answers no shops when nothing is configured or found', () => {
     expect(configuredShops([], [])).toEqual([]);
   });
+
+  it("carries what a found secret's tags say: a deauthorization and the TikTok shop ids", () => {
+    // Act
+    const [shop] = configuredShops(
+      ['tiktok-shop/tokens/shop-a'],
+      [
+        {
+          name: 'tiktok-shop/tokens/shop-a',
+          arn: ARN_A,
+          tags: [
+            { Key: 'tiktok-shop-deauthorized', Value: '1767225600:n-6' },
+            { Key: 'tiktok-shop-id:7494049642642441621', Value: '1' },
+          ],
+        },
+      ],
+    );
+
+    // Assess
+    expect(shop).toMatchObject({
+      id: 'tiktok-shop/tokens/shop-a',
+      name: 'tiktok-shop/tokens/shop-a',
+      deauthorized: { at: 1767225600, notificationId: 'n-6' },
+      tiktokShopIds: ['7494049642642441621'],
+    });
+  });
 });
 
 describe('Function: selectShops', () => {

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isMultipart, signRequest } from '../../lambda/reader/signing.js';
+import { isMultipart, signRequest } from '../../lambda/shared/signing.js';
 
 /**
  * Expected signatures come from implementations this project did not write:

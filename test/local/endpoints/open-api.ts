@@ -71,6 +71,11 @@ export interface LocalOpenApiOptions {
   port?: number;
   /** Fixed delay added to every request. Default 0. */
   latencyMs?: number;
+  /**
+   * The TikTok shop ids an access token covers (the local TikTok's `shopIdsOfAccessToken`):
+   * its authorized-shops list is those shops, each added on first sight. Default: every shop added.
+   */
+  shopIdsOf?: (accessToken: string) => readonly string[];
 }
 
 /**
@@ -123,6 +128,7 @@ export class LocalOpenApi {
   readonly #appKey: string;
   readonly #appSecret: string;
   readonly #accessTokens: (accessToken: string) => AccessTokenStatus;
+  readonly #shopIdsOf: ((accessToken: string) => readonly string[]) | undefined;
   readonly #now: () => number;
   readonly #http = new LocalHttpServer((req, res) => this.#handle(req, res));
   readonly #shops: LocalShop[] = [];
@@ -138,6 +144,7 @@ export class LocalOpenApi {
     this.#appKey = options.appKey;
     this.#appSecret = options.appSecret;
     this.#accessTokens = options.accessTokens;
+    this.#shopIdsOf = options.shopIdsOf;
     this.#now = options.now ?? Date.now;
     this.latencyMs = options.latencyMs ?? 0;
     this.#secrets.add(options.appSecret);
@@ -269,7 +276,13 @@ export class LocalOpenApi {
     const shop = this.#shops.find(
       (candidate) => candidate.cipher === url.searchParams.get('shop_cipher'),
     );
-    const answer = route.answer(this, { query: url.searchParams, body, shop });
+    const accessToken = req.headers['x-tts-access-token'];
+    const answer = route.answer(this, {
+      query: url.searchParams,
+      body,
+      shop,
+      accessToken: typeof accessToken === 'string' ? accessToken : '',
+    });
     if ('refuse' in answer) {
       this.#refuse(res, call, OPEN_API_CODE.invalidRequest, answer.refuse);
       return;
@@ -406,10 +419,16 @@ export class LocalOpenApi {
     return cipher;
   }
 
-  /** For the routes: the shops as TikTok lists them, and a shop's orders. */
-  shopsAnswer(): unknown {
+  /** For the routes: the shops as TikTok lists them for an access token, and a shop's orders. */
+  shopsAnswer(accessToken: string): unknown {
+    const ids = this.#shopIdsOf?.(accessToken);
+    for (const id of ids ?? []) {
+      if (!this.#shops.some((shop) => shop.id === id)) this.addShop({ id });
+    }
+    const shops =
+      ids === undefined ? this.#shops : this.#shops.filter((shop) => ids.includes(shop.id));
     return {
-      shops: this.#shops.map((shop) => ({
+      shops: shops.map((shop) => ({
         id: shop.id,
         name: shop.name,
         region: shop.region,
@@ -430,6 +449,8 @@ interface RouteInput {
   readonly body: Buffer;
   /** The shop the cipher names; set on shop-scoped routes. */
   readonly shop: LocalShop | undefined;
+  /** The request's `x-tts-access-token`, checked already. */
+  readonly accessToken: string;
 }
 
 interface Route {
@@ -448,7 +469,7 @@ const ROUTES: readonly Route[] = [
     method: 'GET',
     path: '/authorization/202309/shops',
     scope: 'seller',
-    answer: (host) => ({ data: host.shopsAnswer() }),
+    answer: (host, { accessToken }) => ({ data: host.shopsAnswer(accessToken) }),
   },
   {
     method: 'POST',

@@ -362,6 +362,8 @@ export class LocalSecretsManager {
         return this.#batchGetSecretValue(input);
       case 'TagResource':
         return this.#tagResource(input);
+      case 'UntagResource':
+        return this.#untagResource(input);
       case 'ListSecretVersionIds':
         return this.#listSecretVersionIds(input);
       default:
@@ -614,6 +616,16 @@ export class LocalSecretsManager {
   #tagResource(input: JsonObject): JsonObject {
     const secret = this.#find(requiredString(input, 'SecretId'));
     for (const [key, value] of readTags(input)) secret.tags.set(key, value);
+    return {};
+  }
+
+  #untagResource(input: JsonObject): JsonObject {
+    const secret = this.#find(requiredString(input, 'SecretId'));
+    const keys = input.TagKeys;
+    if (!Array.isArray(keys) || !keys.every((key) => typeof key === 'string')) {
+      throw new AwsError('InvalidParameterException', 'TagKeys must be a list of strings.');
+    }
+    for (const key of keys) secret.tags.delete(key);
     return {};
   }
 

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LocalHttpServer } from './http.js';
 
@@ -194,11 +194,15 @@ export interface AddSellerOptions {
   grantedScopes?: string[];
   /** Epoch seconds; after it the seller's refresh tokens answer 36004001. */
   refreshTokenExpiresAt?: number;
+  /** The TikTok shop ids the authorization covers. Default: one, fixed by the open_id. */
+  shopIds?: string[];
 }
 
 export interface LocalSeller {
   openId: string;
   sellerName: string;
+  /** What notifications name and the local Open API's authorized-shops list answers. */
+  shopIds: string[];
   refreshToken?: string;
   authCode?: string;
 }
@@ -209,6 +213,9 @@ interface Seller {
   sellerBaseRegion: string;
   grantedScopes: string[];
   refreshTokenExpiresAt: number;
+  shopIds: string[];
+  /** Access tokens issued and not revoked, with their expiry in epoch seconds. */
+  accessTokens: Map<string, number>;
   /** Refresh tokens that work now, oldest first. */
   validRefreshTokens: Set<string>;
   /** Every refresh token the seller ever had, so that revoke() also finds it by a used one. */
@@ -307,8 +314,9 @@ export class LocalTikTok {
   /** Registers an authorization: its refresh token (or auth code) works from now on. */
   addSeller(options: AddSellerOptions = {}): LocalSeller {
     const id = randomBytes(6).toString('hex');
+    const openId = options.openId ?? `open_${id}`;
     const seller: Seller = {
-      openId: options.openId ?? `open_${id}`,
+      openId,
       sellerName: options.sellerName ?? `Local Shop ${id}`,
       sellerBaseRegion: options.sellerBaseRegion ?? 'GB',
       grantedScopes: options.grantedScopes ?? DEFAULT_SCOPES,
@@ -316,6 +324,8 @@ export class LocalTikTok {
         options.refreshTokenExpiresAt ??
         this.#refreshTokenExpiresAt ??
         this.#nowSeconds() + HUNDRED_YEARS_SECONDS,
+      shopIds: options.shopIds ?? [shopIdOf(openId)],
+      accessTokens: new Map(),
       validRefreshTokens: new Set(),
       knownRefreshTokens: new Set(),
       unusedAuthCodes: new Set(),
@@ -332,6 +342,7 @@ export class LocalTikTok {
     return {
       openId: seller.openId,
       sellerName: seller.sellerName,
+      shopIds: [...seller.shopIds],
       refreshToken,
       authCode: options.authCode,
     };
@@ -347,11 +358,31 @@ export class LocalTikTok {
     seller.unusedAuthCodes.add(authCode);
   }
 
+  /**
+   * What the Open API makes of an access token this host issued: valid until its expiry unless
+   * the seller revoked the app since; 'unknown' for any other (for LocalOpenApi's accessTokens).
+   */
+  accessTokenStatus(accessToken: string): 'valid' | 'expired' | 'unknown' {
+    for (const seller of this.#sellers) {
+      const expiresAt = seller.accessTokens.get(accessToken);
+      if (expiresAt !== undefined) return this.#nowSeconds() < expiresAt ? 'valid' : 'expired';
+    }
+    return 'unknown';
+  }
+
+  /** The shop ids a valid access token covers, none for any other (for LocalOpenApi's shopIdsOf). */
+  shopIdsOfAccessToken(accessToken: string): string[] {
+    if (this.accessTokenStatus(accessToken) !== 'valid') return [];
+    const seller = this.#sellers.find((candidate) => candidate.accessTokens.has(accessToken));
+    return [...(seller?.shopIds ?? [])];
+  }
+
   /** Ends a seller's authorization (by open_id or any refresh token it had): refreshes answer 36004005. */
   revoke(refreshTokenOrOpenId: string): void {
     const seller = this.#seller(refreshTokenOrOpenId);
     seller.validRefreshTokens.clear();
     seller.unusedAuthCodes.clear();
+    seller.accessTokens.clear();
   }
 
   isRefreshTokenValid(refreshToken: string): boolean {
@@ -612,10 +643,12 @@ export class LocalTikTok {
   }
 
   #grant(seller: Seller, refreshToken: string, accessTokenExpiresAt?: number): TikTokTokenData {
+    const accessToken = this.#newToken('TTS_AT_');
+    const expiresAt = accessTokenExpiresAt ?? this.#nowSeconds() + this.#accessTokenTtlSeconds;
+    seller.accessTokens.set(accessToken, expiresAt);
     return {
-      access_token: this.#newToken('TTS_AT_'),
-      access_token_expire_in:
-        accessTokenExpiresAt ?? this.#nowSeconds() + this.#accessTokenTtlSeconds,
+      access_token: accessToken,
+      access_token_expire_in: expiresAt,
       refresh_token: refreshToken,
       refresh_token_expire_in: seller.refreshTokenExpiresAt,
       open_id: seller.openId,
@@ -683,6 +716,12 @@ function isAnswerFault(fault: TikTokFault): fault is AnswerFault {
 }
 
 /** TikTok's request ids start with the UTC time as yyyyMMddHHmmss, then random hex. */
+/** A seller's TikTok shop id, the same for the same open_id: 19 digits, as TikTok's are. */
+export function shopIdOf(openId: string): string {
+  const digits = BigInt(`0x${createHash('sha256').update(openId).digest('hex').slice(0, 15)}`);
+  return String(7_494_000_000_000_000_000n + (digits % 1_000_000_000_000_000n));
+}
+
 function requestId(nowMs: number): string {
   const stamp = new Date(nowMs).toISOString().replace(/\D/g, '').slice(0, 14);
   return `${stamp}${randomBytes(9).toString('hex').toUpperCase()}`;

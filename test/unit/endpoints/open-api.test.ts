@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { signRequest } from '../../../lambda/reader/signing.js';
+import { signRequest } from '../../../lambda/shared/signing.js';
 import {
   type LocalOpenApi,
   type LocalShop,

@@ -5,6 +5,7 @@ import {
   CALLBACK_ENV,
   DEFAULT_APP,
   DEFAULT_SECRET_NAME_PREFIX,
+  DEFAULT_TIKTOK_API_BASE_URL,
   DEFAULT_TOKEN_SECRET_TAG_KEY,
   DEFAULTS,
 } from '../../../lambda/shared/contract.js';
@@ -25,6 +26,7 @@ describe('Function: loadCallbackConfig', () => {
       tokenSecretPrefix: DEFAULT_SECRET_NAME_PREFIX,
       tokenSecretTagKey: DEFAULT_TOKEN_SECRET_TAG_KEY,
       tiktokAuthBaseUrl: DEFAULTS.tiktokAuthBaseUrl,
+      tiktokApiBaseUrl: DEFAULT_TIKTOK_API_BASE_URL,
       eventBusName: DEFAULTS.eventBusName,
     });
   });

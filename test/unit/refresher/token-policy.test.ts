@@ -3,6 +3,7 @@ import type { Shop } from '../../../lambda/refresher/shops.js';
 import {
   ACCESS_TOKEN_MAX_LIFE_SECONDS,
   authorizationExpiring,
+  checkNotDeauthorized,
   checkRefreshTokenAlive,
   interruptedWrite,
   isDue,
@@ -17,6 +18,7 @@ import { DEFAULTS } from '../../../lambda/shared/contract.js';
 import {
   MalformedSecretError,
   ReauthorizationRequiredError,
+  ShopDeauthorizedError,
 } from '../../../lambda/shared/errors.js';
 import type { StoredToken, StoredVersion } from '../../../lambda/shared/secrets-store.js';
 import type { TokenAnswer, TokenDocument } from '../../../lambda/shared/token.js';
@@ -113,6 +115,49 @@ describe('Function: checkRefreshTokenAlive', () => {
     expect(() => checkRefreshTokenAlive(expired, NOW)).toThrow(
       'seller must authorize again: the stored refresh token expired at 2026-01-01T00:00:00.000Z',
     );
+  });
+});
+
+describe('Function: checkNotDeauthorized', () => {
+  const mark = { at: NOW_S, notificationId: 'n-6' };
+
+  it('refuses a shop marked deauthorized whose token was stored before the notification', () => {
+    const marked = { ...SHOP, deauthorized: mark };
+
+    expect(() => checkNotDeauthorized(marked, NOW - 1_000)).toThrow(ShopDeauthorizedError);
+    expect(() => checkNotDeauthorized(marked, NOW)).toThrow(
+      'seller must authorize again: TikTok notified at 2026-01-01T00:00:00.000Z (notification n-6) that the seller revoked the app for shop tiktok-shop/tokens/acme',
+    );
+  });
+
+  it('refuses a marked shop when the store does not say when its token was stored', () => {
+    expect(() => checkNotDeauthorized({ ...SHOP, deauthorized: mark }, undefined)).toThrow(
+      ShopDeauthorizedError,
+    );
+  });
+
+  it('accepts a shop whose token was stored after the notification (connected again)', () => {
+    expect(() => checkNotDeauthorized({ ...SHOP, deauthorized: mark }, NOW + 1)).not.toThrow();
+  });
+
+  it('accepts a shop without a mark', () => {
+    expect(() => checkNotDeauthorized(SHOP, undefined)).not.toThrow();
+  });
+
+  it('names the shop and when TikTok sent the notification on the error', () => {
+    try {
+      checkNotDeauthorized({ ...SHOP, deauthorized: mark }, undefined);
+    } catch (error) {
+      expect(error).toMatchObject({
+        shop: SHOP.name,
+        deauthorizedAt: '2026-01-01T00:00:00.000Z',
+        errorType: 'ShopDeauthorizedError',
+        retryable: false,
+        failsInvocation: false,
+      });
+      return;
+    }
+    throw new Error('expected a ShopDeauthorizedError');
   });
 });
 

@@ -1,10 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DETAIL_TYPE, METRIC } from '../../../lambda/shared/contract.js';
+import { DETAIL_TYPE, METRIC, WEBHOOK_METRIC } from '../../../lambda/shared/contract.js';
 import type { AppCredentials } from '../../../lambda/shared/credentials.js';
-import {
-  SHOP_DEAUTHORIZED_DETAIL_TYPE,
-  WEBHOOK_METRIC,
-} from '../../../lambda/shared/shop-state.js';
 import { CachedAppCredentials } from '../../../lambda/webhooks/app-credentials.js';
 import {
   MAX_BODY_BYTES,
@@ -119,7 +115,7 @@ describe('Function: receiveNotification', () => {
       });
       expect(events.events).toEqual([
         {
-          detailType: SHOP_DEAUTHORIZED_DETAIL_TYPE,
+          detailType: DETAIL_TYPE.shopDeauthorized,
           detail: {
             shop: 'shop-a',
             tiktokShopId: TIKTOK_SHOP_ID,
@@ -129,7 +125,7 @@ describe('Function: receiveNotification', () => {
         },
       ]);
       expect(metrics.count(WEBHOOK_METRIC.accepted)).toBe(1);
-      expect(metrics.count(WEBHOOK_METRIC.shopsDeauthorized)).toBe(1);
+      expect(metrics.count(METRIC.shopsDeauthorized)).toBe(1);
     });
 
     it('marks every shop of the app whose token covers the TikTok shop id, and no other app’s', async () => {

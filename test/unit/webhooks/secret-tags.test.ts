@@ -6,8 +6,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_APP_TAG_KEY } from '../../../lambda/shared/contract.js';
-import { SHOP_STATE_TAG, shopIdTagKey } from '../../../lambda/shared/shop-state.js';
+import { DEFAULT_APP_TAG_KEY, SHOP_STATE_TAG } from '../../../lambda/shared/contract.js';
+import { shopIdTagKey } from '../../../lambda/shared/shop-state.js';
 import { SecretTagsShopState } from '../../../lambda/webhooks/secret-tags.js';
 
 const secretsManager = mockClient(SecretsManagerClient);

@@ -1,3 +1,5 @@
+// TikTok Shop's Open API request signature, shared by the reader's client and onboarding's and
+// the refresher's Get Authorized Shops call.
 import { createHmac } from 'node:crypto';
 
 /**
