@@ -1,11 +1,12 @@
 // TikTok's Get Authorized Shops (the shops one token may act for, with their ids and ciphers):
 // its answer's shape for the reader's client, and one signed call for onboarding and the refresher.
 import * as z from 'zod/mini';
+import type { AppCredentials } from './credentials.js';
 import { TransientError, UnexpectedResponseError } from './errors.js';
 import { redact } from './redact.js';
 import { signRequest } from './signing.js';
 import { sendToTikTok } from './tiktok-http.js';
-import { type AppCredentials, describeIssue, parseJson, TikTokEnvelope } from './token.js';
+import { describeIssue, parseJson, TikTokEnvelope } from './token.js';
 
 export const AUTHORIZED_SHOPS_PATH = '/authorization/202309/shops';
 
