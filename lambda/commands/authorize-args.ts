@@ -23,13 +23,21 @@ import { UsageError } from '../shared/errors.js';
 import type { AppCredentials } from '../shared/token.js';
 import { checkAuthCode } from './auth-code.js';
 import { awsRequested, missingAppKeyProblem } from './aws-setup.js';
+import { invocation } from './cli-help.js';
 
-export const USAGE = `usage:
-  npm run authorize -- --shop <name> --auth-code-stdin [--token-file <path> | --secret-prefix <prefix>] [--replace-seller] [--kms-key-id <key>] [--app <app>]
-  TIKTOK_AUTH_CODE=<code> npm run authorize -- --shop <name> [...]
-  npm run authorize -- --shop <name> --auth-code <code> [...]   (the code then shows in npm's banner and your shell history)
-  npm run authorize -- --consent-link --shop <name> [--app <app>] [--region row|us] [--service-id <id>]
+/** The usage lines, naming the command as it was started (`npm run authorize --` or the binary). */
+export function usage(env: Env): string {
+  const command = invocation('authorize', env);
+  const shows = command.startsWith('npm ')
+    ? "npm's banner and your shell history"
+    : 'your shell history';
+  return `usage:
+  ${command} --shop <name> --auth-code-stdin [--token-file <path> | --secret-prefix <prefix>] [--replace-seller] [--kms-key-id <key>] [--app <app>]
+  TIKTOK_AUTH_CODE=<code> ${command} --shop <name> [...]
+  ${command} --shop <name> --auth-code <code> [...]   (the code then shows in ${shows})
+  ${command} --consent-link --shop <name> [--app <app>] [--region row|us] [--service-id <id>]
   another app than default: declare the apps with --apps or TIKTOK_APPS as in -c apps= (e.g. us:us)`;
+}
 
 /** Where the code comes from, when not from the flag or standard input. */
 const AUTH_CODE_ENV = 'TIKTOK_AUTH_CODE';

@@ -30,7 +30,8 @@
  * reads that secret only when AWS_REGION, AWS_DEFAULT_REGION, AWS_PROFILE or one of those
  * variables is set, and otherwise names the variables to set (aws-setup.ts). Writes to Secrets
  * Manager publish `Shop Connected` or `Shop Connection Refused` to EVENT_BUS_NAME (default
- * `default`). Exit codes: 0 done, 1 failed (nothing stored), 2 usage.
+ * `default`). Exit codes: 0 done, 1 failed (nothing stored), 2 usage (a wrong option or a missing
+ * setting, an AWS region included). Usage lines name the command as it was started (cli-help.ts).
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -39,8 +40,8 @@ import type { Env } from '../shared/env.js';
 import { describeError } from '../shared/errors.js';
 import { EventBridgePublisher, type RefresherEvent } from '../shared/event-publisher.js';
 import { type CodeInput, readAuthCode } from './auth-code.js';
-import { type Command, parseCommand, USAGE } from './authorize-args.js';
-import { withAwsHint } from './aws-setup.js';
+import { type Command, parseCommand, usage } from './authorize-args.js';
+import { missesRegion, withAwsHint } from './aws-setup.js';
 import { exchangeCode } from './code-exchange.js';
 import { printableConsentLink } from './consent-link.js';
 import { printable } from './terminal-text.js';
@@ -62,7 +63,7 @@ export async function main(
           : command.authCode;
     }
   } catch (error) {
-    console.error(`${printable(describeError(error).message, 2_000)}\n${USAGE}`);
+    console.error(`${printable(describeError(error).message, 2_000)}\n${usage(env)}`);
     return 2;
   }
   // Built only when used: a file-only run with app credentials in the environment needs no AWS.
@@ -95,8 +96,9 @@ export async function main(
     };
     return await exchangeCode(command, authCode, secretsManager, publish);
   } catch (error) {
-    console.error(`error: ${printable(withAwsHint(describeError(error).message), 2_000)}`);
-    return 1;
+    const message = describeError(error).message;
+    console.error(`error: ${printable(withAwsHint(message), 2_000)}`);
+    return missesRegion(message) ? 2 : 1;
   } finally {
     client?.destroy();
     eventBridge?.destroy();

@@ -26,8 +26,13 @@ export function missingAppKeyProblem(credentialsSecretId: string): string {
   return `TIKTOK_APP_KEY and TIKTOK_APP_SECRET are not set: set both to the app's key and secret from TikTok Partner Center (a --token-file run needs no AWS), or, to read them from the secret ${credentialsSecretId} in AWS Secrets Manager, set AWS_REGION (or AWS_PROFILE), and ${ENV.appCredentialsSecretId} where the secret has another name`;
 }
 
+/** Whether `message` is (or quotes) the SDK's "Region is missing": a missing setting, exit 2. */
+export function missesRegion(message: string): boolean {
+  return message.includes('Region is missing');
+}
+
 /** The SDK's "Region is missing", with what to set; any other message unchanged. */
 export function withAwsHint(message: string): string {
-  if (!message.includes('Region is missing')) return message;
+  if (!missesRegion(message)) return message;
   return `${message}: set AWS_REGION (or AWS_PROFILE of a profile with a region) to use AWS, or give --token-file with TIKTOK_APP_KEY and TIKTOK_APP_SECRET to work without it`;
 }

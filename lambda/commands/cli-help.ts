@@ -1,9 +1,18 @@
 // What `tiktok-shop-token-refresher help` and each command's `--help` print: the options, the
 // environment each command reads and its exit codes, as the command modules implement them.
 import { DEFAULTS } from '../shared/contract.js';
+import type { Env } from '../shared/env.js';
 
 /** The binary's name, as package.json's `bin` installs it. */
 export const BINARY = 'tiktok-shop-token-refresher';
+
+/**
+ * How `command` was started, as its usage lines say it: `npm run refresh --` when npm runs the
+ * script of that name (in a clone, or a project's own script), else `<binary> refresh`.
+ */
+export function invocation(command: string, env: Env): string {
+  return env.npm_lifecycle_event === command ? `npm run ${command} --` : `${BINARY} ${command}`;
+}
 
 export const COMMAND_LIST = `usage: ${BINARY} <command> [options]
 
@@ -38,7 +47,8 @@ environment:
 Schedule it with cron, e.g. hourly:
   17 * * * * cd /path/to/tokens && TIKTOK_APP_KEY=… TIKTOK_APP_SECRET=… npx ${BINARY} refresh --token-file shop.json
 
-Exit codes: 0 done (refreshed, or not due), 1 the refresh failed, 2 usage.`;
+Exit codes: 0 done (refreshed, or not due), 1 the refresh failed, 2 usage (a wrong option or a
+missing setting).`;
 
 export const AUTHORIZE_HELP = `usage:
   ${BINARY} authorize --shop <name> --auth-code-stdin [--token-file <path> | --secret-prefix <prefix>] [--replace-seller] [--kms-key-id <key>] [--app <app>]
@@ -77,4 +87,5 @@ other environment:
   TIKTOK_AUTH_BASE_URL, TIKTOK_APPS, EVENT_BUS_NAME (default default), CALLBACK_STATE_SECRET_ID,
   TOKEN_SECRET_TAG_KEY, TOKEN_SECRET_KMS_KEY_ID
 
-Exit codes: 0 done, 1 failed (nothing stored), 2 usage.`;
+Exit codes: 0 done, 1 failed (nothing stored), 2 usage (a wrong option or a missing setting, an
+AWS region included).`;

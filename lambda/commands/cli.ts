@@ -7,6 +7,7 @@ import { main as authorize } from './authorize.js';
 import { AUTHORIZE_HELP, COMMAND_LIST, REFRESH_HELP } from './cli-help.js';
 import { main as refresh } from './refresh.js';
 import { runAsScript } from './run.js';
+import { printable } from './terminal-text.js';
 
 interface CommandEntry {
   readonly help: string;
@@ -44,7 +45,7 @@ export async function main(argv: readonly string[], env: Env, stdin?: CodeInput)
     }
     const command = Object.hasOwn(COMMANDS, topic) ? COMMANDS[topic] : undefined;
     if (command === undefined) {
-      console.error(`unknown command ${JSON.stringify(topic.slice(0, 40))}\n${COMMAND_LIST}`);
+      console.error(`unknown command "${printable(topic, 40)}"\n${COMMAND_LIST}`);
       return 2;
     }
     console.log(command.help);
@@ -52,7 +53,7 @@ export async function main(argv: readonly string[], env: Env, stdin?: CodeInput)
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (command === undefined) {
-    console.error(`unknown command ${JSON.stringify(name.slice(0, 40))}\n${COMMAND_LIST}`);
+    console.error(`unknown command "${printable(name, 40)}"\n${COMMAND_LIST}`);
     return 2;
   }
   if (asksForHelp(rest)) {

@@ -19,7 +19,7 @@ import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import type { AppCredentials } from '../shared/token.js';
 import type { AuthorizeCommand } from './authorize-args.js';
 import { describeConnected, describeNotConnected } from './authorize-output.js';
-import { withAwsHint } from './aws-setup.js';
+import { missesRegion, withAwsHint } from './aws-setup.js';
 import { printable } from './terminal-text.js';
 import { TokenFileDestination } from './token-file.js';
 
@@ -94,8 +94,11 @@ export async function exchangeCode(
       console.log(describeConnected(error.connected, command.toFile));
       await publish(shopConnectedEvent(error.connected, 'authorize-command'));
     }
-    console.error(withAwsHint(describeNotConnected(shop, error)));
-    if (command.toFile) return 1;
+    const said = describeNotConnected(shop, error);
+    console.error(withAwsHint(said));
+    // No region is a missing setting, as a missing option is: the usage exit code.
+    const failed = missesRegion(said) ? 2 : 1;
+    if (command.toFile) return failed;
     if (error instanceof ShopConnectionRefusedError) {
       await publish(shopConnectionRefusedEvent(command.destination, error, 'authorize-command'));
     } else if (error instanceof TokenNotCurrentError) {
@@ -103,7 +106,7 @@ export async function exchangeCode(
         answerKeptEvent(command.destination, shop, command.app.name, error, 'authorize-command'),
       );
     }
-    return 1;
+    return failed;
   } finally {
     await file?.release();
   }

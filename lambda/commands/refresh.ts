@@ -20,29 +20,34 @@ import { wholeNumberProblem } from '../shared/env.js';
 import type { Logger } from '../shared/observability.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import { systemClock } from '../shared/timing.js';
+import { invocation } from './cli-help.js';
 import { FileTokenStore } from './file-store.js';
 import { printable } from './terminal-text.js';
 
-const USAGE = 'usage: npm run refresh -- --token-file <path> [--force] [--dry-run]';
-
-/** Warnings and errors to stderr, one line each; the summary goes to stdout. */
+/**
+ * Warnings and errors to stderr, one printable line each (TikTok's message is in `extra`); the
+ * summary goes to stdout.
+ */
 const stderrLogger: Logger = {
   info: () => {},
-  warn: (message, extra) => console.error(`warning: ${message} ${JSON.stringify(extra)}`),
-  error: (message, extra) => console.error(`error: ${message} ${JSON.stringify(extra)}`),
+  warn: (message, extra) =>
+    console.error(`warning: ${printable(`${message} ${JSON.stringify(extra)}`, 2_000)}`),
+  error: (message, extra) =>
+    console.error(`error: ${printable(`${message} ${JSON.stringify(extra)}`, 2_000)}`),
 };
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const usage = `usage: ${invocation('refresh', env)} --token-file <path> [--force] [--dry-run]`;
   let args: ReturnType<typeof parse>;
   try {
     args = parse(argv);
   } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
+    console.error(`${printable((error as Error).message, 500)}\n${usage}`);
     return 2;
   }
   const path = args.values['token-file'];
   if (path === undefined) {
-    console.error(`--token-file is required\n${USAGE}`);
+    console.error(`--token-file is required\n${usage}`);
     return 2;
   }
   const appKey = env.TIKTOK_APP_KEY?.trim() ?? '';
@@ -53,14 +58,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   ];
   if (missing.length > 0) {
     console.error(
-      `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing or empty: set both to the app's key and secret from TikTok Partner Center\n${USAGE}`,
+      `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing or empty: set both to the app's key and secret from TikTok Partner Center\n${usage}`,
     );
     return 2;
   }
   const baseUrl = env[ENV.tiktokAuthBaseUrl] || DEFAULTS.tiktokAuthBaseUrl;
   const urlProblem = checkBaseUrl(baseUrl);
   if (urlProblem !== undefined) {
-    console.error(`${ENV.tiktokAuthBaseUrl} ${urlProblem}\n${USAGE}`);
+    console.error(`${ENV.tiktokAuthBaseUrl} ${printable(urlProblem, 500)}\n${usage}`);
     return 2;
   }
   const recheckMs = env[ENV.refusalRecheckMs]?.trim() || String(DEFAULTS.refusalRecheckMs);
@@ -71,7 +76,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     MAX_REFUSAL_RECHECK_MS,
   );
   if (recheckProblem !== undefined) {
-    console.error(`${recheckProblem}\n${USAGE}`);
+    console.error(`${printable(recheckProblem, 500)}\n${usage}`);
     return 2;
   }
 

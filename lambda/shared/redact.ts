@@ -9,9 +9,11 @@
  *   also twice, `+` for a space), JSON-escaped (`\\uXXXX`, `\\/`…), HTML entities, any mix of
  *   those, base64 or base64url (at any alignment inside a longer encoded text) and hex;
  * - then any PART_LENGTH characters of the secret, or of one of its encodings (URL-encoded, also
- *   twice, JSON-escaped, hex, base64 and base64url at each alignment, and base64 of those), found
+ *   twice, JSON-escaped, hex, base64 and base64url at each alignment, and base64 of those, and
+ *   each character escaped on its own as `%XX`, `\\uXXXX` or `&#NN;`), found
  *   anywhere regardless of case: 80 % of a token, the token upper-cased, base64 of base64, a
- *   prefix of the app secret. Each such run is masked whole.
+ *   prefix of the app secret; also once each character's escape is decoded (`%XX`, `\\uXXXX`,
+ *   `&#NN;`… one per character, in any mix). Each such run is masked whole.
  * What is left is cut to MAX_QUOTED characters: nothing legitimate in a message is longer.
  */
 export function redact(text: string, secrets: readonly string[]): string {
@@ -54,6 +56,7 @@ function maskParts(text: string, secrets: readonly string[]): string {
   if (pieces.size === 0) return text;
   const lower = text.toLowerCase();
   const masked = new Array<boolean>(text.length).fill(false);
+  maskDecodedParts(text, secrets, masked);
   for (let i = 0; i + PART_LENGTH <= lower.length; i++) {
     if (!pieces.has(lower.slice(i, i + PART_LENGTH))) continue;
     // A base64 run's edge groups mix the secret's first and last bytes with their neighbours'.
@@ -73,6 +76,83 @@ function maskParts(text: string, secrets: readonly string[]): string {
 }
 
 /**
+ * Marks in `masked` every run of `text` that, with each character's escape decoded (`%XX`, also
+ * `%25XX`; `\\uXXXX`; `&#NN;`, `&#xHH;`; JSON's `\\/`… and HTML's `&amp;`…, in any mix and case),
+ * holds PART_LENGTH characters of a secret: 80 % of a token written one escape per character.
+ * A `%XX` decodes to one byte; a secret's UTF-8 bytes read one character each are looked for too.
+ */
+function maskDecodedParts(text: string, secrets: readonly string[], masked: boolean[]): void {
+  const pieces = new Set<string>();
+  for (const secret of secrets) {
+    for (const form of [secret, Buffer.from(secret, 'utf8').toString('latin1')]) {
+      const lower = form.toLowerCase();
+      for (let i = 0; i + PART_LENGTH <= lower.length; i++) {
+        pieces.add(lower.slice(i, i + PART_LENGTH));
+      }
+    }
+  }
+  let decoded = '';
+  // Where each character of `decoded` came from in `text`: [start, end).
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (let at = 0; at < text.length; ) {
+    ESCAPE.lastIndex = at;
+    const found = ESCAPE.exec(text);
+    const end = found === null ? at + 1 : ESCAPE.lastIndex;
+    const chars = found === null ? text.charAt(at) : decodeEscape(found);
+    for (let k = 0; k < chars.length; k++) {
+      starts.push(at);
+      ends.push(end);
+    }
+    decoded += chars;
+    at = end;
+  }
+  // Nothing decoded: the plain scan sees the same text.
+  if (decoded === text) return;
+  const lower = decoded.toLowerCase();
+  for (let i = 0; i + PART_LENGTH <= lower.length; i++) {
+    if (!pieces.has(lower.slice(i, i + PART_LENGTH))) continue;
+    masked.fill(true, starts[i], ends[i + PART_LENGTH - 1]);
+  }
+}
+
+/** One escaped character at the sticky position: percent, JSON, numeric or named HTML entity. */
+const ESCAPE =
+  /%(?:25)?([0-9a-f]{2})|\\u([0-9a-f]{4})|&#([0-9]{1,7});|&#x([0-9a-f]{1,6});|\\(["\\/bfnrt])|&(amp|lt|gt|quot|apos);/iy;
+
+const JSON_UNESCAPES: Readonly<Record<string, string>> = {
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+};
+const NAMED_ENTITIES: Readonly<Record<string, string>> = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+};
+
+/** The text an ESCAPE match stands for; a code point out of range stands for itself. */
+function decodeEscape(match: RegExpExecArray): string {
+  const [whole, byte, unit, decimal, hexadecimal, json, named] = match;
+  if (byte !== undefined) return String.fromCharCode(Number.parseInt(byte, 16));
+  if (unit !== undefined) return String.fromCharCode(Number.parseInt(unit, 16));
+  const codePoint =
+    decimal !== undefined
+      ? Number.parseInt(decimal, 10)
+      : hexadecimal !== undefined
+        ? Number.parseInt(hexadecimal, 16)
+        : undefined;
+  if (codePoint !== undefined)
+    return codePoint <= 0x10ffff ? String.fromCodePoint(codePoint) : whole;
+  if (json !== undefined) return JSON_UNESCAPES[json.toLowerCase()] ?? json;
+  return NAMED_ENTITIES[(named ?? '').toLowerCase()] ?? whole;
+}
+
+/**
  * The secret and the texts an echo of it may be made of: a run of one of them stands for a run
  * of the secret. For base64, the characters at the edges of each alignment depend on what comes
  * before and after, so only the characters made of the secret's bytes alone are kept.
@@ -84,9 +164,32 @@ function partForms(secret: string): string[] {
     encodeURIComponent(encodeURIComponent(secret)),
     JSON.stringify(secret).slice(1, -1),
     Buffer.from(secret, 'utf8').toString('hex'),
+    ...escapedEach(secret),
   ];
   const encoded = base64Cores(secret);
   return [...once, ...encoded, ...encoded.flatMap(base64Cores)];
+}
+
+/**
+ * `text` with every character escaped on its own: each UTF-8 byte as `%XX` (also `%25XX`), each
+ * UTF-16 unit as `\\uXXXX`, each character as `&#NN;` and `&#xHH;`. A run of the escapes is an
+ * encoding's run like any other; decoding (maskDecodedParts) catches the mixes and zero-padding.
+ */
+function escapedEach(text: string): string[] {
+  const percent = [...Buffer.from(text, 'utf8')]
+    .map((byte) => `%${byte.toString(16).padStart(2, '0')}`)
+    .join('');
+  const chars = [...text].map((char) => char.codePointAt(0) ?? 0);
+  return [
+    percent,
+    percent.replace(/%/g, '%25'),
+    Array.from(
+      { length: text.length },
+      (_, i) => `\\u${text.charCodeAt(i).toString(16).padStart(4, '0')}`,
+    ).join(''),
+    chars.map((code) => `&#${code};`).join(''),
+    chars.map((code) => `&#x${code.toString(16)};`).join(''),
+  ];
 }
 
 /** Base64 and base64url of `text` at each of the three byte alignments, the edges left out. */

@@ -7,6 +7,16 @@ const b64 = (text: string) => Buffer.from(text).toString('base64');
 const b64url = (text: string) => Buffer.from(text).toString('base64url');
 const hex = (text: string) => Buffer.from(text).toString('hex');
 
+/** Every character of `text` escaped on its own, as percent-encoding, JSON and HTML can. */
+const percentEach = (text: string) =>
+  [...Buffer.from(text)].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('');
+const jsonEach = (text: string) =>
+  [...text].map((char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+const decimalEntityEach = (text: string) =>
+  [...text].map((char) => `&#${char.codePointAt(0)};`).join('');
+const hexEntityEach = (text: string) =>
+  [...text].map((char) => `&#x${(char.codePointAt(0) ?? 0).toString(16)};`).join('');
+
 /** 80 % of `text`, from its start. */
 const most = (text: string) => text.slice(0, Math.ceil(text.length * 0.8));
 
@@ -35,6 +45,12 @@ export function echoForms(secret: string): [name: string, echo: string][] {
     ['hex', hex(secret)],
     ['hex, upper-cased', hex(secret).toUpperCase()],
     ['hex of 80 %', hex(most(secret))],
+    ['80 %, each character URL-encoded', percentEach(most(secret))],
+    ['80 %, each character URL-encoded, upper-cased', percentEach(most(secret)).toUpperCase()],
+    ['80 %, each character URL-encoded twice', percentEach(most(secret)).replace(/%/g, '%25')],
+    ['80 %, each character JSON-escaped', jsonEach(most(secret))],
+    ['80 %, each character an HTML decimal entity', decimalEntityEach(most(secret))],
+    ['80 %, each character an HTML hex entity', hexEntityEach(most(secret)).toUpperCase()],
   ];
 }
 

@@ -44,7 +44,8 @@ const STATE_KEY_ID = 'tiktok-shop/callback-state-key';
 const TAG_KEY = 'tiktok-shop-token';
 const BUS = 'authorize-bus';
 const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-const USAGE_LINE = /\nusage:\n {2}npm run authorize -- --shop <name> --auth-code-stdin/;
+const USAGE_LINE =
+  /\nusage:\n {2}tiktok-shop-token-refresher authorize --shop <name> --auth-code-stdin/;
 const WRITES = ['CreateSecret', 'PutSecretValue', 'UpdateSecretVersionStage', 'TagResource'];
 
 /** Standard input holding `text`, as a pipe gives it. */
@@ -269,6 +270,17 @@ describe('Function: main (npm run authorize)', () => {
       expect(stdout).toEqual([]);
       expect(tiktok.calls).toEqual([]);
       expect(secretsManager.calls).toEqual([]);
+    });
+
+    it('names the npm script in the usage when npm runs it as `authorize`', async () => {
+      const code = await main([], { ...env, npm_lifecycle_event: 'authorize' }, piped(''));
+
+      expect(code).toBe(2);
+      expect(stderr[0]).toMatch(
+        /\nusage:\n {2}npm run authorize -- --shop <name> --auth-code-stdin/,
+      );
+      expect(stderr[0]).toContain("shows in npm's banner and your shell history");
+      expect(stderr[0]).not.toContain('tiktok-shop-token-refresher');
     });
 
     it('exits 2 when only one of TIKTOK_APP_KEY and TIKTOK_APP_SECRET is set', async () => {

@@ -29,7 +29,8 @@ const run = promisify(execFile);
 const APP_KEY = '6cli1app2key3';
 const APP_SECRET = 'APPSECRET_cli_5e4d3c2b1a09f8e7d6c5b4a3';
 const HOUR = 3600;
-const USAGE = 'usage: npm run refresh -- --token-file <path> [--force] [--dry-run]';
+const USAGE =
+  'usage: tiktok-shop-token-refresher refresh --token-file <path> [--force] [--dry-run]';
 /** Root ignores file permissions: a read-only folder is tested as an unprivileged user then. */
 const AS_ROOT = process.getuid?.() === 0;
 const NOBODY = 65534;
@@ -149,6 +150,15 @@ describe('Function: main (npm run refresh)', () => {
       expect(stderr).toEqual([`--token-file is required\n${USAGE}`]);
       expect(stdout).toEqual([]);
       expect(tiktok.calls).toEqual([]);
+    });
+
+    it('names the npm script in the usage when npm runs it as `refresh`', async () => {
+      const code = await main([], { ...env, npm_lifecycle_event: 'refresh' });
+
+      expect(code).toBe(2);
+      expect(stderr).toEqual([
+        '--token-file is required\nusage: npm run refresh -- --token-file <path> [--force] [--dry-run]',
+      ]);
     });
 
     it.each([
@@ -404,6 +414,25 @@ describe('Function: main (npm run refresh)', () => {
     expect(await readFile(file, 'utf8')).toBe(raw);
     expect(await readdir(dir)).toEqual(['shop-a.json']);
     expectNoSecretPrinted();
+  });
+
+  it('prints TikTok’s message on stderr without terminal controls or bidirectional overrides', async () => {
+    // Prepare: a refusal whose message reorders the line and clears the screen
+    await tokenFile(HOUR);
+    tiktok.failNext(1, {
+      code: 36004005,
+      message: 'no auth \u202eDETCENNOC\u202c \u009b2J\u009b1;1H\u001b[31m done',
+    });
+
+    // Act
+    const code = await main(['--token-file', file, '--force'], env);
+
+    // Assess
+    expect(code).toBe(1);
+    expect(stderr.length).toBeGreaterThan(0);
+    for (const raw of ['\u202e', '\u202c', '\u009b', '\u001b'])
+      expect(printed()).not.toContain(raw);
+    expect(stderr.join('\n')).toContain('\\u{202e}DETCENNOC\\u{202c} \\u{9b}2J');
   });
 
   it('exits 1 when the token file does not exist', async () => {

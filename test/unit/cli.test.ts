@@ -80,9 +80,22 @@ describe('Function: main (the tiktok-shop-token-refresher binary)', () => {
       expect(REFRESH_HELP).toMatch(/^ +17 \* \* \* \* .* refresh --token-file shop\.json$/m);
     });
 
+    it('names the binary in the usage after a command’s usage error', async () => {
+      // Act
+      const code = await main(['refresh'], {});
+
+      // Assess
+      expect(code).toBe(2);
+      expect(stderr.join('\n')).toMatch(
+        /\nusage: tiktok-shop-token-refresher refresh --token-file <path>/,
+      );
+      expect(stderr.join('\n')).not.toContain('npm run');
+    });
+
     it.each([
       [['refund'], 'unknown command "refund"'],
       [['help', 'refund'], 'unknown command "refund"'],
+      [['re\u202efund\u009b2J'], 'unknown command "re\\u{202e}fund\\u{9b}2J"'],
     ])('refuses %j with exit code 2, listing the commands', async (argv, message) => {
       // Act
       const code = await main(argv, {});
@@ -145,12 +158,13 @@ describe('Function: main (the tiktok-shop-token-refresher binary)', () => {
       },
     );
 
-    it('says to set AWS_REGION when a run that stores to Secrets Manager finds no region', async () => {
+    it('says to set AWS_REGION, exiting 2 as for a missing setting, when a run that stores to Secrets Manager finds no region', async () => {
       // Act
       const code = await main(fileRun, {});
 
       // Assess
-      expect(code).toBe(1);
+      expect(code).toBe(2);
+      expect(COMMAND_LIST).toContain('2 usage (a wrong option or a missing setting)');
       expect(stderr.join('\n')).toMatch(
         /Region is missing.*: set AWS_REGION \(or AWS_PROFILE of a profile with a region\) to use AWS, or give --token-file with TIKTOK_APP_KEY and TIKTOK_APP_SECRET to work without it/,
       );

@@ -69,6 +69,12 @@ describe('Function: redact', () => {
       },
     );
 
+    it('masks a run of 8 characters written in a mix of per-character escapes', () => {
+      const mixed = `%54&#84;\\u0053_RT_0%66&#x33;c9a`;
+
+      expect(redact(`token ${mixed} refused`, [TOKEN])).toBe('token [redacted] refused');
+    });
+
     it('keeps pieces of a secret shorter than 8 characters, and the words around them', () => {
       expect(redact('code TTS_RT_ is not 0f3c9a6', [TOKEN])).toBe('code TTS_RT_ is not 0f3c9a6');
     });
