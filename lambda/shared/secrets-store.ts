@@ -119,35 +119,12 @@ export class SecretsManagerTokenStore implements TokenStore {
   }
 
   async replace(shopId: string, raw: string, basedOnVersionId: string): Promise<WriteOutcome> {
-    const versionId = versionIdFor(shopId, raw);
-    await this.#write('PutSecretValue', shopId, (send) =>
-      this.#client.send(
-        new PutSecretValueCommand({
-          SecretId: shopId,
-          SecretString: raw,
-          ClientRequestToken: versionId,
-          VersionStages: [PENDING],
-        }),
-        send,
-      ),
-    );
+    const versionId = await this.#put(shopId, raw, PENDING);
     return this.promote(shopId, versionId, basedOnVersionId);
   }
 
   async keep(shopId: string, raw: string): Promise<string> {
-    const versionId = versionIdFor(shopId, raw);
-    await this.#write('PutSecretValue', shopId, (send) =>
-      this.#client.send(
-        new PutSecretValueCommand({
-          SecretId: shopId,
-          SecretString: raw,
-          ClientRequestToken: versionId,
-          VersionStages: [KEPT_LABEL],
-        }),
-        send,
-      ),
-    );
-    return versionId;
+    return this.#put(shopId, raw, KEPT_LABEL);
   }
 
   async promote(
@@ -270,6 +247,23 @@ export class SecretsManagerTokenStore implements TokenStore {
         send,
       ),
     );
+  }
+
+  /** `raw` as a version under `label` only; its id is fixed by the value, so a retry is a no-op. */
+  async #put(shopId: string, raw: string, label: string): Promise<string> {
+    const versionId = versionIdFor(shopId, raw);
+    await this.#write('PutSecretValue', shopId, (send) =>
+      this.#client.send(
+        new PutSecretValueCommand({
+          SecretId: shopId,
+          SecretString: raw,
+          ClientRequestToken: versionId,
+          VersionStages: [label],
+        }),
+        send,
+      ),
+    );
+    return versionId;
   }
 
   #write<T>(
