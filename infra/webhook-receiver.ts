@@ -8,14 +8,17 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
   APPS_ENV,
+  CALLBACK_ENV,
   DEFAULT_APP,
   ENV,
   METRIC,
   METRICS_NAMESPACE,
   SHOP_STATE_TAG,
+  tokenSecretsPrefix,
   WEBHOOK_METRIC,
 } from '../lambda/shared/contract.js';
 import { createAppFunction } from './lambda-function.js';
+import { adoptedSecretId } from './refresher-apps.js';
 import type { ITikTokShopTokenRefresher } from './refresher-interface.js';
 import {
   arnForPolicies,
@@ -91,6 +94,13 @@ export class TikTokShopWebhookReceiver extends Construct {
     const otherApps = Object.entries(refresher.appCredentialsSecretIds).filter(
       ([app]) => app !== DEFAULT_APP,
     );
+    // The receiver acts on the refresher's token secrets only: those under its token prefix
+    // (created, onboarded, discovered) and the adopted ones, wherever they are named.
+    const tokensPrefix = refresher.tokenSecretName('');
+    const secretNamePrefix = tokensPrefix.slice(0, -tokenSecretsPrefix('').length);
+    const adopted = refresher.tokenSecrets
+      .filter((secret) => secret.node.scope !== refresher)
+      .map(adoptedSecretId);
     const { fn, role } = createAppFunction(this, {
       bundle: 'webhooks',
       runtime: refresher.runtime,
@@ -102,7 +112,9 @@ export class TikTokShopWebhookReceiver extends Construct {
       description: 'Receives TikTok Shop authorization notifications (webhooks)',
       // Start-up is CPU-bound and CPU grows with memory: a cold start must answer within 3 s.
       memorySize: 512,
-      // TikTok stops waiting after 3 s and delivers again: no use working past that.
+      // TikTok stops waiting after 3 s and delivers again: no use working past that. The
+      // handler ends its AWS calls 2 s into an invocation (ANSWER_BUDGET_MS in
+      // lambda/webhooks/handler.ts), so this only stops a function that ignores its deadline.
       timeout: Duration.seconds(3),
       reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 10,
       environment: {
@@ -111,6 +123,8 @@ export class TikTokShopWebhookReceiver extends Construct {
           [APPS_ENV.appCredentialsSecretIds]: JSON.stringify(Object.fromEntries(otherApps)),
         }),
         [ENV.eventBusName]: refresher.eventBus.eventBusName,
+        [CALLBACK_ENV.tokenSecretPrefix]: secretNamePrefix,
+        ...(adopted.length > 0 && { [ENV.tokenSecretIds]: adopted.join(',') }),
         // The refresher's service: its Authorization Expiring alarm counts the receiver's too.
         POWERTOOLS_SERVICE_NAME: refresher.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,

@@ -2,8 +2,11 @@
  * The receiver's app credentials: each app's read once and kept for warm invocations, read again
  * when a signature fails on credentials read a while ago (the app secret may have been rotated).
  */
-import type { AppCredentials } from '../shared/credentials.js';
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { AwsCalls } from '../shared/aws-call.js';
+import { MalformedSecretError, SecretStoreError } from '../shared/errors.js';
 import type { Clock } from '../shared/timing.js';
+import { AppCredentials, parseJson } from '../shared/token.js';
 import type { AppCredentialsPort } from './receive.js';
 import type { SignatureCheck } from './signature.js';
 
@@ -65,4 +68,32 @@ export class CachedAppCredentials implements AppCredentialsPort {
     this.#entries.set(app, entry);
     return entry;
   }
+}
+
+/**
+ * An app's `{"app_key","app_secret"}` (AWSCURRENT), read through the receiver's `calls`: their
+ * attempts fit TikTok's wait, where the token store's are sized for the refresher's runs.
+ */
+export async function readAppCredentials(
+  client: SecretsManagerClient,
+  calls: AwsCalls,
+  secretId: string,
+): Promise<AppCredentials> {
+  const answer = await calls.run(
+    'GetSecretValue',
+    (send) => client.send(new GetSecretValueCommand({ SecretId: secretId }), send),
+    `secret ${secretId}`,
+  );
+  if (answer.SecretString === undefined) {
+    throw new SecretStoreError(
+      `app credentials: secret ${secretId} holds no value yet; put the app's {"app_key","app_secret"} in it`,
+    );
+  }
+  const parsed = parseJson(answer.SecretString, AppCredentials);
+  if (!parsed.ok) {
+    throw new MalformedSecretError(
+      `app credentials: secret ${secretId} does not hold {"app_key","app_secret"} (${parsed.problems.join('; ')}); put the app's key and secret in it`,
+    );
+  }
+  return parsed.value;
 }

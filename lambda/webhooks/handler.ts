@@ -7,57 +7,85 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { readAppsEnv } from '../shared/apps.js';
+import { AwsCalls } from '../shared/aws-call.js';
 import { AWS_REQUEST_HANDLER } from '../shared/budget.js';
-import { DEFAULTS, ENV, METRICS_NAMESPACE, WEBHOOK_METRIC } from '../shared/contract.js';
+import {
+  CALLBACK_ENV,
+  DEFAULT_SECRET_NAME_PREFIX,
+  DEFAULTS,
+  ENV,
+  METRICS_NAMESPACE,
+  tokenSecretsPrefix,
+  WEBHOOK_METRIC,
+} from '../shared/contract.js';
 import { ConfigurationError } from '../shared/errors.js';
 import { EventBridgePublisher } from '../shared/event-publisher.js';
-import { SecretsManagerTokenStore } from '../shared/secrets-store.js';
 import { systemClock } from '../shared/timing.js';
-import { CachedAppCredentials } from './app-credentials.js';
+import { CachedAppCredentials, readAppCredentials } from './app-credentials.js';
 import {
   MAX_BODY_BYTES,
   type ReceiverPorts,
   receiveNotification,
   type WebhookResponse,
 } from './receive.js';
-import { SecretTagsShopState } from './secret-tags.js';
+import { SecretTagsShopState, type TokenSecretScope } from './secret-tags.js';
 
 // Built once per execution environment: warm deliveries reuse clients and cached credentials.
 const logger = new Logger();
 const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
 });
-// TikTok waits 3 s for an answer: at most two attempts per AWS call, each bounded; a failure is
-// answered 500 and TikTok delivers again minutes later.
+/**
+ * TikTok waits 3 s for a 200. The work of an invocation ends ANSWER_BUDGET_MS after it starts
+ * (a cold start's initialization and the function URL come out of the rest): a delivery needs
+ * four AWS calls (ListSecrets, ListSecretVersionIds for a type 6, PutEvents, TagResource), the
+ * credentials read a fifth on a cold start, each some tens of ms in the region. Every attempt is
+ * bounded by AWS_ATTEMPT_MS and none starts that could not end by then: a slow call is retried
+ * while one fits, else the delivery is answered 500 in time and TikTok delivers it again.
+ */
+export const ANSWER_BUDGET_MS = 2_000;
+export const AWS_ATTEMPT_MS = 800;
+/** Kept from the function's own end for the answer, logs and metrics, whatever its timeout. */
+const FINISH_MS = 300;
+/** Short back-offs: the budget holds two or three attempts, not the refresher's patience. */
+const RETRY = { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 200 } as const;
+
+// One attempt per SDK send for Secrets Manager: AwsCalls retries within the budget. PutEvents
+// keeps the SDK's one retry inside its bound.
 const secretsManager = new SecretsManagerClient({
-  maxAttempts: 2,
+  maxAttempts: 1,
   requestHandler: AWS_REQUEST_HANDLER,
 });
 const eventBridge = new EventBridgeClient({ maxAttempts: 2, requestHandler: AWS_REQUEST_HANDLER });
 let receiver: ReceiverPorts | undefined;
-/** The current invocation's end, less a second to answer: the credentials read stops by then. */
+/** Epoch ms by which the current invocation's AWS calls are over. */
 let deadline = Number.POSITIVE_INFINITY;
 
 function build(): ReceiverPorts {
   const { apps, problems } = readAppsEnv(process.env);
   if (problems.length > 0) throw new ConfigurationError(problems.join('; '));
-  // Reads the credentials as the refresher does (the store's read, retried and checked).
-  const store = new SecretsManagerTokenStore({
-    client: secretsManager,
-    writesPerSecond: DEFAULTS.secretWritesPerSecond,
+  const calls = new AwsCalls('Secrets Manager', {
     deadline: () => deadline,
+    attemptMs: AWS_ATTEMPT_MS,
+    retry: RETRY,
   });
+  const busName = process.env[ENV.eventBusName]?.trim() || DEFAULTS.eventBusName;
   return {
     credentials: new CachedAppCredentials(
       apps.credentialsSecretIds,
-      (secretId) => store.readAppCredentials(secretId),
+      (secretId) => readAppCredentials(secretsManager, calls, secretId),
       systemClock,
     ),
-    shops: new SecretTagsShopState({ client: secretsManager }),
-    events: new EventBridgePublisher({
-      client: eventBridge,
-      busName: process.env[ENV.eventBusName]?.trim() || DEFAULTS.eventBusName,
-    }),
+    shops: new SecretTagsShopState({ client: secretsManager, calls, scope: tokenScope() }),
+    events: {
+      // Bounded by what is left of the budget too: PutEvents is the one call not made by AwsCalls.
+      publish: (events) =>
+        new EventBridgePublisher({
+          client: eventBridge,
+          busName,
+          timeoutMs: Math.max(1, Math.min(AWS_ATTEMPT_MS, deadline - Date.now())),
+        }).publish(events),
+    },
     clock: systemClock,
     logger,
     metrics: {
@@ -66,13 +94,24 @@ function build(): ReceiverPorts {
   };
 }
 
+/** The refresher's token secrets, as infra/webhook-receiver.ts names them. */
+function tokenScope(): TokenSecretScope {
+  const prefix = process.env[CALLBACK_ENV.tokenSecretPrefix]?.trim() || DEFAULT_SECRET_NAME_PREFIX;
+  const ids = (process.env[ENV.tokenSecretIds] ?? '').split(',').map((id) => id.trim());
+  return { namePrefix: tokenSecretsPrefix(prefix), ids: new Set(ids.filter((id) => id !== '')) };
+}
+
 /** POST from TikTok Shop to `/` (the default app) or `/<app>`. */
 export const handler = async (
   event: LambdaFunctionURLEvent,
   context: Context,
 ): Promise<LambdaFunctionURLResult> => {
   logger.addContext(context);
-  deadline = Date.now() + context.getRemainingTimeInMillis() - 1_000;
+  const started = Date.now();
+  deadline = Math.min(
+    started + ANSWER_BUDGET_MS,
+    started + context.getRemainingTimeInMillis() - FINISH_MS,
+  );
   try {
     if (event.requestContext.http.method !== 'POST') {
       return result({ status: 405, body: JSON.stringify({ error: 'POST only' }) });

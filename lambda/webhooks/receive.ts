@@ -20,6 +20,12 @@ export const MAX_AGE_SECONDS = 24 * 3600;
 /** Clocks differ a little; a notification from further ahead is no TikTok's. */
 export const MAX_FUTURE_SECONDS = 5 * 60;
 
+/**
+ * A token stored this long after a deauthorization may still come from a refresh TikTok answered
+ * just before it (one TikTok attempt, then storing): such a token does not make it stale.
+ */
+export const IN_FLIGHT_MS = 60_000;
+
 export type WebhookOutcome = keyof typeof WEBHOOK_METRIC;
 
 export interface WebhookRequest {
@@ -53,7 +59,10 @@ export interface AuthorizationExpiry {
 export interface ShopStatePort {
   /** This app's shops whose token may act for TikTok shop id `tiktokShopId`. */
   findShops(app: string, tiktokShopId: string): Promise<readonly ShopState[]>;
-  /** When the shop's current token was stored, epoch ms; undefined when it holds none. */
+  /**
+   * When the shop's current token was stored (by a refresh or a reconnect), epoch ms; undefined
+   * when it holds none.
+   */
   connectedAt(shop: Shop): Promise<number | undefined>;
   markDeauthorized(shop: Shop, mark: DeauthorizedMark): Promise<void>;
   recordAuthorizationExpiry(shop: Shop, expiry: AuthorizationExpiry): Promise<void>;
@@ -194,14 +203,24 @@ async function applyToShop(
   ports: ReceiverPorts,
 ): Promise<ShopOutcome> {
   const { shop } = state;
-  const seen =
-    notification.kind === 'deauthorized'
-      ? state.deauthorized !== undefined && state.deauthorized.at >= notification.timestamp
-      : state.authorizationExpiry?.notificationId === notification.notificationId;
-  if (seen) return 'duplicate';
-  // About an authorization the shop has replaced since: a reconnect made it moot.
-  const connectedAt = await ports.shops.connectedAt(shop);
-  if (connectedAt !== undefined && notification.timestamp * 1000 < connectedAt) return 'stale';
+  if (notification.kind === 'deauthorized') {
+    if (state.deauthorized !== undefined && state.deauthorized.at >= notification.timestamp) {
+      return 'duplicate';
+    }
+    // A token stored after the deauthorization was issued by TikTok after it: a reconnect, or a
+    // refresh, which TikTok refuses (36004005) once the seller has revoked the app. Either way
+    // the authorization the notification ended is not the one the shop holds.
+    const storedAt = await ports.shops.connectedAt(shop);
+    if (storedAt !== undefined && storedAt - IN_FLIGHT_MS > notification.timestamp * 1000) {
+      return 'stale';
+    }
+  } else {
+    // The expiry is the authorization's, which a refresh does not renew: no stale check. Only an
+    // expiry earlier than the one recorded (an older authorization's) is no news.
+    const recorded = state.authorizationExpiry;
+    if (recorded?.notificationId === notification.notificationId) return 'duplicate';
+    if (recorded !== undefined && recorded.expiresAt > notification.expiresAt) return 'stale';
+  }
 
   const appField = app === DEFAULT_APP ? {} : { app };
   const about = {

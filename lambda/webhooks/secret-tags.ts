@@ -9,6 +9,7 @@ import {
   TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { appTagOf } from '../shared/apps.js';
+import { AwsCalls, type SendOptions } from '../shared/aws-call.js';
 import { DEFAULT_APP, SHOP_STATE_TAG } from '../shared/contract.js';
 import type { Shop } from '../shared/shop.js';
 import {
@@ -21,11 +22,32 @@ import type { AuthorizationExpiry, ShopState, ShopStatePort } from './receive.js
 
 type Tags = readonly { readonly Key?: string; readonly Value?: string }[] | undefined;
 
+/**
+ * Which secrets are the deployment's token secrets: those named under its token prefix, and
+ * the adopted ones it names. Another deployment's secret in the account may carry the same
+ * shop id tag; the receiver may not touch it, and must not try.
+ */
+export interface TokenSecretScope {
+  /** `<secretNamePrefix>tokens/`. */
+  readonly namePrefix: string;
+  /** Adopted token secrets, by name or ARN, wherever they are named. */
+  readonly ids: ReadonlySet<string>;
+}
+
 export class SecretTagsShopState implements ShopStatePort {
   readonly #client: SecretsManagerClient;
+  readonly #calls: AwsCalls;
+  readonly #scope: TokenSecretScope;
 
-  constructor(options: { client: SecretsManagerClient }) {
+  /** `calls`: how each call is bounded and retried. @default AwsCalls without a deadline */
+  constructor(options: {
+    client: SecretsManagerClient;
+    scope: TokenSecretScope;
+    calls?: AwsCalls;
+  }) {
     this.#client = options.client;
+    this.#scope = options.scope;
+    this.#calls = options.calls ?? new AwsCalls('Secrets Manager', {});
   }
 
   async findShops(app: string, tiktokShopId: string): Promise<readonly ShopState[]> {
@@ -33,18 +55,23 @@ export class SecretTagsShopState implements ShopStatePort {
     const found: ShopState[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await this.#client.send(
-        new ListSecretsCommand({
-          Filters: [{ Key: 'tag-key', Values: [key] }],
-          MaxResults: 100,
-          NextToken: nextToken,
-        }),
+      const token = nextToken;
+      const page = await this.#send('ListSecrets', undefined, (send) =>
+        this.#client.send(
+          new ListSecretsCommand({
+            Filters: [{ Key: 'tag-key', Values: [key] }],
+            MaxResults: 100,
+            NextToken: token,
+          }),
+          send,
+        ),
       );
       for (const secret of page.SecretList ?? []) {
         // ListSecrets matches tag keys by prefix (`…:12` finds `…:123`): the key must be exact.
         if (!secret.Tags?.some((tag) => tag.Key === key)) continue;
         if ((appTagOf(secret.Tags) ?? DEFAULT_APP) !== app) continue;
         if (secret.Name === undefined || secret.ARN === undefined) continue;
+        if (!this.#inScope(secret.Name, secret.ARN)) continue;
         found.push(stateOf({ id: secret.ARN, name: secret.Name, arn: secret.ARN }, secret.Tags));
       }
       nextToken = page.NextToken;
@@ -55,12 +82,12 @@ export class SecretTagsShopState implements ShopStatePort {
   async connectedAt(shop: Shop): Promise<number | undefined> {
     let nextToken: string | undefined;
     do {
-      const page = await this.#client.send(
-        new ListSecretVersionIdsCommand({
-          SecretId: shop.id,
-          MaxResults: 100,
-          NextToken: nextToken,
-        }),
+      const token = nextToken;
+      const page = await this.#send('ListSecretVersionIds', shop.name, (send) =>
+        this.#client.send(
+          new ListSecretVersionIdsCommand({ SecretId: shop.id, MaxResults: 100, NextToken: token }),
+          send,
+        ),
       );
       const current = page.Versions?.find((version) =>
         version.VersionStages?.includes('AWSCURRENT'),
@@ -86,7 +113,22 @@ export class SecretTagsShopState implements ShopStatePort {
   }
 
   async #tag(shop: Shop, tags: { Key: string; Value: string }[]): Promise<void> {
-    await this.#client.send(new TagResourceCommand({ SecretId: shop.id, Tags: tags }));
+    await this.#send('TagResource', shop.name, (send) =>
+      this.#client.send(new TagResourceCommand({ SecretId: shop.id, Tags: tags }), send),
+    );
+  }
+
+  #inScope(name: string, arn: string): boolean {
+    const { namePrefix, ids } = this.#scope;
+    return name.startsWith(namePrefix) || ids.has(name) || ids.has(arn);
+  }
+
+  #send<T>(
+    operation: string,
+    secret: string | undefined,
+    call: (send: SendOptions) => Promise<T>,
+  ): Promise<T> {
+    return this.#calls.run(operation, call, secret === undefined ? undefined : `secret ${secret}`);
   }
 }
 

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { STACK_NAME } from '../../infra/stack.js';
 import { TikTokShopWebhookReceiver, WEBHOOK_TAG_KEYS } from '../../infra/webhook-receiver.js';
 import {
   APPS_ENV,
+  CALLBACK_ENV,
   DEFAULT_TOKEN_SECRET_TAG_KEY,
   DEFAULTS,
   ENV,
@@ -112,6 +114,7 @@ describe('Construct: TikTokShopWebhookReceiver', () => {
     expect(environmentOf(product.template, fnId)).toEqual({
       [ENV.appCredentialsSecretId]: refresher.appCredentialsSecretId,
       [ENV.eventBusName]: DEFAULTS.eventBusName,
+      [CALLBACK_ENV.tokenSecretPrefix]: 'tiktok-shop/',
       POWERTOOLS_SERVICE_NAME: refresher.serviceName,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     });
@@ -121,6 +124,35 @@ describe('Construct: TikTokShopWebhookReceiver', () => {
       [APPS_ENV.appCredentialsSecretIds]: JSON.stringify({
         us: 'tiktok-shop/apps/us/credentials',
       }),
+    });
+  });
+
+  it('names the refresher’s token secrets: its name prefix, and the adopted ones wherever they are', () => {
+    // Prepare
+    const adopted = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:legacy/shop-x-AbCdEf';
+
+    // Act
+    const variant = synthesizeVariant(
+      (scope) => ({
+        secretNamePrefix: 'acme/',
+        shops: ['acme-uk'],
+        existingTokenSecrets: [
+          secretsmanager.Secret.fromSecretCompleteArn(scope, 'Legacy', adopted),
+          secretsmanager.Secret.fromSecretNameV2(scope, 'Named', 'legacy/shop-y'),
+        ],
+      }),
+      (scope, refresher) => {
+        new TikTokShopWebhookReceiver(scope, 'Webhooks', { refresher });
+      },
+    );
+
+    // Assess: the created secret (acme/tokens/acme-uk) is under the prefix, not listed
+    const webhooks = variant.stack.node.findChild('Webhooks') as TikTokShopWebhookReceiver;
+    expect(
+      environmentOf(variant.template, logicalIdIn(variant.stack, webhooks.function)),
+    ).toMatchObject({
+      [CALLBACK_ENV.tokenSecretPrefix]: 'acme/',
+      [ENV.tokenSecretIds]: `${adopted},legacy/shop-y`,
     });
   });
 

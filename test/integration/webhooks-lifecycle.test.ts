@@ -18,6 +18,8 @@ import {
   SHOP_STATE_TAG,
 } from '../../lambda/shared/contract.js';
 import { shopIdTagKey } from '../../lambda/shared/shop-state.js';
+import { logicalIdIn, properties } from '../infra/template.js';
+import { synthesizeProduct } from '../infra/variants.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
 import type { LocalHttpServer } from '../local/endpoints/http.js';
 import { type LocalOpenApi, startLocalOpenApi } from '../local/endpoints/open-api.js';
@@ -55,6 +57,14 @@ const SECRET = `tiktok-shop/tokens/${SHOP}`;
 const OPEN_ID = 'open_lifecycle_acme';
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
+
+/** The receiver's timeout as the stack deploys it: its deliveries must fit in it. */
+const receiverTimeoutMs = (() => {
+  const { stack, template } = synthesizeProduct({ shops: [SHOP], webhooks: true });
+  const fn = stack.refresher.webhookReceiver?.function;
+  if (fn === undefined) throw new Error('the stack deployed no webhook receiver');
+  return Number(properties(template, logicalIdIn(stack, fn)).Timeout) * 1000;
+})();
 
 let secretsManager: LocalSecretsManager;
 let eventBridge: LocalEventBridge;
@@ -165,7 +175,10 @@ beforeAll(async () => {
   process.stderr.write = keep;
   callbackHandler = await importBundle('consent-callback');
   refresherHandler = await importBundle('refresher');
-  receiver = await serveFunctionUrl(await importBundle<FunctionUrlHandler>('webhooks'));
+  receiver = await serveFunctionUrl(
+    await importBundle<FunctionUrlHandler>('webhooks'),
+    receiverTimeoutMs,
+  );
   client = new SecretsManagerClient({
     endpoint: secretsManager.url,
     region: 'us-east-1',

@@ -9,15 +9,16 @@ import { promisify } from 'node:util';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionAssetDir } from '../../infra/function-assets.js';
+import { TikTokShopConsentRegion } from '../../infra/refresher-props.js';
 import {
-  APPS_ENV,
   DEFAULT_APP_TAG_KEY,
   DEFAULT_TOKEN_SECRET_TAG_KEY,
   DETAIL_TYPE,
-  ENV,
   SHOP_STATE_TAG,
 } from '../../lambda/shared/contract.js';
 import { shopIdTagKey } from '../../lambda/shared/shop-state.js';
+import { environmentOf, logicalIdIn, properties } from '../infra/template.js';
+import { synthesizeProduct } from '../infra/variants.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
 import type { LocalHttpServer } from '../local/endpoints/http.js';
 import {
@@ -38,9 +39,10 @@ import {
 import { leaksIn } from '../support/leak-check.js';
 
 /**
- * The webhook receiver's bundle, as it deploys, against local Secrets Manager and EventBridge:
- * imported once and served at a local function URL (a warm instance), and once in a fresh
- * process (a cold one). The local TikTok signs and sends the notifications.
+ * The webhook receiver's bundle, as it deploys (the template's timeout and environment), against
+ * local Secrets Manager and EventBridge: imported once and served at a local function URL (a warm
+ * instance), and once in a fresh process (a cold one). The local TikTok signs and sends the
+ * notifications.
  */
 
 const run = promisify(execFile);
@@ -56,6 +58,18 @@ const US_CREDENTIALS = {
 };
 const SHOP_ID = '7494049642642441621';
 const TOKEN = '{"code":0,"message":"success","data":{}}';
+
+// Two apps, as the product stack deploys them with webhooks on (bundling skipped: the bundle is
+// the one the global setup built).
+const product = synthesizeProduct({
+  shops: ['shop-a'],
+  apps: { us: { consentRegion: TikTokShopConsentRegion.US } },
+  webhooks: true,
+});
+const receiverFn = product.stack.refresher.webhookReceiver?.function;
+if (receiverFn === undefined) throw new Error('the stack deployed no webhook receiver');
+const receiverId = logicalIdIn(product.stack, receiverFn);
+const TIMEOUT_MS = Number(properties(product.template, receiverId).Timeout) * 1000;
 
 let secretsManager: LocalSecretsManager;
 let eventBridge: LocalEventBridge;
@@ -99,9 +113,7 @@ beforeAll(async () => {
     [shopIdTagKey(SHOP_ID)]: '1',
   });
   environment = {
-    [ENV.appCredentialsSecretId]: 'tiktok-shop/app-credentials',
-    [APPS_ENV.appCredentialsSecretIds]: JSON.stringify({ us: 'tiktok-shop/apps/us/credentials' }),
-    [ENV.eventBusName]: 'default',
+    ...environmentOf(product.template, receiverId),
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
     AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
     AWS_REGION: 'us-east-1',
@@ -122,7 +134,7 @@ beforeAll(async () => {
   process.stdout.write = keep;
   process.stderr.write = keep;
   const bundle = (await import(pathToFileURL(BUNDLE).href)) as { handler: FunctionUrlHandler };
-  receiver = await serveFunctionUrl(bundle.handler);
+  receiver = await serveFunctionUrl(bundle.handler, TIMEOUT_MS);
   client = new SecretsManagerClient({
     endpoint: secretsManager.url,
     region: 'us-east-1',
@@ -246,6 +258,44 @@ describe('Webhook receiver bundle', () => {
     );
   });
 
+  it('leaves alone another deployment’s secret tagged with the same TikTok shop id', async () => {
+    // Prepare: a staging deployment in the same account; in AWS the receiver may not touch it.
+    secretsManager.seed('tiktok-shop/tokens/shop-f', TOKEN, { [shopIdTagKey('666')]: '1' });
+    secretsManager.seed('staging/tokens/shop-f', TOKEN, { [shopIdTagKey('666')]: '1' });
+
+    // Act
+    const delivery = await tiktok.notify(receiver.url, {
+      type: 6,
+      shopId: '666',
+      timestamp: now() + 1,
+    });
+
+    // Assess
+    expect(delivery).toEqual({ status: 200, body: '{"outcome":"accepted"}' });
+    expect(await tagsOf('tiktok-shop/tokens/shop-f')).toHaveProperty(SHOP_STATE_TAG.deauthorized);
+    expect(await tagsOf('staging/tokens/shop-f')).not.toHaveProperty(SHOP_STATE_TAG.deauthorized);
+  });
+
+  it('answers 500 within TikTok’s 3 s when Secrets Manager does not answer, and records it when TikTok retries', async () => {
+    // Prepare
+    secretsManager.seed('tiktok-shop/tokens/shop-g', TOKEN, { [shopIdTagKey('777')]: '1' });
+    const body = notificationBody({ type: 6, shopId: '777', timestamp: now() + 1 }, 0);
+    secretsManager.latencyMs = 10_000;
+    const started = Date.now();
+
+    // Act
+    const slow = await sendNotification(receiver.url, body, DEFAULT_CREDENTIALS).finally(() => {
+      secretsManager.latencyMs = 0;
+    });
+    const elapsed = Date.now() - started;
+    const retried = await sendNotification(receiver.url, body, DEFAULT_CREDENTIALS);
+
+    // Assess
+    expect(slow.status).toBe(500);
+    expect(elapsed).toBeLessThan(3_000);
+    expect(retried).toEqual({ status: 200, body: '{"outcome":"accepted"}' });
+  });
+
   it.each([
     ['a forged signature', '', { appKey: DEFAULT_CREDENTIALS.appKey, appSecret: 'guess' }, 401],
     ["the us app's signature at the default app's path", '', US_CREDENTIALS, 401],
@@ -352,7 +402,7 @@ describe('Webhook receiver bundle', () => {
         BUNDLE,
         'handler',
         JSON.stringify(functionUrlEvent('POST', '/', { authorization: signed }, Buffer.from(body))),
-        '10000',
+        String(TIMEOUT_MS),
         outcomeFile,
       ],
       { env: { ...process.env, ...environment } },

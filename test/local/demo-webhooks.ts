@@ -11,11 +11,13 @@ import {
   SecretsManagerClient,
   TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { LambdaFunctionURLResult } from 'aws-lambda';
 import { functionAssetDir } from '../../infra/function-assets.js';
 import { DETAIL_TYPE, ENV } from '../../lambda/shared/contract.js';
 import { shopIdTagKey } from '../../lambda/shared/shop-state.js';
 import { renderTable, type Style } from '../bench/format.js';
+import { synthesizeProduct } from '../infra/variants.js';
 import { serveFunctionUrl } from '../support/function-url-server.js';
 import type { LocalDeployment } from '../support/local-deployment.js';
 
@@ -49,13 +51,15 @@ export async function webhookChapter(chapter: WebhookChapter): Promise<void> {
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   const logs: string[] = [];
+  const deployed = receiverAsDeployed();
   const receiver = await serveFunctionUrl(async (event) => {
     const outcome = await deployment.invoke(event, {
       bundle: {
         handlerPath: join(functionAssetDir('webhooks'), 'index.mjs'),
         handlerExport: 'handler',
       },
-      timeoutMs: 3_000,
+      timeoutMs: deployed.timeoutMs,
+      environment: deployed.environment,
     });
     logs.push(...outcome.logs);
     if (outcome.error !== undefined) return { statusCode: 502, body: outcome.error.errorType };
@@ -118,6 +122,13 @@ export async function webhookChapter(chapter: WebhookChapter): Promise<void> {
       ),
       ...firing.map((line) => `  ${line}`),
     ]);
+    // TikTok treats anything but a 200 as not delivered: the demo must not carry on as if it were.
+    const wrong = [
+      delivered.status === 200 ? [] : [`the notification was answered ${delivered.status}`],
+      replayed.status === 200 ? [] : [`its replay was answered ${replayed.status}`],
+      forged.status === 401 ? [] : [`the forged notification was answered ${forged.status}`],
+    ].flat();
+    if (wrong.length > 0) throw new Error(`webhook receiver: ${wrong.join('; ')}`);
 
     chapter.progress('running the function as the schedule does, after the deauthorization…');
     const callsFrom = deployment.tiktok.calls.length;
@@ -152,6 +163,19 @@ export async function webhookChapter(chapter: WebhookChapter): Promise<void> {
     client.destroy();
     await receiver.close();
   }
+}
+
+/** The receiver's timeout and environment as the product stack deploys them with webhooks on. */
+function receiverAsDeployed(): { timeoutMs: number; environment: Record<string, string> } {
+  const { stack, template } = synthesizeProduct({ shops: ['shop-a'], webhooks: true });
+  const fn = stack.refresher.webhookReceiver?.function;
+  if (fn === undefined) throw new Error('the stack deployed no webhook receiver');
+  const id = stack.getLogicalId(fn.node.defaultChild as CfnFunction);
+  const { Timeout, Environment } = template.toJSON().Resources[id].Properties as {
+    Timeout: number;
+    Environment: { Variables: Record<string, string> };
+  };
+  return { timeoutMs: Timeout * 1000, environment: Environment.Variables };
 }
 
 function storedOpenId(deployment: LocalDeployment, secret: string): string {

@@ -3,6 +3,7 @@ import { DETAIL_TYPE, METRIC, WEBHOOK_METRIC } from '../../../lambda/shared/cont
 import type { AppCredentials } from '../../../lambda/shared/credentials.js';
 import { CachedAppCredentials } from '../../../lambda/webhooks/app-credentials.js';
 import {
+  IN_FLIGHT_MS,
   MAX_BODY_BYTES,
   type ReceiverPorts,
   receiveNotification,
@@ -79,12 +80,16 @@ function deauthorization(
   });
 }
 
-function expiration(expiresAt: number, id = '7327000000000000002'): string {
+function expiration(
+  expiresAt: number,
+  id = '7327000000000000002',
+  timestamp = NOW_SECONDS - 10,
+): string {
   return notificationJson({
     type: 7,
     shopId: TIKTOK_SHOP_ID,
     notificationId: id,
-    timestamp: NOW_SECONDS - 10,
+    timestamp,
     data: { message: 'expiring', expiration_time: String(expiresAt) },
   });
 }
@@ -189,6 +194,24 @@ describe('Function: receiveNotification', () => {
       expect(metrics.count(WEBHOOK_METRIC.stale)).toBe(1);
     });
 
+    it('marks a shop whose token was stored just after the deauthorization (a refresh TikTok answered before it)', async () => {
+      // Prepare
+      const shop = shops.shops.get('shop-a');
+      if (shop !== undefined) shop.connectedAt = NOW - 60_000 + IN_FLIGHT_MS - 1_000;
+
+      // Act
+      const response = await receive(
+        signedRequest('/', deauthorization({ timestamp: NOW_SECONDS - 60 }), DEFAULT_APP),
+      );
+
+      // Assess
+      expect(JSON.parse(response.body)).toEqual({ outcome: 'accepted' });
+      expect(shops.shops.get('shop-a')?.deauthorized).toEqual({
+        at: NOW_SECONDS - 60,
+        notificationId: '7327000000000000001',
+      });
+    });
+
     it('accepts TikTok’s last retry, 23 hours after the first try', async () => {
       // Act
       const response = await receive(
@@ -241,6 +264,52 @@ describe('Function: receiveNotification', () => {
       // Assess
       expect(events.events.map((event) => event.detail.notificationId)).toEqual(['day-1', 'day-2']);
       expect(metrics.count(WEBHOOK_METRIC.duplicate)).toBe(1);
+    });
+
+    it('records a notification TikTok retried after a scheduled refresh stored a new token', async () => {
+      // Prepare: sent 2 min ago, answered 500; the refresher stored a new token 5 s ago.
+      const shop = shops.shops.get('shop-a');
+      if (shop !== undefined) shop.connectedAt = NOW - 5_000;
+      const expiresAt = NOW_SECONDS + 20 * 86_400;
+
+      // Act
+      const response = await receive(
+        signedRequest('/', expiration(expiresAt, 'retried', NOW_SECONDS - 120), DEFAULT_APP),
+      );
+
+      // Assess
+      expect(JSON.parse(response.body)).toEqual({ outcome: 'accepted' });
+      expect(shops.shops.get('shop-a')?.authorizationExpiry).toEqual({
+        expiresAt,
+        notificationId: 'retried',
+      });
+      expect(events.events.map((event) => event.detailType)).toEqual([
+        DETAIL_TYPE.authorizationExpiring,
+      ]);
+    });
+
+    it('keeps a later expiry over an earlier one, and replaces an earlier one with a later one', async () => {
+      // Prepare
+      const earlier = NOW_SECONDS + 10 * 86_400;
+      const later = NOW_SECONDS + 300 * 86_400;
+      await receive(signedRequest('/', expiration(earlier, 'old-authorization'), DEFAULT_APP));
+      await receive(signedRequest('/', expiration(later, 'new-authorization'), DEFAULT_APP));
+
+      // Act
+      const older = await receive(
+        signedRequest('/', expiration(earlier, 'old-authorization-day-2'), DEFAULT_APP),
+      );
+
+      // Assess
+      expect(JSON.parse(older.body)).toEqual({ outcome: 'stale' });
+      expect(shops.shops.get('shop-a')?.authorizationExpiry).toEqual({
+        expiresAt: later,
+        notificationId: 'new-authorization',
+      });
+      expect(events.events.map((event) => event.detail.notificationId)).toEqual([
+        'old-authorization',
+        'new-authorization',
+      ]);
     });
 
     it('refuses with 400 an expiration without expiration_time', async () => {

@@ -13,8 +13,11 @@ import { SecretTagsShopState } from '../../../lambda/webhooks/secret-tags.js';
 const secretsManager = mockClient(SecretsManagerClient);
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tiktok-shop/tokens/shop-a-AbCdEf';
 
-function state(): SecretTagsShopState {
-  return new SecretTagsShopState({ client: new SecretsManagerClient({ region: 'eu-west-1' }) });
+function state(adopted: readonly string[] = []): SecretTagsShopState {
+  return new SecretTagsShopState({
+    client: new SecretsManagerClient({ region: 'eu-west-1' }),
+    scope: { namePrefix: 'tiktok-shop/tokens/', ids: new Set(adopted) },
+  });
 }
 
 function secret(name: string, tags: Record<string, string>) {
@@ -93,6 +96,30 @@ describe('Class: SecretTagsShopState', () => {
 
       // Assess
       expect(found.map((shop) => shop.shop.name)).toEqual(['tiktok-shop/tokens/shop-us']);
+    });
+
+    it('ignores secrets outside the deployment’s token secrets, another deployment’s among them', async () => {
+      // Prepare
+      const adopted = secret('legacy/acme-token', { [shopIdTagKey('12')]: '1' });
+      secretsManager.on(ListSecretsCommand).resolves({
+        SecretList: [
+          secret('tiktok-shop/tokens/shop-a', { [shopIdTagKey('12')]: '1' }),
+          // Another deployment in the account: the receiver may not touch it.
+          secret('staging/tokens/shop-a', { [shopIdTagKey('12')]: '1' }),
+          secret('tiktok-shop/app-credentials', { [shopIdTagKey('12')]: '1' }),
+          secret('legacy/other-token', { [shopIdTagKey('12')]: '1' }),
+          adopted,
+        ],
+      });
+
+      // Act
+      const found = await state([adopted.ARN]).findShops('default', '12');
+
+      // Assess
+      expect(found.map((shop) => shop.shop.name)).toEqual([
+        'tiktok-shop/tokens/shop-a',
+        'legacy/acme-token',
+      ]);
     });
   });
 
