@@ -2,6 +2,7 @@
 // and runs the core within the invocation's deadline.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
@@ -14,10 +15,10 @@ import { SecretsManagerTokenStore } from '../shared/secrets-store.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import { abortAt, systemClock } from '../shared/timing.js';
 import { type Config, loadConfig, movedOnChecks } from './config.js';
+import { openFleet } from './fleet.js';
 import { AppCredentialReads, incompleteRunError } from './invocation.js';
 import { type RunSummary, refreshShops } from './refresh.js';
 import { parseRunRequest } from './run-request.js';
-import { configuredShops, selectShops, withApps } from './shops.js';
 
 // Built once per execution environment and reused by every invocation it serves. Every call has
 // a connection and a request timeout; the run's deadline (the signals below) bounds the rest.
@@ -31,6 +32,7 @@ const secretsManager = new SecretsManagerClient({
   requestHandler: AWS_REQUEST_HANDLER,
 });
 const eventBridge = new EventBridgeClient({ requestHandler: AWS_REQUEST_HANDLER });
+let dynamodb: DynamoDBClient | undefined;
 let config: Config | undefined;
 
 /**
@@ -55,46 +57,52 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
     const work = abortAt(systemClock, workEnd);
     const report = abortAt(systemClock, reportEnd);
     timers.push(work, report);
-    const store = new SecretsManagerTokenStore({
+    const secrets = new SecretsManagerTokenStore({
       client: secretsManager,
       writesPerSecond: config.secretWritesPerSecond,
       deadline: () => workEnd,
       signal: work.signal,
     });
-    const discovered =
-      config.tokenSecretTagKey === undefined ? [] : await store.listByTag(config.tokenSecretTagKey);
-    const shops = withApps(
-      selectShops(configuredShops(config.tokenSecretIds, discovered), request.shops),
-      config.apps,
-    );
-    logger.info('refresh run started', { ...request, shops: shops.length });
+    const { store, shops, ...fleet } = await openFleet(config, request, {
+      secrets,
+      dynamodb: () => {
+        dynamodb ??= new DynamoDBClient({ maxAttempts: 1, requestHandler: AWS_REQUEST_HANDLER });
+        return dynamodb;
+      },
+      metrics,
+      deadline: () => workEnd,
+      signal: work.signal,
+    });
+    logger.info('refresh run started', { ...request, shops: shops.length, ...fleet.surveyed });
     // Each app's credentials are read once per run, beside the shops' reads, for every app the
     // run has a shop of: broken credentials fail every run, due or not.
     const credentials = new AppCredentialReads(config.apps.credentialsSecretIds, (secretId) =>
-      store.readAppCredentials(secretId),
+      secrets.readAppCredentials(secretId),
     );
 
-    const summary = await refreshShops(
-      shops,
-      request,
-      { ...config, budget, movedOnChecksMs: movedOnChecks(config.refusalRecheckMs) },
-      {
-        store,
-        tiktok: new TikTokAuthClient({
-          baseUrl: config.tiktokAuthBaseUrl,
-          timeoutMs: config.tiktokTimeoutMs,
-        }),
-        appCredentials: credentials.get,
-        events: new EventBridgePublisher({
-          client: eventBridge,
-          busName: config.eventBusName,
-          signal: report.signal,
-        }),
-        logger,
-        metrics,
-        clock: systemClock,
-        remainingMs: () => context.getRemainingTimeInMillis(),
-      },
+    const summary = fleet.finish(
+      await refreshShops(
+        shops,
+        request,
+        { ...config, budget, movedOnChecksMs: movedOnChecks(config.refusalRecheckMs) },
+        {
+          store,
+          tiktok: new TikTokAuthClient({
+            baseUrl: config.tiktokAuthBaseUrl,
+            timeoutMs: config.tiktokTimeoutMs,
+          }),
+          appCredentials: credentials.get,
+          events: new EventBridgePublisher({
+            client: eventBridge,
+            busName: config.eventBusName,
+            signal: report.signal,
+          }),
+          logger,
+          metrics: fleet.metrics,
+          clock: systemClock,
+          remainingMs: () => context.getRemainingTimeInMillis(),
+        },
+      ),
     );
     // Everything is reported; now the run fails if an app's shops could not have been refreshed,
     // or if a shop's failure fails it.

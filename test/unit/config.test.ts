@@ -42,6 +42,7 @@ describe('Function: loadConfig', () => {
     // Assess
     expect(config).toEqual({
       apps: { credentialsSecretIds: new Map([['default', 'app-creds']]), shopApps: new Map() },
+      tokenStore: { kind: 'secrets-manager' },
       tokenSecretIds: ['shop-a', 'shop-b'],
       tokenSecretTagKey: 'tiktok-shop-token',
       tiktokAuthBaseUrl: 'https://auth-sandbox.tiktok-shops.com',
@@ -62,6 +63,7 @@ describe('Function: loadConfig', () => {
         credentialsSecretIds: new Map([['default', 'tiktok-shop/app-credentials']]),
         shopApps: new Map(),
       },
+      tokenStore: { kind: 'secrets-manager' },
       tokenSecretIds: ['tiktok-shop/tokens/shop-a'],
       tiktokAuthBaseUrl: DEFAULTS.tiktokAuthBaseUrl,
       refreshBeforeExpirySeconds: DEFAULTS.refreshBeforeExpirySeconds,
