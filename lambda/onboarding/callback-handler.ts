@@ -3,6 +3,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
@@ -32,6 +33,7 @@ import { type CallbackConfig, loadCallbackConfig } from './callback-config.js';
 import { type ConnectDependencies, checkShopName, connectShop } from './connect.js';
 import { readSigningKey, verifyConsentState } from './consent-state.js';
 import type { ShopTokenDestination } from './destination.js';
+import { DynamoDbDestination } from './dynamodb-destination.js';
 import { ShopConnectionRefusedError } from './errors.js';
 import { shopConnectedEvent, shopConnectionRefusedEvent } from './events.js';
 import {
@@ -242,6 +244,13 @@ const secretsManager = new SecretsManagerClient({
   requestHandler: AWS_REQUEST_HANDLER,
 });
 const eventBridge = new EventBridgeClient({ maxAttempts: 2, requestHandler: AWS_REQUEST_HANDLER });
+let dynamodb: DynamoDBClient | undefined;
+
+/** Built on first use: a deployment on Secrets Manager never makes one. */
+function dynamoDbClient(): DynamoDBClient {
+  dynamodb ??= new DynamoDBClient({ maxAttempts: 1, requestHandler: AWS_REQUEST_HANDLER });
+  return dynamodb;
+}
 const secrets = new SecretsProvider({ awsSdkV3Client: secretsManager });
 let config: CallbackConfig | undefined;
 
@@ -253,7 +262,7 @@ export const handler = async (
   let counted = false;
   try {
     config ??= loadCallbackConfig(process.env);
-    const { appCredentialsSecretIds, stateSecretId, tokenSecretKmsKeyId } = config;
+    const { appCredentialsSecretIds, stateSecretId, tokenSecretKmsKeyId, tokenStore } = config;
     // Retries stop before Lambda does, so a timeout is logged as a token not stored.
     const deadline = () => Date.now() + context.getRemainingTimeInMillis() - 3_000;
     const store = new SecretsManagerTokenStore({
@@ -285,15 +294,22 @@ export const handler = async (
             ),
         },
         destination: (shop, secretName) =>
-          new TokenSecretDestination({
-            client: secretsManager,
-            shop,
-            secretName,
-            tokenSecretsPrefix: tokenSecretsPrefix(tokenSecretPrefix),
-            tagKey,
-            ...(tokenSecretKmsKeyId === undefined ? {} : { kmsKeyId: tokenSecretKmsKeyId }),
-            deadline,
-          }),
+          tokenStore.kind === 'dynamodb'
+            ? new DynamoDbDestination({
+                client: dynamoDbClient(),
+                tableName: tokenStore.tableName,
+                shop,
+                deadline,
+              })
+            : new TokenSecretDestination({
+                client: secretsManager,
+                shop,
+                secretName,
+                tokenSecretsPrefix: tokenSecretsPrefix(tokenSecretPrefix),
+                tagKey,
+                ...(tokenSecretKmsKeyId === undefined ? {} : { kmsKeyId: tokenSecretKmsKeyId }),
+                deadline,
+              }),
         tokenSecretPrefix,
         events: new EventBridgePublisher({ client: eventBridge, busName: config.eventBusName }),
         metrics: {
