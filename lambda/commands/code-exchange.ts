@@ -1,7 +1,9 @@
 // `npm run authorize -- --shop <name> …`: exchanges the seller's authorization code and stores
 // the shop's token in its secret or a local file, by the same rules as the consent callback.
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { connectShop } from '../onboarding/connect.js';
+import { DynamoDbDestination } from '../onboarding/dynamodb-destination.js';
 import { ShopConnectionRefusedError } from '../onboarding/errors.js';
 import { shopConnectedEvent, shopConnectionRefusedEvent } from '../onboarding/events.js';
 import { TokenSecretDestination } from '../onboarding/token-secret.js';
@@ -20,11 +22,17 @@ export async function exchangeCode(
   authCode: string,
   secretsManager: () => SecretsManagerClient,
   publish: (event: RefresherEvent) => Promise<void>,
+  dynamodb?: () => DynamoDBClient,
 ): Promise<number> {
-  const { shop } = command;
+  const { shop, tableName } = command;
   const file = command.toFile ? new TokenFileDestination(command.destination) : undefined;
+  const table =
+    tableName === undefined || dynamodb === undefined
+      ? undefined
+      : new DynamoDbDestination({ client: dynamodb(), tableName, shop });
   const destination =
     file ??
+    table ??
     new TokenSecretDestination({
       client: secretsManager(),
       shop,
@@ -58,14 +66,14 @@ export async function exchangeCode(
         destination,
       },
     );
-    console.log(describeConnected(connected, command.toFile));
+    console.log(describeConnected(connected, command.toFile, table !== undefined));
     for (const warning of connected.warnings) console.error(`warning: ${warning}`);
     if (!command.toFile) await publish(shopConnectedEvent(connected, 'authorize-command'));
     return 0;
   } catch (error) {
     console.error(describeNotConnected(shop, error));
     if (error instanceof ShopConnectionRefusedError && !command.toFile) {
-      await publish(shopConnectionRefusedEvent(command.destination, error, 'authorize-command'));
+      await publish(shopConnectionRefusedEvent(destination.name, error, 'authorize-command'));
     }
     return 1;
   } finally {
