@@ -156,10 +156,11 @@ export class DynamoDbDestination implements ShopTokenDestination {
     } catch (error) {
       if (awsNameOf(error) !== 'ConditionalCheckFailedException') throw error;
     }
-    // Refused: an earlier attempt whose answer was lost made ours current, the link was used, or
-    // another token became current since the look. Only the item as it is now can tell.
+    // Refused: an earlier attempt whose answer was lost made ours current (the same version with
+    // the same value), the link was used, or another token became current since the look.
     const item = await this.#get();
-    if (item?.current?.M?.version?.S === versionId) {
+    const current = item?.current?.M;
+    if (current?.version?.S === versionId && current.token?.S === raw) {
       return { stored: true, versionId, created: false, warnings: [] };
     }
     if (link !== undefined && (item?.links?.SS ?? []).includes(link)) {
