@@ -26,6 +26,7 @@ export {
   type TikTokShopBinding,
   TikTokShopConsentRegion,
   type TikTokShopTokenRefresherProps,
+  TokenStoreKind,
 } from './refresher-props.js';
 export {
   type TikTokShopStackAppProps,

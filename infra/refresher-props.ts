@@ -14,17 +14,21 @@ import {
 } from '../lambda/shared/contract.js';
 import { vpcPlacementProblems } from './network.js';
 import {
+  type TikTokShopAppOptions,
   type TikTokShopAppProps,
   type TikTokShopBinding,
   TikTokShopConsentRegion,
   type TikTokShopTokenRefresherProps,
+  TokenStoreKind,
 } from './token-refresher-props.js';
 
 export {
+  type TikTokShopAppOptions,
   type TikTokShopAppProps,
   type TikTokShopBinding,
   TikTokShopConsentRegion,
   type TikTokShopTokenRefresherProps,
+  TokenStoreKind,
 };
 
 // Characters Secrets Manager allows in a name, minus the comma that separates TOKEN_SECRET_IDS.
@@ -38,6 +42,7 @@ export const MINIMUM_REFRESHER_TIMEOUT = Duration.millis(runBudget(DEFAULTS).min
 
 /** The props with every default applied: what the construct builds from. */
 export interface ResolvedRefresherProps {
+  readonly tokenStore: TokenStoreKind;
   readonly secretNamePrefix: string;
   /** `shops` with the app of every shop spelled out. */
   readonly shops: readonly ShopEntry[];
@@ -86,6 +91,7 @@ export function resolveRefresherProps(
     otherApps: Object.entries(apps)
       .filter(([app]) => app !== DEFAULT_APP)
       .map(([app, options]) => appEntry(app, options)),
+    tokenStore: props.tokenStore ?? TokenStoreKind.SECRETS_MANAGER,
     existingTokenSecrets: props.existingTokenSecrets ?? [],
     discoverTokenSecretsByTag: props.discoverTokenSecretsByTag ?? false,
     tokenSecretTagKey: props.tokenSecretTagKey ?? DEFAULT_TOKEN_SECRET_TAG_KEY,
@@ -119,7 +125,17 @@ function propsProblems(
 ): string[] {
   const { shops, secretNamePrefix: prefix, refreshBeforeExpiry, expiryAlarmThreshold } = resolved;
   const problems: string[] = [];
+  const onTable = resolved.tokenStore === TokenStoreKind.DYNAMODB;
+  if (!Object.values(TokenStoreKind).includes(resolved.tokenStore)) {
+    problems.push(`tokenStore must be one of ${Object.values(TokenStoreKind).join(', ')}`);
+  }
+  if (onTable && (props.existingTokenSecrets?.length || props.discoverTokenSecretsByTag)) {
+    problems.push(
+      'tokenStore DYNAMODB keeps every token in the table: existingTokenSecrets and discoverTokenSecretsByTag do not apply (copy their tokens with npm run switch-store)',
+    );
+  }
   if (
+    !onTable &&
     shops.length === 0 &&
     resolved.existingTokenSecrets.length === 0 &&
     !resolved.discoverTokenSecretsByTag

@@ -2,6 +2,7 @@
 // queues, grants, alarms and dashboard from the resolved props.
 import { type Duration, Names, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -30,6 +31,7 @@ import {
   isShopName,
   MINIMUM_REFRESHER_TIMEOUT,
   resolveRefresherProps,
+  type TikTokShopAppOptions,
   type TikTokShopAppProps,
   type TikTokShopBinding,
   type TikTokShopConsentRegion,
@@ -37,26 +39,18 @@ import {
 } from './refresher-props.js';
 import { createRefresherQueues, createTokenSecret } from './refresher-resources.js';
 import { secretArnPattern } from './secret-access.js';
+import { createTokenTable, grantTableRead } from './token-table.js';
 
 export { SCHEDULED_EVENT } from './refresher-function.js';
 
 export type {
+  TikTokShopAppOptions,
   TikTokShopAppProps,
   TikTokShopBinding,
   TikTokShopConsentRegion,
   TikTokShopTokenRefresherAlarms,
   TikTokShopTokenRefresherProps,
 };
-
-/** Which of the deployment's apps a shop belongs to, for a shop `shops` does not bind. */
-export interface TikTokShopAppOptions {
-  /**
-   * The app of a shop onboarded at run time (found by tag). A shop of `shops` is bound already:
-   * naming another app for it is refused.
-   * @default - the only app when there is one; else unknown
-   */
-  readonly app?: string;
-}
 
 /**
  * Keeps TikTok Shop OAuth tokens in Secrets Manager fresh: a scheduled single-writer function,
@@ -83,6 +77,8 @@ export class TikTokShopTokenRefresher extends Construct {
   public readonly appConsentRegions: Readonly<Record<string, TikTokShopConsentRegion>>;
   /** Tag key that binds a token secret to an app other than `default` (the value is the app). */
   public readonly appTagKey: string = DEFAULT_APP_TAG_KEY;
+  /** The table holding every shop's token, with `tokenStore: TokenStoreKind.DYNAMODB`. */
+  public readonly tokenTable: dynamodb.ITable | undefined;
   /** Created and adopted token secrets (discovered secrets are not known at synth time). */
   public readonly tokenSecrets: secretsmanager.ISecret[];
   /** How the function names the `default` app's credentials secret (APP_CREDENTIALS_SECRET_ID). */
@@ -154,8 +150,9 @@ export class TikTokShopTokenRefresher extends Construct {
     this.appCredentialsSecret = defaultApp.secret;
     this.appCredentialsSecretId = defaultApp.id;
 
+    this.tokenTable = createTokenTable(this, resolved.tokenStore, this.encryptionKey);
     this.createdTokenSecrets = new Map(
-      shops.map(({ name, app }) => [
+      (this.tokenTable ? [] : shops).map(({ name, app }) => [
         name,
         createTokenSecret(this, name, {
           secretName: this.tokenSecretName(name),
@@ -168,7 +165,7 @@ export class TikTokShopTokenRefresher extends Construct {
     const existingTokenSecrets = resolved.existingTokenSecrets;
     this.tokenSecrets = [...this.createdTokenSecrets.values(), ...existingTokenSecrets];
     this.tokenSecretIds = [
-      ...shops.map(({ name }) => this.tokenSecretName(name)),
+      ...[...this.createdTokenSecrets.keys()].map((name) => this.tokenSecretName(name)),
       ...existingTokenSecrets.map(adoptedSecretId),
     ];
     this.discoveryScope = discover
@@ -193,6 +190,7 @@ export class TikTokShopTokenRefresher extends Construct {
       eventBus: this.eventBus,
       placement: this.vpcPlacement,
       failureQueue: this.failureQueue,
+      tokenTable: this.tokenTable,
     });
     allowCloudWatchLogsToUseKey(this, this.encryptionKey);
     this.function = fn;
@@ -232,6 +230,7 @@ export class TikTokShopTokenRefresher extends Construct {
    * kms:Decrypt through Secrets Manager when they are encrypted with a customer-managed key.
    */
   public grantReadTokens(grantee: iam.IGrantable): iam.Grant {
+    if (this.tokenTable !== undefined) return grantTableRead(this.tokenTable, grantee, undefined);
     const discoverableArn = this.discoveryScope?.arn;
     if (discoverableArn !== undefined && Construct.isConstruct(grantee.grantPrincipal)) {
       Validations.of(grantee.grantPrincipal).acknowledge(
@@ -249,6 +248,9 @@ export class TikTokShopTokenRefresher extends Construct {
    * random suffix) and requires the discovery tag key, as the refresher's own access does.
    */
   public grantReadToken(grantee: iam.IGrantable, shop: string): iam.Grant {
+    // The name becomes part of an ARN pattern or an IAM condition: no wildcard may slip in.
+    if (!isShopName(shop)) throw new Error(`${this.node.path}: invalid shop name "${shop}"`);
+    if (this.tokenTable !== undefined) return grantTableRead(this.tokenTable, grantee, [shop]);
     const created = this.createdTokenSecrets.get(shop);
     if (created !== undefined) return grantSecretsRead(this, grantee, [created], undefined);
     if (this.discoveryScope === undefined) {
@@ -256,8 +258,6 @@ export class TikTokShopTokenRefresher extends Construct {
         `${this.node.path}: no token secret for shop "${shop}": it is not in shops, and discovery by tag is off`,
       );
     }
-    // The name becomes part of an ARN pattern: no wildcard may slip in.
-    if (!isShopName(shop)) throw new Error(`${this.node.path}: invalid shop name "${shop}"`);
     const arn = secretArnPattern(this, `${this.tokenSecretName(shop)}-??????`);
     return grantSecretsRead(this, grantee, [], { arn, tagKey: this.tokenSecretTagKey });
   }
