@@ -50,7 +50,8 @@ export class DynamoDbDestination implements ShopTokenDestination {
   readonly #calls: AwsCalls;
 
   constructor(options: DynamoDbDestinationOptions) {
-    this.name = `${options.tableName}/${options.shop}`;
+    // Events and pages name a table's shop as the refresher does: by its item's key.
+    this.name = options.shop;
     this.#options = options;
     this.#calls = new AwsCalls('DynamoDB', options);
   }

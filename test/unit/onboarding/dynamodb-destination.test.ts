@@ -151,7 +151,7 @@ describe('Class: DynamoDbDestination', () => {
       // Assess
       expect(retried).toEqual({
         stored: true,
-        versionId: linkVersionId(`${TABLE}/${shop}`, 'nonce-1'),
+        versionId: linkVersionId(shop, 'nonce-1'),
         created: false,
         warnings: [],
       });
