@@ -1,7 +1,8 @@
 /**
  * A scheduled run of the refresher bundle on the DynamoDB token table (dynalite), 1 % of the
  * fleet due: its time and the function's peak memory, at two fleet sizes.
- * `npx tsx test/bench/table-fleet.ts [shops…]` (default 10000 100000).
+ * `npx tsx test/bench/table-fleet.ts [shops…]` (default 10000 100000); BENCH_DUE_EVERY (one shop in
+ * N due, default 100) and BENCH_MEMORY_MB (the function's memory, default 256) vary the run.
  */
 import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SCHEDULED_EVENT } from '../../infra/token-refresher.js';
@@ -14,7 +15,7 @@ import { sellerToken } from '../support/seed-shop.js';
 import { shopOutcomes } from './fleet.js';
 
 /** One shop in a hundred is due. */
-const DUE_EVERY = 100;
+const DUE_EVERY = Number(process.env.BENCH_DUE_EVERY ?? 100);
 const DUE_TTL_SECONDS = 3 * 3600;
 const FRESH_TTL_SECONDS = 6 * 24 * 3600;
 
@@ -103,6 +104,8 @@ export async function runTableFleet(
       [ENV.tokenTableName]: table,
       [ENV.tokenSecretIds]: '',
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+      // The function's memory (and so V8's heap limits): 256 MB as deployed, or another to test.
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: process.env.BENCH_MEMORY_MB ?? '256',
     },
   });
   const logged = shopOutcomes(outcome.logs);
