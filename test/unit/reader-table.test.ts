@@ -1,6 +1,12 @@
 import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getShopToken, MalformedSecretError, SecretStoreError } from '../../lambda/reader/index.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  ConfigurationError,
+  getShopToken,
+  MalformedSecretError,
+  SecretStoreError,
+  tiktokShopApi,
+} from '../../lambda/reader/index.js';
 import { TokenTableProvider } from '../../lambda/reader/token-table.js';
 import { DynamoDbTokenStore } from '../../lambda/shared/dynamodb-store.js';
 import { type LocalDynamoDb, startDynalite } from '../support/dynalite.js';
@@ -114,5 +120,42 @@ describe('Function: getShopToken (token table)', () => {
     // Assess
     await expect(reading).rejects.toBeInstanceOf(MalformedSecretError);
     await expect(reading).rejects.not.toThrow(/TTS_AT_not-json/);
+  });
+
+  describe('with TOKEN_TABLE_NAME in the environment', () => {
+    afterEach(() => vi.unstubAllEnvs());
+
+    it('reads the table a function is told of, through the default provider', async () => {
+      // Prepare
+      await store.putCurrent('from-env', token(5));
+      vi.stubEnv('TOKEN_TABLE_NAME', TABLE);
+      vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', dynamo.url);
+      vi.stubEnv('AWS_REGION', 'us-east-1');
+      vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
+      vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
+
+      // Act
+      const read = await getShopToken('from-env', { now: () => NOW });
+
+      // Assess
+      expect(read.accessToken).toBe('TTS_AT_5');
+    });
+
+    it("builds an API client for the table's shop, which must name its app's credentials", () => {
+      vi.stubEnv('TOKEN_TABLE_NAME', TABLE);
+      vi.stubEnv('SHOP_NAME', 'acme');
+      vi.stubEnv('SHOP_TOKEN_SECRET_ID', '');
+      vi.stubEnv('APP_CREDENTIALS_SECRET_ID', '');
+
+      expect(() => tiktokShopApi()).toThrow(ConfigurationError);
+      expect(() => tiktokShopApi()).toThrow(
+        'appCredentialsSecretId (or APP_CREDENTIALS_SECRET_ID) is required with a token table',
+      );
+      expect(() => tiktokShopApi({ appCredentialsSecretId: 'creds' })).not.toThrow();
+      vi.stubEnv('SHOP_NAME', '');
+      expect(() => tiktokShopApi({ appCredentialsSecretId: 'creds' })).toThrow(
+        `shopName (or SHOP_NAME) is required with the token table ${TABLE}`,
+      );
+    });
   });
 });
