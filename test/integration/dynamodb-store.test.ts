@@ -15,6 +15,7 @@ import { DynamoDbTokenStore } from '../../lambda/shared/dynamodb-store.js';
 import { bundledHandlerOf, environmentOf, logicalIdIn, properties } from '../infra/template.js';
 import { synthesizeProduct } from '../infra/variants.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../local/endpoints/eventbridge.js';
+import { type LocalOpenApi, startLocalOpenApi } from '../local/endpoints/open-api.js';
 import {
   type LocalSecretsManager,
   startLocalSecretsManager,
@@ -65,6 +66,9 @@ const refresherBundle = deployed(product.stack.refresher.function);
 const callbackBundle = deployed(
   (product.stack.consentCallback as TikTokShopConsentCallback).function,
 );
+const readerFunction = product.stack.exampleReader?.function;
+if (readerFunction === undefined) throw new Error('the product stack has no example reader');
+const readerBundle = deployed(readerFunction);
 
 let dynamo: LocalDynamoDb;
 let dynamodb: DynamoDBClient;
@@ -72,6 +76,7 @@ let table: DynamoDbTokenStore;
 let secretsManager: LocalSecretsManager;
 let eventBridge: LocalEventBridge;
 let tiktok: LocalTikTok;
+let openApi: LocalOpenApi;
 let serial = 0;
 const emitted: string[] = [];
 
@@ -94,6 +99,7 @@ async function invokeBundle(
       env: {
         ...bundle.environment,
         TIKTOK_AUTH_BASE_URL: tiktok.url,
+        TIKTOK_API_BASE_URL: openApi.url,
         AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
         AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
         AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
@@ -142,6 +148,12 @@ describe('Integration: the DynamoDB token store', () => {
       startLocalTikTok({ appKey: APP_KEY, appSecret: APP_SECRET }),
     ]);
     await dynamo.createTokenTable(TABLE);
+    openApi = await startLocalOpenApi({
+      appKey: APP_KEY,
+      appSecret: APP_SECRET,
+      accessTokens: (token) => (tiktok.issuedSecrets().includes(token) ? 'valid' : 'unknown'),
+    });
+    openApi.addShop();
     dynamodb = dynamo.client();
     table = new DynamoDbTokenStore({ client: dynamodb, tableName: TABLE });
     secretsManager.seed(
@@ -280,5 +292,19 @@ describe('Integration: the DynamoDB token store', () => {
       data: { open_id: string };
     };
     expect(stored.data.open_id).toBe(`open-cli-${serial}`);
+  });
+
+  it("lets the example reader bundle call the API with its shop's token from the table", async () => {
+    // Prepare: the reader's shop is the stack's first shop
+    const token = await seed('shop-a', 6 * DAY);
+
+    // Act
+    const { result } = await invokeBundle(readerBundle, {});
+
+    // Assess
+    expect(readerBundle.environment).toMatchObject({ SHOP_NAME: 'shop-a' });
+    expect(readerBundle.environment).not.toHaveProperty('SHOP_TOKEN_SECRET_ID');
+    expect(result).toMatchObject({ shop: 'shop-a', shops: [expect.objectContaining({})] });
+    expect(JSON.stringify(result)).not.toContain(token.accessToken);
   });
 });
