@@ -80,30 +80,29 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
       secrets.readAppCredentials(secretId),
     );
 
-    const summary = fleet.finish(
-      await refreshShops(
-        shops,
-        request,
-        { ...config, budget, movedOnChecksMs: movedOnChecks(config.refusalRecheckMs) },
-        {
-          store,
-          tiktok: new TikTokAuthClient({
-            baseUrl: config.tiktokAuthBaseUrl,
-            timeoutMs: config.tiktokTimeoutMs,
-          }),
-          appCredentials: credentials.get,
-          events: new EventBridgePublisher({
-            client: eventBridge,
-            busName: config.eventBusName,
-            signal: report.signal,
-          }),
-          logger,
-          metrics: fleet.metrics,
-          clock: systemClock,
-          remainingMs: () => context.getRemainingTimeInMillis(),
-        },
-      ),
+    const run = await refreshShops(
+      shops,
+      request,
+      { ...config, budget, movedOnChecksMs: movedOnChecks(config.refusalRecheckMs) },
+      {
+        store,
+        tiktok: new TikTokAuthClient({
+          baseUrl: config.tiktokAuthBaseUrl,
+          timeoutMs: config.tiktokTimeoutMs,
+        }),
+        appCredentials: credentials.get,
+        events: new EventBridgePublisher({
+          client: eventBridge,
+          busName: config.eventBusName,
+          signal: report.signal,
+        }),
+        logger,
+        metrics: fleet.metrics,
+        clock: systemClock,
+        remainingMs: () => context.getRemainingTimeInMillis(),
+      },
     );
+    const summary = fleet.finish(run);
     // Everything is reported; now the run fails if an app's shops could not have been refreshed,
     // or if a shop's failure fails it.
     const failure = (await credentials.failure()) ?? incompleteRunError(summary);
