@@ -18,7 +18,7 @@ export class TokenTableProvider extends BaseProvider {
 
   constructor(options: { readonly tableName: string; readonly awsSdkV3Client?: DynamoDBClient }) {
     super({
-      awsSdkV3ClientPrototype: DynamoDBClient as never,
+      awsSdkV3ClientPrototype: DynamoDBClient as new (config?: unknown) => DynamoDBClient,
       ...(options.awsSdkV3Client === undefined ? {} : { awsSdkV3Client: options.awsSdkV3Client }),
     });
     this.tableName = options.tableName;
