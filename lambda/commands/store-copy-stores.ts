@@ -18,6 +18,7 @@ import { DynamoDbTokenStore } from '../shared/dynamodb-store.js';
 import { DynamoDbShopSurvey } from '../shared/dynamodb-survey.js';
 import { SecretStoreError } from '../shared/errors.js';
 import { SecretsManagerTokenStore, type TokenStore } from '../shared/secrets-store.js';
+import { SecretsManagerShopSurvey } from '../shared/secrets-survey.js';
 import type { CopiedVersion, CopyDestination, CopySource, SourceShop } from './store-copy.js';
 
 export interface SecretsSide {
@@ -45,13 +46,20 @@ export class SecretsSideStore implements CopySource, CopyDestination {
 
   async list(): Promise<SourceShop[]> {
     const prefix = tokenSecretsPrefix(this.#side.secretNamePrefix);
-    const secrets = await this.#store.listByTag(this.#side.tagKey);
-    return secrets
-      .filter(({ name }) => name.startsWith(prefix) && !name.slice(prefix.length).includes('/'))
-      .map(({ name, tags }) => {
+    const survey = new SecretsManagerShopSurvey({
+      client: this.#side.client,
+      tagKey: this.#side.tagKey,
+    });
+    const shops: SourceShop[] = [];
+    for await (const page of survey.pages()) {
+      for (const { name, tags } of page) {
+        // Only `<prefix>tokens/<shop>`: another deployment's secrets or deeper names are not ours.
+        if (!name.startsWith(prefix) || name.slice(prefix.length).includes('/')) continue;
         const app = appTagOf(tags);
-        return { shop: name.slice(prefix.length), ...(app === undefined ? {} : { app }) };
-      });
+        shops.push({ shop: name.slice(prefix.length), ...(app === undefined ? {} : { app }) });
+      }
+    }
+    return shops;
   }
 
   async read(shop: string): Promise<CopiedVersion> {
@@ -78,7 +86,6 @@ export class SecretsSideStore implements CopySource, CopyDestination {
     });
     const written = await destination.write(version.raw, {
       basedOnVersionId,
-      linkNonce: undefined,
       openId: storedSeller(version.versionId, version.raw).openId ?? '',
       app: shop.app ?? DEFAULT_APP,
     });

@@ -1,11 +1,9 @@
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { connectShop } from '../../../lambda/onboarding/connect.js';
-import { linkVersionId } from '../../../lambda/onboarding/destination.js';
+import { ConnectedElsewhereError, connectShop } from '../../../lambda/onboarding/connect.js';
 import { DynamoDbDestination } from '../../../lambda/onboarding/dynamodb-destination.js';
-import { ShopConnectionRefusedError } from '../../../lambda/onboarding/errors.js';
 import { DynamoDbTokenStore } from '../../../lambda/shared/dynamodb-store.js';
-import { parseTokenDocument } from '../../../lambda/shared/token.js';
+import { parseTokenDocument, type TokenAnswer } from '../../../lambda/shared/token.js';
 import { type LocalDynamoDb, startDynalite } from '../../support/dynalite.js';
 
 const TABLE = 'tokens';
@@ -60,7 +58,6 @@ describe('Class: DynamoDbDestination', () => {
       // Act
       const written = await destination().write(token('seller-a', 1), {
         basedOnVersionId: undefined,
-        linkNonce: undefined,
         openId: 'seller-a',
         app: 'us',
       });
@@ -88,7 +85,6 @@ describe('Class: DynamoDbDestination', () => {
       // Act
       const written = await destination().write(token('seller-a', 2), {
         basedOnVersionId: first,
-        linkNonce: undefined,
         openId: 'seller-a',
         app: 'default',
       });
@@ -107,7 +103,6 @@ describe('Class: DynamoDbDestination', () => {
       // Act
       const written = await destination().write(token('seller-a', 3), {
         basedOnVersionId: looked,
-        linkNonce: undefined,
         openId: 'seller-a',
         app: 'default',
       });
@@ -117,41 +112,19 @@ describe('Class: DynamoDbDestination', () => {
       expect((await store().read(shop)).current.raw).toBe(token('seller-a', 2));
     });
 
-    it('refuses a second use of a consent link, even with another value', async () => {
-      // Prepare
-      const options = { basedOnVersionId: undefined, linkNonce: 'nonce-1', app: 'default' };
-      await destination().write(token('seller-a', 1), { ...options, openId: 'seller-a' });
-
-      // Act
-      const again = await destination().write(token('seller-b', 2), {
-        ...options,
-        openId: 'seller-b',
-      });
-
-      // Assess
-      expect(again).toEqual({ stored: false, reason: 'link-used' });
-      expect((await store().read(shop)).current.raw).toBe(token('seller-a', 1));
-      expect(await destination().inspect('nonce-1')).toMatchObject({ linkUsed: true });
-      expect(await destination().inspect('nonce-2')).toMatchObject({ linkUsed: false });
-    });
-
     it('answers stored when a retry finds its own write current', async () => {
       // Prepare
-      const options = {
-        basedOnVersionId: undefined,
-        linkNonce: 'nonce-1',
-        openId: 'seller-a',
-        app: 'default',
-      };
-      await destination().write(token('seller-a', 1), options);
+      const options = { basedOnVersionId: undefined, openId: 'seller-a', app: 'default' };
+      const first = await destination().write(token('seller-a', 1), options);
 
       // Act
       const retried = await destination().write(token('seller-a', 1), options);
 
       // Assess
+      expect(first).toMatchObject({ stored: true, created: true });
       expect(retried).toEqual({
         stored: true,
-        versionId: linkVersionId(shop, 'nonce-1'),
+        versionId: first.stored ? first.versionId : '',
         created: false,
         warnings: [],
       });
@@ -161,7 +134,6 @@ describe('Class: DynamoDbDestination', () => {
       // Act
       await destination().write(token('seller-a', 7), {
         basedOnVersionId: undefined,
-        linkNonce: undefined,
         openId: 'seller-a',
         app: 'default',
       });
@@ -173,6 +145,59 @@ describe('Class: DynamoDbDestination', () => {
     });
   });
 
+  describe('Method: claimLink', () => {
+    it('claims a link once, creating an item that holds no token', async () => {
+      // Act
+      const first = await destination().claimLink('nonce-1');
+      const again = await destination().claimLink('nonce-1');
+
+      // Assess
+      expect(first).toEqual({ claimed: true, created: true });
+      expect(again).toEqual({ claimed: false });
+      expect(await destination().inspect('nonce-1')).toEqual({ linkUsed: true, app: 'default' });
+      expect(await destination().inspect('nonce-2')).toMatchObject({ linkUsed: false });
+      expect((await item())?.current).toBeUndefined();
+    });
+
+    it('claims a link on a connected shop without touching its token', async () => {
+      // Prepare
+      await store().putCurrent(shop, token('seller-a', 1));
+
+      // Act
+      const claim = await destination().claimLink('nonce-1');
+
+      // Assess
+      expect(claim).toEqual({ claimed: true, created: false });
+      expect((await store().read(shop)).current.raw).toBe(token('seller-a', 1));
+      expect(await destination().inspect('nonce-1')).toMatchObject({ linkUsed: true });
+    });
+  });
+
+  describe('Method: keep', () => {
+    it('keeps an answer beside the token, never current', async () => {
+      // Prepare
+      await store().putCurrent(shop, token('seller-a', 1));
+
+      // Act
+      const kept = await destination().keep(token('seller-a', 2));
+
+      // Assess
+      const stored = await store().read(shop);
+      expect(stored.current.raw).toBe(token('seller-a', 1));
+      expect(stored.kept).toMatchObject({ versionId: kept.versionId, raw: token('seller-a', 2) });
+      expect(kept.where).toContain(shop);
+    });
+
+    it('keeps an answer for a shop that holds no token, which stays without one', async () => {
+      // Act
+      const kept = await destination().keep(token('seller-a', 2));
+
+      // Assess
+      expect((await item())?.kept?.M?.version?.S).toBe(kept.versionId);
+      expect(await destination().inspect(undefined)).toEqual({ linkUsed: false, app: 'default' });
+    });
+  });
+
   describe('Method: shopsOfSeller', () => {
     it("finds the seller's other shops and not the shop itself", async () => {
       // Prepare
@@ -180,7 +205,6 @@ describe('Class: DynamoDbDestination', () => {
       for (const name of [shop, other]) {
         await destination(name).write(token(`seller-${serial}`, 1), {
           basedOnVersionId: undefined,
-          linkNonce: undefined,
           openId: `seller-${serial}`,
           app: 'default',
         });
@@ -190,39 +214,84 @@ describe('Class: DynamoDbDestination', () => {
       const found = await destination().shopsOfSeller(`seller-${serial}`);
 
       // Assess
-      expect(found).toEqual([other]);
+      expect(found.map((each) => each.shop)).toEqual([other]);
+      expect(found[0]).toBeInstanceOf(DynamoDbDestination);
       expect(await destination().shopsOfSeller('nobody')).toEqual([]);
     });
   });
 
   describe('Function: connectShop', () => {
-    it('refuses a seller already connected under another shop name, storing nothing', async () => {
+    const answerOf = (raw: string): TokenAnswer => {
+      const parsed = parseTokenDocument(raw);
+      if (!parsed.ok) throw new Error('test token does not parse');
+      return { usable: true, raw, document: parsed.value };
+    };
+    const dependencies = (raw: string, target = destination()) => ({
+      appCredentials: async () => ({ app_key: 'k', app_secret: 's' }),
+      tiktok: { getToken: async () => answerOf(raw) },
+      destination: target,
+      now: () => Date.now(),
+    });
+
+    it("stores the token of a seller connected under another shop name in that shop's item", async () => {
       // Prepare
       const seller = `seller-${serial}`;
-      await destination(`${shop}-first`).write(token(seller, 1), {
+      const own = `${shop}-first`;
+      await destination(own).write(token(seller, 1), {
         basedOnVersionId: undefined,
-        linkNonce: undefined,
         openId: seller,
         app: 'default',
       });
-      const raw = token(seller, 2);
-      const parsed = parseTokenDocument(raw);
-      if (!parsed.ok) throw new Error('test token does not parse');
 
       // Act
       const connecting = connectShop(
         { shop, authCode: 'code', purpose: 'any', replaceSeller: false },
-        {
-          appCredentials: async () => ({ app_key: 'k', app_secret: 's' }),
-          tiktok: { getToken: async () => ({ raw, document: parsed.value }) },
-          destination: destination(),
-        },
+        dependencies(token(seller, 2)),
       );
 
       // Assess
-      await expect(connecting).rejects.toBeInstanceOf(ShopConnectionRefusedError);
-      await expect(connecting).rejects.toMatchObject({ reason: 'seller-connected-elsewhere' });
+      await expect(connecting).rejects.toBeInstanceOf(ConnectedElsewhereError);
+      await expect(connecting).rejects.toMatchObject({
+        reason: 'seller-connected-elsewhere',
+        connected: { shop: own, connection: 'reconnected' },
+      });
+      expect((await store().read(own)).current.raw).toBe(token(seller, 2));
       expect(await item()).toBeUndefined();
+    });
+
+    it('lets one of two approvals of one link exchange its code, leaving its token current', async () => {
+      // Prepare
+      const seller = `seller-${serial}`;
+      const request = { shop, authCode: 'code', purpose: 'connect', linkNonce: 'n' } as const;
+      let exchanges = 0;
+      const deps = (n: number) => {
+        const base = dependencies(token(seller, n));
+        return {
+          ...base,
+          tiktok: { getToken: async () => (exchanges++, base.tiktok.getToken()) },
+        };
+      };
+
+      // Act
+      const outcomes = await Promise.allSettled([
+        connectShop(request, deps(1)),
+        connectShop(request, deps(2)),
+      ]);
+
+      // Assess
+      const connected = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+      const refused = outcomes.flatMap((outcome) =>
+        outcome.status === 'rejected' ? [outcome.reason] : [],
+      );
+      expect(connected).toHaveLength(1);
+      expect(refused).toHaveLength(1);
+      expect(refused[0]).toMatchObject({
+        reason: 'link-already-used',
+        detail: { codeUsed: false },
+      });
+      expect(exchanges).toBe(1);
+      const current = (await store().read(shop)).current;
+      expect(JSON.parse(current.raw).data.open_id).toBe(seller);
     });
   });
 });
