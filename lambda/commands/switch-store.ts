@@ -25,7 +25,6 @@ import {
 import type { Env } from '../shared/env.js';
 import { describeError, UsageError } from '../shared/errors.js';
 import { checkTableName } from '../shared/store-choice.js';
-import { runAsScript } from './run.js';
 import { type CopyReport, copyTokens } from './store-copy.js';
 import { SecretsSideStore, TableSideStore } from './store-copy-stores.js';
 
@@ -150,5 +149,3 @@ function parse(argv: readonly string[]) {
     allowPositionals: false,
   });
 }
-
-runAsScript(import.meta.url, main);
