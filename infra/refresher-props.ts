@@ -141,6 +141,11 @@ function propsProblems(
       'tokenStore DYNAMODB keeps every token in the table: existingTokenSecrets and discoverTokenSecretsByTag do not apply (copy their tokens with npm run switch-store)',
     );
   }
+  if (onTable && props.webhooks === true) {
+    problems.push(
+      "webhooks are not supported with tokenStore DYNAMODB: the webhook receiver and the shop marks it sets (deauthorized, TikTok shop ids) live in the token secrets' tags; leave webhooks off, or keep the tokens in Secrets Manager",
+    );
+  }
   if (
     !onTable &&
     shops.length === 0 &&

@@ -74,8 +74,8 @@ export async function exchangeCode(
         }),
         destination,
         now: Date.now,
-        // A secret's shop state, as the consent callback keeps it; a file has none.
-        ...(file === undefined
+        // A secret's shop state, as the consent callback keeps it; a file or the table has none.
+        ...(file === undefined && table === undefined
           ? {
               shopState: {
                 tags: new SecretsManagerShopTags({ client: secretsManager() }),

@@ -190,6 +190,15 @@ describe('Construct: TikTokShopTokenRefresher with tokenStore DYNAMODB', () => {
     expect(() => refresher.grantReadToken(role, 'shop-*')).toThrow(/invalid shop name "shop-\*"/);
   });
 
+  it('refuses webhooks with the token table, whose shops have no secret tags to mark', () => {
+    expect(() =>
+      synthesizeVariant({ tokenStore: TokenStoreKind.DYNAMODB, webhooks: true }),
+    ).toThrow(/webhooks are not supported with tokenStore DYNAMODB/);
+    expect(() =>
+      synthesizeVariant({ tokenStore: TokenStoreKind.DYNAMODB, webhooks: false }),
+    ).not.toThrow();
+  });
+
   it('refuses adopted or discovered token secrets beside the table', () => {
     expect(() =>
       synthesizeVariant({ tokenStore: TokenStoreKind.DYNAMODB, discoverTokenSecretsByTag: true }),

@@ -268,7 +268,12 @@ describe('Class: DynamoDbDestination', () => {
         const base = dependencies(token(seller, n));
         return {
           ...base,
-          tiktok: { getToken: async () => (exchanges++, base.tiktok.getToken()) },
+          tiktok: {
+            getToken: async () => {
+              exchanges++;
+              return base.tiktok.getToken();
+            },
+          },
         };
       };
 
