@@ -152,7 +152,10 @@ export async function answerConsentCallback(
     return invalidLink('The authorization code in the link is not one TikTok issues.');
   }
 
-  const secretName = tokenSecretName(deps.tokenSecretPrefix, checkShopName(shop));
+  const tokenSecret = tokenSecretName(deps.tokenSecretPrefix, checkShopName(shop));
+  const destination = deps.destination(shop, tokenSecret);
+  // Events and logs name the shop as its store does: its secret, or its item (the shop's name).
+  const secretName = destination.name;
   const credentialsSecretId = deps.appCredentialsSecretIds.get(app);
   if (credentialsSecretId === undefined) {
     const apps = [...deps.appCredentialsSecretIds.keys()];
@@ -183,7 +186,7 @@ export async function answerConsentCallback(
       {
         appCredentials: () => deps.appCredentials(credentialsSecretId),
         tiktok,
-        destination: deps.destination(shop, secretName),
+        destination,
         now: deps.now,
         ...(deps.shopState === undefined ? {} : { shopState: deps.shopState }),
       },

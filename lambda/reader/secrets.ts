@@ -56,20 +56,25 @@ export interface ReadOptions {
  * expired by the clock is never returned: the secret is read again once, and if that token has
  * expired too, ShopTokenExpiredError says so instead of letting TikTok refuse it. A shop whose
  * seller revoked the app (TikTok's webhook, recorded on the secret; looked at as often as the
- * token is read) fails with ShopDeauthorizedError, until the seller authorizes again.
+ * token is read) fails with ShopDeauthorizedError, until the seller authorizes again (not on the
+ * DynamoDB token table, which keeps no such mark).
  */
 export async function getShopToken(
   secretId: string,
   options: ReadOptions = {},
 ): Promise<ShopToken> {
   const now = options.now ?? Date.now;
+  // The deauthorized mark is a tag on a token secret: a shop of the token table has none.
+  const onTable = tokenTableOf(options) !== undefined;
   const [, read] = await Promise.all([
-    checkNotDeauthorized(secretId, {
-      ...(options.provider === undefined ? {} : { provider: options.provider }),
-      maxAgeMs: (options.maxAge ?? DEFAULT_MAX_AGE_SECONDS) * 1000,
-      forceFetch: options.forceFetch ?? false,
-      now,
-    }),
+    onTable
+      ? undefined
+      : checkNotDeauthorized(secretId, {
+          ...(options.provider === undefined ? {} : { provider: options.provider }),
+          maxAgeMs: (options.maxAge ?? DEFAULT_MAX_AGE_SECONDS) * 1000,
+          forceFetch: options.forceFetch ?? false,
+          now,
+        }),
     readToken(secretId, options),
   ]);
   let token = read;

@@ -137,6 +137,43 @@ const metricValue = (logs: string[], name: string): unknown => {
   return line === undefined ? undefined : (JSON.parse(line) as Record<string, unknown>)[name];
 };
 
+/** A consent link's state for `shop`, as the authorize command prints it. */
+async function consentState(shop: string): Promise<string> {
+  const lines: string[] = [];
+  vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+    lines.push(args.join(' '));
+  });
+  vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', secretsManager.url);
+  vi.stubEnv('AWS_REGION', 'us-east-1');
+  vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+  const env = { TIKTOK_AUTH_BASE_URL: tiktok.url, TIKTOK_SERVICE_ID: '7000111' };
+  try {
+    expect(await authorize(['--consent-link', '--shop', shop], env)).toBe(0);
+  } finally {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+  }
+  return new URL(lines.at(-1)?.split('\n')[1] ?? '').searchParams.get('state') ?? '';
+}
+
+/** The seller's approval reaching the callback bundle: the page it shows. */
+async function callback(query: Record<string, string>) {
+  const { result, logs } = await invokeBundle(callbackBundle, {
+    version: '2.0',
+    rawPath: '/',
+    rawQueryString: new URLSearchParams(query).toString(),
+    requestContext: { http: { method: 'GET', path: '/' } },
+    queryStringParameters: query,
+  });
+  return { ...(result as { statusCode: number; body: string }), logs };
+}
+
+const storedToken = async (shop: string) =>
+  JSON.parse((await table.read(shop)).current.raw) as {
+    data: { refresh_token: string; open_id: string };
+  };
+
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
 describe('Integration: the DynamoDB token store', () => {
@@ -258,6 +295,63 @@ describe('Integration: the DynamoDB token store', () => {
     };
     expect(stored.data.open_id).toBe(`open-${serial}`);
     expect(tiktok.isRefreshTokenValid(stored.data.refresh_token)).toBe(true);
+  });
+
+  it('leaves a working token current after a double approval of one link, one exchange only', async () => {
+    // Prepare: the seller approves twice at once; TikTok is slow enough that both reach it
+    const shop = `double-${serial}`;
+    const openId = `open-double-${serial}`;
+    const state = await consentState(shop);
+    const codes = [`AUTHCODE_dynamodb_double_${serial}_1`, `AUTHCODE_dynamodb_double_${serial}_2`];
+    tiktok.addSeller({ authCode: codes[0] ?? '', openId, sellerName: 'Seller' });
+    tiktok.addAuthCode(openId, codes[1] ?? '');
+    tiktok.latencyMs = 300;
+
+    // Act
+    const pages = await Promise.all(codes.map((code) => callback({ code, state }))).finally(() => {
+      tiktok.latencyMs = 0;
+    });
+
+    // Assess
+    expect(pages.map((page) => page.statusCode).sort()).toEqual([200, 409]);
+    const stored = await storedToken(shop);
+    expect(stored.data.open_id).toBe(openId);
+    expect(tiktok.isRefreshTokenValid(stored.data.refresh_token)).toBe(true);
+  });
+
+  it("stores the token of a seller connected as X who approves a new-shop link for Y in X's item", async () => {
+    // Prepare: the seller is connected as X
+    const x = `seller-x-${serial}`;
+    const y = `seller-y-${serial}`;
+    const openId = `open-xy-${serial}`;
+    const first = `AUTHCODE_dynamodb_xy_${serial}_1`;
+    tiktok.addSeller({ authCode: first, openId, sellerName: 'Seller' });
+    expect((await callback({ code: first, state: await consentState(x) })).statusCode).toBe(200);
+    const link = await consentState(y);
+    const again = `AUTHCODE_dynamodb_xy_${serial}_2`;
+    tiktok.addAuthCode(openId, again);
+    eventBridge.reset();
+
+    // Act: the exchange revokes the token X holds
+    const page = await callback({ code: again, state: link });
+
+    // Assess: X holds the new token, which works; Y holds none; the events say where it went
+    expect(page.statusCode).toBe(409);
+    expect(page.body).toContain(`already connected here as shop ${x}`);
+    const stored = await storedToken(x);
+    expect(stored.data.open_id).toBe(openId);
+    expect(tiktok.isRefreshTokenValid(stored.data.refresh_token)).toBe(true);
+    const yItem = await dynamodb.send(
+      new GetItemCommand({ TableName: TABLE, Key: { shop: { S: y } }, ConsistentRead: true }),
+    );
+    expect(yItem.Item?.current).toBeUndefined();
+    expect(eventBridge.events.map((event) => [event.DetailType, event.Detail])).toMatchObject([
+      [DETAIL_TYPE.shopConnected, { shop: x, connection: 'reconnected' }],
+      [
+        DETAIL_TYPE.shopConnectionRefused,
+        { shop: y, reason: 'seller-connected-elsewhere', tokenStoredIn: x },
+      ],
+    ]);
   });
 
   it('stores a code exchanged by npm run authorize --store dynamodb in the table', async () => {
