@@ -1,6 +1,7 @@
 // The repository's CDK app (`cdk synth|deploy`): the product stack from context, cdk-nag checked.
 import { Annotations, App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { TokenStoreKind } from './refresher-props.js';
 import {
   appsFromContext,
   STACK_NAME,
@@ -35,6 +36,14 @@ const flag = (key: string): boolean | undefined => {
   return value === 'true';
 };
 
+/** `-c store=dynamodb`: every shop's token in one DynamoDB table instead of a secret each. */
+const store = context('store');
+if (store !== undefined && !Object.values<string>(TokenStoreKind).includes(store)) {
+  throw new Error(
+    `context "store" must be ${Object.values(TokenStoreKind).join(' or ')} (got "${store}")`,
+  );
+}
+
 const vpcId = context('vpcId');
 const stack = new TikTokShopTokenRefresherStack(app, STACK_NAME, {
   // Finding the VPC needs the account and region; the CLI sets these from the credentials.
@@ -50,6 +59,7 @@ const stack = new TikTokShopTokenRefresherStack(app, STACK_NAME, {
   vpcId,
   dashboard: flag('dashboard'),
   webhooks: flag('webhooks'),
+  ...(store === undefined ? {} : { tokenStore: store as TokenStoreKind }),
 });
 if (shops === undefined) {
   // A deploy without the context would drop the shops of the previous deploy from the function.

@@ -29,6 +29,7 @@ import {
   tagPresent,
 } from './secret-access.js';
 import type { TikTokShopTokenRefresher } from './token-refresher.js';
+import { grantTableOnboarding, tokenTableEnvironment } from './token-table.js';
 
 export interface TikTokShopConsentCallbackProps {
   /**
@@ -83,7 +84,7 @@ export class TikTokShopConsentCallback extends Construct {
     const otherApps = Object.entries(refresher.appCredentialsSecretIds).filter(
       ([app]) => app !== DEFAULT_APP,
     );
-    if (!refresher.discoversTokenSecretsByTag) {
+    if (refresher.tokenTable === undefined && !refresher.discoversTokenSecretsByTag) {
       throw new Error(
         `${this.node.path}: the refresher ${refresher.node.path} must discover token secrets by tag (discoverTokenSecretsByTag: true): the callback creates the token secrets of new shops at run time, which the refresher would otherwise never refresh`,
       );
@@ -133,10 +134,12 @@ export class TikTokShopConsentCallback extends Construct {
         [CALLBACK_ENV.tokenSecretTagKey]: refresher.tokenSecretTagKey,
         [CALLBACK_ENV.tiktokAuthBaseUrl]: DEFAULTS.tiktokAuthBaseUrl,
         [CALLBACK_ENV.eventBusName]: refresher.eventBus.eventBusName,
+        ...(refresher.tokenTable && tokenTableEnvironment(refresher.tokenTable)),
         // New shops' secrets are encrypted like the ones the stack creates.
-        ...(refresher.encryptionKey && {
-          [CALLBACK_ENV.tokenSecretKmsKeyId]: refresher.encryptionKey.keyArn,
-        }),
+        ...(refresher.encryptionKey &&
+          refresher.tokenTable === undefined && {
+            [CALLBACK_ENV.tokenSecretKmsKeyId]: refresher.encryptionKey.keyArn,
+          }),
         POWERTOOLS_SERVICE_NAME: this.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
@@ -185,8 +188,6 @@ export class TikTokShopConsentCallback extends Construct {
     stateKeySecret: secretsmanager.ISecret,
     otherApps: readonly string[],
   ): void {
-    const tagKey = refresher.tokenSecretTagKey;
-    const tokenSecrets = secretArnPattern(this, refresher.tokenSecretName('*'));
     // Every app's credentials (a link names its app), the default app's first as before.
     const appCredentialsSecrets = Object.values(refresher.appCredentialsSecrets);
     role.addToPrincipalPolicy(
@@ -195,6 +196,41 @@ export class TikTokShopConsentCallback extends Construct {
         resources: [...appCredentialsSecrets.map(arnForPolicies), stateKeySecret.secretArn],
       }),
     );
+    if (refresher.tokenTable === undefined) this.grantTokenSecrets(role, refresher, otherApps);
+    else grantTableOnboarding(refresher.tokenTable, role);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutEvents'],
+        resources: [refresher.eventBus.eventBusArn],
+      }),
+    );
+    const { encryptionKey } = refresher;
+    // The refresher's key encrypts the token secrets: new ones created here, new versions of
+    // existing ones. Other keys (of adopted secrets) are only read through. With the token table,
+    // the key is used through DynamoDB (see grantTableOnboarding) and here only read through.
+    if (encryptionKey !== undefined) {
+      grantKeyThroughSecretsManager(
+        this,
+        role,
+        encryptionKey,
+        refresher.tokenTable === undefined
+          ? ['kms:Decrypt', 'kms:GenerateDataKey']
+          : ['kms:Decrypt'],
+      );
+    }
+    for (const key of secretKeys([...appCredentialsSecrets, stateKeySecret])) {
+      if (key !== encryptionKey) grantKeyThroughSecretsManager(this, role, key, ['kms:Decrypt']);
+    }
+  }
+
+  /** The token secrets: created, tagged, read and written at run time under the token prefix. */
+  private grantTokenSecrets(
+    role: iam.Role,
+    refresher: TikTokShopTokenRefresher,
+    otherApps: readonly string[],
+  ): void {
+    const tagKey = refresher.tokenSecretTagKey;
+    const tokenSecrets = secretArnPattern(this, refresher.tokenSecretName('*'));
     // Looked at before the code is exchanged: whether the shop's secret exists (DescribeSecret
     // answers ResourceNotFoundException for a new shop, so no tag condition), which versions it
     // has (a link used once), and the stored seller.
@@ -255,12 +291,6 @@ export class TikTokShopConsentCallback extends Construct {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['secretsmanager:ListSecrets'], resources: ['*'] }),
     );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['events:PutEvents'],
-        resources: [refresher.eventBus.eventBusArn],
-      }),
-    );
     Validations.of(role).acknowledge(
       {
         id: `AwsSolutions-IAM5[Resource::${nagArn(tokenSecrets)}]`,
@@ -273,18 +303,5 @@ export class TikTokShopConsentCallback extends Construct {
           "ListSecrets supports no resource-level permission, so IAM requires resource '*'; the callback lists secret metadata (names and tags, no value) to find a seller already connected under another shop name.",
       },
     );
-
-    const { encryptionKey } = refresher;
-    // The refresher's key encrypts the token secrets: new ones created here, new versions of
-    // existing ones. Other keys (of adopted secrets) are only read through.
-    if (encryptionKey !== undefined) {
-      grantKeyThroughSecretsManager(this, role, encryptionKey, [
-        'kms:Decrypt',
-        'kms:GenerateDataKey',
-      ]);
-    }
-    for (const key of secretKeys([...appCredentialsSecrets, stateKeySecret])) {
-      if (key !== encryptionKey) grantKeyThroughSecretsManager(this, role, key, ['kms:Decrypt']);
-    }
   }
 }

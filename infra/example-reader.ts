@@ -66,6 +66,13 @@ export class TikTokShopExampleReader extends Construct {
     // The default app's secret is named as it always was. Any other app the reader's client
     // finds from the token secret's app tag, as other teams' functions do: given only the shop.
     const namesDefaultApp = refresher.appOf(shop, appOptions) === DEFAULT_APP;
+    const table = refresher.tokenTable;
+    // A reader of the table names its app's credentials: an item has no tag to find them by.
+    const credentialsId = table
+      ? refresher.appCredentialsSecretIdFor(shop, appOptions)
+      : namesDefaultApp
+        ? refresher.appCredentialsSecretId
+        : undefined;
 
     const { fn } = createAppFunction(this, {
       bundle: 'example-reader',
@@ -81,9 +88,11 @@ export class TikTokShopExampleReader extends Construct {
       // Three attempts of at most 10 s each, with backoff; the client starts none past the end.
       timeout: Duration.seconds(30),
       environment: {
-        [API_READER_ENV.shopTokenSecretId]: this.tokenSecretName,
-        ...(namesDefaultApp && {
-          [API_READER_ENV.appCredentialsSecretId]: refresher.appCredentialsSecretId,
+        ...(table === undefined
+          ? { [API_READER_ENV.shopTokenSecretId]: this.tokenSecretName }
+          : { [API_READER_ENV.tokenTableName]: table.tableName, [API_READER_ENV.shopName]: shop }),
+        ...(credentialsId !== undefined && {
+          [API_READER_ENV.appCredentialsSecretId]: credentialsId,
         }),
         [API_READER_ENV.tiktokApiBaseUrl]: DEFAULT_TIKTOK_API_BASE_URL,
         POWERTOOLS_SERVICE_NAME: Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }),
@@ -100,7 +109,8 @@ export class TikTokShopExampleReader extends Construct {
       eventPattern: {
         source: [EVENT_SOURCE],
         detailType: [DETAIL_TYPE.tokenRefreshed],
-        detail: { shop: [this.tokenSecretName] },
+        // Events name a table's shop by its item's key.
+        detail: { shop: [table === undefined ? this.tokenSecretName : shop] },
       },
       targets: [new targets.LambdaFunction(fn)],
     });

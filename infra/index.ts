@@ -27,6 +27,7 @@ export {
   type TikTokShopBinding,
   TikTokShopConsentRegion,
   type TikTokShopTokenRefresherProps,
+  TokenStoreKind,
 } from './refresher-props.js';
 export {
   type TikTokShopStackAppProps,

@@ -1,6 +1,7 @@
 // The refresher function (its settings and the environment that tells it what to refresh) and
 // the schedule that starts its runs.
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -22,6 +23,7 @@ import type { VpcPlacement } from './network.js';
 import type { AppCredentials } from './refresher-apps.js';
 import { checkedEnvironment } from './refresher-limits.js';
 import type { ResolvedRefresherProps } from './refresher-props.js';
+import { grantTableRefresher, tokenTableEnvironment } from './token-table.js';
 
 /** The event the schedule sends: the handler treats a "Scheduled Event" envelope as a scheduled run. */
 export const SCHEDULED_EVENT = {
@@ -42,6 +44,8 @@ export interface RefresherFunctionOptions {
   readonly eventBus: events.IEventBus;
   readonly placement: VpcPlacement | undefined;
   readonly failureQueue: sqs.IQueue;
+  /** The token table, when the tokens are kept there instead of in secrets. */
+  readonly tokenTable: dynamodb.ITable | undefined;
 }
 
 /** The refresher function and its role, in `scope`. */
@@ -49,9 +53,12 @@ export function createRefresherFunction(
   scope: Construct,
   options: RefresherFunctionOptions,
 ): AppFunction {
-  const { resolved, defaultApp, otherApps, tokenSecretIds, tokenSecretName } = options;
+  const { resolved, defaultApp, otherApps, tokenSecretIds, tokenTable } = options;
+  // A table's items are keyed by the shop's name, a secret by its name.
+  const tokenSecretName =
+    tokenTable === undefined ? options.tokenSecretName : (shop: string) => shop;
   const shopsOfOtherApps = resolved.shops.filter(({ app }) => app !== DEFAULT_APP);
-  return createAppFunction(scope, {
+  const created = createAppFunction(scope, {
     bundle: 'refresher',
     runtime: resolved.runtime,
     roleDescription: 'TikTok Shop token refresher: reads app credentials, refreshes token secrets',
@@ -90,6 +97,7 @@ export function createRefresherFunction(
       ...(resolved.discoverTokenSecretsByTag && {
         [ENV.tokenSecretTagKey]: resolved.tokenSecretTagKey,
       }),
+      ...(tokenTable === undefined ? {} : tokenTableEnvironment(tokenTable)),
       [ENV.tiktokAuthBaseUrl]: DEFAULTS.tiktokAuthBaseUrl,
       [ENV.refreshBeforeExpirySeconds]: String(resolved.refreshBeforeExpiry.toSeconds()),
       [ENV.eventBusName]: options.eventBus.eventBusName,
@@ -100,6 +108,8 @@ export function createRefresherFunction(
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     }),
   });
+  if (tokenTable !== undefined) grantTableRefresher(tokenTable, created.role);
+  return created;
 }
 
 /** How often the schedule runs the function, and where the runs it cannot deliver go. */

@@ -18,17 +18,21 @@ import { DEFAULT_RUNTIME, isBundleRuntime } from './lambda-function.js';
 import { vpcPlacementProblems } from './network.js';
 import { limitProblems } from './refresher-limits.js';
 import {
+  type TikTokShopAppOptions,
   type TikTokShopAppProps,
   type TikTokShopBinding,
   TikTokShopConsentRegion,
   type TikTokShopTokenRefresherProps,
+  TokenStoreKind,
 } from './token-refresher-props.js';
 
 export {
+  type TikTokShopAppOptions,
   type TikTokShopAppProps,
   type TikTokShopBinding,
   TikTokShopConsentRegion,
   type TikTokShopTokenRefresherProps,
+  TokenStoreKind,
 };
 
 // Folders of characters Secrets Manager allows in a name (minus the comma that separates
@@ -43,6 +47,7 @@ export const MINIMUM_REFRESHER_TIMEOUT = Duration.millis(runBudget(DEFAULTS).min
 
 /** The props with every default applied: what the construct builds from. */
 export interface ResolvedRefresherProps {
+  readonly tokenStore: TokenStoreKind;
   readonly secretNamePrefix: string;
   /** `shops` with the app of every shop spelled out. */
   readonly shops: readonly ShopEntry[];
@@ -92,6 +97,7 @@ export function resolveRefresherProps(
     otherApps: Object.entries(apps)
       .filter(([app]) => app !== DEFAULT_APP)
       .map(([app, options]) => appEntry(app, options)),
+    tokenStore: props.tokenStore ?? TokenStoreKind.SECRETS_MANAGER,
     existingTokenSecrets: props.existingTokenSecrets ?? [],
     discoverTokenSecretsByTag: props.discoverTokenSecretsByTag ?? false,
     tokenSecretTagKey: props.tokenSecretTagKey ?? DEFAULT_TOKEN_SECRET_TAG_KEY,
@@ -126,7 +132,22 @@ function propsProblems(
 ): string[] {
   const { shops, secretNamePrefix: prefix, refreshBeforeExpiry, expiryAlarmThreshold } = resolved;
   const problems: string[] = [];
+  const onTable = resolved.tokenStore === TokenStoreKind.DYNAMODB;
+  if (!Object.values(TokenStoreKind).includes(resolved.tokenStore)) {
+    problems.push(`tokenStore must be one of ${Object.values(TokenStoreKind).join(', ')}`);
+  }
+  if (onTable && (props.existingTokenSecrets?.length || props.discoverTokenSecretsByTag)) {
+    problems.push(
+      'tokenStore DYNAMODB keeps every token in the table: existingTokenSecrets and discoverTokenSecretsByTag do not apply (copy their tokens with npm run switch-store)',
+    );
+  }
+  if (onTable && props.webhooks === true) {
+    problems.push(
+      "webhooks are not supported with tokenStore DYNAMODB: the webhook receiver and the shop marks it sets (deauthorized, TikTok shop ids) live in the token secrets' tags; leave webhooks off, or keep the tokens in Secrets Manager",
+    );
+  }
   if (
+    !onTable &&
     shops.length === 0 &&
     resolved.existingTokenSecrets.length === 0 &&
     !resolved.discoverTokenSecretsByTag

@@ -11,6 +11,7 @@ import {
   shopEntries,
   type TikTokShopBinding,
   type TikTokShopConsentRegion,
+  TokenStoreKind,
 } from './refresher-props.js';
 import { TikTokShopTokenRefresher } from './token-refresher.js';
 
@@ -78,6 +79,13 @@ export interface TikTokShopTokenRefresherStackProps extends StackProps {
    * @default false
    */
   readonly webhooks?: boolean;
+
+  /**
+   * Where the tokens are kept: `DYNAMODB` puts them in one table (`-c store=dynamodb`);
+   * `discoverByTag` then does not apply.
+   * @default TokenStoreKind.SECRETS_MANAGER
+   */
+  readonly tokenStore?: TokenStoreKind;
 }
 
 /** The deployable product: the refresher with its defaults, and the outputs an operator needs. */
@@ -99,13 +107,15 @@ export class TikTokShopTokenRefresherStack extends Stack {
       vpcId,
       dashboard,
       webhooks,
+      tokenStore,
       ...stackProps
     } = props;
+    const onTable = tokenStore === TokenStoreKind.DYNAMODB;
     super(scope, id, {
       description: 'Keeps TikTok Shop OAuth tokens fresh in AWS Secrets Manager',
       ...stackProps,
     });
-    if (consentCallback === true && discoverByTag === false) {
+    if (consentCallback === true && discoverByTag === false && !onTable) {
       throw new Error(
         `${id}: consentCallback needs discoverByTag: the callback creates the token secrets of new shops at run time, and the refresher finds them only by tag`,
       );
@@ -113,7 +123,8 @@ export class TikTokShopTokenRefresherStack extends Stack {
     this.refresher = new TikTokShopTokenRefresher(this, 'Refresher', {
       shops,
       apps,
-      discoverTokenSecretsByTag: discoverByTag ?? consentCallback,
+      discoverTokenSecretsByTag: onTable ? undefined : (discoverByTag ?? consentCallback),
+      ...(tokenStore === undefined ? {} : { tokenStore }),
       alarmEmail,
       vpc: vpcId === undefined ? undefined : ec2.Vpc.fromLookup(this, 'Vpc', { vpcId }),
       createDashboard: dashboard,
@@ -143,6 +154,12 @@ export class TikTokShopTokenRefresherStack extends Stack {
       });
       new CfnOutput(this, 'TokenSecretArns', {
         value: tokenSecrets.map((secret) => secret.secretArn).join(','),
+      });
+    }
+    if (this.refresher.tokenTable !== undefined) {
+      new CfnOutput(this, 'TokenTableName', {
+        description: 'The table of every shop token: TOKEN_TABLE_NAME for npm run authorize',
+        value: this.refresher.tokenTable.tableName,
       });
     }
     new CfnOutput(this, 'FunctionName', {

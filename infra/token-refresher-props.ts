@@ -17,6 +17,18 @@ export enum TikTokShopConsentRegion {
   US = 'us',
 }
 
+/** Where the shops' tokens are kept. */
+export enum TokenStoreKind {
+  /** A secret per shop (`<secretNamePrefix>tokens/<shop>`): $0.40 a shop a month. */
+  SECRETS_MANAGER = 'secrets-manager',
+  /**
+   * An item per shop in one DynamoDB table (on demand, point-in-time recovery, kept when the
+   * stack goes): for fleets of thousands of shops, a few cents a shop a year. See
+   * docs/dynamodb-store.md.
+   */
+  DYNAMODB = 'dynamodb',
+}
+
 /** One TikTok app of the deployment (an app of TikTok's US or global Partner Center). */
 export interface TikTokShopAppProps {
   /**
@@ -35,6 +47,16 @@ export interface TikTokShopAppProps {
   readonly consentRegion?: TikTokShopConsentRegion;
 }
 
+/** Which of the deployment's apps a shop belongs to, for a shop `shops` does not bind. */
+export interface TikTokShopAppOptions {
+  /**
+   * The app of a shop onboarded at run time (found by tag). A shop of `shops` is bound already:
+   * naming another app for it is refused.
+   * @default - the only app when there is one; else unknown
+   */
+  readonly app?: string;
+}
+
 /** A shop bound to an app other than the default one. */
 export interface TikTokShopBinding {
   /** The shop: its token secret is `<secretNamePrefix>tokens/<name>`. */
@@ -44,6 +66,15 @@ export interface TikTokShopBinding {
 }
 
 export interface TikTokShopTokenRefresherProps {
+  /**
+   * Where the tokens are kept. `DYNAMODB` creates the token table (encrypted with
+   * `encryptionKey` when given, else DynamoDB's AWS-managed key) and no token secrets: `shops`
+   * then only binds shops to apps, and `existingTokenSecrets` and `discoverTokenSecretsByTag`
+   * are refused (move their tokens with `npm run switch-store`).
+   * @default TokenStoreKind.SECRETS_MANAGER
+   */
+  readonly tokenStore?: TokenStoreKind;
+
   /**
    * Shops to create a token secret for, each named `<secretNamePrefix>tokens/<shop>` and tagged
    * `<tokenSecretTagKey>=<shop>`. The secrets are created empty: put the first token in after deploy.

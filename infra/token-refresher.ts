@@ -2,6 +2,7 @@
 // queues, grants, alarms and dashboard from the resolved props.
 import { type Duration, Names, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -35,6 +36,7 @@ import type {
   TikTokShopConsentRegion,
   TikTokShopTokenRefresherProps,
 } from './token-refresher-props.js';
+import { createTokenTable, grantTableRead } from './token-table.js';
 import { TikTokShopWebhookReceiver } from './webhook-receiver.js';
 
 export { SCHEDULED_EVENT } from './refresher-function.js';
@@ -64,6 +66,8 @@ export class TikTokShopTokenRefresher extends Construct implements ITikTokShopTo
   public readonly appConsentRegions: Readonly<Record<string, TikTokShopConsentRegion>>;
   /** Tag key that binds a token secret to an app other than `default` (the value is the app). */
   public readonly appTagKey: string = DEFAULT_APP_TAG_KEY;
+  /** The table holding every shop's token, with `tokenStore: TokenStoreKind.DYNAMODB`. */
+  public readonly tokenTable: dynamodb.ITable | undefined;
   /** Created and adopted token secrets (discovered secrets are not known at synth time). */
   public readonly tokenSecrets: secretsmanager.ISecret[];
   /** How the function names the `default` app's credentials secret (APP_CREDENTIALS_SECRET_ID). */
@@ -140,8 +144,9 @@ export class TikTokShopTokenRefresher extends Construct implements ITikTokShopTo
     this.appCredentialsSecret = defaultApp.secret;
     this.appCredentialsSecretId = defaultApp.id;
 
+    this.tokenTable = createTokenTable(this, resolved.tokenStore, this.encryptionKey);
     this.createdTokenSecrets = new Map(
-      shops.map(({ name, app }) => [
+      (this.tokenTable ? [] : shops).map(({ name, app }) => [
         name,
         createTokenSecret(this, name, {
           secretName: this.tokenSecretName(name),
@@ -154,7 +159,7 @@ export class TikTokShopTokenRefresher extends Construct implements ITikTokShopTo
     const existingTokenSecrets = resolved.existingTokenSecrets;
     this.tokenSecrets = [...this.createdTokenSecrets.values(), ...existingTokenSecrets];
     this.tokenSecretIds = [
-      ...shops.map(({ name }) => this.tokenSecretName(name)),
+      ...[...this.createdTokenSecrets.keys()].map((name) => this.tokenSecretName(name)),
       ...existingTokenSecrets.map(adoptedSecretId),
     ];
     this.discoveryScope = discover
@@ -179,6 +184,7 @@ export class TikTokShopTokenRefresher extends Construct implements ITikTokShopTo
       eventBus: this.eventBus,
       placement: this.vpcPlacement,
       failureQueue: this.failureQueue,
+      tokenTable: this.tokenTable,
     });
     allowCloudWatchLogsToUseKey(this, this.encryptionKey);
     this.function = fn;
@@ -221,6 +227,7 @@ export class TikTokShopTokenRefresher extends Construct implements ITikTokShopTo
    * kms:Decrypt through Secrets Manager when they are encrypted with a customer-managed key.
    */
   public grantReadTokens(grantee: iam.IGrantable): iam.Grant {
+    if (this.tokenTable !== undefined) return grantTableRead(this.tokenTable, grantee, undefined);
     const discoverableArn = this.discoveryScope?.arn;
     if (discoverableArn !== undefined && Construct.isConstruct(grantee.grantPrincipal)) {
       Validations.of(grantee.grantPrincipal).acknowledge(
@@ -238,6 +245,9 @@ export class TikTokShopTokenRefresher extends Construct implements ITikTokShopTo
    * random suffix) and requires the discovery tag key, as the refresher's own access does.
    */
   public grantReadToken(grantee: iam.IGrantable, shop: string): iam.Grant {
+    // The name becomes part of an ARN pattern or an IAM condition: no wildcard may slip in.
+    if (!isShopName(shop)) throw new Error(`${this.node.path}: invalid shop name "${shop}"`);
+    if (this.tokenTable !== undefined) return grantTableRead(this.tokenTable, grantee, [shop]);
     const created = this.createdTokenSecrets.get(shop);
     if (created !== undefined) return grantSecretsRead(this, grantee, [created], undefined);
     if (this.discoveryScope === undefined) {
@@ -245,8 +255,6 @@ export class TikTokShopTokenRefresher extends Construct implements ITikTokShopTo
         `${this.node.path}: no token secret for shop "${shop}": it is not in shops, and discovery by tag is off`,
       );
     }
-    // The name becomes part of an ARN pattern: no wildcard may slip in.
-    if (!isShopName(shop)) throw new Error(`${this.node.path}: invalid shop name "${shop}"`);
     const arn = secretArnPattern(this, `${this.tokenSecretName(shop)}-??????`);
     return grantSecretsRead(this, grantee, [], { arn, tagKey: this.tokenSecretTagKey });
   }

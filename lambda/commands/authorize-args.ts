@@ -20,6 +20,7 @@ import {
 } from '../shared/contract.js';
 import { type Env, type EnvReader, readEnv } from '../shared/env.js';
 import { UsageError } from '../shared/errors.js';
+import { readStoreChoice } from '../shared/store-choice.js';
 import type { AppCredentials } from '../shared/token.js';
 import { checkAuthCode } from './auth-code.js';
 import { awsRequested, missingAppKeyProblem } from './aws-setup.js';
@@ -32,7 +33,7 @@ export function usage(env: Env): string {
     ? "npm's banner and your shell history"
     : 'your shell history';
   return `usage:
-  ${command} --shop <name> --auth-code-stdin [--token-file <path> | --secret-prefix <prefix>] [--replace-seller] [--kms-key-id <key>] [--app <app>]
+  ${command} --shop <name> --auth-code-stdin [--token-file <path> | --secret-prefix <prefix> | --store dynamodb --table <name>] [--replace-seller] [--kms-key-id <key>] [--app <app>]
   TIKTOK_AUTH_CODE=<code> ${command} --shop <name> [...]
   ${command} --shop <name> --auth-code <code> [...]   (the code then shows in ${shows})
   ${command} --consent-link --shop <name> [--app <app>] [--region row|us] [--service-id <id>]
@@ -70,6 +71,8 @@ export interface AuthorizeCommand {
   /** A secret name, or a file path with `toFile`. */
   readonly destination: string;
   readonly toFile: boolean;
+  /** The DynamoDB token table the token goes to instead of a secret (`--store dynamodb`). */
+  readonly tableName?: string;
   /** The token secrets' name prefix (`<prefix>tokens/<shop>`). */
   readonly secretPrefix: string;
   readonly replaceSeller: boolean;
@@ -181,6 +184,7 @@ export function parseCommand(argv: readonly string[], env: Env): Command {
   ) {
     throw new UsageError('--token-file excludes --secret-prefix and --kms-key-id');
   }
+  const tableName = commandTable(values, env, tokenFile !== undefined);
   const tiktokAuthBaseUrl = read.baseUrl(ENV.tiktokAuthBaseUrl, DEFAULTS.tiktokAuthBaseUrl);
   const tiktokApiBaseUrl = read.baseUrl(ENV.tiktokApiBaseUrl, DEFAULT_TIKTOK_API_BASE_URL);
   if (read.problems.length > 0) throw new UsageError(read.problems.join('; '));
@@ -203,6 +207,7 @@ export function parseCommand(argv: readonly string[], env: Env): Command {
     authCode,
     destination: tokenFile ?? tokenSecretName(prefix, shop),
     toFile: tokenFile !== undefined,
+    ...(tableName === undefined ? {} : { tableName }),
     secretPrefix: prefix,
     replaceSeller: values['replace-seller'] === true,
     kmsKeyId: values['kms-key-id'] || read.text(CALLBACK_ENV.tokenSecretKmsKeyId),
@@ -215,6 +220,33 @@ export function parseCommand(argv: readonly string[], env: Env): Command {
     tokenSecretTagKey: read.text(ENV.tokenSecretTagKey) ?? DEFAULT_TOKEN_SECRET_TAG_KEY,
     eventBusName: read.text(ENV.eventBusName) ?? DEFAULTS.eventBusName,
   };
+}
+
+/**
+ * The token table of `--store dynamodb --table <name>`, or of TOKEN_STORE and TOKEN_TABLE_NAME as
+ * the functions get them (a flag wins); undefined for Secrets Manager or a token file.
+ */
+function commandTable(
+  values: ReturnType<typeof parse>['values'],
+  env: Env,
+  toFile: boolean,
+): string | undefined {
+  const read = readEnv({
+    [ENV.tokenStore]: values.store ?? env[ENV.tokenStore],
+    [ENV.tokenTableName]: values.table ?? env[ENV.tokenTableName],
+  });
+  const choice = readStoreChoice(read);
+  if (read.problems.length > 0) {
+    throw new UsageError(read.problems.join('; ').replace(ENV.tokenStore, '--store'));
+  }
+  if (choice.kind !== 'dynamodb') {
+    if (values.table !== undefined) throw new UsageError('--table goes with --store dynamodb');
+    return undefined;
+  }
+  if (toFile && values.store !== undefined) {
+    throw new UsageError('--token-file excludes --store dynamodb');
+  }
+  return toFile ? undefined : choice.tableName;
 }
 
 /**
@@ -291,6 +323,8 @@ function parse(argv: readonly string[]) {
       'service-id': { type: 'string' },
       app: { type: 'string' },
       apps: { type: 'string' },
+      store: { type: 'string' },
+      table: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,

@@ -6,15 +6,23 @@ import { DEFAULT_APP } from '../shared/contract.js';
 import { describeError, TokenNotCurrentError } from '../shared/errors.js';
 import { printable } from './terminal-text.js';
 
-export function describeConnected(connected: ConnectedShop, toFile: boolean): string {
+export function describeConnected(
+  connected: ConnectedShop,
+  toFile: boolean,
+  inTable = false,
+): string {
   const { stored } = connected;
-  const where = toFile
+  const where = inTable
     ? stored.created
-      ? `created token file ${stored.name}`
-      : `replaced the token in file ${stored.name} (the previous one is kept in ${stored.name}.previous)`
-    : stored.created
-      ? `created secret ${stored.name}, tagged for discovery by the refresher`
-      : `stored a new current version of secret ${stored.name} (the previous token is kept as AWSPREVIOUS)`;
+      ? `created item ${stored.name} of the token table`
+      : `made a new token current in item ${stored.name} (the previous token is kept beside it)`
+    : toFile
+      ? stored.created
+        ? `created token file ${stored.name}`
+        : `replaced the token in file ${stored.name} (the previous one is kept in ${stored.name}.previous)`
+      : stored.created
+        ? `created secret ${stored.name}, tagged for discovery by the refresher`
+        : `stored a new current version of secret ${stored.name} (the previous token is kept as AWSPREVIOUS)`;
   const connection = {
     new: 'a new shop',
     reconnected: 'the same seller again',

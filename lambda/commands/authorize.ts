@@ -2,7 +2,7 @@
  * The authorize command: connects a shop from a seller's authorization code, or prints a
  * consent link for the seller to open.
  *
- * npm run authorize -- --shop <name> --auth-code-stdin [--token-file <path> | --secret-prefix tiktok-shop/] [--replace-seller] [--kms-key-id <key>] [--app <app>]
+ * npm run authorize -- --shop <name> --auth-code-stdin [--token-file <path> | --secret-prefix tiktok-shop/ | --store dynamodb --table <name>] [--replace-seller] [--kms-key-id <key>] [--app <app>]
  * TIKTOK_AUTH_CODE=<code> npm run authorize -- --shop <name> …
  * npm run authorize -- --shop <name> --auth-code <code> …   (shows in npm's banner and shell history)
  * npm run authorize -- --consent-link --shop <name> [--app <app>] [--region row|us] [--service-id <id>]
@@ -10,7 +10,8 @@
  * Connects a shop: exchanges the authorization code TikTok gave the seller for the shop's token
  * and stores TikTok's answer, unchanged, as the secret `<prefix>tokens/<shop>` (created, tagged
  * for the refresher's discovery and with the seller's open_id, when missing), or in a local
- * file. A shop that holds a token is reconnected only by the same seller; `--replace-seller`
+ * file, or as the shop's item of the DynamoDB token table (`--store dynamodb --table <name>`, or
+ * TOKEN_STORE=dynamodb and TOKEN_TABLE_NAME). A shop that holds a token is reconnected only by the same seller; `--replace-seller`
  * hands it to another seller on purpose. A seller connected under another shop name is refused.
  * `--consent-link` prints the link a seller opens to authorize the app, with a signed `state`
  * that the consent callback accepts once, within an hour.
@@ -33,6 +34,7 @@
  * `default`). Exit codes: 0 done, 1 failed (nothing stored), 2 usage (a wrong option or a missing
  * setting, an AWS region included). Usage lines name the command as it was started (cli-help.ts).
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AWS_REQUEST_HANDLER } from '../shared/budget.js';
@@ -69,6 +71,7 @@ export async function main(
   // Built only when used: a file-only run with app credentials in the environment needs no AWS.
   let client: SecretsManagerClient | undefined;
   let eventBridge: EventBridgeClient | undefined;
+  let dynamodb: DynamoDBClient | undefined;
   const secretsManager = () => {
     // The stores retry with their own policy, so the SDK makes single attempts.
     client ??= new SecretsManagerClient({ maxAttempts: 1, requestHandler: AWS_REQUEST_HANDLER });
@@ -94,7 +97,10 @@ export async function main(
         );
       }
     };
-    return await exchangeCode(command, authCode, secretsManager, publish);
+    return await exchangeCode(command, authCode, secretsManager, publish, () => {
+      dynamodb ??= new DynamoDBClient({ maxAttempts: 1, requestHandler: AWS_REQUEST_HANDLER });
+      return dynamodb;
+    });
   } catch (error) {
     const message = describeError(error).message;
     console.error(`error: ${printable(withAwsHint(message), 2_000)}`);
@@ -102,5 +108,6 @@ export async function main(
   } finally {
     client?.destroy();
     eventBridge?.destroy();
+    dynamodb?.destroy();
   }
 }

@@ -17,11 +17,12 @@ export function invocation(command: string, env: Env): string {
 export const COMMAND_LIST = `usage: ${BINARY} <command> [options]
 
 commands:
-  authorize   connect a shop from a seller's authorization code, or print a consent link
-  refresh     refresh the token kept in a local JSON file (no AWS needed)
-  help        print this list; "help <command>" or "<command> --help" prints a command's options
+  authorize     connect a shop from a seller's authorization code, or print a consent link
+  refresh       refresh the token kept in a local JSON file (no AWS needed)
+  switch-store  copy every shop's token between Secrets Manager and the DynamoDB token table
+  help          print this list; "help <command>" or "<command> --help" prints a command's options
 
-In a clone of the repository the same commands run as npm run authorize -- … and npm run refresh -- ….
+In a clone of the repository the same commands run as npm run <command> -- … (npm run authorize -- …).
 Exit codes: 0 done, 1 failed, 2 usage (a wrong option or a missing setting).`;
 
 export const REFRESH_HELP = `usage: ${BINARY} refresh --token-file <path> [--force] [--dry-run]
@@ -89,3 +90,25 @@ other environment:
 
 Exit codes: 0 done, 1 failed (nothing stored), 2 usage (a wrong option or a missing setting, an
 AWS region included).`;
+
+export const SWITCH_STORE_HELP = `usage:
+  ${BINARY} switch-store --from secrets-manager --to dynamodb --table <name> [--secret-prefix <prefix>] [--tag-key <key>]
+  ${BINARY} switch-store --from dynamodb --to secrets-manager --table <name> [--secret-prefix <prefix>] [--tag-key <key>] [--kms-key-id <key>]
+
+Copies every shop's current token from one token store to the other, when a deployment moves
+between Secrets Manager and the DynamoDB token table (docs/dynamodb-store.md). Run it right after
+deploying the stack on the new store: it copies pass after pass until no source token moved, then
+checks each copy. A token is copied only onto an older one, so it may be run again; nothing is
+deleted.
+
+options:
+  --from, --to             secrets-manager or dynamodb (required, different)
+  --table <name>           the token table (the stack's TokenTableName output; required)
+  --secret-prefix <prefix> the deployment's secretNamePrefix (default tiktok-shop/)
+  --tag-key <key>          the token secrets' discovery tag key (default tiktok-shop-token)
+  --kms-key-id <key>       the key of a secret the command creates (--to secrets-manager only)
+  -h, --help               print this help
+
+AWS credentials and a region come from the usual AWS environment (AWS_PROFILE, AWS_REGION, …).
+
+Exit codes: 0 every shop copied and checked, 1 a shop failed, 2 usage.`;

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// `npx tiktok-shop-token-refresher <command>`: the package's binary, and what `npm run authorize`
-// and `npm run refresh` start in a clone. Picks the command, answers help, runs the command.
+// `npx tiktok-shop-token-refresher <command>`: the package's binary, and what `npm run authorize`,
+// `refresh` and `switch-store` start in a clone. Picks the command, answers help, runs it.
 import type { Env } from '../shared/env.js';
 import type { CodeInput } from './auth-code.js';
 import { main as authorize } from './authorize.js';
-import { AUTHORIZE_HELP, COMMAND_LIST, REFRESH_HELP } from './cli-help.js';
+import { AUTHORIZE_HELP, COMMAND_LIST, REFRESH_HELP, SWITCH_STORE_HELP } from './cli-help.js';
 import { main as refresh } from './refresh.js';
 import { runAsScript } from './run.js';
+import { main as switchStore } from './switch-store.js';
 import { printable } from './terminal-text.js';
 
 interface CommandEntry {
@@ -17,6 +18,7 @@ interface CommandEntry {
 const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   authorize: { help: AUTHORIZE_HELP, run: authorize },
   refresh: { help: REFRESH_HELP, run: (argv, env) => refresh(argv, env) },
+  'switch-store': { help: SWITCH_STORE_HELP, run: (argv, env) => switchStore(argv, env) },
 };
 
 const HELP_FLAGS = new Set(['--help', '-h']);

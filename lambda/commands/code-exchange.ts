@@ -1,7 +1,9 @@
 // `npm run authorize -- --shop <name> …`: exchanges the seller's authorization code and stores
 // the shop's token in its secret or a local file, by the same rules as the consent callback.
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConnectedElsewhereError, connectShop } from '../onboarding/connect.js';
+import { DynamoDbDestination } from '../onboarding/dynamodb-destination.js';
 import { ShopConnectionRefusedError } from '../onboarding/errors.js';
 import {
   answerKeptEvent,
@@ -29,11 +31,17 @@ export async function exchangeCode(
   authCode: string,
   secretsManager: () => SecretsManagerClient,
   publish: (event: RefresherEvent) => Promise<void>,
+  dynamodb?: () => DynamoDBClient,
 ): Promise<number> {
-  const { shop } = command;
+  const { shop, tableName } = command;
   const file = command.toFile ? new TokenFileDestination(command.destination, shop) : undefined;
+  const table =
+    tableName === undefined || dynamodb === undefined
+      ? undefined
+      : new DynamoDbDestination({ client: dynamodb(), tableName, shop });
   const destination =
     file ??
+    table ??
     new TokenSecretDestination({
       client: secretsManager(),
       shop,
@@ -66,8 +74,8 @@ export async function exchangeCode(
         }),
         destination,
         now: Date.now,
-        // A secret's shop state, as the consent callback keeps it; a file has none.
-        ...(file === undefined
+        // A secret's shop state, as the consent callback keeps it; a file or the table has none.
+        ...(file === undefined && table === undefined
           ? {
               shopState: {
                 tags: new SecretsManagerShopTags({ client: secretsManager() }),
@@ -84,14 +92,14 @@ export async function exchangeCode(
           : {}),
       },
     );
-    console.log(describeConnected(connected, command.toFile));
+    console.log(describeConnected(connected, command.toFile, table !== undefined));
     for (const warning of connected.warnings) console.error(`warning: ${printable(warning, 500)}`);
     if (!command.toFile) await publish(shopConnectedEvent(connected, 'authorize-command'));
     return 0;
   } catch (error) {
     // The seller's token went to the seller's own shop: that shop is connected again.
     if (error instanceof ConnectedElsewhereError) {
-      console.log(describeConnected(error.connected, command.toFile));
+      console.log(describeConnected(error.connected, command.toFile, table !== undefined));
       await publish(shopConnectedEvent(error.connected, 'authorize-command'));
     }
     const said = describeNotConnected(shop, error);
@@ -100,10 +108,10 @@ export async function exchangeCode(
     const failed = missesRegion(said) ? 2 : 1;
     if (command.toFile) return failed;
     if (error instanceof ShopConnectionRefusedError) {
-      await publish(shopConnectionRefusedEvent(command.destination, error, 'authorize-command'));
+      await publish(shopConnectionRefusedEvent(destination.name, error, 'authorize-command'));
     } else if (error instanceof TokenNotCurrentError) {
       await publish(
-        answerKeptEvent(command.destination, shop, command.app.name, error, 'authorize-command'),
+        answerKeptEvent(destination.name, shop, command.app.name, error, 'authorize-command'),
       );
     }
     return failed;

@@ -9,11 +9,14 @@ import {
   DEFAULTS,
 } from '../shared/contract.js';
 import { type Env, readEnv } from '../shared/env.js';
+import { readStoreChoice, type StoreChoice } from '../shared/store-choice.js';
 
 export interface CallbackConfig {
   /** App → its credentials secret: the default app's and every other app's the callback may use. */
   readonly appCredentialsSecretIds: ReadonlyMap<string, string>;
   readonly stateSecretId: string;
+  /** Where the shops' tokens go: their secrets (named by the prefix), or the token table. */
+  readonly tokenStore: StoreChoice;
   readonly tokenSecretPrefix: string;
   readonly tokenSecretTagKey: string;
   readonly tiktokAuthBaseUrl: string;
@@ -35,11 +38,13 @@ export function loadCallbackConfig(env: Env): CallbackConfig {
     DEFAULTS.tiktokAuthBaseUrl,
   );
   const tiktokApiBaseUrl = read.baseUrl(CALLBACK_ENV.tiktokApiBaseUrl, DEFAULT_TIKTOK_API_BASE_URL);
+  const tokenStore = readStoreChoice(read);
   read.check();
   const kmsKeyId = text(CALLBACK_ENV.tokenSecretKmsKeyId);
   return {
     appCredentialsSecretIds: apps.credentialsSecretIds,
     stateSecretId,
+    tokenStore,
     tokenSecretPrefix: text(CALLBACK_ENV.tokenSecretPrefix) ?? DEFAULT_SECRET_NAME_PREFIX,
     tokenSecretTagKey: text(CALLBACK_ENV.tokenSecretTagKey) ?? DEFAULT_TOKEN_SECRET_TAG_KEY,
     tiktokAuthBaseUrl,

@@ -3,6 +3,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
@@ -40,6 +41,7 @@ import {
 } from './connect.js';
 import { readSigningKey, verifyConsentState } from './consent-state.js';
 import type { ShopTokenDestination } from './destination.js';
+import { DynamoDbDestination } from './dynamodb-destination.js';
 import { ShopConnectionRefusedError } from './errors.js';
 import { answerKeptEvent, shopConnectedEvent, shopConnectionRefusedEvent } from './events.js';
 import {
@@ -150,7 +152,10 @@ export async function answerConsentCallback(
     return invalidLink('The authorization code in the link is not one TikTok issues.');
   }
 
-  const secretName = tokenSecretName(deps.tokenSecretPrefix, checkShopName(shop));
+  const tokenSecret = tokenSecretName(deps.tokenSecretPrefix, checkShopName(shop));
+  const destination = deps.destination(shop, tokenSecret);
+  // Events and logs name the shop as its store does: its secret, or its item (the shop's name).
+  const secretName = destination.name;
   const credentialsSecretId = deps.appCredentialsSecretIds.get(app);
   if (credentialsSecretId === undefined) {
     const apps = [...deps.appCredentialsSecretIds.keys()];
@@ -181,7 +186,7 @@ export async function answerConsentCallback(
       {
         appCredentials: () => deps.appCredentials(credentialsSecretId),
         tiktok,
-        destination: deps.destination(shop, secretName),
+        destination,
         now: deps.now,
         ...(deps.shopState === undefined ? {} : { shopState: deps.shopState }),
       },
@@ -284,6 +289,13 @@ const secretsManager = new SecretsManagerClient({
   requestHandler: AWS_REQUEST_HANDLER,
 });
 const eventBridge = new EventBridgeClient({ maxAttempts: 2, requestHandler: AWS_REQUEST_HANDLER });
+let dynamodb: DynamoDBClient | undefined;
+
+/** Built on first use: a deployment on Secrets Manager never makes one. */
+function dynamoDbClient(): DynamoDBClient {
+  dynamodb ??= new DynamoDBClient({ maxAttempts: 1, requestHandler: AWS_REQUEST_HANDLER });
+  return dynamodb;
+}
 const secrets = new SecretsProvider({ awsSdkV3Client: secretsManager });
 let config: CallbackConfig | undefined;
 
@@ -295,8 +307,13 @@ export const handler = async (
   let counted = false;
   try {
     config ??= loadCallbackConfig(process.env);
-    const { appCredentialsSecretIds, stateSecretId, tokenSecretKmsKeyId, tiktokApiBaseUrl } =
-      config;
+    const {
+      appCredentialsSecretIds,
+      stateSecretId,
+      tokenSecretKmsKeyId,
+      tiktokApiBaseUrl,
+      tokenStore,
+    } = config;
     // Retries stop before Lambda does, so a timeout is logged as a token not stored.
     const deadline = () => Date.now() + context.getRemainingTimeInMillis() - 3_000;
     const store = new SecretsManagerTokenStore({
@@ -328,26 +345,38 @@ export const handler = async (
             ),
         },
         destination: (shop, secretName) =>
-          new TokenSecretDestination({
-            client: secretsManager,
-            shop,
-            secretName,
-            tokenSecretsPrefix: tokenSecretsPrefix(tokenSecretPrefix),
-            tagKey,
-            ...(tokenSecretKmsKeyId === undefined ? {} : { kmsKeyId: tokenSecretKmsKeyId }),
-            deadline,
-          }),
-        shopState: {
-          tags: new SecretsManagerShopTags({ client: secretsManager, deadline }),
-          shopIds: (credentials, accessToken) =>
-            authorizedShopIds({
-              baseUrl: tiktokApiBaseUrl,
-              credentials,
-              accessToken,
-              timeoutMs: SHOP_IDS_TIMEOUT_MS,
-              now: Date.now(),
+          tokenStore.kind === 'dynamodb'
+            ? new DynamoDbDestination({
+                client: dynamoDbClient(),
+                tableName: tokenStore.tableName,
+                shop,
+                deadline,
+              })
+            : new TokenSecretDestination({
+                client: secretsManager,
+                shop,
+                secretName,
+                tokenSecretsPrefix: tokenSecretsPrefix(tokenSecretPrefix),
+                tagKey,
+                ...(tokenSecretKmsKeyId === undefined ? {} : { kmsKeyId: tokenSecretKmsKeyId }),
+                deadline,
+              }),
+        // Shop state lives in the secrets' tags: the table keeps none (see docs/webhooks.md).
+        ...(tokenStore.kind === 'dynamodb'
+          ? {}
+          : {
+              shopState: {
+                tags: new SecretsManagerShopTags({ client: secretsManager, deadline }),
+                shopIds: (credentials, accessToken) =>
+                  authorizedShopIds({
+                    baseUrl: tiktokApiBaseUrl,
+                    credentials,
+                    accessToken,
+                    timeoutMs: SHOP_IDS_TIMEOUT_MS,
+                    now: Date.now(),
+                  }),
+              },
             }),
-        },
         tokenSecretPrefix,
         events: new EventBridgePublisher({ client: eventBridge, busName: config.eventBusName }),
         metrics: {

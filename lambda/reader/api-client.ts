@@ -115,15 +115,33 @@ class TikTokShopApiClient implements TikTokShopApi {
 
   constructor(options: TikTokShopApiOptions) {
     const env = process.env;
-    const tokenSecretId = options.tokenSecretId ?? env[API_READER_ENV.shopTokenSecretId];
+    const tableName = options.tableName ?? (env[API_READER_ENV.tokenTableName] || undefined);
+    const tokenSecretId =
+      tableName === undefined
+        ? (options.tokenSecretId ?? env[API_READER_ENV.shopTokenSecretId])
+        : (options.shopName ?? env[API_READER_ENV.shopName]);
     const credentialsId =
       options.appCredentialsSecretId ?? env[API_READER_ENV.appCredentialsSecretId];
     const baseUrl =
       options.baseUrl ?? (env[API_READER_ENV.tiktokApiBaseUrl] || DEFAULT_TIKTOK_API_BASE_URL);
     const problems = tokenSecretId
       ? []
-      : [`tokenSecretId (or ${API_READER_ENV.shopTokenSecretId}) is required`];
-    if (tokenSecretId && !credentialsId && !canFindAppCredentials(tokenSecretId)) {
+      : [
+          tableName === undefined
+            ? `tokenSecretId (or ${API_READER_ENV.shopTokenSecretId}) is required`
+            : `shopName (or ${API_READER_ENV.shopName}) is required with the token table ${tableName.slice(0, 255)}`,
+        ];
+    if (tableName !== undefined && !credentialsId) {
+      problems.push(
+        `appCredentialsSecretId (or ${API_READER_ENV.appCredentialsSecretId}) is required with a token table`,
+      );
+    }
+    if (
+      tableName === undefined &&
+      tokenSecretId &&
+      !credentialsId &&
+      !canFindAppCredentials(tokenSecretId)
+    ) {
       problems.push(
         `appCredentialsSecretId (or ${API_READER_ENV.appCredentialsSecretId}) is required: the token secret ${tokenSecretId.slice(0, 200)} is not named <prefix>tokens/<shop>, so its app's credentials cannot be found beside it`,
       );
@@ -144,6 +162,7 @@ class TikTokShopApiClient implements TikTokShopApi {
     this.#clock = options.clock ?? systemClock;
     this.#read = {
       ...(options.maxAge === undefined ? {} : { maxAge: options.maxAge }),
+      ...(tableName === undefined ? {} : { tableName }),
       ...(options.provider === undefined ? {} : { provider: options.provider }),
       now: () => this.#clock.now(),
     };

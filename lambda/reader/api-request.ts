@@ -10,6 +10,14 @@ export interface TikTokShopApiOptions {
   /** Name or ARN of the shop's token secret. @default process.env.SHOP_TOKEN_SECRET_ID */
   readonly tokenSecretId?: string;
   /**
+   * The DynamoDB token table holding the shop's token (a deployment on `TokenStoreKind.DYNAMODB`),
+   * with `shopName`; `appCredentialsSecretId` is then required.
+   * @default process.env.TOKEN_TABLE_NAME; unset: the token secret
+   */
+  readonly tableName?: string;
+  /** The shop's item in the token table. @default process.env.SHOP_NAME */
+  readonly shopName?: string;
+  /**
    * Name or ARN of the app-credentials secret. Without it, the token secret (named
    * `<prefix>tokens/<shop>`) tells its app by its `tiktok-shop-app` tag, read with DescribeSecret
    * once per execution environment, and the credentials are read beside it:

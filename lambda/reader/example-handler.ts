@@ -2,7 +2,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { AUTHORIZED_SHOPS_PATH } from '../shared/authorized-shops.js';
-import { DETAIL_TYPE, EVENT_SOURCE, SHOP_TOKEN_SECRET_ID } from '../shared/contract.js';
+import {
+  API_READER_ENV,
+  DETAIL_TYPE,
+  EVENT_SOURCE,
+  SHOP_TOKEN_SECRET_ID,
+} from '../shared/contract.js';
 import { ConfigurationError, describeError, UnexpectedResponseError } from '../shared/errors.js';
 import { shopFromId } from '../shared/shop.js';
 import { describeIssue } from '../shared/token.js';
@@ -27,6 +32,8 @@ import { getShopToken, type ReadOptions } from './secrets.js';
  * (https://open-api.tiktokglobalshop.com unless pointed elsewhere) and, for a shop of the
  * default app, APP_CREDENTIALS_SECRET_ID. Without it the client finds the shop's app from the
  * token secret's `tiktok-shop-app` tag and reads that app's credentials beside the token secret.
+ * On the DynamoDB token table: TOKEN_TABLE_NAME and SHOP_NAME instead of SHOP_TOKEN_SECRET_ID,
+ * and APP_CREDENTIALS_SECRET_ID always.
  * IAM: the refresher construct's grantApiAccess (the token secret, DescribeSecret included, and
  * the app's credentials; kms:Decrypt through Secrets Manager for a customer-managed key).
  */
@@ -126,9 +133,12 @@ const MARGIN_MS = 1_000;
 
 export const handler = async (event: unknown, context: Context): Promise<ReaderResult> => {
   logger.addContext(context);
-  const secretId = process.env[SHOP_TOKEN_SECRET_ID];
-  if (!secretId) throw new ConfigurationError(`${SHOP_TOKEN_SECRET_ID} is required`);
-  api ??= tiktokShopApi({ tokenSecretId: secretId });
+  // On the token table the shop is its item's key, and the client reads the table's settings.
+  const onTable = Boolean(process.env[API_READER_ENV.tokenTableName]);
+  const idName = onTable ? API_READER_ENV.shopName : SHOP_TOKEN_SECRET_ID;
+  const secretId = process.env[idName];
+  if (!secretId) throw new ConfigurationError(`${idName} is required`);
+  api ??= onTable ? tiktokShopApi() : tiktokShopApi({ tokenSecretId: secretId });
   try {
     const result = await readShop(event, api, secretId, {
       deadline: Date.now() + context.getRemainingTimeInMillis() - MARGIN_MS,

@@ -8,6 +8,7 @@ import {
 } from '../shared/token.js';
 import { checkNotDeauthorized } from './deauthorization.js';
 import { ShopTokenExpiredError } from './errors.js';
+import { readTableToken, type TokenTableProvider, tokenTableOf } from './token-table.js';
 
 /**
  * Reads of the secrets a reader uses, through Powertools Parameters: an in-memory cache of
@@ -41,6 +42,13 @@ export interface ReadOptions {
   readonly provider?: SecretsProvider;
   /** Epoch ms, for deciding whether a cached token has expired. @default Date.now */
   readonly now?: () => number;
+  /**
+   * The DynamoDB token table the token is read from; the id is then the shop's name.
+   * @default TOKEN_TABLE_NAME; unset: the id is a token secret
+   */
+  readonly tableName?: string;
+  /** A table provider whose client points elsewhere (a local endpoint in tests). */
+  readonly tableProvider?: TokenTableProvider;
 }
 
 /**
@@ -48,20 +56,25 @@ export interface ReadOptions {
  * expired by the clock is never returned: the secret is read again once, and if that token has
  * expired too, ShopTokenExpiredError says so instead of letting TikTok refuse it. A shop whose
  * seller revoked the app (TikTok's webhook, recorded on the secret; looked at as often as the
- * token is read) fails with ShopDeauthorizedError, until the seller authorizes again.
+ * token is read) fails with ShopDeauthorizedError, until the seller authorizes again (not on the
+ * DynamoDB token table, which keeps no such mark).
  */
 export async function getShopToken(
   secretId: string,
   options: ReadOptions = {},
 ): Promise<ShopToken> {
   const now = options.now ?? Date.now;
+  // The deauthorized mark is a tag on a token secret: a shop of the token table has none.
+  const onTable = tokenTableOf(options) !== undefined;
   const [, read] = await Promise.all([
-    checkNotDeauthorized(secretId, {
-      ...(options.provider === undefined ? {} : { provider: options.provider }),
-      maxAgeMs: (options.maxAge ?? DEFAULT_MAX_AGE_SECONDS) * 1000,
-      forceFetch: options.forceFetch ?? false,
-      now,
-    }),
+    onTable
+      ? undefined
+      : checkNotDeauthorized(secretId, {
+          ...(options.provider === undefined ? {} : { provider: options.provider }),
+          maxAgeMs: (options.maxAge ?? DEFAULT_MAX_AGE_SECONDS) * 1000,
+          forceFetch: options.forceFetch ?? false,
+          now,
+        }),
     readToken(secretId, options),
   ]);
   let token = read;
@@ -94,10 +107,25 @@ export async function readAppCredentials(
 }
 
 async function readToken(secretId: string, options: ReadOptions): Promise<ShopToken> {
-  const parsed = parseTokenDocument(await readText(secretId, options, 'a token document'));
+  const table = tokenTableOf(options);
+  const where = table === undefined ? `secret ${secretId}` : `shop ${secretId} of table ${table}`;
+  const text =
+    table === undefined
+      ? await readText(secretId, options, 'a token document')
+      : textOf(
+          await readTableToken(table, secretId, {
+            ...cacheOptions(options),
+            ...(options.tableProvider === undefined
+              ? {}
+              : { tableProvider: options.tableProvider }),
+          }),
+          where,
+          'a token document',
+        );
+  const parsed = parseTokenDocument(text);
   if (!parsed.ok) {
     throw new MalformedSecretError(
-      `secret ${secretId} does not hold a TikTok token document (${parsed.problems.join('; ')})`,
+      `${where} does not hold a TikTok token document (${parsed.problems.join('; ')})`,
     );
   }
   const { data } = parsed.value;
@@ -109,11 +137,24 @@ async function readToken(secretId: string, options: ReadOptions): Promise<ShopTo
   };
 }
 
-async function readText(secretId: string, options: ReadOptions, holds: string): Promise<string> {
-  const getOptions = {
+function cacheOptions(options: ReadOptions): { maxAge: number; forceFetch: boolean } {
+  return {
     maxAge: options.maxAge ?? DEFAULT_MAX_AGE_SECONDS,
     forceFetch: options.forceFetch ?? false,
   };
+}
+
+function textOf(value: unknown, where: string, holds: string): string {
+  if (typeof value !== 'string') {
+    throw new MalformedSecretError(
+      `${where} holds ${value === undefined ? 'no value' : 'binary data'}, not ${holds}`,
+    );
+  }
+  return value;
+}
+
+async function readText(secretId: string, options: ReadOptions, holds: string): Promise<string> {
+  const getOptions = cacheOptions(options);
   let value: unknown;
   try {
     value =
@@ -123,10 +164,5 @@ async function readText(secretId: string, options: ReadOptions, holds: string): 
   } catch (error) {
     throw secretReadError(secretId, error);
   }
-  if (typeof value !== 'string') {
-    throw new MalformedSecretError(
-      `secret ${secretId} holds ${value === undefined ? 'no value' : 'binary data'}, not ${holds}`,
-    );
-  }
-  return value;
+  return textOf(value, `secret ${secretId}`, holds);
 }

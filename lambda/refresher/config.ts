@@ -2,6 +2,7 @@
 import { type AppsConfig, readAppsEnv } from '../shared/apps.js';
 import { DEFAULT_TIKTOK_API_BASE_URL, DEFAULTS, ENV } from '../shared/contract.js';
 import { type Env, readEnv } from '../shared/env.js';
+import { readStoreChoice, type StoreChoice } from '../shared/store-choice.js';
 import { MOVED_ON_CHECKS_MS } from './refresh.js';
 
 export interface Config {
@@ -10,6 +11,8 @@ export interface Config {
    * from APP_CREDENTIALS_SECRET_IDS) and the app of each configured shop of another app.
    */
   readonly apps: AppsConfig;
+  /** Where the tokens are: secrets (named and tagged below), or a DynamoDB table's items. */
+  readonly tokenStore: StoreChoice;
   /** Token secrets named explicitly (names or ARNs). */
   readonly tokenSecretIds: readonly string[];
   /** Every secret carrying this tag key is a shop token too. */
@@ -43,7 +46,13 @@ export function loadConfig(env: Env): Config {
     .map((id) => id.trim())
     .filter((id) => id !== '');
   const tokenSecretTagKey = text(ENV.tokenSecretTagKey);
-  if (tokenSecretIds.length === 0 && tokenSecretTagKey === undefined) {
+  const tokenStore = readStoreChoice(read);
+  // A table lists its shops itself: every item is a shop.
+  if (
+    tokenStore.kind === 'secrets-manager' &&
+    tokenSecretIds.length === 0 &&
+    tokenSecretTagKey === undefined
+  ) {
     problems.push(`set ${ENV.tokenSecretIds} or ${ENV.tokenSecretTagKey} (or both)`);
   }
 
@@ -52,6 +61,7 @@ export function loadConfig(env: Env): Config {
 
   const config: Config = {
     apps,
+    tokenStore,
     tokenSecretIds: [...new Set(tokenSecretIds)],
     ...(tokenSecretTagKey === undefined ? {} : { tokenSecretTagKey }),
     tiktokAuthBaseUrl: tiktokAuthBaseUrl.replace(/\/+$/, ''),

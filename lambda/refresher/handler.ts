@@ -2,6 +2,7 @@
 // and runs the core within the invocation's deadline.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
@@ -12,17 +13,15 @@ import { DeadlineExceededError, toInternalError } from '../shared/errors.js';
 import { EventBridgePublisher } from '../shared/event-publisher.js';
 import { errorFields } from '../shared/observability.js';
 import { SecretsManagerTokenStore } from '../shared/secrets-store.js';
-import { SecretsManagerShopSurvey } from '../shared/secrets-survey.js';
 import { SecretsManagerShopTags } from '../shared/shop-tags.js';
 import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import { abortAt, systemClock } from '../shared/timing.js';
 import { type Config, loadConfig, movedOnChecks } from './config.js';
+import { openFleet } from './fleet.js';
 import { AppCredentialReads, incompleteRunError } from './invocation.js';
-import { listShops } from './listing.js';
 import { type RunSummary, refreshShops } from './refresh.js';
 import { parseRunRequest } from './run-request.js';
 import type { ShopIdsPort } from './shop-ids.js';
-import { learnAppTags, withApps } from './shops.js';
 
 // Built once per execution environment and reused by every invocation it serves. Every call has
 // a connection and a request timeout; the run's deadline (the signals below) bounds the rest.
@@ -36,6 +35,7 @@ const secretsManager = new SecretsManagerClient({
   requestHandler: AWS_REQUEST_HANDLER,
 });
 const eventBridge = new EventBridgeClient({ requestHandler: AWS_REQUEST_HANDLER });
+let dynamodb: DynamoDBClient | undefined;
 let config: Config | undefined;
 
 /** Get Authorized Shops on the Open API host, and the shop ids tagged on the shop's secret. */
@@ -79,7 +79,7 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
     const work = abortAt(systemClock, workEnd);
     const report = abortAt(systemClock, reportEnd);
     timers.push(work, report);
-    const store = new SecretsManagerTokenStore({
+    const secrets = new SecretsManagerTokenStore({
       client: secretsManager,
       writesPerSecond: config.secretWritesPerSecond,
       deadline: () => workEnd,
@@ -90,34 +90,31 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
       deadline: () => workEnd,
       signal: work.signal,
     });
-    const survey = new SecretsManagerShopSurvey({
-      client: secretsManager,
-      ...(config.tokenSecretTagKey === undefined ? {} : { tagKey: config.tokenSecretTagKey }),
+    const { store, shops, ...fleet } = await openFleet(config, request, {
+      secrets,
+      secretsManager,
+      dynamodb: () => {
+        dynamodb ??= new DynamoDBClient({ maxAttempts: 1, requestHandler: AWS_REQUEST_HANDLER });
+        return dynamodb;
+      },
+      metrics,
       deadline: () => workEnd,
       signal: work.signal,
     });
-    const listed = await listShops(survey, config.tokenSecretIds, request);
-    // The app tag of each shop no listing brought: readers follow it, so must the run.
-    const tagged = await learnAppTags(
-      listed,
-      (secretId) => store.tagsOf(secretId),
-      config.maxConcurrency,
-    );
-    const shops = withApps(tagged, config.apps);
-    logger.info('refresh run started', { ...request, shops: shops.length });
+    logger.info('refresh run started', { ...request, shops: shops.length, ...fleet.surveyed });
     // Each app's credentials are read once per run, beside the shops' reads, for every app the
     // run has a shop of: broken credentials fail every run, due or not.
     const credentials = new AppCredentialReads(config.apps.credentialsSecretIds, (secretId) =>
-      store.readAppCredentials(secretId),
+      secrets.readAppCredentials(secretId),
     );
 
-    const summary = await refreshShops(
+    const run = await refreshShops(
       shops,
       request,
       { ...config, budget, movedOnChecksMs: movedOnChecks(config.refusalRecheckMs) },
       {
         store,
-        batch: survey,
+        ...(fleet.batch === undefined ? {} : { batch: fleet.batch }),
         tiktok: new TikTokAuthClient({
           baseUrl: config.tiktokAuthBaseUrl,
           timeoutMs: config.tiktokTimeoutMs,
@@ -129,12 +126,15 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
           signal: report.signal,
         }),
         logger,
-        metrics,
+        metrics: fleet.metrics,
         clock: systemClock,
         remainingMs: () => context.getRemainingTimeInMillis(),
-        shopIds: shopIdsPort(config, tags),
+        ...(config.tokenStore.kind === 'secrets-manager'
+          ? { shopIds: shopIdsPort(config, tags) }
+          : {}),
       },
     );
+    const summary = fleet.finish(run);
     // Everything is reported; now the run fails if an app's shops could not have been refreshed,
     // or if a shop's failure fails it.
     const failure = (await credentials.failure()) ?? incompleteRunError(summary);

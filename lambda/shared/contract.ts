@@ -17,7 +17,25 @@ export const ENV = {
   refusalRecheckMs: 'REFUSAL_RECHECK_MS',
   /** The Open API host (Get Authorized Shops, after a refresh); default DEFAULT_TIKTOK_API_BASE_URL. */
   tiktokApiBaseUrl: 'TIKTOK_API_BASE_URL',
+  tokenStore: 'TOKEN_STORE',
+  tokenTableName: 'TOKEN_TABLE_NAME',
 } as const;
+
+/**
+ * Where shop tokens live: a secret per shop (the default), or an item per shop in one DynamoDB
+ * table (large fleets, see docs/dynamodb-store.md). Values of TOKEN_STORE.
+ */
+export const TOKEN_STORE = {
+  secretsManager: 'secrets-manager',
+  dynamodb: 'dynamodb',
+} as const;
+
+export type TokenStoreName = (typeof TOKEN_STORE)[keyof typeof TOKEN_STORE];
+
+/** The token table's index of shops by seller, so that a seller is connected under one shop. */
+export const SELLER_INDEX_NAME = 'seller';
+/** The item attribute that index is keyed on: the seller's open_id (as its tag value). */
+export const SELLER_ATTRIBUTE = 'seller';
 
 /** Environment of the consent callback function (lambda/callback-handler.ts). */
 export const CALLBACK_ENV = {
@@ -32,6 +50,8 @@ export const CALLBACK_ENV = {
   eventBusName: ENV.eventBusName,
   /** Customer-managed KMS key of the token secrets the callback creates; unset: aws/secretsmanager. */
   tokenSecretKmsKeyId: 'TOKEN_SECRET_KMS_KEY_ID',
+  tokenStore: ENV.tokenStore,
+  tokenTableName: ENV.tokenTableName,
 } as const;
 
 /** Environment of the example reader function (lambda/example-reader.ts): its shop's secret. */
@@ -163,6 +183,9 @@ export const DEFAULT_TOKEN_SECRET_TAG_KEY = 'tiktok-shop-token';
  */
 export const API_READER_ENV = {
   shopTokenSecretId: SHOP_TOKEN_SECRET_ID,
+  /** With the shop's name: its token is the table's item, not a secret. */
+  tokenTableName: ENV.tokenTableName,
+  shopName: 'SHOP_NAME',
   appCredentialsSecretId: ENV.appCredentialsSecretId,
   tiktokApiBaseUrl: ENV.tiktokApiBaseUrl,
 } as const;

@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SELLER_ATTRIBUTE, SELLER_INDEX_NAME } from '../../lambda/shared/contract.js';
 
 type Dynalite = (options: { createTableMs?: number; deleteTableMs?: number }) => Server;
 // dynalite ships no type declarations; this is the one function the tests call.
@@ -18,7 +19,10 @@ export interface LocalDynamoDb {
   readonly url: string;
   /** A client of this endpoint; the caller destroys it. */
   client(options?: { maxAttempts?: number }): DynamoDBClient;
-  /** A table shaped as the construct makes the token table: partition key `shop`, on demand. */
+  /**
+   * A table shaped as the construct makes the token table: partition key `shop`, on demand, and
+   * the `seller` index onboarding looks a seller's other shops up in.
+   */
   createTokenTable(tableName: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -48,9 +52,19 @@ export async function startDynalite(): Promise<LocalDynamoDb> {
         await admin.send(
           new CreateTableCommand({
             TableName: tableName,
-            AttributeDefinitions: [{ AttributeName: 'shop', AttributeType: 'S' }],
+            AttributeDefinitions: [
+              { AttributeName: 'shop', AttributeType: 'S' },
+              { AttributeName: SELLER_ATTRIBUTE, AttributeType: 'S' },
+            ],
             KeySchema: [{ AttributeName: 'shop', KeyType: 'HASH' }],
             BillingMode: 'PAY_PER_REQUEST',
+            GlobalSecondaryIndexes: [
+              {
+                IndexName: SELLER_INDEX_NAME,
+                KeySchema: [{ AttributeName: SELLER_ATTRIBUTE, KeyType: 'HASH' }],
+                Projection: { ProjectionType: 'KEYS_ONLY' },
+              },
+            ],
           }),
         );
       } finally {

@@ -57,6 +57,11 @@ export interface InvokeOutcome {
   readonly durationMs?: number;
   /** Peak resident memory of the function's process, in KB, and the CPU time it used. */
   readonly maxRssKb?: number;
+  /**
+   * The process's own peak resident memory in KB, sampled every 5 ms: `maxRssKb` starts at the
+   * parent's peak on Linux (fork carries it over), which a bench holding a large store inflates.
+   */
+  readonly sampledPeakRssKb?: number;
   readonly cpuMs?: number;
 }
 

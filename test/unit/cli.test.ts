@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../lambda/commands/cli.js';
-import { AUTHORIZE_HELP, COMMAND_LIST, REFRESH_HELP } from '../../lambda/commands/cli-help.js';
+import {
+  AUTHORIZE_HELP,
+  COMMAND_LIST,
+  REFRESH_HELP,
+  SWITCH_STORE_HELP,
+} from '../../lambda/commands/cli-help.js';
 import {
   type LocalSecretsManager,
   startLocalSecretsManager,
@@ -41,7 +46,7 @@ describe('Function: main (the tiktok-shop-token-refresher binary)', () => {
         // Assess
         expect(code).toBe(0);
         expect(stdout).toEqual([COMMAND_LIST]);
-        expect(COMMAND_LIST).toMatch(/authorize .*\n\s+refresh /);
+        expect(COMMAND_LIST).toMatch(/authorize .*\n\s+refresh .*\n\s+switch-store /);
       },
     );
 
@@ -62,6 +67,8 @@ describe('Function: main (the tiktok-shop-token-refresher binary)', () => {
       [['authorize', '--help'], AUTHORIZE_HELP],
       [['authorize', '--shop', 'a', '--auth-code', 'x', '--help'], AUTHORIZE_HELP],
       [['help', 'authorize'], AUTHORIZE_HELP],
+      [['switch-store', '--help'], SWITCH_STORE_HELP],
+      [['help', 'switch-store'], SWITCH_STORE_HELP],
     ])("prints the command's help for %j, running nothing", async (argv, help) => {
       // Act
       const code = await main(argv, {});
@@ -70,6 +77,15 @@ describe('Function: main (the tiktok-shop-token-refresher binary)', () => {
       expect(code).toBe(0);
       expect(stdout).toEqual([help]);
       expect(stderr).toEqual([]);
+    });
+
+    it('runs switch-store, which refuses a missing store with its usage and exit code 2', async () => {
+      // Act
+      const code = await main(['switch-store', '--to', 'dynamodb', '--table', 'tokens'], {});
+
+      // Assess
+      expect(code).toBe(2);
+      expect(stderr.join('\n')).toContain('--from and --to are required');
     });
 
     it('says how a file-only authorize gets the app key, and how refresh is scheduled', () => {

@@ -21,6 +21,26 @@ function configError(env: Record<string, string | undefined>): ConfigurationErro
 }
 
 describe('Function: loadConfig', () => {
+  it('reads the token table and needs no token secret with TOKEN_STORE=dynamodb', () => {
+    const config = loadConfig({
+      [ENV.appCredentialsSecretId]: 'creds',
+      [ENV.tokenStore]: 'dynamodb',
+      [ENV.tokenTableName]: 'shop-tokens',
+    });
+
+    expect(config.tokenStore).toEqual({ kind: 'dynamodb', tableName: 'shop-tokens' });
+    expect(config.tokenSecretIds).toEqual([]);
+  });
+
+  it('names a missing table and an unknown store with every other problem', () => {
+    expect(configError({ ...MINIMAL, [ENV.tokenStore]: 'dynamodb' }).message).toContain(
+      'TOKEN_TABLE_NAME is required when TOKEN_STORE is dynamodb',
+    );
+    expect(configError({ ...MINIMAL, [ENV.tokenStore]: 'postgres' }).message).toContain(
+      'TOKEN_STORE must be secrets-manager or dynamodb',
+    );
+  });
+
   it('reads every variable when all are set', () => {
     // Prepare
     const env = {
@@ -43,6 +63,7 @@ describe('Function: loadConfig', () => {
     // Assess
     expect(config).toEqual({
       apps: { credentialsSecretIds: new Map([['default', 'app-creds']]), shopApps: new Map() },
+      tokenStore: { kind: 'secrets-manager' },
       tokenSecretIds: ['shop-a', 'shop-b'],
       tokenSecretTagKey: 'tiktok-shop-token',
       tiktokAuthBaseUrl: 'https://auth-sandbox.tiktok-shops.com',
@@ -64,6 +85,7 @@ describe('Function: loadConfig', () => {
         credentialsSecretIds: new Map([['default', 'tiktok-shop/app-credentials']]),
         shopApps: new Map(),
       },
+      tokenStore: { kind: 'secrets-manager' },
       tokenSecretIds: ['tiktok-shop/tokens/shop-a'],
       tiktokAuthBaseUrl: DEFAULTS.tiktokAuthBaseUrl,
       tiktokApiBaseUrl: DEFAULT_TIKTOK_API_BASE_URL,

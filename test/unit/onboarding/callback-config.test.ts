@@ -23,6 +23,7 @@ describe('Function: loadCallbackConfig', () => {
     expect(config).toEqual({
       appCredentialsSecretIds: new Map([[DEFAULT_APP, 'tiktok-shop/app-credentials']]),
       stateSecretId: 'tiktok-shop/callback-state-key',
+      tokenStore: { kind: 'secrets-manager' },
       tokenSecretPrefix: DEFAULT_SECRET_NAME_PREFIX,
       tokenSecretTagKey: DEFAULT_TOKEN_SECRET_TAG_KEY,
       tiktokAuthBaseUrl: DEFAULTS.tiktokAuthBaseUrl,
@@ -58,5 +59,26 @@ describe('Function: loadCallbackConfig', () => {
         `invalid configuration: ${APPS_ENV.appCredentialsSecretIds} is not valid JSON; ${CALLBACK_ENV.stateSecretId} is required; ${CALLBACK_ENV.tiktokAuthBaseUrl} must use https (http is accepted only for a loopback host)`,
       ),
     );
+  });
+
+  it('reads the token table when the callback stores tokens there', () => {
+    const config = loadCallbackConfig({
+      [CALLBACK_ENV.appCredentialsSecretId]: 'creds',
+      [CALLBACK_ENV.stateSecretId]: 'state',
+      [CALLBACK_ENV.tokenStore]: 'dynamodb',
+      [CALLBACK_ENV.tokenTableName]: 'shop-tokens',
+    });
+
+    expect(config.tokenStore).toEqual({ kind: 'dynamodb', tableName: 'shop-tokens' });
+  });
+
+  it('refuses the table store without a table name', () => {
+    expect(() =>
+      loadCallbackConfig({
+        [CALLBACK_ENV.appCredentialsSecretId]: 'creds',
+        [CALLBACK_ENV.stateSecretId]: 'state',
+        [CALLBACK_ENV.tokenStore]: 'dynamodb',
+      }),
+    ).toThrow('TOKEN_TABLE_NAME is required when TOKEN_STORE is dynamodb');
   });
 });
