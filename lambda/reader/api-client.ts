@@ -5,10 +5,8 @@ import {
   type AuthorizedShop,
   parseAuthorizedShops,
 } from '../shared/authorized-shops.js';
-import { checkBaseUrl } from '../shared/base-url.js';
 import { API_READER_ENV, DEFAULT_TIKTOK_API_BASE_URL } from '../shared/contract.js';
 import type { AppCredentials } from '../shared/credentials.js';
-import { wholeNumberProblem } from '../shared/env.js';
 import {
   ConfigurationError,
   DeadlineExceededError,
@@ -21,6 +19,7 @@ import { sendToTikTok, TIKTOK_RETRY } from '../shared/tiktok-http.js';
 import { type Clock, retry, systemClock } from '../shared/timing.js';
 import { parseJson, TikTokEnvelope } from '../shared/token.js';
 import { answerWithoutEnvelope, boundedRequestId, isCipherRefusal, refusal } from './api-errors.js';
+import { optionProblems } from './api-options.js';
 import {
   type ApiRequestOptions,
   encodeBody,
@@ -32,7 +31,6 @@ import {
 } from './api-request.js';
 import {
   type AppLookupOptions,
-  canFindAppCredentials,
   forgetAppOfToken,
   readAppCredentialsOf,
 } from './app-credentials.js';
@@ -124,31 +122,7 @@ class TikTokShopApiClient implements TikTokShopApi {
       options.appCredentialsSecretId ?? env[API_READER_ENV.appCredentialsSecretId];
     const baseUrl =
       options.baseUrl ?? (env[API_READER_ENV.tiktokApiBaseUrl] || DEFAULT_TIKTOK_API_BASE_URL);
-    const problems = tokenSecretId
-      ? []
-      : [
-          tableName === undefined
-            ? `tokenSecretId (or ${API_READER_ENV.shopTokenSecretId}) is required`
-            : `shopName (or ${API_READER_ENV.shopName}) is required with the token table ${tableName.slice(0, 255)}`,
-        ];
-    if (tableName !== undefined && !credentialsId) {
-      problems.push(
-        `appCredentialsSecretId (or ${API_READER_ENV.appCredentialsSecretId}) is required with a token table`,
-      );
-    }
-    if (
-      tableName === undefined &&
-      tokenSecretId &&
-      !credentialsId &&
-      !canFindAppCredentials(tokenSecretId)
-    ) {
-      problems.push(
-        `appCredentialsSecretId (or ${API_READER_ENV.appCredentialsSecretId}) is required: the token secret ${tokenSecretId.slice(0, 200)} is not named <prefix>tokens/<shop>, so its app's credentials cannot be found beside it`,
-      );
-    }
-    const urlProblem = checkBaseUrl(baseUrl) ?? originProblem(baseUrl);
-    if (urlProblem !== undefined) problems.push(`the API base URL ${urlProblem}`);
-    problems.push(...numberProblems(options));
+    const problems = optionProblems(options, { tableName, tokenSecretId, credentialsId, baseUrl });
     if (problems.length > 0 || !tokenSecretId) {
       throw new ConfigurationError(`TikTok Shop API client: ${problems.join('; ')}`);
     }
@@ -371,33 +345,4 @@ class TikTokShopApiClient implements TikTokShopApi {
       appCredentialsSecretId: credentials.appCredentialsSecretId,
     });
   }
-}
-
-/**
- * The numeric options' bounds. Outside them a client misbehaves quietly (NaN attempts retry until
- * a deadline, a NaN timeout reads as a network error, a negative size refuses every answer), so
- * each is refused when the client is made, naming the option.
- */
-const NUMBER_OPTIONS = {
-  timeoutMs: [1, 900_000],
-  maxAttempts: [1, 20],
-  maxResponseBytes: [1, 1024 * 1024 * 1024],
-  maxAge: [0, 86_400],
-} as const satisfies Record<string, readonly [number, number]>;
-
-function numberProblems(options: TikTokShopApiOptions): string[] {
-  const problems: string[] = [];
-  for (const [name, [min, max]] of Object.entries(NUMBER_OPTIONS)) {
-    const value: unknown = options[name as keyof typeof NUMBER_OPTIONS];
-    if (value === undefined) continue;
-    // NaN, 1.5 and -1 fail as the environment's values do: their text is no whole number.
-    const text = typeof value === 'number' ? String(value) : '';
-    const problem = wholeNumberProblem(name, text, min, max);
-    if (problem !== undefined) problems.push(problem);
-  }
-  return problems;
-}
-
-function originProblem(baseUrl: string): string | undefined {
-  return new URL(baseUrl).pathname === '/' ? undefined : 'must be the host only, without a path';
 }

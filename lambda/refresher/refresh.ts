@@ -1,14 +1,10 @@
 // The refresh run: reads every shop, refreshes the due ones most urgent first, stores what TikTok
 // answered, and reports every shop before the invocation ends. Its decisions are in token-policy.
 import { type RunBudget, runDeadlines } from '../shared/budget.js';
-import {
-  ConfigurationError,
-  ReauthorizationRequiredError,
-  TokenNotCurrentError,
-} from '../shared/errors.js';
+import { ConfigurationError, ReauthorizationRequiredError } from '../shared/errors.js';
 import type { EventPublisher } from '../shared/event-publisher.js';
 import { errorFields, type Logger, type Metrics } from '../shared/observability.js';
-import { KEPT_LABEL, type StoredToken, type TokenStore } from '../shared/secrets-store.js';
+import type { StoredToken, TokenStore } from '../shared/secrets-store.js';
 import type { SurveySource } from '../shared/survey-source.js';
 import { type Clock, mapWithConcurrency, settleBy } from '../shared/timing.js';
 import type { AppCredentials, TokenAnswer, TokenDocument } from '../shared/token.js';
@@ -31,9 +27,9 @@ import {
 } from './reports.js';
 import { runCredentials } from './run-credentials.js';
 import type { RunRequest } from './run-request.js';
-import { learnShopIds, type ShopIdsPort, tokenToLearnWith } from './shop-ids.js';
+import { learnShopIdsAfter, type ShopIdsPort } from './shop-ids.js';
 import { appOf, type Shop } from './shops.js';
-import { storeAnswer } from './store-answer.js';
+import { refuseWhileAnswerKept, storeAnswer } from './store-answer.js';
 import { Tally } from './tally.js';
 import {
   checkNotDeauthorized,
@@ -41,7 +37,6 @@ import {
   type DueRule,
   interruptedWrite,
   isDue,
-  keptAnswerAhead,
   movedOn,
   parseStoredToken,
   refreshBy,
@@ -250,7 +245,14 @@ async function work(shops: readonly Shop[], run: Run): Promise<void> {
       const report = await refreshShop(next, run);
       run.tally.add(next.index, report);
       run.stages.delete(next.index);
-      await afterRefresh(next.shop, report, run);
+      if (run.deps.shopIds !== undefined && msLeft(run) >= run.settings.budget.workNeedMs) {
+        await learnShopIdsAfter(next.shop, report, {
+          port: run.deps.shopIds,
+          credentials: run.credentials,
+          deadline: run.workEnd - run.settings.budget.storeReserveMs,
+          logger: run.deps.logger,
+        });
+      }
     }
   });
   await Promise.all([surveyed, ...refreshed]);
@@ -364,22 +366,6 @@ async function refreshShop(due: DueShop, run: Run): Promise<ShopReport> {
 }
 
 /**
- * An answer kept by an earlier run and written after the current token may hold the only refresh
- * token that works. Presenting the replaced one could make TikTok revoke it, so nothing is asked
- * until a person has made the kept answer current or removed its label; and every run, due or
- * not, dry or not, reports the shop failed meanwhile, so that the alarm stays on. The kept label
- * was read with the token, in the same round.
- */
-function refuseWhileAnswerKept(shop: Shop, stored: StoredToken): void {
-  const kept = keptAnswerAhead(stored);
-  if (kept === undefined) return;
-  throw new TokenNotCurrentError(
-    `an earlier run kept TikTok's answer as version ${kept.versionId} (label ${KEPT_LABEL}) of secret ${shop.name}, newer than the current token; TikTok is not called until someone makes it current or removes the label`,
-    { versionId: kept.versionId, label: KEPT_LABEL },
-  );
-}
-
-/**
  * With rotating refresh tokens, a concurrent writer's refresh makes ours look revoked, and its
  * new token may still be on its way to the store (written, not yet current). So the store is
  * looked at a few times before concluding that the seller must authorize again: a new current
@@ -393,23 +379,6 @@ async function anotherWriterMovedOn(shop: Shop, basedOn: string, run: Run): Prom
     if (movedOn(await deps.store.read(shop.id), basedOn)) return true;
   }
   return false;
-}
-
-/**
- * Once a shop is reported: its TikTok shop ids, when its secret names none, if a refresh could
- * still start now (the same plan: one TikTok attempt and a write fit before the work ends).
- */
-async function afterRefresh(shop: Shop, report: ShopReport, run: Run): Promise<void> {
-  const port = run.deps.shopIds;
-  const token = tokenToLearnWith(shop, report);
-  if (port === undefined || token === undefined) return;
-  if (msLeft(run) < run.settings.budget.workNeedMs) return;
-  await learnShopIds(shop, token, {
-    port,
-    credentials: run.credentials,
-    deadline: run.workEnd - run.settings.budget.storeReserveMs,
-    logger: run.deps.logger,
-  });
 }
 
 /** Milliseconds left for the run's work. */

@@ -47,3 +47,13 @@ export async function learnShopIds(
     });
   }
 }
+
+/** After a shop's report: its shop ids learned, when it was refreshed and its secret names none. */
+export async function learnShopIdsAfter(
+  shop: Shop,
+  report: ShopReport,
+  deps: Parameters<typeof learnShopIds>[2],
+): Promise<void> {
+  const token = tokenToLearnWith(shop, report);
+  if (token !== undefined) await learnShopIds(shop, token, deps);
+}

@@ -7,7 +7,12 @@ import {
   TokenNotCurrentError,
   TokenNotStoredError,
 } from '../shared/errors.js';
-import { KEPT_LABEL, type TokenStore, type WriteOutcome } from '../shared/secrets-store.js';
+import {
+  KEPT_LABEL,
+  type StoredToken,
+  type TokenStore,
+  type WriteOutcome,
+} from '../shared/secrets-store.js';
 import {
   expiresAt,
   fitToStore,
@@ -17,7 +22,7 @@ import {
 } from '../shared/token.js';
 import { failedReport, refreshedReport, type ShopReport, supersededReport } from './reports.js';
 import type { Shop } from './shops.js';
-import { judge } from './token-policy.js';
+import { judge, keptAnswerAhead } from './token-policy.js';
 
 /** TikTok's answer to one refresh, and what it was asked with. */
 export interface Answered {
@@ -89,4 +94,20 @@ export async function storeAnswer(
   const report = refreshedReport(shop, verdict.document, recovered, now);
   if (fitted.trimmedFromBytes === undefined) return report;
   return { ...report, result: { ...report.result, trimmedFromBytes: fitted.trimmedFromBytes } };
+}
+
+/**
+ * An answer kept by an earlier run and written after the current token may hold the only refresh
+ * token that works. Presenting the replaced one could make TikTok revoke it, so nothing is asked
+ * until a person has made the kept answer current or removed its label; and every run, due or
+ * not, dry or not, reports the shop failed meanwhile, so that the alarm stays on. The kept label
+ * was read with the token, in the same round.
+ */
+export function refuseWhileAnswerKept(shop: Shop, stored: StoredToken): void {
+  const kept = keptAnswerAhead(stored);
+  if (kept === undefined) return;
+  throw new TokenNotCurrentError(
+    `an earlier run kept TikTok's answer as version ${kept.versionId} (label ${KEPT_LABEL}) of secret ${shop.name}, newer than the current token; TikTok is not called until someone makes it current or removes the label`,
+    { versionId: kept.versionId, label: KEPT_LABEL },
+  );
 }
