@@ -149,7 +149,7 @@ export async function connectShop(
     const claim = (await destination.claimLink?.(linkNonce)) ?? { claimed: true, created };
     if (!claim.claimed) {
       throw new ShopConnectionRefusedError(
-        `this consent link for shop ${shop} is being used by another approval at the same time (approved twice?); only that one exchanges its code, so nothing was changed by this one`,
+        `this consent link for shop ${shop} was claimed by another approval of it just before this one (approved twice at once?); only that one exchanges its code, so nothing was changed by this one`,
         'link-already-used',
         { shop, app, codeUsed: false },
       );

@@ -27,6 +27,26 @@ export interface DestinationState {
   readonly app?: string;
   /** The link was claimed (`claimLink`): it was used. */
   readonly linkUsed: boolean;
+  /**
+   * The link was claimed and no token was stored since, by it or anyone: its code exchange failed
+   * or was cut short, so it connected nothing.
+   */
+  readonly linkUnfinished?: true;
+}
+
+/**
+ * A link's use from when it was claimed and when the current token was stored (epoch ms; absent:
+ * not claimed, no token). A claim whose time is unknown (made before it was recorded) counts as
+ * older than any token.
+ */
+export function linkUse(
+  claimedAt: number | undefined,
+  tokenStoredAt: number | undefined,
+): Pick<DestinationState, 'linkUsed' | 'linkUnfinished'> {
+  if (claimedAt === undefined) return { linkUsed: false };
+  return tokenStoredAt !== undefined && tokenStoredAt >= claimedAt
+    ? { linkUsed: true }
+    : { linkUsed: true, linkUnfinished: true };
 }
 
 export type DestinationWrite =

@@ -15,6 +15,7 @@ import {
   type DestinationWrite,
   type KeptAnswer,
   type LinkClaim,
+  linkUse,
   linkVersionId,
   type ShopTokenDestination,
   sellerTagValue,
@@ -24,8 +25,15 @@ import {
 /** Index pages read when looking for a seller's other shops (a seller has one or two). */
 const MAX_QUERY_PAGES = 10;
 
-/** The item's attributes onboarding adds: the seller (indexed) and the links used on it. */
-const ONBOARDING_NAMES = { '#seller': SELLER_ATTRIBUTE, '#links': 'links' } as const;
+/**
+ * The item's attributes onboarding adds: the seller (indexed), the links used on it, and when
+ * each was claimed (`<link>@<epoch ms>`, a set as `links` is, so that one update adds both).
+ */
+const ONBOARDING_NAMES = {
+  '#seller': SELLER_ATTRIBUTE,
+  '#links': 'links',
+  '#claimed': 'linksClaimedAt',
+} as const;
 
 export interface DynamoDbDestinationOptions extends AwsCallOptions {
   readonly client: DynamoDBClient;
@@ -63,14 +71,16 @@ export class DynamoDbDestination implements ShopTokenDestination {
   async inspect(linkNonce: string | undefined): Promise<DestinationState> {
     const item = await this.#get();
     if (item === undefined) return { linkUsed: false };
-    const linkUsed =
-      linkNonce !== undefined &&
-      (item.links?.SS ?? []).includes(linkVersionId(this.name, linkNonce));
     const app = item.app?.S ?? DEFAULT_APP;
     const versionId = item.current?.M?.version?.S;
     const raw = item.current?.M?.token?.S;
-    if (versionId === undefined || raw === undefined) return { linkUsed, app };
-    return { linkUsed, app, current: storedSeller(versionId, raw) };
+    const claimedAt =
+      linkNonce === undefined ? undefined : claimTime(item, linkVersionId(this.name, linkNonce));
+    if (versionId === undefined || raw === undefined) {
+      return { ...linkUse(claimedAt, undefined), app };
+    }
+    const storedAt = Number(item.current?.M?.createdAt?.N ?? Number.POSITIVE_INFINITY);
+    return { ...linkUse(claimedAt, storedAt), app, current: storedSeller(versionId, raw) };
   }
 
   /**
@@ -80,7 +90,7 @@ export class DynamoDbDestination implements ShopTokenDestination {
    */
   async claimLink(linkNonce: string): Promise<LinkClaim> {
     const link = linkVersionId(this.name, linkNonce);
-    const update = 'ADD #links :links';
+    const update = 'ADD #links :links, #claimed :claimed';
     const condition = 'attribute_not_exists(#links) OR NOT contains(#links, :link)';
     try {
       const answer = await this.#calls.run('UpdateItem', (send) =>
@@ -91,7 +101,11 @@ export class DynamoDbDestination implements ShopTokenDestination {
             UpdateExpression: update,
             ConditionExpression: condition,
             ExpressionAttributeNames: namesIn(update, condition),
-            ExpressionAttributeValues: { ':links': { SS: [link] }, ':link': { S: link } },
+            ExpressionAttributeValues: {
+              ':links': { SS: [link] },
+              ':link': { S: link },
+              ':claimed': { SS: [`${link}@${this.#calls.clock.now()}`] },
+            },
             // Only whether an item was there is looked at: none means the claim created it.
             ReturnValues: 'ALL_OLD',
           }),
@@ -223,7 +237,7 @@ export class DynamoDbDestination implements ShopTokenDestination {
   }
 
   async #get(): Promise<Item | undefined> {
-    const projection = '#current, #app, #links';
+    const projection = '#current, #app, #links, #claimed';
     const answer = await this.#calls.run('GetItem', (send) =>
       this.#options.client.send(
         new GetItemCommand({
@@ -238,6 +252,13 @@ export class DynamoDbDestination implements ShopTokenDestination {
     );
     return answer.Item;
   }
+}
+
+/** When the link was claimed on the item (0 when not recorded); undefined when it was not. */
+function claimTime(item: Item, link: string): number | undefined {
+  if (!(item.links?.SS ?? []).includes(link)) return undefined;
+  const at = item.linksClaimedAt?.SS?.find((entry) => entry.startsWith(`${link}@`));
+  return at === undefined ? 0 : Number(at.slice(link.length + 1));
 }
 
 /** The attribute names the expressions use: DynamoDB refuses one defined but unused. */

@@ -7,8 +7,13 @@ import { RefresherError } from '../shared/errors.js';
  * `refusedPage` (pages.ts) does not compile.
  */
 export type RefusalReason =
-  /** The consent link's nonce was already used to write a token. */
+  /**
+   * The consent link was already used, and a token was stored by it or since (the shop is
+   * connected), or another approval of it is in progress.
+   */
   | 'link-already-used'
+  /** The consent link was already used, and no token was stored since: its exchange failed. */
+  | 'link-not-finished'
   /** A `connect` link for a shop that holds a token. */
   | 'shop-already-connected'
   /** A `reconnect` link for a shop that holds none. */

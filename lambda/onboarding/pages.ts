@@ -71,7 +71,11 @@ export function refusedPage(shop: string, refusal: ShopConnectionRefusedError): 
   const texts: Record<RefusalReason, [number, string]> = {
     'link-already-used': [
       409,
-      `This link has already been used to connect shop ${shop}, and a link works once. ${unchanged} If you have just approved the app with it, the shop is connected and there is nothing more to do; otherwise ask us for a new link.`,
+      `This link has already been used for shop ${shop}, and a link works once. ${unchanged} The shop is connected (or being connected by your other approval with this link), so there is nothing more to do.`,
+    ],
+    'link-not-finished': [
+      409,
+      `This link has already been used for shop ${shop}, but that connection did not finish, and a link works once. ${unchanged} Shop ${shop} was not connected by this link: ask us for a new link and approve the app again.`,
     ],
     'shop-already-connected': [
       409,

@@ -33,9 +33,18 @@ export function refuseBeforeExchange(
 ): void {
   const { shop } = request;
   const about = { shop, app, codeUsed: false };
+  // A link works once, even when its exchange failed: TikTok may have issued a token whose
+  // answer was lost, and a second exchange could revoke it.
+  if (before.linkUnfinished) {
+    throw new ShopConnectionRefusedError(
+      `this consent link for shop ${shop} was already used, and no token was stored by it or since: its connection did not finish (the code exchange failed or was cut short); a link works once, so the shop needs a new link`,
+      'link-not-finished',
+      about,
+    );
+  }
   if (before.linkUsed) {
     throw new ShopConnectionRefusedError(
-      `this consent link for shop ${shop} was already used to connect it; a link works once`,
+      `this consent link for shop ${shop} was already used, and the shop holds a token stored by it or since; a link works once`,
       'link-already-used',
       about,
     );

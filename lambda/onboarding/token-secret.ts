@@ -23,6 +23,7 @@ import {
   isPlaceholder,
   type KeptAnswer,
   type LinkClaim,
+  linkUse,
   linkVersionId,
   placeholderValue,
   type ShopTokenDestination,
@@ -76,8 +77,7 @@ export class TokenSecretDestination implements ShopTokenDestination {
   readonly #options: TokenSecretDestinationOptions;
   /** Makes this use's claim of a link a value no other use writes. */
   readonly #claim = randomUUID();
-  /** `inspect` found the secret: a placeholder need not try to create it. */
-  #exists = false;
+  #exists = false; // `inspect` found the secret: a placeholder need not try to create it.
   readonly #calls: AwsCalls;
 
   constructor(options: TokenSecretDestinationOptions) {
@@ -103,19 +103,33 @@ export class TokenSecretDestination implements ShopTokenDestination {
     }
     this.#exists = true;
     const { stages, app } = described;
-    const linkUsed =
-      linkNonce !== undefined && stages.some(([id]) => id === linkVersionId(this.name, linkNonce));
+    // By id: a claim's version drops out of DescribeSecret once a newer claim takes its label.
+    const claim = linkNonce && (await this.#version(linkVersionId(this.name, linkNonce)));
+    const claimedAt = claim ? (claim.CreatedDate?.getTime() ?? 0) : undefined;
     const currentId = stages.find(([, labels]) => labels.includes(CURRENT))?.[0];
-    if (currentId === undefined) return { linkUsed, app };
-    const answer = await this.#call('GetSecretValue', (send) =>
-      this.#options.client.send(
-        new GetSecretValueCommand({ SecretId: this.name, VersionId: currentId }),
-        send,
-      ),
-    );
-    const raw = answer.SecretString ?? '';
-    if (isPlaceholder(raw)) return { linkUsed, app, placeholderVersionId: currentId };
-    return { linkUsed, app, current: storedSeller(currentId, raw) };
+    if (currentId === undefined) return { ...linkUse(claimedAt, undefined), app };
+    const answer = await this.#version(currentId, true);
+    const raw = answer?.SecretString ?? '';
+    if (isPlaceholder(raw)) {
+      return { ...linkUse(claimedAt, undefined), app, placeholderVersionId: currentId };
+    }
+    const storedAt = answer?.CreatedDate?.getTime() ?? Number.POSITIVE_INFINITY;
+    return { ...linkUse(claimedAt, storedAt), app, current: storedSeller(currentId, raw) };
+  }
+
+  /** A version's value and creation time; undefined when there is none, unless `required`. */
+  async #version(versionId: string, required = false) {
+    try {
+      return await this.#call('GetSecretValue', (send) =>
+        this.#options.client.send(
+          new GetSecretValueCommand({ SecretId: this.name, VersionId: versionId }),
+          send,
+        ),
+      );
+    } catch (error) {
+      if (!required && isAws(error, 'ResourceNotFoundException')) return undefined;
+      throw error;
+    }
   }
 
   async claimLink(linkNonce: string): Promise<LinkClaim> {

@@ -478,6 +478,77 @@ describe('Function: consent callback handler', () => {
       });
     });
 
+    it('tells the seller a link whose exchange TikTok refused did not connect the shop, when it is approved again', async () => {
+      // Prepare: the link's first approval, whose code TikTok refused (nothing issued)
+      const link = state();
+      const code = approval('open_acme');
+      tiktok.failNext(1, { code: 36004004, message: `auth_code ${code} is invalid` });
+      expect((await invoke({ code, state: link })).statusCode).toBe(400);
+      tiktok.reset();
+
+      // Act: the same link approved again
+      const again = await invoke({ code: approval('open_acme'), state: link });
+
+      // Assess
+      expect(again.statusCode).toBe(409);
+      expect(again.body).toContain('that connection did not finish');
+      expect(again.body).toContain('ask us for a new link');
+      expect(again.body).not.toContain('nothing more to do');
+      expect(tokenGets()).toBe(0);
+      expect(secretsManager.current(secretOf(shop))).toContain('tiktok_shop_no_token');
+      expect(events().at(-1)).toMatchObject({
+        detailType: DETAIL_TYPE.shopConnectionRefused,
+        detail: { reason: 'link-not-finished', codeUsed: false },
+      });
+      expect(logLine('shop connection refused')).toMatchObject({
+        reason: 'link-not-finished',
+        errorMessage: expect.stringContaining('no token was stored by it or since'),
+      });
+    });
+
+    it('calls an old reconnect link used again, after a newer one, used and not finished', async () => {
+      // Prepare: two reconnect links, each approved once with a code TikTok refused
+      await connected('open_acme');
+      const [older, newer] = [state({ purpose: 'reconnect' }), state({ purpose: 'reconnect' })];
+      for (const link of [older, newer]) {
+        tiktok.failNext(1, { code: 36004004, message: 'auth_code is invalid' });
+        expect((await invoke({ code: approval('open_acme'), state: link })).statusCode).toBe(400);
+      }
+      tiktok.reset();
+
+      // Act: the older link again, its claim's label taken by the newer one's
+      const again = await invoke({ code: approval('open_acme'), state: older });
+
+      // Assess
+      expect(again.statusCode).toBe(409);
+      expect(again.body).toContain('that connection did not finish');
+      expect(tokenGets()).toBe(0);
+      expect(events().at(-1)).toMatchObject({
+        detail: { reason: 'link-not-finished', message: expect.stringContaining('already used') },
+      });
+      expect(events().at(-1)?.detail.message).not.toMatch(/at the same time|just before/);
+    });
+
+    it('tells the seller a link whose token was stored, used again, that the shop is connected', async () => {
+      // Prepare
+      const link = state({ purpose: 'reconnect' });
+      await connected('open_acme');
+      expect((await invoke({ code: approval('open_acme'), state: link })).statusCode).toBe(200);
+
+      // Act
+      const again = await invoke({ code: approval('open_acme'), state: link });
+
+      // Assess
+      expect(again.statusCode).toBe(409);
+      expect(again.body).toContain('nothing more to do');
+      expect(events().at(-1)).toMatchObject({
+        detail: {
+          reason: 'link-already-used',
+          message: expect.stringContaining('holds a token stored by it or since'),
+        },
+      });
+    });
+
     it('lets one of two concurrent uses of one link exchange its code, and refuses the other before its exchange', async () => {
       // Prepare: two approvals of the same link, from two sellers, at the same time
       const link = state();

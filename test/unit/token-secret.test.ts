@@ -147,6 +147,40 @@ describe('Class: TokenSecretDestination', () => {
       expect(other.linkUsed).toBe(false);
     });
 
+    it('answers a link claimed with no token stored since as unfinished, and as used once one is', async () => {
+      // Prepare: a connected shop, a reconnect link claimed (its exchange failed)
+      endpoint.seed(secretName(), token('open_a', 1), { [TAG_KEY]: shop });
+      await destination().claimLink('nonce-reconnect-aaaaaaaa');
+      const unfinished = await destination().inspect('nonce-reconnect-aaaaaaaa');
+
+      // Act: a token stored since
+      const current = (await destination().inspect(undefined)).current;
+      await destination().write(token('open_a', 2), {
+        basedOnVersionId: current?.versionId,
+        openId: 'open_a',
+        app: DEFAULT_APP,
+      });
+      const used = await destination().inspect('nonce-reconnect-aaaaaaaa');
+
+      // Assess
+      expect(unfinished).toMatchObject({ linkUsed: true, linkUnfinished: true });
+      expect(used).toMatchObject({ linkUsed: true });
+      expect(used.linkUnfinished).toBeUndefined();
+    });
+
+    it('answers an older link as used and unfinished after a newer link took its claim label', async () => {
+      // Prepare
+      endpoint.seed(secretName(), token('open_a', 1), { [TAG_KEY]: shop });
+      await destination().claimLink('nonce-older-aaaaaaaaaaa');
+      await destination().claimLink('nonce-newer-aaaaaaaaaaa');
+
+      // Act
+      const older = await destination().inspect('nonce-older-aaaaaaaaaaa');
+
+      // Assess
+      expect(older).toMatchObject({ linkUsed: true, linkUnfinished: true });
+    });
+
     it('answers a claim that is current as a placeholder, not as a token', async () => {
       await destination().claimLink('nonce-aaaaaaaaaaaaaaaa');
 

@@ -154,7 +154,11 @@ describe('Class: DynamoDbDestination', () => {
       // Assess
       expect(first).toEqual({ claimed: true, created: true });
       expect(again).toEqual({ claimed: false });
-      expect(await destination().inspect('nonce-1')).toEqual({ linkUsed: true, app: 'default' });
+      expect(await destination().inspect('nonce-1')).toEqual({
+        linkUsed: true,
+        linkUnfinished: true,
+        app: 'default',
+      });
       expect(await destination().inspect('nonce-2')).toMatchObject({ linkUsed: false });
       expect((await item())?.current).toBeUndefined();
     });
@@ -170,6 +174,42 @@ describe('Class: DynamoDbDestination', () => {
       expect(claim).toEqual({ claimed: true, created: false });
       expect((await store().read(shop)).current.raw).toBe(token('seller-a', 1));
       expect(await destination().inspect('nonce-1')).toMatchObject({ linkUsed: true });
+    });
+  });
+
+  describe('Method: inspect', () => {
+    it('answers a link claimed with no token stored since as unfinished, and as used once one is', async () => {
+      // Prepare: a connected shop, a reconnect link claimed (its exchange failed)
+      await store().putCurrent(shop, token('seller-a', 1));
+      await destination().claimLink('nonce-1');
+      const unfinished = await destination().inspect('nonce-1');
+
+      // Act: a token stored since
+      const current = (await destination().inspect(undefined)).current;
+      await destination().write(token('seller-a', 2), {
+        basedOnVersionId: current?.versionId,
+        openId: 'seller-a',
+        app: 'default',
+      });
+      const used = await destination().inspect('nonce-1');
+
+      // Assess
+      expect(unfinished).toMatchObject({ linkUsed: true, linkUnfinished: true });
+      expect(used).toMatchObject({ linkUsed: true });
+      expect(used.linkUnfinished).toBeUndefined();
+    });
+
+    it('answers an older link as used and unfinished after a newer link was claimed', async () => {
+      // Prepare
+      await store().putCurrent(shop, token('seller-a', 1));
+      await destination().claimLink('older');
+      await destination().claimLink('newer');
+
+      // Act
+      const older = await destination().inspect('older');
+
+      // Assess
+      expect(older).toMatchObject({ linkUsed: true, linkUnfinished: true });
     });
   });
 
@@ -257,6 +297,31 @@ describe('Class: DynamoDbDestination', () => {
       });
       expect((await store().read(own)).current.raw).toBe(token(seller, 2));
       expect(await item()).toBeUndefined();
+    });
+
+    it('refuses a link approved again after its exchange failed as not finished, without exchanging', async () => {
+      // Prepare: the link's first approval, whose code TikTok refused
+      const request = { shop, authCode: 'code', purpose: 'connect', linkNonce: 'n' } as const;
+      const refusing = {
+        ...dependencies(token(`seller-${serial}`, 1)),
+        tiktok: {
+          getToken: async (): Promise<TokenAnswer> => {
+            throw new Error('TikTok refused the code');
+          },
+        },
+      };
+      await expect(connectShop(request, refusing)).rejects.toThrow('TikTok refused the code');
+
+      // Act
+      const again = connectShop({ ...request, authCode: 'code-2' }, refusing);
+
+      // Assess
+      await expect(again).rejects.toMatchObject({
+        reason: 'link-not-finished',
+        detail: { codeUsed: false },
+        message: expect.stringContaining('no token was stored by it or since'),
+      });
+      expect((await item())?.current).toBeUndefined();
     });
 
     it('lets one of two approvals of one link exchange its code, leaving its token current', async () => {
