@@ -319,6 +319,29 @@ describe('Integration: the DynamoDB token store', () => {
     expect(tiktok.isRefreshTokenValid(stored.data.refresh_token)).toBe(true);
   });
 
+  it('tells a seller who approves a link again after TikTok refused its code that it did not connect the shop', async () => {
+    // Prepare: the link's first approval brings a code TikTok refuses
+    const shop = `unfinished-${serial}`;
+    const state = await consentState(shop);
+    expect((await callback({ code: `AUTHCODE_never_issued_${serial}`, state })).statusCode).toBe(
+      400,
+    );
+    const authCode = `AUTHCODE_dynamodb_unfinished_${serial}`;
+    tiktok.addSeller({ authCode, openId: `open-unfinished-${serial}`, sellerName: 'Seller' });
+
+    // Act
+    const page = await callback({ code: authCode, state });
+
+    // Assess
+    expect(page.statusCode).toBe(409);
+    expect(page.body).toContain('that connection did not finish');
+    expect(page.body).not.toContain('nothing more to do');
+    expect(eventBridge.events.at(-1)).toMatchObject({
+      Detail: { reason: 'link-not-finished', codeUsed: false },
+    });
+    expect((await table.read(shop).catch(() => undefined))?.current).toBeUndefined();
+  });
+
   it("stores the token of a seller connected as X who approves a new-shop link for Y in X's item", async () => {
     // Prepare: the seller is connected as X
     const x = `seller-x-${serial}`;

@@ -378,6 +378,20 @@ describe('Integration: connecting a shop', () => {
     expect(secretsManager.versions(secret)).toEqual(before);
   });
 
+  it('tells a seller who approves a link again after TikTok refused its code that it did not connect the shop', async () => {
+    const state = await consentState();
+    expect((await callback({ code: 'AUTHCODE_never_issued_9f8e7d', state })).statusCode).toBe(400);
+    tiktok.reset();
+
+    const page = await callback({ code: approval('open_a'), state });
+
+    expect(page.statusCode).toBe(409);
+    expect(page.body).toContain('that connection did not finish');
+    expect(page.body).not.toContain('nothing more to do');
+    expect(tokenExchanges()).toBe(0);
+    expect(events().at(-1)).toMatchObject({ detail: { reason: 'link-not-finished' } });
+  });
+
   it('lets one of two concurrent uses of one link win', async () => {
     const state = await consentState();
     const codes = [approval('open_one'), approval('open_two')];

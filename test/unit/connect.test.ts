@@ -44,6 +44,8 @@ class FakeDestination implements ShopTokenDestination {
   readonly name: string;
   current: { versionId: string; raw: string } | undefined;
   usedNonces = new Set<string>();
+  /** Links claimed and no token stored since (their exchange failed). */
+  unfinishedNonces = new Set<string>();
   others: FakeDestination[] = [];
   /** The app the secret's tag binds it to; undefined: no secret yet. */
   app: string | undefined;
@@ -70,6 +72,9 @@ class FakeDestination implements ShopTokenDestination {
     this.inspections++;
     return {
       linkUsed: linkNonce !== undefined && this.usedNonces.has(linkNonce),
+      ...(linkNonce !== undefined && this.unfinishedNonces.has(linkNonce)
+        ? { linkUsed: true, linkUnfinished: true as const }
+        : {}),
       ...(this.app === undefined ? {} : { app: this.app }),
       ...(this.current === undefined
         ? {}
@@ -245,6 +250,15 @@ describe('Function: connectShop', () => {
         return { destination, req: request({ purpose: 'reconnect', linkNonce: 'n1' }) };
       },
       'link-already-used',
+    ],
+    [
+      'a link already used whose exchange did not finish',
+      () => {
+        const destination = new FakeDestination(tokenOf('open_acme'));
+        destination.unfinishedNonces.add('n1');
+        return { destination, req: request({ purpose: 'reconnect', linkNonce: 'n1' }) };
+      },
+      'link-not-finished',
     ],
     [
       'a link for a new shop when the shop holds a token',

@@ -62,6 +62,7 @@ describe('Function: renderPage', () => {
 describe('Function: refusedPage', () => {
   it.each<[RefusalReason, number]>([
     ['link-already-used', 409],
+    ['link-not-finished', 409],
     ['shop-already-connected', 409],
     ['shop-not-connected', 409],
     ['seller-mismatch', 403],
@@ -87,6 +88,27 @@ describe('Function: refusedPage', () => {
     expect(page.message).toContain('Nothing was changed.');
     expect(page.message).not.toContain('seller-open-id-7');
     expect(page.message).not.toContain('acme-de');
+  });
+});
+
+describe('Function: refusedPage, for a link used again', () => {
+  it('asks for a new link when the link connected nothing, and says there is nothing to do when it did', () => {
+    // Act
+    const unfinished = refusedPage(
+      'acme-uk',
+      new ShopConnectionRefusedError('refused', 'link-not-finished'),
+    );
+    const used = refusedPage(
+      'acme-uk',
+      new ShopConnectionRefusedError('refused', 'link-already-used'),
+    );
+
+    // Assess
+    expect(unfinished.message).toContain('did not finish');
+    expect(unfinished.message).toContain('ask us for a new link');
+    expect(unfinished.message).not.toContain('nothing more to do');
+    expect(used.message).toContain('nothing more to do');
+    expect(used.message).not.toContain('new link');
   });
 });
 
