@@ -1,6 +1,6 @@
 // The TikTokShopConsentCallback construct: the onboarding callback function behind a function URL.
 import { Duration, Names, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -28,6 +28,7 @@ import {
   secretKeys,
   tagPresent,
 } from './secret-access.js';
+import { serviceMetric } from './service-metric.js';
 import type { TikTokShopTokenRefresher } from './token-refresher.js';
 import { grantTableOnboarding, tokenTableEnvironment } from './token-table.js';
 
@@ -159,14 +160,7 @@ export class TikTokShopConsentCallback extends Construct {
 
   /** A metric the callback emits: namespace and `service` dimension set, summed over 5 minutes. */
   public metric(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: METRICS_NAMESPACE,
-      metricName,
-      dimensionsMap: { service: this.serviceName },
-      statistic: cloudwatch.Stats.SUM,
-      period: Duration.minutes(5),
-      ...props,
-    });
+    return serviceMetric(this.serviceName, Duration.minutes(5), metricName, props);
   }
 
   /** Shops connected or reconnected. */
