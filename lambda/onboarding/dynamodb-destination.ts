@@ -19,6 +19,7 @@ import {
   type ShopTokenDestination,
   sellerTagValue,
   storedSeller,
+  type WriteOptions,
 } from './destination.js';
 
 /** Index pages read when looking for a seller's other shops (a seller has one or two). */
@@ -86,8 +87,7 @@ export class DynamoDbDestination implements ShopTokenDestination {
       const answer = await this.#calls.run('UpdateItem', (send) =>
         this.#options.client.send(
           new UpdateItemCommand({
-            TableName: this.#options.tableName,
-            Key: shopKey(this.#options.shop),
+            ...this.#item(),
             UpdateExpression: update,
             ConditionExpression: condition,
             ExpressionAttributeNames: namesIn(update, condition),
@@ -140,14 +140,7 @@ export class DynamoDbDestination implements ShopTokenDestination {
     return found;
   }
 
-  async write(
-    raw: string,
-    options: {
-      readonly basedOnVersionId: string | undefined;
-      readonly openId: string;
-      readonly app: string;
-    },
-  ): Promise<DestinationWrite> {
+  async write(raw: string, options: WriteOptions): Promise<DestinationWrite> {
     const versionId = versionIdFor(this.name, raw);
     const update =
       options.basedOnVersionId === undefined
@@ -169,8 +162,7 @@ export class DynamoDbDestination implements ShopTokenDestination {
       await this.#calls.run('UpdateItem', (send) =>
         this.#options.client.send(
           new UpdateItemCommand({
-            TableName: this.#options.tableName,
-            Key: shopKey(this.#options.shop),
+            ...this.#item(),
             UpdateExpression: update,
             ConditionExpression: condition,
             ExpressionAttributeNames: namesIn(update, condition),
@@ -204,8 +196,7 @@ export class DynamoDbDestination implements ShopTokenDestination {
     await this.#calls.run('UpdateItem', (send) =>
       this.#options.client.send(
         new UpdateItemCommand({
-          TableName: this.#options.tableName,
-          Key: shopKey(this.#options.shop),
+          ...this.#item(),
           UpdateExpression: update,
           ExpressionAttributeNames: namesIn(update),
           ExpressionAttributeValues: {
@@ -222,13 +213,17 @@ export class DynamoDbDestination implements ShopTokenDestination {
     };
   }
 
+  /** The table and key of this shop's item, for a command on it. */
+  #item(): { TableName: string; Key: Item } {
+    return { TableName: this.#options.tableName, Key: shopKey(this.#options.shop) };
+  }
+
   async #get(): Promise<Item | undefined> {
     const projection = '#current, #app, #links';
     const answer = await this.#calls.run('GetItem', (send) =>
       this.#options.client.send(
         new GetItemCommand({
-          TableName: this.#options.tableName,
-          Key: shopKey(this.#options.shop),
+          ...this.#item(),
           ConsistentRead: true,
           ProjectionExpression: projection,
           ExpressionAttributeNames: namesIn(projection),

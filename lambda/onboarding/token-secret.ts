@@ -28,6 +28,7 @@ import {
   type ShopTokenDestination,
   sellerTagValue,
   storedSeller,
+  type WriteOptions,
 } from './destination.js';
 
 const CURRENT = 'AWSCURRENT';
@@ -173,14 +174,7 @@ export class TokenSecretDestination implements ShopTokenDestination {
     return found;
   }
 
-  async write(
-    raw: string,
-    options: {
-      readonly basedOnVersionId: string | undefined;
-      readonly openId: string;
-      readonly app: string;
-    },
-  ): Promise<DestinationWrite> {
+  async write(raw: string, options: WriteOptions): Promise<DestinationWrite> {
     const { client, shop, tagKey, kmsKeyId } = this.#options;
     const versionId = versionIdFor(this.name, raw);
     const tags = [
