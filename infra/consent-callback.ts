@@ -7,10 +7,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import {
-  APPS_ENV,
   CALLBACK_ENV,
   callbackStateSecretName,
-  DEFAULT_APP,
   DEFAULT_APP_TAG_KEY,
   DEFAULTS,
   METRIC,
@@ -19,6 +17,7 @@ import {
   SHOP_STATE_TAG,
 } from '../lambda/shared/contract.js';
 import { createAppFunction } from './lambda-function.js';
+import { appCredentialsEnvironment, otherAppSecretIds } from './refresher-apps.js';
 import { shopIdTagging } from './refresher-permissions.js';
 import {
   arnForPolicies,
@@ -81,10 +80,7 @@ export class TikTokShopConsentCallback extends Construct {
   constructor(scope: Construct, id: string, props: TikTokShopConsentCallbackProps) {
     super(scope, id);
     const { refresher } = props;
-    // Only with other apps, so that a one-app template stays as it was.
-    const otherApps = Object.entries(refresher.appCredentialsSecretIds).filter(
-      ([app]) => app !== DEFAULT_APP,
-    );
+    const otherApps = otherAppSecretIds(refresher.appCredentialsSecretIds);
     if (refresher.tokenTable === undefined && !refresher.discoversTokenSecretsByTag) {
       throw new Error(
         `${this.node.path}: the refresher ${refresher.node.path} must discover token secrets by tag (discoverTokenSecretsByTag: true): the callback creates the token secrets of new shops at run time, which the refresher would otherwise never refresh`,
@@ -126,10 +122,7 @@ export class TikTokShopConsentCallback extends Construct {
       timeout: Duration.seconds(60),
       reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 2,
       environment: {
-        [CALLBACK_ENV.appCredentialsSecretId]: refresher.appCredentialsSecretId,
-        ...(otherApps.length > 0 && {
-          [APPS_ENV.appCredentialsSecretIds]: JSON.stringify(Object.fromEntries(otherApps)),
-        }),
+        ...appCredentialsEnvironment(refresher),
         [CALLBACK_ENV.stateSecretId]: this.stateKeySecretName,
         [CALLBACK_ENV.tokenSecretPrefix]: refresher.secretNamePrefix,
         [CALLBACK_ENV.tokenSecretTagKey]: refresher.tokenSecretTagKey,
