@@ -1,16 +1,14 @@
 // The TikTokShopConsentCallback construct: the onboarding callback function behind a function URL.
 import { Duration, Names, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import {
-  APPS_ENV,
   CALLBACK_ENV,
   callbackStateSecretName,
-  DEFAULT_APP,
   DEFAULT_APP_TAG_KEY,
   DEFAULTS,
   METRIC,
@@ -19,6 +17,7 @@ import {
   SHOP_STATE_TAG,
 } from '../lambda/shared/contract.js';
 import { createAppFunction } from './lambda-function.js';
+import { appCredentialsEnvironment, otherAppSecretIds } from './refresher-apps.js';
 import { shopIdTagging } from './refresher-permissions.js';
 import {
   arnForPolicies,
@@ -28,6 +27,7 @@ import {
   secretKeys,
   tagPresent,
 } from './secret-access.js';
+import { serviceMetric } from './service-metric.js';
 import type { TikTokShopTokenRefresher } from './token-refresher.js';
 import { grantTableOnboarding, tokenTableEnvironment } from './token-table.js';
 
@@ -80,10 +80,7 @@ export class TikTokShopConsentCallback extends Construct {
   constructor(scope: Construct, id: string, props: TikTokShopConsentCallbackProps) {
     super(scope, id);
     const { refresher } = props;
-    // Only with other apps, so that a one-app template stays as it was.
-    const otherApps = Object.entries(refresher.appCredentialsSecretIds).filter(
-      ([app]) => app !== DEFAULT_APP,
-    );
+    const otherApps = otherAppSecretIds(refresher.appCredentialsSecretIds);
     if (refresher.tokenTable === undefined && !refresher.discoversTokenSecretsByTag) {
       throw new Error(
         `${this.node.path}: the refresher ${refresher.node.path} must discover token secrets by tag (discoverTokenSecretsByTag: true): the callback creates the token secrets of new shops at run time, which the refresher would otherwise never refresh`,
@@ -125,10 +122,7 @@ export class TikTokShopConsentCallback extends Construct {
       timeout: Duration.seconds(60),
       reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 2,
       environment: {
-        [CALLBACK_ENV.appCredentialsSecretId]: refresher.appCredentialsSecretId,
-        ...(otherApps.length > 0 && {
-          [APPS_ENV.appCredentialsSecretIds]: JSON.stringify(Object.fromEntries(otherApps)),
-        }),
+        ...appCredentialsEnvironment(refresher),
         [CALLBACK_ENV.stateSecretId]: this.stateKeySecretName,
         [CALLBACK_ENV.tokenSecretPrefix]: refresher.secretNamePrefix,
         [CALLBACK_ENV.tokenSecretTagKey]: refresher.tokenSecretTagKey,
@@ -159,14 +153,7 @@ export class TikTokShopConsentCallback extends Construct {
 
   /** A metric the callback emits: namespace and `service` dimension set, summed over 5 minutes. */
   public metric(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: METRICS_NAMESPACE,
-      metricName,
-      dimensionsMap: { service: this.serviceName },
-      statistic: cloudwatch.Stats.SUM,
-      period: Duration.minutes(5),
-      ...props,
-    });
+    return serviceMetric(this.serviceName, Duration.minutes(5), metricName, props);
   }
 
   /** Shops connected or reconnected. */

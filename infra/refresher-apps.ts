@@ -4,7 +4,7 @@ import type { RemovalPolicy } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { appCredentialsSecretName, DEFAULT_APP } from '../lambda/shared/contract.js';
+import { APPS_ENV, appCredentialsSecretName, DEFAULT_APP, ENV } from '../lambda/shared/contract.js';
 import type { AppEntry, ShopEntry, TikTokShopConsentRegion } from './refresher-props.js';
 import { createEmptySecret } from './refresher-resources.js';
 
@@ -104,4 +104,27 @@ export class AppDirectory {
     }
     return secret;
   }
+}
+
+/** The refresher's apps other than `default`, each as [app, how the functions name its secret]. */
+export function otherAppSecretIds(apps: Readonly<Record<string, string>>): [string, string][] {
+  return Object.entries(apps).filter(([app]) => app !== DEFAULT_APP);
+}
+
+/**
+ * The environment that tells a function where the refresher's app credentials are: the
+ * `default` app's secret, and the others' only when there are any (a one-app template stays
+ * as it was).
+ */
+export function appCredentialsEnvironment(refresher: {
+  readonly appCredentialsSecretId: string;
+  readonly appCredentialsSecretIds: Readonly<Record<string, string>>;
+}): Record<string, string> {
+  const otherApps = otherAppSecretIds(refresher.appCredentialsSecretIds);
+  return {
+    [ENV.appCredentialsSecretId]: refresher.appCredentialsSecretId,
+    ...(otherApps.length > 0 && {
+      [APPS_ENV.appCredentialsSecretIds]: JSON.stringify(Object.fromEntries(otherApps)),
+    }),
+  };
 }

@@ -2,7 +2,8 @@
 // the construct's `metricXxx` methods, its alarms and its dashboard.
 import type { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { METRIC, METRICS_NAMESPACE } from '../lambda/shared/contract.js';
+import { METRIC } from '../lambda/shared/contract.js';
+import { serviceMetric } from './service-metric.js';
 
 /**
  * Builds the metrics one refresher's function emits, under its `service` dimension and run
@@ -20,14 +21,7 @@ export class RefresherMetricFactory {
 
   /** A metric the function emits, with the namespace, `service` dimension and run period set. */
   public metric(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: METRICS_NAMESPACE,
-      metricName,
-      dimensionsMap: { service: this.serviceName },
-      statistic: cloudwatch.Stats.SUM,
-      period: this.period,
-      ...props,
-    });
+    return serviceMetric(this.serviceName, this.period, metricName, props);
   }
 
   public metricTokensRefreshed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {

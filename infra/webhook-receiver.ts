@@ -7,7 +7,6 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
-  APPS_ENV,
   CALLBACK_ENV,
   DEFAULT_APP,
   ENV,
@@ -18,7 +17,7 @@ import {
   WEBHOOK_METRIC,
 } from '../lambda/shared/contract.js';
 import { createAppFunction } from './lambda-function.js';
-import { adoptedSecretId } from './refresher-apps.js';
+import { adoptedSecretId, appCredentialsEnvironment } from './refresher-apps.js';
 import type { ITikTokShopTokenRefresher } from './refresher-interface.js';
 import {
   arnForPolicies,
@@ -91,9 +90,6 @@ export class TikTokShopWebhookReceiver extends Construct {
     super(scope, id);
     const { refresher } = props;
     this.refresher = refresher;
-    const otherApps = Object.entries(refresher.appCredentialsSecretIds).filter(
-      ([app]) => app !== DEFAULT_APP,
-    );
     // The receiver acts on the refresher's token secrets only: those under its token prefix
     // (created, onboarded, discovered) and the adopted ones, wherever they are named.
     const tokensPrefix = refresher.tokenSecretName('');
@@ -118,10 +114,7 @@ export class TikTokShopWebhookReceiver extends Construct {
       timeout: Duration.seconds(3),
       reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 10,
       environment: {
-        [ENV.appCredentialsSecretId]: refresher.appCredentialsSecretId,
-        ...(otherApps.length > 0 && {
-          [APPS_ENV.appCredentialsSecretIds]: JSON.stringify(Object.fromEntries(otherApps)),
-        }),
+        ...appCredentialsEnvironment(refresher),
         [ENV.eventBusName]: refresher.eventBus.eventBusName,
         [CALLBACK_ENV.tokenSecretPrefix]: secretNamePrefix,
         ...(adopted.length > 0 && { [ENV.tokenSecretIds]: adopted.join(',') }),

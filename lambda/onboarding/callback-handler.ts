@@ -1,21 +1,16 @@
 // The consent callback: TikTok's redirect after a seller approved the app, answered with a page
 // (answerConsentCallback), and the Lambda handler that builds its adapters.
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { authorizedShopIds } from '../shared/authorized-shops.js';
-import { AWS_REQUEST_HANDLER } from '../shared/budget.js';
 import {
-  DEFAULTS,
-  METRIC,
-  METRICS_NAMESPACE,
-  tokenSecretName,
-  tokenSecretsPrefix,
-} from '../shared/contract.js';
+  lazySingleAttemptDynamoDb,
+  powertools,
+  singleAttemptSecretsManager,
+} from '../shared/aws-clients.js';
+import { AWS_REQUEST_HANDLER } from '../shared/budget.js';
+import { DEFAULTS, METRIC, tokenSecretName, tokenSecretsPrefix } from '../shared/contract.js';
 import { TokenNotCurrentError, toInternalError } from '../shared/errors.js';
 import {
   EventBridgePublisher,
@@ -278,24 +273,10 @@ async function publish(deps: CallbackDependencies, event: RefresherEvent): Promi
 }
 
 // Built once per execution environment and reused by every invocation it serves.
-const logger = new Logger();
-const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
-});
-// Every AWS call is bounded (the SDK's default handler waits forever); the stores retry with
-// their own policy, so the SDK makes single attempts.
-const secretsManager = new SecretsManagerClient({
-  maxAttempts: 1,
-  requestHandler: AWS_REQUEST_HANDLER,
-});
+const { logger, metrics } = powertools();
+const secretsManager = singleAttemptSecretsManager();
 const eventBridge = new EventBridgeClient({ maxAttempts: 2, requestHandler: AWS_REQUEST_HANDLER });
-let dynamodb: DynamoDBClient | undefined;
-
-/** Built on first use: a deployment on Secrets Manager never makes one. */
-function dynamoDbClient(): DynamoDBClient {
-  dynamodb ??= new DynamoDBClient({ maxAttempts: 1, requestHandler: AWS_REQUEST_HANDLER });
-  return dynamodb;
-}
+const dynamoDbClient = lazySingleAttemptDynamoDb();
 const secrets = new SecretsProvider({ awsSdkV3Client: secretsManager });
 let config: CallbackConfig | undefined;
 

@@ -49,6 +49,14 @@ export function linkUse(
     : { linkUsed: true, linkUnfinished: true };
 }
 
+/** What a write binds the token to: the version it replaces, the seller and the app. */
+export interface WriteOptions {
+  /** The current version the write replaces; undefined: none yet. */
+  readonly basedOnVersionId: string | undefined;
+  readonly openId: string;
+  readonly app: string;
+}
+
 export type DestinationWrite =
   | {
       readonly stored: true;
@@ -101,14 +109,7 @@ export interface ShopTokenDestination {
    * Stores `raw` only if the current version is still `basedOnVersionId` (undefined: none
    * yet), bound to `app`.
    */
-  write(
-    raw: string,
-    options: {
-      readonly basedOnVersionId: string | undefined;
-      readonly openId: string;
-      readonly app: string;
-    },
-  ): Promise<DestinationWrite>;
+  write(raw: string, options: WriteOptions): Promise<DestinationWrite>;
   /** Stores `raw` beside the shop's token, never current (a secret without token included). */
   keep(raw: string): Promise<KeptAnswer>;
 }

@@ -5,6 +5,8 @@ import {
   GetItemCommand,
   QueryCommand,
   UpdateItemCommand,
+  type UpdateItemCommandInput,
+  type UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { type AwsCallOptions, AwsCalls, awsNameOf } from '../shared/aws-call.js';
 import { DEFAULT_APP, SELLER_ATTRIBUTE, SELLER_INDEX_NAME } from '../shared/contract.js';
@@ -20,6 +22,7 @@ import {
   type ShopTokenDestination,
   sellerTagValue,
   storedSeller,
+  type WriteOptions,
 } from './destination.js';
 
 /** Index pages read when looking for a seller's other shops (a seller has one or two). */
@@ -93,25 +96,18 @@ export class DynamoDbDestination implements ShopTokenDestination {
     const update = 'ADD #links :links, #claimed :claimed';
     const condition = 'attribute_not_exists(#links) OR NOT contains(#links, :link)';
     try {
-      const answer = await this.#calls.run('UpdateItem', (send) =>
-        this.#options.client.send(
-          new UpdateItemCommand({
-            TableName: this.#options.tableName,
-            Key: shopKey(this.#options.shop),
-            UpdateExpression: update,
-            ConditionExpression: condition,
-            ExpressionAttributeNames: namesIn(update, condition),
-            ExpressionAttributeValues: {
-              ':links': { SS: [link] },
-              ':link': { S: link },
-              ':claimed': { SS: [`${link}@${this.#calls.clock.now()}`] },
-            },
-            // Only whether an item was there is looked at: none means the claim created it.
-            ReturnValues: 'ALL_OLD',
-          }),
-          send,
-        ),
-      );
+      const answer = await this.#update({
+        UpdateExpression: update,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: namesIn(update, condition),
+        ExpressionAttributeValues: {
+          ':links': { SS: [link] },
+          ':link': { S: link },
+          ':claimed': { SS: [`${link}@${this.#calls.clock.now()}`] },
+        },
+        // Only whether an item was there is looked at: none means the claim created it.
+        ReturnValues: 'ALL_OLD',
+      });
       return { claimed: true, created: answer.Attributes === undefined };
     } catch (error) {
       if (awsNameOf(error) === 'ConditionalCheckFailedException') return { claimed: false };
@@ -154,14 +150,7 @@ export class DynamoDbDestination implements ShopTokenDestination {
     return found;
   }
 
-  async write(
-    raw: string,
-    options: {
-      readonly basedOnVersionId: string | undefined;
-      readonly openId: string;
-      readonly app: string;
-    },
-  ): Promise<DestinationWrite> {
+  async write(raw: string, options: WriteOptions): Promise<DestinationWrite> {
     const versionId = versionIdFor(this.name, raw);
     const update =
       options.basedOnVersionId === undefined
@@ -180,19 +169,12 @@ export class DynamoDbDestination implements ShopTokenDestination {
         : { ':basedOn': { S: options.basedOnVersionId } }),
     };
     try {
-      await this.#calls.run('UpdateItem', (send) =>
-        this.#options.client.send(
-          new UpdateItemCommand({
-            TableName: this.#options.tableName,
-            Key: shopKey(this.#options.shop),
-            UpdateExpression: update,
-            ConditionExpression: condition,
-            ExpressionAttributeNames: namesIn(update, condition),
-            ExpressionAttributeValues: values,
-          }),
-          send,
-        ),
-      );
+      await this.#update({
+        UpdateExpression: update,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: namesIn(update, condition),
+        ExpressionAttributeValues: values,
+      });
       return {
         stored: true,
         versionId,
@@ -215,20 +197,13 @@ export class DynamoDbDestination implements ShopTokenDestination {
   async keep(raw: string): Promise<KeptAnswer> {
     const versionId = versionIdFor(this.name, raw);
     const update = 'SET #kept = :version';
-    await this.#calls.run('UpdateItem', (send) =>
-      this.#options.client.send(
-        new UpdateItemCommand({
-          TableName: this.#options.tableName,
-          Key: shopKey(this.#options.shop),
-          UpdateExpression: update,
-          ExpressionAttributeNames: namesIn(update),
-          ExpressionAttributeValues: {
-            ':version': versionAttribute(versionId, raw, this.#calls.clock.now()),
-          },
-        }),
-        send,
-      ),
-    );
+    await this.#update({
+      UpdateExpression: update,
+      ExpressionAttributeNames: namesIn(update),
+      ExpressionAttributeValues: {
+        ':version': versionAttribute(versionId, raw, this.#calls.clock.now()),
+      },
+    });
     return {
       versionId,
       label: KEPT_LABEL,
@@ -236,13 +211,26 @@ export class DynamoDbDestination implements ShopTokenDestination {
     };
   }
 
+  /** The table and key of this shop's item, for a command on it. */
+  #item(): { TableName: string; Key: Item } {
+    return { TableName: this.#options.tableName, Key: shopKey(this.#options.shop) };
+  }
+
+  /** UpdateItem on this shop's item. */
+  #update(
+    input: Omit<UpdateItemCommandInput, 'TableName' | 'Key'>,
+  ): Promise<UpdateItemCommandOutput> {
+    return this.#calls.run('UpdateItem', (send) =>
+      this.#options.client.send(new UpdateItemCommand({ ...this.#item(), ...input }), send),
+    );
+  }
+
   async #get(): Promise<Item | undefined> {
     const projection = '#current, #app, #links, #claimed';
     const answer = await this.#calls.run('GetItem', (send) =>
       this.#options.client.send(
         new GetItemCommand({
-          TableName: this.#options.tableName,
-          Key: shopKey(this.#options.shop),
+          ...this.#item(),
           ConsistentRead: true,
           ProjectionExpression: projection,
           ExpressionAttributeNames: namesIn(projection),

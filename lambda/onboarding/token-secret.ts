@@ -3,11 +3,14 @@
 import { randomUUID } from 'node:crypto';
 import {
   CreateSecretCommand,
+  type CreateSecretCommandOutput,
   DescribeSecretCommand,
   GetSecretValueCommand,
   ListSecretsCommand,
   PutSecretValueCommand,
+  type PutSecretValueCommandOutput,
   type SecretsManagerClient,
+  type Tag,
   TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
@@ -29,6 +32,7 @@ import {
   type ShopTokenDestination,
   sellerTagValue,
   storedSeller,
+  type WriteOptions,
 } from './destination.js';
 
 const CURRENT = 'AWSCURRENT';
@@ -187,15 +191,8 @@ export class TokenSecretDestination implements ShopTokenDestination {
     return found;
   }
 
-  async write(
-    raw: string,
-    options: {
-      readonly basedOnVersionId: string | undefined;
-      readonly openId: string;
-      readonly app: string;
-    },
-  ): Promise<DestinationWrite> {
-    const { client, shop, tagKey, kmsKeyId } = this.#options;
+  async write(raw: string, options: WriteOptions): Promise<DestinationWrite> {
+    const { client, shop, tagKey } = this.#options;
     const versionId = versionIdFor(this.name, raw);
     const tags = [
       { Key: tagKey, Value: shop },
@@ -205,19 +202,10 @@ export class TokenSecretDestination implements ShopTokenDestination {
     ];
 
     if (options.basedOnVersionId === undefined) {
-      try {
-        const created = await this.#call('CreateSecret', (send) =>
-          client.send(
-            new CreateSecretCommand({
-              Name: this.name,
-              SecretString: raw,
-              ClientRequestToken: versionId,
-              Tags: tags,
-              ...(kmsKeyId === undefined ? {} : { KmsKeyId: kmsKeyId }),
-            }),
-            send,
-          ),
-        );
+      // Undefined when the secret exists (made by the stack, or by a retry of this very call):
+      // then a version is added.
+      const created = await this.#create(raw, versionId, tags);
+      if (created !== undefined) {
         return {
           stored: true,
           versionId,
@@ -225,26 +213,12 @@ export class TokenSecretDestination implements ShopTokenDestination {
           ...(created.ARN === undefined ? {} : { arn: created.ARN }),
           warnings: [],
         };
-      } catch (error) {
-        // The secret exists (made by the stack, or by a retry of this very call): add a version.
-        if (!isAws(error, 'ResourceExistsException')) throw error;
       }
     }
 
     // Idempotent for the same value: a retried put adds nothing. The first version of an empty
     // secret becomes AWSCURRENT at once; the compare-and-swap below then finds it there.
-    const put = await this.#call('PutSecretValue', (send) =>
-      client.send(
-        new PutSecretValueCommand({
-          SecretId: this.name,
-          SecretString: raw,
-          ClientRequestToken: versionId,
-          VersionStages: [PENDING],
-        }),
-        send,
-      ),
-    );
-    const arn = put.ARN;
+    const arn = (await this.#putVersion(raw, versionId, PENDING)).ARN;
 
     try {
       await this.#call('UpdateSecretVersionStage', (send) =>
@@ -313,17 +287,7 @@ export class TokenSecretDestination implements ShopTokenDestination {
       );
     }
     const versionId = versionIdFor(this.name, raw);
-    await this.#call('PutSecretValue', (send) =>
-      this.#options.client.send(
-        new PutSecretValueCommand({
-          SecretId: this.name,
-          SecretString: raw,
-          ClientRequestToken: versionId,
-          VersionStages: [KEPT_LABEL],
-        }),
-        send,
-      ),
-    );
+    await this.#putVersion(raw, versionId, KEPT_LABEL);
     return {
       versionId,
       label: KEPT_LABEL,
@@ -341,27 +305,47 @@ export class TokenSecretDestination implements ShopTokenDestination {
     versionId: string,
     label: string,
   ): Promise<{ created: boolean; stages: readonly string[] }> {
-    const { client, kmsKeyId } = this.#options;
-    if (!this.#exists) {
-      try {
-        await this.#call('CreateSecret', (send) =>
-          client.send(
-            new CreateSecretCommand({
-              Name: this.name,
-              SecretString: value,
-              ClientRequestToken: versionId,
-              ...(kmsKeyId === undefined ? {} : { KmsKeyId: kmsKeyId }),
-            }),
-            send,
-          ),
-        );
-        return { created: true, stages: [CURRENT] };
-      } catch (error) {
-        if (!isAws(error, 'ResourceExistsException')) throw error;
-      }
+    if (!this.#exists && (await this.#create(value, versionId)) !== undefined) {
+      return { created: true, stages: [CURRENT] };
     }
-    const put = await this.#call('PutSecretValue', (send) =>
-      client.send(
+    const put = await this.#putVersion(value, versionId, label);
+    return { created: false, stages: put.VersionStages ?? [] };
+  }
+
+  /** Creates the secret with `value` as its first version; undefined when it exists already. */
+  async #create(
+    value: string,
+    versionId: string,
+    tags?: Tag[],
+  ): Promise<CreateSecretCommandOutput | undefined> {
+    const { client, kmsKeyId } = this.#options;
+    try {
+      return await this.#call('CreateSecret', (send) =>
+        client.send(
+          new CreateSecretCommand({
+            Name: this.name,
+            SecretString: value,
+            ClientRequestToken: versionId,
+            ...(tags === undefined ? {} : { Tags: tags }),
+            ...(kmsKeyId === undefined ? {} : { KmsKeyId: kmsKeyId }),
+          }),
+          send,
+        ),
+      );
+    } catch (error) {
+      if (!isAws(error, 'ResourceExistsException')) throw error;
+      return undefined;
+    }
+  }
+
+  /** Adds `value` as version `versionId` labelled `label` (idempotent for the same value). */
+  #putVersion(
+    value: string,
+    versionId: string,
+    label: string,
+  ): Promise<PutSecretValueCommandOutput> {
+    return this.#call('PutSecretValue', (send) =>
+      this.#options.client.send(
         new PutSecretValueCommand({
           SecretId: this.name,
           SecretString: value,
@@ -371,7 +355,6 @@ export class TokenSecretDestination implements ShopTokenDestination {
         send,
       ),
     );
-    return { created: false, stages: put.VersionStages ?? [] };
   }
 
   async #stages(): Promise<[string, string[]][]> {

@@ -1,14 +1,14 @@
 // The refresher's Lambda entry point: reads the configuration and the event, builds the adapters
 // and runs the core within the invocation's deadline.
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { authorizedShopIds } from '../shared/authorized-shops.js';
+import {
+  lazySingleAttemptDynamoDb,
+  powertools,
+  singleAttemptSecretsManager,
+} from '../shared/aws-clients.js';
 import { AWS_REQUEST_HANDLER, runBudget, runDeadlines } from '../shared/budget.js';
-import { METRICS_NAMESPACE } from '../shared/contract.js';
 import { DeadlineExceededError, toInternalError } from '../shared/errors.js';
 import { EventBridgePublisher } from '../shared/event-publisher.js';
 import { errorFields } from '../shared/observability.js';
@@ -25,17 +25,10 @@ import type { ShopIdsPort } from './shop-ids.js';
 
 // Built once per execution environment and reused by every invocation it serves. Every call has
 // a connection and a request timeout; the run's deadline (the signals below) bounds the rest.
-const logger = new Logger();
-const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
-});
-// The store retries with its own deadline-aware policy, so the SDK makes single attempts.
-const secretsManager = new SecretsManagerClient({
-  maxAttempts: 1,
-  requestHandler: AWS_REQUEST_HANDLER,
-});
+const { logger, metrics } = powertools();
+const secretsManager = singleAttemptSecretsManager();
 const eventBridge = new EventBridgeClient({ requestHandler: AWS_REQUEST_HANDLER });
-let dynamodb: DynamoDBClient | undefined;
+const dynamodb = lazySingleAttemptDynamoDb();
 let config: Config | undefined;
 
 /** Get Authorized Shops on the Open API host, and the shop ids tagged on the shop's secret. */
@@ -93,10 +86,7 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
     const { store, shops, ...fleet } = await openFleet(config, request, {
       secrets,
       secretsManager,
-      dynamodb: () => {
-        dynamodb ??= new DynamoDBClient({ maxAttempts: 1, requestHandler: AWS_REQUEST_HANDLER });
-        return dynamodb;
-      },
+      dynamodb,
       metrics,
       deadline: () => workEnd,
       signal: work.signal,

@@ -7,10 +7,11 @@ import {
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { appCredentialsIn } from './app-credentials.js';
 import { AwsCalls, type SendOptions, uuidFromSha256 } from './aws-call.js';
 import { MalformedSecretError, SecretStoreError, TransientError } from './errors.js';
 import { type Clock, RateLimiter } from './timing.js';
-import { AppCredentials, parseJson } from './token.js';
+import type { AppCredentials } from './token.js';
 
 const CURRENT = 'AWSCURRENT';
 const PENDING = 'AWSPENDING';
@@ -167,13 +168,7 @@ export class SecretsManagerTokenStore implements TokenStore {
         { awsName: 'ResourceNotFoundException' },
       );
     }
-    const parsed = parseJson(value.raw, AppCredentials);
-    if (!parsed.ok) {
-      throw new MalformedSecretError(
-        `app credentials: secret ${secretId} does not hold {"app_key","app_secret"} (${parsed.problems.join('; ')}); put the app's key and secret in it`,
-      );
-    }
-    return parsed.value;
+    return appCredentialsIn(secretId, value.raw);
   }
 
   /** A secret's tags (DescribeSecret, which reads no value); undefined when it does not exist. */

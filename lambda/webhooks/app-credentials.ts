@@ -3,10 +3,11 @@
  * when a signature fails on credentials read a while ago (the app secret may have been rotated).
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { appCredentialsIn } from '../shared/app-credentials.js';
 import type { AwsCalls } from '../shared/aws-call.js';
-import { MalformedSecretError, SecretStoreError } from '../shared/errors.js';
+import { SecretStoreError } from '../shared/errors.js';
 import type { Clock } from '../shared/timing.js';
-import { AppCredentials, parseJson } from '../shared/token.js';
+import type { AppCredentials } from '../shared/token.js';
 import type { AppCredentialsPort } from './receive.js';
 import type { SignatureCheck } from './signature.js';
 
@@ -89,11 +90,5 @@ export async function readAppCredentials(
       `app credentials: secret ${secretId} holds no value yet; put the app's {"app_key","app_secret"} in it`,
     );
   }
-  const parsed = parseJson(answer.SecretString, AppCredentials);
-  if (!parsed.ok) {
-    throw new MalformedSecretError(
-      `app credentials: secret ${secretId} does not hold {"app_key","app_secret"} (${parsed.problems.join('; ')}); put the app's key and secret in it`,
-    );
-  }
-  return parsed.value;
+  return appCredentialsIn(secretId, answer.SecretString);
 }

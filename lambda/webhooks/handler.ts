@@ -1,20 +1,18 @@
 /**
  * The webhook receiver's Lambda function URL handler: wiring only; receive.ts decides.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { readAppsEnv } from '../shared/apps.js';
 import { AwsCalls } from '../shared/aws-call.js';
+import { powertools, singleAttemptSecretsManager } from '../shared/aws-clients.js';
 import { AWS_REQUEST_HANDLER } from '../shared/budget.js';
 import {
   CALLBACK_ENV,
   DEFAULT_SECRET_NAME_PREFIX,
   DEFAULTS,
   ENV,
-  METRICS_NAMESPACE,
   tokenSecretsPrefix,
   WEBHOOK_METRIC,
 } from '../shared/contract.js';
@@ -31,10 +29,7 @@ import {
 import { SecretTagsShopState, type TokenSecretScope } from './secret-tags.js';
 
 // Built once per execution environment: warm deliveries reuse clients and cached credentials.
-const logger = new Logger();
-const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
-});
+const { logger, metrics } = powertools();
 /**
  * TikTok waits 3 s for a 200. The work of an invocation ends ANSWER_BUDGET_MS after it starts
  * (a cold start's initialization and the function URL come out of the rest): a delivery needs
@@ -52,10 +47,7 @@ const RETRY = { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 200 } as const;
 
 // One attempt per SDK send for Secrets Manager: AwsCalls retries within the budget. PutEvents
 // keeps the SDK's one retry inside its bound.
-const secretsManager = new SecretsManagerClient({
-  maxAttempts: 1,
-  requestHandler: AWS_REQUEST_HANDLER,
-});
+const secretsManager = singleAttemptSecretsManager();
 const eventBridge = new EventBridgeClient({ maxAttempts: 2, requestHandler: AWS_REQUEST_HANDLER });
 let receiver: ReceiverPorts | undefined;
 /** Epoch ms by which the current invocation's AWS calls are over. */

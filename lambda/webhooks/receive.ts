@@ -229,26 +229,27 @@ async function applyToShop(
     tiktokShopId: notification.shopId,
     notificationId: notification.notificationId,
   };
+  // An expiring authorization publishes the refresher's own event about the same thing: one
+  // event for subscribers to follow.
+  await publish(
+    ports.events,
+    notification.kind === 'deauthorized'
+      ? {
+          detailType: DETAIL_TYPE.shopDeauthorized,
+          detail: { ...about, deauthorizedAt: isoOf(notification.timestamp) },
+        }
+      : {
+          detailType: DETAIL_TYPE.authorizationExpiring,
+          detail: { ...about, authorizationExpiresAt: isoOf(notification.expiresAt) },
+        },
+  );
+  const { notificationId } = notification;
   if (notification.kind === 'deauthorized') {
-    await publish(ports.events, {
-      detailType: DETAIL_TYPE.shopDeauthorized,
-      detail: { ...about, deauthorizedAt: isoOf(notification.timestamp) },
-    });
-    await ports.shops.markDeauthorized(shop, {
-      at: notification.timestamp,
-      notificationId: notification.notificationId,
-    });
+    await ports.shops.markDeauthorized(shop, { at: notification.timestamp, notificationId });
     ports.metrics.addMetric(METRIC.shopsDeauthorized, 'Count', 1);
   } else {
-    // The refresher's own event about the same thing: one event for subscribers to follow.
-    await publish(ports.events, {
-      detailType: DETAIL_TYPE.authorizationExpiring,
-      detail: { ...about, authorizationExpiresAt: isoOf(notification.expiresAt) },
-    });
-    await ports.shops.recordAuthorizationExpiry(shop, {
-      expiresAt: notification.expiresAt,
-      notificationId: notification.notificationId,
-    });
+    const { expiresAt } = notification;
+    await ports.shops.recordAuthorizationExpiry(shop, { expiresAt, notificationId });
     ports.metrics.addMetric(METRIC.authorizationExpiring, 'Count', 1);
   }
   return 'accepted';
