@@ -317,6 +317,11 @@ export class RecordingLogger implements Logger {
   error(message: string, extra: Record<string, unknown>): void {
     this.lines.push({ level: 'error', message, extra });
   }
+
+  /** Everything logged, as one text: what a leak check reads. */
+  text(): string {
+    return this.lines.map((line) => JSON.stringify(line)).join('\n');
+  }
 }
 
 export class RecordingMetrics implements Metrics {

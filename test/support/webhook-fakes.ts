@@ -95,27 +95,6 @@ export class RecordingPublisher implements EventPublisher {
   }
 }
 
-export class RecordingLogger implements Logger {
-  readonly lines: { level: string; message: string; extra: Record<string, unknown> }[] = [];
-
-  info(message: string, extra: Record<string, unknown>): void {
-    this.lines.push({ level: 'info', message, extra });
-  }
-
-  warn(message: string, extra: Record<string, unknown>): void {
-    this.lines.push({ level: 'warn', message, extra });
-  }
-
-  error(message: string, extra: Record<string, unknown>): void {
-    this.lines.push({ level: 'error', message, extra });
-  }
-
-  /** Everything logged, as one text: what a leak check reads. */
-  text(): string {
-    return this.lines.map((line) => JSON.stringify(line)).join('\n');
-  }
-}
-
 export class RecordingMetrics implements Metrics {
   readonly counts = new Map<string, number>();
 

@@ -11,10 +11,10 @@ import {
 } from '../../../lambda/webhooks/receive.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { leaksIn } from '../../support/leak-check.js';
+import { RecordingLogger } from '../../support/refresh-fakes.js';
 import {
   MemoryShopState,
   notificationJson,
-  RecordingLogger,
   RecordingMetrics,
   RecordingPublisher,
   signedRequest,
