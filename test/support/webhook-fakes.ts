@@ -13,7 +13,6 @@ import type { Shop } from '../../lambda/shared/shop.js';
 import type { DeauthorizedMark } from '../../lambda/shared/shop-state.js';
 import type {
   AuthorizationExpiry,
-  Logger,
   Metrics,
   ShopState,
   ShopStatePort,
