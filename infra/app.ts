@@ -1,5 +1,5 @@
 // The repository's CDK app (`cdk synth|deploy`): the product stack from context, cdk-nag checked.
-import { Annotations, App, Validations } from 'aws-cdk-lib';
+import { Annotations, App, Duration, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { TokenStoreKind } from './refresher-props.js';
 import {
@@ -44,6 +44,18 @@ if (store !== undefined && !Object.values<string>(TokenStoreKind).includes(store
   );
 }
 
+/** A whole-number context (`-c name=8`); undefined when not given. */
+const whole = (key: string): number | undefined => {
+  const value = context(key);
+  if (value === undefined) return undefined;
+  if (!/^[0-9]+$/.test(value)) {
+    throw new Error(`context "${key}" must be a whole number (got "${value}")`);
+  }
+  return Number(value);
+};
+const timeoutMinutes = whole('timeoutMinutes');
+const invocationsPerRun = whole('invocationsPerRun');
+
 const vpcId = context('vpcId');
 const stack = new TikTokShopTokenRefresherStack(app, STACK_NAME, {
   // Finding the VPC needs the account and region; the CLI sets these from the credentials.
@@ -60,6 +72,8 @@ const stack = new TikTokShopTokenRefresherStack(app, STACK_NAME, {
   dashboard: flag('dashboard'),
   webhooks: flag('webhooks'),
   ...(store === undefined ? {} : { tokenStore: store as TokenStoreKind }),
+  ...(timeoutMinutes === undefined ? {} : { timeout: Duration.minutes(timeoutMinutes) }),
+  ...(invocationsPerRun === undefined ? {} : { invocationsPerRun }),
 });
 if (shops === undefined) {
   // A deploy without the context would drop the shops of the previous deploy from the function.

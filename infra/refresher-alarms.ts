@@ -5,6 +5,7 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { RefresherMetricFactory } from './refresher-metrics.js';
 
@@ -30,6 +31,11 @@ export interface TikTokShopTokenRefresherAlarms {
   readonly scheduleDeadLetters: cloudwatch.Alarm;
   /** A run failed after Lambda's retries, or its event grew too old before it ran. */
   readonly failedInvocations: cloudwatch.Alarm;
+  /**
+   * With `invocationsPerRun` above 1: a run's state machine failed or timed out (shops still left
+   * after its invocations, or an invocation failed).
+   */
+  readonly runsIncomplete?: cloudwatch.Alarm;
 }
 
 /** What the alarms watch: the function's metrics, the function and the dead-letter queues. */
@@ -39,6 +45,8 @@ export interface RefresherAlarmSources {
   readonly scheduleDeadLetterQueue: sqs.IQueue;
   readonly failureQueue: sqs.IQueue;
   readonly expiryAlarmThreshold: Duration;
+  /** The run state machine, with `invocationsPerRun` above 1. */
+  readonly runStateMachine: sfn.IStateMachine | undefined;
   /** The topic every alarm notifies. */
   readonly topic: sns.ITopic;
 }
@@ -129,6 +137,23 @@ export function createRefresherAlarms(
       'A token refresher run failed after its retries. Read the record and the log of the run, then delete the record.',
       cloudwatch.TreatMissingData.IGNORE,
     ),
+    ...(sources.runStateMachine === undefined
+      ? {}
+      : {
+          runsIncomplete: atLeastOne(
+            'RunsIncompleteAlarm',
+            new cloudwatch.MathExpression({
+              expression: 'failed + timedOut',
+              usingMetrics: {
+                failed: sources.runStateMachine.metricFailed({ period: metrics.period }),
+                timedOut: sources.runStateMachine.metricTimedOut({ period: metrics.period }),
+              },
+              label: 'runs failed or timed out',
+              period: metrics.period,
+            }),
+            "A refresh run's state machine failed: shops were still due after its invocations (ShopsLeft: raise invocationsPerRun or timeout), or an invocation failed (the function's log says why). The next scheduled run goes on, most urgent first.",
+          ),
+        }),
   };
   const action = new cloudwatchActions.SnsAction(sources.topic);
   for (const alarm of Object.values(alarms)) alarm.addAlarmAction(action);

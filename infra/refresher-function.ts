@@ -10,6 +10,7 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import {
   APPS_ENV,
@@ -115,11 +116,16 @@ export function createRefresherFunction(
 /** How often the schedule runs the function, and where the runs it cannot deliver go. */
 export interface RefresherScheduleOptions {
   readonly interval: Duration;
+  /** Starts this run state machine instead of invoking the function (see refresher-run-chain). */
+  readonly runStateMachine: sfn.IStateMachine | undefined;
   readonly deadLetterQueue: sqs.IQueue;
   readonly encryptionKey: kms.IKey | undefined;
 }
 
-/** The schedule that starts a run every interval, with a role that can invoke this function only. */
+/**
+ * The schedule that starts a run every interval, with a role that can invoke this function (or
+ * start the run state machine) only.
+ */
 export function createRefresherSchedule(
   scope: Construct,
   fn: lambda.IFunction,
@@ -130,21 +136,32 @@ export function createRefresherSchedule(
     assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
       conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
     }),
-    description: 'EventBridge Scheduler: invokes the TikTok Shop token refresher',
+    description: 'EventBridge Scheduler: starts the TikTok Shop token refresher',
   });
   // The schedule writes undeliverable runs to its dead-letter queue, encrypted under the key.
   options.encryptionKey?.grant(scheduleRole, 'kms:GenerateDataKey', 'kms:Decrypt');
+  const delivery = {
+    role: scheduleRole,
+    retryAttempts: 3,
+    maxEventAge: options.interval,
+    deadLetterQueue: options.deadLetterQueue,
+  };
+  const chain = options.runStateMachine;
   new scheduler.Schedule(scope, 'Schedule', {
     schedule: scheduler.ScheduleExpression.rate(options.interval),
     description: 'Starts a TikTok Shop token refresh run',
-    target: new schedulerTargets.LambdaInvoke(fn, {
-      role: scheduleRole,
-      input: scheduler.ScheduleTargetInput.fromObject(SCHEDULED_EVENT),
-      retryAttempts: 3,
-      maxEventAge: options.interval,
-      deadLetterQueue: options.deadLetterQueue,
-    }),
+    target:
+      chain === undefined
+        ? new schedulerTargets.LambdaInvoke(fn, {
+            ...delivery,
+            input: scheduler.ScheduleTargetInput.fromObject(SCHEDULED_EVENT),
+          })
+        : new schedulerTargets.StepFunctionsStartExecution(chain, {
+            ...delivery,
+            input: scheduler.ScheduleTargetInput.fromObject({}),
+          }),
   });
+  if (chain !== undefined) return;
   Validations.of(scheduleRole).acknowledge({
     id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
     reason:

@@ -39,6 +39,9 @@ export {
 // TOKEN_SECRET_IDS), each ending with '/': the names then read `<prefix>tokens/<shop>`.
 const SECRET_NAME_PREFIX = /^([A-Za-z0-9_+=.@-]+\/)+$/;
 
+/** Most invocations one run may take (`invocationsPerRun`): 100 × 15 minutes is past any schedule's sense. */
+export const MAX_INVOCATIONS_PER_RUN = 100;
+
 /**
  * The shortest function timeout in which a run refreshes one shop, for the settings the
  * construct gives the function: the same figure the function refuses a refresh by.
@@ -62,6 +65,7 @@ export interface ResolvedRefresherProps {
   readonly refreshBeforeExpiry: Duration;
   readonly expiryAlarmThreshold: Duration;
   readonly timeout: Duration;
+  readonly invocationsPerRun: number;
   readonly secretRemovalPolicy: RemovalPolicy;
   readonly logRetention: logs.RetentionDays;
   readonly encryptionKey: kms.IKey | undefined;
@@ -105,6 +109,7 @@ export function resolveRefresherProps(
     refreshBeforeExpiry: props.refreshBeforeExpiry ?? Duration.hours(48),
     expiryAlarmThreshold: props.expiryAlarmThreshold ?? Duration.hours(24),
     timeout: props.timeout ?? Duration.minutes(5),
+    invocationsPerRun: props.invocationsPerRun ?? 1,
     secretRemovalPolicy: props.secretRemovalPolicy ?? RemovalPolicy.RETAIN,
     logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
     encryptionKey: props.encryptionKey,
@@ -221,6 +226,12 @@ function propsProblems(
   if (timeout < minimum) {
     problems.push(
       `timeout must be at least ${minimum} seconds: one refresh needs one TikTok attempt, storing and reporting after the run's start-up (got ${timeout} seconds)`,
+    );
+  }
+  const invocations = resolved.invocationsPerRun;
+  if (!Number.isInteger(invocations) || invocations < 1 || invocations > MAX_INVOCATIONS_PER_RUN) {
+    problems.push(
+      `invocationsPerRun must be a whole number from 1 to ${MAX_INVOCATIONS_PER_RUN} (got ${invocations})`,
     );
   }
   return problems;

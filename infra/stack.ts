@@ -1,5 +1,5 @@
 // TikTokShopTokenRefresherStack: the deployable product stack; how the CLI context maps to props.
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, type Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
 import { APP_NAME_RULE, isAppName } from '../lambda/shared/apps.js';
@@ -86,6 +86,19 @@ export interface TikTokShopTokenRefresherStackProps extends StackProps {
    * @default TokenStoreKind.SECRETS_MANAGER
    */
   readonly tokenStore?: TokenStoreKind;
+
+  /**
+   * The refresher function's timeout (`-c timeoutMinutes=15`).
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * Invocations one scheduled run may take (`-c invocationsPerRun=8`): above 1, a Step
+   * Functions state machine goes on while due shops are left for lack of time.
+   * @default 1
+   */
+  readonly invocationsPerRun?: number;
 }
 
 /** The deployable product: the refresher with its defaults, and the outputs an operator needs. */
@@ -108,6 +121,8 @@ export class TikTokShopTokenRefresherStack extends Stack {
       dashboard,
       webhooks,
       tokenStore,
+      timeout,
+      invocationsPerRun,
       ...stackProps
     } = props;
     const onTable = tokenStore === TokenStoreKind.DYNAMODB;
@@ -129,6 +144,8 @@ export class TikTokShopTokenRefresherStack extends Stack {
       vpc: vpcId === undefined ? undefined : ec2.Vpc.fromLookup(this, 'Vpc', { vpcId }),
       createDashboard: dashboard,
       webhooks,
+      ...(timeout === undefined ? {} : { timeout }),
+      ...(invocationsPerRun === undefined ? {} : { invocationsPerRun }),
     });
 
     const { appCredentialsSecret, tokenSecrets, alarmTopic } = this.refresher;

@@ -197,6 +197,17 @@ export interface TikTokShopTokenRefresherProps {
   readonly timeout?: Duration;
 
   /**
+   * How many invocations one scheduled run may take. With 1, a run is one invocation (and
+   * Lambda's two async retries): a fleet whose due shops do not fit in `timeout` is caught up by
+   * the next runs. With more, the schedule starts a Step Functions state machine that invokes the
+   * function again at once while due shops were left for lack of time, one invocation at a time
+   * (the single writer stays single), up to this many; its `ShopsLeft` failure is alarmed. For a
+   * backlog of tens of thousands of due shops: `timeout` of 15 minutes and 8 invocations.
+   * @default 1
+   */
+  readonly invocationsPerRun?: number;
+
+  /**
    * What happens to the created secrets when they leave the stack. They hold refresh tokens a
    * seller had to grant, so they outlive the stack unless told otherwise.
    * @default RemovalPolicy.RETAIN

@@ -11,6 +11,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as snsSubscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DEFAULT_APP_TAG_KEY, DEFAULTS, tokenSecretName } from '../lambda/shared/contract.js';
 import { createAlarmTopic } from './alarm-topic.js';
@@ -30,6 +31,7 @@ import {
 } from './refresher-permissions.js';
 import { isShopName, MINIMUM_REFRESHER_TIMEOUT, resolveRefresherProps } from './refresher-props.js';
 import { createRefresherQueues, createTokenSecret } from './refresher-resources.js';
+import { createRunChain } from './refresher-run-chain.js';
 import { secretArnPattern } from './secret-access.js';
 import type {
   TikTokShopAppOptions,
@@ -76,6 +78,11 @@ export class TikTokShopTokenRefresher extends Construct implements ITikTokShopTo
   public readonly tokenSecretIds: string[];
   /** Topic the alarms notify. */
   public readonly alarmTopic: sns.ITopic;
+  /**
+   * With `invocationsPerRun` above 1, the state machine each scheduled run starts: it invokes the
+   * function again while due shops were left for lack of time.
+   */
+  public readonly runStateMachine: sfn.IStateMachine | undefined;
   /** Runs the schedule could not deliver. */
   public readonly scheduleDeadLetterQueue: sqs.IQueue;
   /** Runs that failed after Lambda's async retries. */
@@ -195,8 +202,19 @@ export class TikTokShopTokenRefresher extends Construct implements ITikTokShopTo
       discoveryScope: this.discoveryScope,
       encryptionKey: this.encryptionKey,
     });
+    this.runStateMachine =
+      resolved.invocationsPerRun > 1
+        ? createRunChain(this, fn, {
+            invocations: resolved.invocationsPerRun,
+            timeout,
+            logRetention: resolved.logRetention,
+            encryptionKey: this.encryptionKey,
+            name: `${this.serviceName.slice(0, 75)}-runs`,
+          })
+        : undefined;
     createRefresherSchedule(this, fn, {
       interval: this.refreshInterval,
+      runStateMachine: this.runStateMachine,
       deadLetterQueue: this.scheduleDeadLetterQueue,
       encryptionKey: this.encryptionKey,
     });
@@ -205,7 +223,13 @@ export class TikTokShopTokenRefresher extends Construct implements ITikTokShopTo
     if (props.alarmEmail !== undefined) {
       this.alarmTopic.addSubscription(new snsSubscriptions.EmailSubscription(props.alarmEmail));
     }
-    const watched = { metrics: this.metrics, fn, ...queues, expiryAlarmThreshold };
+    const watched = {
+      metrics: this.metrics,
+      fn,
+      ...queues,
+      expiryAlarmThreshold,
+      runStateMachine: this.runStateMachine,
+    };
     this.alarms = createRefresherAlarms(this, { ...watched, topic: this.alarmTopic });
 
     this.dashboard = resolved.createDashboard

@@ -18,7 +18,12 @@ import { TikTokAuthClient } from '../shared/tiktok-auth-client.js';
 import { abortAt, systemClock } from '../shared/timing.js';
 import { type Config, loadConfig, movedOnChecks } from './config.js';
 import { openFleet } from './fleet.js';
-import { AppCredentialReads, incompleteRunError } from './invocation.js';
+import {
+  AppCredentialReads,
+  type ChainedRunResult,
+  chainedResult,
+  incompleteRunError,
+} from './invocation.js';
 import { type RunSummary, refreshShops } from './refresh.js';
 import { parseRunRequest } from './run-request.js';
 import type { ShopIdsPort } from './shop-ids.js';
@@ -51,13 +56,17 @@ function shopIdsPort(config: Config, tags: SecretsManagerShopTags): ShopIdsPort 
 }
 
 /**
- * Scheduled or typed by a person in the console: refreshes the shops' tokens that are due and
- * returns a summary. Throws when a shop's failure fails the invocation (a retry may fix it, or a
+ * Scheduled, chained by the run state machine or typed by a person in the console: refreshes the
+ * shops' tokens that are due and returns a summary (a chained invocation: its counts and the
+ * shops left for lack of time). Throws when a shop's failure fails the invocation (a retry may fix it, or a
  * person must act at once) or when an app's credentials cannot be used, so that Lambda's async
  * retries, the on-failure destination and the error alarm take over. Returns or throws before the
  * invocation's deadline, whatever a call does.
  */
-export const handler = async (event: unknown, context: Context): Promise<RunSummary> => {
+export const handler = async (
+  event: unknown,
+  context: Context,
+): Promise<RunSummary | ChainedRunResult> => {
   logger.addContext(context);
   const timers: { cancel(): void }[] = [];
   try {
@@ -126,10 +135,11 @@ export const handler = async (event: unknown, context: Context): Promise<RunSumm
     );
     const summary = fleet.finish(run);
     // Everything is reported; now the run fails if an app's shops could not have been refreshed,
-    // or if a shop's failure fails it.
-    const failure = (await credentials.failure()) ?? incompleteRunError(summary);
+    // or if a shop's failure fails it (in a chain, a shop left for lack of time does not: the
+    // state machine hands it to the next invocation).
+    const failure = (await credentials.failure()) ?? incompleteRunError(summary, request);
     if (failure !== undefined) throw failure;
-    return summary;
+    return request.chained === true ? chainedResult(summary) : summary;
   } catch (error) {
     const failure = toInternalError(error);
     logger.error('invocation failed', errorFields(failure));

@@ -13,6 +13,7 @@ import {
 } from '../shared/errors.js';
 import type { AppCredentials } from '../shared/token.js';
 import type { RunSummary, ShopResult } from './reports.js';
+import type { RunRequest } from './run-request.js';
 
 /** Failures one thrown message names per kind; the summary and the log lines have them all. */
 const FAILURES_NAMED = 5;
@@ -97,8 +98,13 @@ function namingApp(app: string, secretId: string, error: unknown): unknown {
  * message is all a person sees in the console: it says which shops may succeed on retry and
  * which need a person, with the first few of each and the count.
  */
-export function incompleteRunError(summary: RunSummary): RefreshIncompleteError | undefined {
-  const failed = summary.shops.filter((shop) => shop.outcome === 'failed');
+export function incompleteRunError(
+  summary: RunSummary,
+  request: Pick<RunRequest, 'chained'> = {},
+): RefreshIncompleteError | undefined {
+  const failed = summary.shops.filter(
+    (shop) => shop.outcome === 'failed' && !(request.chained === true && isLeftForLackOfTime(shop)),
+  );
   const failing = failed.filter((shop) => shop.failsInvocation === true);
   if (failing.length === 0) return undefined;
   const retryable = failing.filter((shop) => shop.retryable === true);
@@ -120,6 +126,38 @@ export function incompleteRunError(summary: RunSummary): RefreshIncompleteError 
     parts.push(`also failed, a retry will not help: ${describeFailures(others)}`);
   }
   return new RefreshIncompleteError(parts.join('; '), { retryable: retryable.length > 0 });
+}
+
+/**
+ * A shop the run did not reach, or whose read or refresh was cut by the deadline: nothing was
+ * lost, the next invocation starts it again. (A new token not stored in time is a
+ * TokenNotStoredError: it fails the invocation, chained or not.)
+ */
+function isLeftForLackOfTime(shop: ShopResult): boolean {
+  return shop.errorType === 'DeadlineExceededError';
+}
+
+/** What a chained invocation returns: small enough for the state machine (256 KB a state). */
+export interface ChainedRunResult {
+  readonly trigger: RunSummary['trigger'];
+  readonly force: boolean;
+  readonly dryRun: boolean;
+  readonly counts: RunSummary['counts'];
+  /** Shops left for lack of time: the state machine invokes the function again while any are. */
+  readonly shopsLeft: number;
+}
+
+export function chainedResult({
+  trigger,
+  force,
+  dryRun,
+  counts,
+  shops,
+}: RunSummary): ChainedRunResult {
+  const shopsLeft = shops.filter(
+    (shop) => shop.outcome === 'failed' && isLeftForLackOfTime(shop),
+  ).length;
+  return { trigger, force, dryRun, counts, shopsLeft };
 }
 
 function describeFailures(shops: readonly ShopResult[]): string {

@@ -13,8 +13,14 @@ export interface RunRequest {
   readonly dryRun: boolean;
   /** Only these shops (secret names or ARNs); every configured shop when absent. */
   readonly shops?: readonly string[];
+  /**
+   * One invocation of a run the run state machine spreads over several: a shop left for lack of
+   * time goes to the next invocation instead of failing this one.
+   */
+  readonly chained?: boolean;
 }
 
+// `chained` is the run state machine's, not a person's: not offered here.
 const ACCEPTED =
   'accepted fields: force (boolean), shops (array of secret names or ARNs), dryRun (boolean)';
 const ENVELOPE =
@@ -35,6 +41,7 @@ const Options = z.strictObject({
   force: z.optional(z.boolean()),
   dryRun: z.optional(z.boolean()),
   shops: z.optional(z.unknown()),
+  chained: z.optional(z.boolean()),
 });
 
 /**
@@ -89,6 +96,7 @@ export function parseRunRequest(event: unknown): RunRequest {
     trigger: isEnvelope ? 'schedule' : 'manual',
     force: options.force ?? false,
     dryRun: options.dryRun ?? false,
+    ...(options.chained === true ? { chained: true } : {}),
     ...(shops === undefined ? {} : { shops: [...new Set(shops.data)] }),
   };
 }

@@ -1,4 +1,4 @@
-import { type PolicyValidationPluginReport, type Stack, Validations } from 'aws-cdk-lib';
+import { Duration, type PolicyValidationPluginReport, type Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -28,6 +28,9 @@ function stacks(): Record<string, Stack> {
       shops: ['shop-a'],
       discoverTokenSecretsByTag: true,
       encryptionKey: new kms.Key(scope, 'Key', { enableKeyRotation: true }),
+      // Runs spread over several invocations: the run state machine and its role.
+      invocationsPerRun: 8,
+      timeout: Duration.minutes(15),
     }),
     (scope, refresher) => {
       // A reader role without managed policies, so that only the grant itself is under review.

@@ -57,7 +57,7 @@ function readsOf(name: string): number {
 async function refresh(name: string): Promise<RunSummary> {
   vi.stubEnv('TOKEN_SECRET_IDS', name);
   const { handler } = await import('../../lambda/refresher/handler.js');
-  const summary = await handler({ force: true, shops: [name] }, context);
+  const summary = (await handler({ force: true, shops: [name] }, context)) as RunSummary;
   emitted.push(JSON.stringify(summary));
   return summary;
 }

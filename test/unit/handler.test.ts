@@ -12,6 +12,7 @@ import {
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CHAINED_EVENT } from '../../infra/refresher-run-chain.js';
 import type { RunSummary } from '../../lambda/refresher/refresh.js';
 import { DEFAULTS, DETAIL_TYPE, ENV, METRIC } from '../../lambda/shared/contract.js';
 import { KEPT_LABEL, versionIdFor } from '../../lambda/shared/secrets-store.js';
@@ -119,7 +120,8 @@ async function invoke(
     getRemainingTimeInMillis: () => remainingMs,
   } as unknown as Context;
   try {
-    const result = await handler(event, context);
+    // A summary unless the event is chained (those tests read what they expect from it).
+    const result = (await handler(event, context)) as RunSummary;
     emitted.push(JSON.stringify(result));
     return { result };
   } catch (error) {
@@ -805,6 +807,37 @@ describe('Function: handler', () => {
       const { error } = await invoke({}, 20_000);
 
       expect(error?.message).toContain('DeadlineExceededError: refresh not started');
+      expect(refreshCalls()).toBe(0);
+    });
+
+    it('in a chain, hands a shop left for lack of time to the next invocation instead of failing', async () => {
+      vi.stubEnv('TOKEN_SECRET_IDS', `${SHOP_A},${SHOP_B}`);
+      stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+      stored(SHOP_B, { raw: seller(6 * DAY).raw, versionId: 'b1' });
+
+      const { result, error } = await invoke(CHAINED_EVENT, 20_000);
+
+      expect(error).toBeUndefined();
+      expect(result).toEqual({
+        trigger: 'schedule',
+        force: false,
+        dryRun: false,
+        counts: { refreshed: 0, skipped: 1, superseded: 0, failed: 1 },
+        shopsLeft: 1,
+      });
+      expect(refreshCalls()).toBe(0);
+    });
+
+    it('in a chain, still fails when the app credentials cannot be used', async () => {
+      sm.on(GetSecretValueCommand, { SecretId: CREDENTIALS_ID }).resolves({
+        VersionId: 'c1',
+        SecretString: '{"app_key":"k-value-1234","app_secret":""}',
+      });
+      stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
+
+      const { error } = await invoke(CHAINED_EVENT);
+
+      expect(error?.name).toBe('MalformedSecretError');
       expect(refreshCalls()).toBe(0);
     });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CHAINED_EVENT } from '../../infra/refresher-run-chain.js';
 import { SCHEDULED_EVENT } from '../../infra/token-refresher.js';
 import { parseRunRequest } from '../../lambda/refresher/run-request.js';
 import { InvalidEventError } from '../../lambda/shared/errors.js';
@@ -127,6 +128,15 @@ describe('Function: parseRunRequest', () => {
 
       // Assess
       expect(request).toEqual({ trigger: 'schedule', force: false, dryRun: false });
+    });
+
+    it("marks the run state machine's event as one invocation of a chain", () => {
+      expect(parseRunRequest(CHAINED_EVENT)).toEqual({
+        trigger: 'schedule',
+        force: false,
+        dryRun: false,
+        chained: true,
+      });
     });
 
     it('reads the options from the detail of a scheduled event', () => {

@@ -1,0 +1,181 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { CHAINED_EVENT } from '../../infra/refresher-run-chain.js';
+import {
+  runChain,
+  runChainDefinition,
+  STATE_MACHINE_ARN,
+  TaskError,
+} from '../support/run-chain.js';
+import { onlyResourceOfType, statementsOf } from './template.js';
+import { synthesizeVariant } from './variants.js';
+
+const FLEET = { shops: ['shop-a'], invocationsPerRun: 3, timeout: Duration.minutes(15) };
+const chained = synthesizeVariant(FLEET);
+const definition = runChainDefinition(chained.template);
+
+/** A chained invocation's answer: counts, and the shops it left for lack of time. */
+function answer(shopsLeft: number) {
+  return {
+    trigger: 'schedule',
+    force: false,
+    dryRun: false,
+    counts: { refreshed: 10, skipped: 0, superseded: 0, failed: shopsLeft },
+    shopsLeft,
+  };
+}
+
+describe('Construct: TikTokShopTokenRefresher with invocationsPerRun', () => {
+  it('runs each scheduled run as one invocation by default, with no state machine', () => {
+    const { template, refresher } = synthesizeVariant({ shops: ['shop-a'] });
+
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 0);
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Target: {
+        Arn: Match.objectLike({ 'Fn::GetAtt': [Match.stringLikeRegexp('Function'), 'Arn'] }),
+      },
+    });
+    expect(refresher.runStateMachine).toBeUndefined();
+    expect(refresher.alarms.runsIncomplete).toBeUndefined();
+  });
+
+  it('lets the schedule start the run state machine, and nothing else', () => {
+    const machineId = onlyResourceOfType(chained.template, 'AWS::StepFunctions::StateMachine');
+
+    chained.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Target: { Arn: { Ref: machineId }, Input: '{}' },
+    });
+    const scheduleRole = onlyScheduleRole();
+    expect(statementsOf(chained.template, scheduleRole)).toContainEqual({
+      Action: 'states:StartExecution',
+      Effect: 'Allow',
+      Resource: { Ref: machineId },
+    });
+    expect(chained.refresher.runStateMachine).toBeDefined();
+  });
+
+  it('lets the state machine invoke the refresher and list its own executions only', () => {
+    const roleId = chained.stack.getLogicalId(
+      chained.refresher.runStateMachine?.node.findChild('Role').node.defaultChild as never,
+    );
+
+    const statements = statementsOf(chained.template, roleId) as {
+      Action: unknown;
+      Resource: unknown;
+    }[];
+
+    const list = statements.find((statement) => statement.Action === 'states:ListExecutions');
+    expect(JSON.stringify(list?.Resource)).toContain(':stateMachine:Variant-Refresher-');
+    expect(JSON.stringify(list?.Resource)).not.toContain('*');
+    expect(statements.flatMap((statement) => statement.Action)).not.toContain(
+      'secretsmanager:GetSecretValue',
+    );
+  });
+
+  it('alarms on a run that failed or timed out', () => {
+    expect(chained.refresher.alarms.runsIncomplete).toBeDefined();
+    chained.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmDescription: Match.stringLikeRegexp('ShopsLeft'),
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'failed + timedOut' })]),
+    });
+  });
+
+  it('logs every state to an encrypted-if-keyed log group and traces the runs', () => {
+    chained.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      LoggingConfiguration: { Level: 'ALL' },
+      TracingConfiguration: { Enabled: true },
+    });
+    chained.template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/states/'),
+    });
+  });
+
+  it.each([0, 1.5, 101, Number.NaN])(
+    'refuses invocationsPerRun %s at synth',
+    (invocationsPerRun) => {
+      expect(() => synthesizeVariant({ shops: ['shop-a'], invocationsPerRun })).toThrow(
+        `invocationsPerRun must be a whole number from 1 to 100 (got ${invocationsPerRun})`,
+      );
+    },
+  );
+});
+
+describe('State machine: a run spread over invocations', () => {
+  it('invokes the function with the chained event again while shops are left, then succeeds', async () => {
+    const left = [40, 7, 0];
+
+    const run = await runChain(definition, { invoke: async () => answer(left.shift() ?? 0) });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.events).toEqual([CHAINED_EVENT, CHAINED_EVENT, CHAINED_EVENT]);
+    expect(run.listed).toEqual([
+      { StateMachineArn: STATE_MACHINE_ARN, StatusFilter: 'RUNNING', MaxResults: 2 },
+    ]);
+  });
+
+  it('stops after one invocation when none was left', async () => {
+    const run = await runChain(definition, { invoke: async () => answer(0) });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.events).toHaveLength(1);
+  });
+
+  it('fails with ShopsLeft once its invocations did not suffice', async () => {
+    const run = await runChain(definition, { invoke: async () => answer(5) });
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('ShopsLeft');
+    expect(run.events).toHaveLength(FLEET.invocationsPerRun);
+  });
+
+  it('leaves the work to a run still going, invoking nothing', async () => {
+    const run = await runChain(definition, { invoke: async () => answer(0), running: 2 });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.events).toEqual([]);
+    expect(run.states).toContain('LeftToTheRunGoing');
+  });
+
+  it('waits for a manual invocation holding the function, then goes on', async () => {
+    let throttles = 2;
+
+    const run = await runChain(definition, {
+      invoke: async () => {
+        if (throttles-- > 0)
+          throw new TaskError('Lambda.TooManyRequestsException', 'Rate exceeded');
+        return answer(0);
+      },
+    });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.events).toHaveLength(3);
+  });
+
+  it('fails the run on a failed invocation, without retrying it', async () => {
+    const run = await runChain(definition, {
+      invoke: async () => {
+        throw new TaskError('RefreshIncompleteError', '1 of 2 shops failed');
+      },
+    });
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('RefreshIncompleteError');
+    expect(run.events).toHaveLength(1);
+  });
+});
+
+function onlyScheduleRole(): string {
+  const roles = chained.template.findResources('AWS::IAM::Role', {
+    Properties: {
+      AssumeRolePolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' } }),
+        ]),
+      },
+    },
+  });
+  const ids = Object.keys(roles);
+  expect(ids).toHaveLength(1);
+  return ids[0] as string;
+}
