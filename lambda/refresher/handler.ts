@@ -20,6 +20,7 @@ import { type Config, loadConfig, movedOnChecks } from './config.js';
 import { openFleet } from './fleet.js';
 import {
   AppCredentialReads,
+  boundedSummary,
   type ChainedRunResult,
   chainedResult,
   incompleteRunError,
@@ -139,7 +140,7 @@ export const handler = async (
     // state machine hands it to the next invocation).
     const failure = (await credentials.failure()) ?? incompleteRunError(summary, request);
     if (failure !== undefined) throw failure;
-    return request.chained === true ? chainedResult(summary) : summary;
+    return request.chained === true ? chainedResult(summary) : boundedSummary(summary);
   } catch (error) {
     const failure = toInternalError(error);
     logger.error('invocation failed', errorFields(failure));

@@ -160,6 +160,38 @@ export function chainedResult({
   return { trigger, force, dryRun, counts, shopsLeft };
 }
 
+/**
+ * Shops a returned summary lists at most: 1,000 lines are about 200 KB, far below Lambda's 6 MB
+ * response limit, which a summary of every shop passes at about 35,000 shops. The log has a line
+ * for every shop.
+ */
+export const SUMMARY_SHOPS_LISTED = 1000;
+
+/** Which shops a cut summary keeps first: what a person must see before what went well. */
+const LISTING_ORDER: readonly ShopResult['outcome'][] = [
+  'failed',
+  'superseded',
+  'refreshed',
+  'skipped',
+];
+
+/** The summary a run returns: every shop up to SUMMARY_SHOPS_LISTED, else failures first. */
+export function boundedSummary(summary: RunSummary): RunSummary & { shopsNotListed?: number } {
+  if (summary.shops.length <= SUMMARY_SHOPS_LISTED) return summary;
+  const listed = new Set<ShopResult>();
+  for (const outcome of LISTING_ORDER) {
+    for (const shop of summary.shops) {
+      if (listed.size === SUMMARY_SHOPS_LISTED) break;
+      if (shop.outcome === outcome) listed.add(shop);
+    }
+  }
+  return {
+    ...summary,
+    shops: summary.shops.filter((shop) => listed.has(shop)),
+    shopsNotListed: summary.shops.length - listed.size,
+  };
+}
+
 function describeFailures(shops: readonly ShopResult[]): string {
   return listSome(
     shops.map((shop) => `${shop.shop} (${shop.errorType}: ${shop.message})`),

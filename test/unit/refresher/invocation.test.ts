@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import {
+  boundedSummary,
+  chainedResult,
+  incompleteRunError,
+  SUMMARY_SHOPS_LISTED,
+} from '../../../lambda/refresher/invocation.js';
+import type { RunSummary, ShopResult } from '../../../lambda/refresher/reports.js';
+
+function summaryOf(shops: ShopResult[]): RunSummary {
+  const counts = { refreshed: 0, skipped: 0, superseded: 0, failed: 0 };
+  for (const shop of shops) counts[shop.outcome]++;
+  return { trigger: 'schedule', force: false, dryRun: false, counts, shops };
+}
+
+const skipped = (index: number): ShopResult => ({
+  shop: `skipped-${index}`,
+  outcome: 'skipped',
+  reason: 'not-due',
+});
+/** Left for lack of time: the next invocation's. */
+const left = (index: number): ShopResult => ({
+  shop: `left-${index}`,
+  outcome: 'failed',
+  errorType: 'DeadlineExceededError',
+  message: 'refresh not started',
+  retryable: true,
+  failsInvocation: true,
+});
+const notStored: ShopResult = {
+  shop: 'not-stored',
+  outcome: 'failed',
+  errorType: 'TokenNotStoredError',
+  message: 'storing it did not finish',
+  retryable: true,
+  failsInvocation: true,
+};
+
+describe('Function: boundedSummary', () => {
+  it('returns a summary of up to 1,000 shops as it is', () => {
+    const summary = summaryOf(Array.from({ length: SUMMARY_SHOPS_LISTED }, (_, i) => skipped(i)));
+
+    expect(boundedSummary(summary)).toBe(summary);
+  });
+
+  it('lists failures before skipped shops past 1,000 shops, in run order, and counts the rest', () => {
+    const shops = [
+      ...Array.from({ length: 1500 }, (_, i) => skipped(i)),
+      left(1),
+      { shop: 'refreshed-1', outcome: 'refreshed' } as const,
+    ];
+
+    const bounded = boundedSummary(summaryOf(shops));
+
+    expect(bounded.shops).toHaveLength(SUMMARY_SHOPS_LISTED);
+    expect(bounded.shops.slice(-2).map((shop) => shop.shop)).toEqual(['left-1', 'refreshed-1']);
+    expect(bounded.shops[0]?.shop).toBe('skipped-0');
+    expect(bounded.shopsNotListed).toBe(502);
+    expect(bounded.counts).toEqual({ refreshed: 1, skipped: 1500, superseded: 0, failed: 1 });
+  });
+});
+
+describe('Function: chainedResult', () => {
+  it('counts the shops left for lack of time, and lists none', () => {
+    const result = chainedResult(summaryOf([skipped(1), left(1), left(2), notStored]));
+
+    expect(result).toEqual({
+      trigger: 'schedule',
+      force: false,
+      dryRun: false,
+      counts: { refreshed: 0, skipped: 1, superseded: 0, failed: 3 },
+      shopsLeft: 2,
+    });
+  });
+});
+
+describe('Function: incompleteRunError', () => {
+  it('fails an unchained invocation for shops left for lack of time, so Lambda retries it', () => {
+    const error = incompleteRunError(summaryOf([left(1)]));
+
+    expect(error?.retryable).toBe(true);
+    expect(error?.message).toContain('left-1 (DeadlineExceededError');
+  });
+
+  it('does not fail a chained invocation for shops left for lack of time', () => {
+    expect(incompleteRunError(summaryOf([left(1), skipped(1)]), { chained: true })).toBeUndefined();
+  });
+
+  it('fails a chained invocation for a new token not stored in time', () => {
+    const error = incompleteRunError(summaryOf([left(1), notStored]), { chained: true });
+
+    expect(error?.message).toContain('not-stored (TokenNotStoredError');
+    expect(error?.message).not.toContain('left-1');
+  });
+});

@@ -1,0 +1,11 @@
+import { LocalDeployment } from './test/support/local-deployment.js';
+import { runBacklog, backlogPace } from './test/bench/backlog.js';
+import { projectChain, renderChain } from './test/bench/backlog-chain.js';
+import { runBudget } from './lambda/shared/budget.js';
+import { DEFAULTS } from './lambda/shared/contract.js';
+const deployment = await LocalDeployment.start({ shops: ['bench-a','bench-b'], writeQuotaPerSecond: 50 });
+const b = await runBacklog(deployment, 10_000, 60_000, 1);
+console.log(JSON.stringify(b.runs[0]));
+const pace = backlogPace('Secrets Manager', 10_000, b.runs[0]!);
+console.log(pace, renderChain([projectChain(pace, runBudget(DEFAULTS).refreshNeedMs)]));
+await deployment.close();
