@@ -1,7 +1,13 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { CHAINED_EVENT } from '../../infra/refresher-run-chain.js';
+import { STACK_NAME } from '../../infra/stack.js';
 import {
   runChain,
   runChainDefinition,
@@ -10,6 +16,8 @@ import {
 } from '../support/run-chain.js';
 import { onlyResourceOfType, statementsOf } from './template.js';
 import { synthesizeVariant } from './variants.js';
+
+const run = promisify(execFile);
 
 const FLEET = { shops: ['shop-a'], invocationsPerRun: 3, timeout: Duration.minutes(15) };
 const chained = synthesizeVariant(FLEET);
@@ -163,6 +171,55 @@ describe('State machine: a run spread over invocations', () => {
     expect(run.error).toBe('RefreshIncompleteError');
     expect(run.events).toHaveLength(1);
   });
+});
+
+describe('App: -c invocationsPerRun=8 -c timeoutMinutes=15', () => {
+  /** The app as the CLI runs it (cdk-nag fails the synth on any finding). */
+  async function synthApp(context: Record<string, string>, outdir: string) {
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !/^(AWS|CDK)_/.test(name)),
+    );
+    await run('npx', ['--no', 'tsx', 'infra/app.ts'], {
+      env: { ...env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return JSON.parse(await readFile(join(outdir, `${STACK_NAME}.template.json`), 'utf8')) as {
+      Resources: Record<string, { Type: string; Properties?: { Timeout?: number } }>;
+    };
+  }
+
+  it('deploys the run state machine and a 15-minute function, cdk-nag clean', async () => {
+    const outdir = await mkdtemp(join(tmpdir(), 'cdk-chain-app-'));
+    try {
+      const template = await synthApp(
+        { shops: 'shop-a', invocationsPerRun: '8', timeoutMinutes: '15' },
+        outdir,
+      );
+
+      const resources = Object.values(template.Resources);
+      expect(resources.filter((r) => r.Type === 'AWS::StepFunctions::StateMachine')).toHaveLength(
+        1,
+      );
+      expect(
+        resources.filter(
+          (r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Timeout === 900,
+        ),
+      ).toHaveLength(1);
+    } finally {
+      await rm(outdir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('refuses a context that is not a whole number, naming it', async () => {
+    const outdir = await mkdtemp(join(tmpdir(), 'cdk-chain-app-'));
+    try {
+      await expect(
+        synthApp({ shops: 'shop-a', invocationsPerRun: 'eight' }, outdir),
+      ).rejects.toThrow('context "invocationsPerRun" must be a whole number (got "eight")');
+    } finally {
+      await rm(outdir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 function onlyScheduleRole(): string {
