@@ -137,7 +137,7 @@ async function main(): Promise<void> {
         coldStart.figure,
         ...roundTrips.figures,
         ...fleetFigures(fleet, loadAverage),
-        ...tableFleetFiguresOf(tableFleet),
+        ...tableFleetFigures(tableFleet),
         ...apiClient.figures,
         readerBundle.figure,
         ...backlogFigures(backlog),
@@ -206,11 +206,6 @@ function fleetFigures(fleet: readonly FleetRun[], loadAverage: number): Figure[]
       },
     }),
   ];
-}
-
-function tableFleetFiguresOf(runs: readonly TableFleetRun[]): Figure[] {
-  const [small, large] = runs;
-  return small === undefined || large === undefined ? [] : tableFleetFigures(small, large);
 }
 
 function backlogFigures(backlog: Backlog): Figure[] {

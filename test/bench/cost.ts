@@ -27,18 +27,26 @@ export const PRICES = {
   stepFunctionsPer1kTransitions: 0.025,
 } as const;
 
-export type Prices = { readonly [K in keyof typeof PRICES]: (typeof PRICES)[K] };
+export type Prices = {
+  readonly [K in keyof typeof PRICES]: K extends 'recorded' ? string : number;
+};
 
 /**
  * The month the runs are carried to: hourly runs, and a shop refreshed about every 5 days (TikTok's
  * access tokens live 7 days and are refreshed 48 hours before they expire: 730 h / 120 h ≈ 6).
  */
-export const MONTH = {
+export const MONTH: Month = {
   runs: 730,
   refreshesPerShop: 6,
   /** Step Functions, only when a run spans several invocations: an estimate, not counted. */
   stepFunctionTransitionsPerRun: 4,
-} as const;
+};
+
+export interface Month {
+  readonly runs: number;
+  readonly refreshesPerShop: number;
+  readonly stepFunctionTransitionsPerRun: number;
+}
 
 /** The construct's memory for the refresher (the bench runs it with the same heap limits). */
 const FUNCTION_MEMORY_GB = 0.25;
@@ -127,7 +135,7 @@ export function monthlyCost(
   rates: StoreRates,
   shops: number,
   prices: Prices = PRICES,
-  month: typeof MONTH = MONTH,
+  month: Month = MONTH,
 ): CostLine[] {
   const shopRuns = shops * month.runs;
   const refreshes = shops * month.refreshesPerShop;
@@ -202,7 +210,7 @@ export interface CostColumn {
 
 export interface CostTable {
   readonly prices: Prices;
-  readonly month: typeof MONTH;
+  readonly month: Month;
   readonly rates: readonly StoreRates[];
   readonly columns: readonly CostColumn[];
   /** Step Functions when a run spans several invocations: estimated, in no column's total. */
@@ -219,7 +227,7 @@ export function costTable(
   rates: readonly StoreRates[],
   shops: readonly number[] = COST_SHOPS,
   prices: Prices = PRICES,
-  month: typeof MONTH = MONTH,
+  month: Month = MONTH,
 ): CostTable {
   const columns: CostColumn[] = [];
   for (const store of ['Secrets Manager', 'DynamoDB'] as const) {

@@ -161,7 +161,9 @@ export async function runTableFleet(
 }
 
 /** The figures of two runs (the smaller fleet first), each against its target, for the report. */
-export function tableFleetFigures(small: TableFleetRun, large: TableFleetRun): Figure[] {
+export function tableFleetFigures(runs: readonly TableFleetRun[]): Figure[] {
+  const [small, large] = runs;
+  if (small === undefined || large === undefined) return [];
   const memory = large.maxRssKb / small.maxRssKb;
   const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
   return [
@@ -277,10 +279,7 @@ async function main(): Promise<void> {
       sizes.length > 0 ? sizes : [10_000, 100_000],
       (run) => console.log(JSON.stringify(run)),
     );
-    const [small, large] = runs;
-    if (small !== undefined && large !== undefined) {
-      for (const line of tableFleetFigures(small, large)) console.log(JSON.stringify(line));
-    }
+    for (const line of tableFleetFigures(runs)) console.log(JSON.stringify(line));
     console.log(renderTableFleet(runs, styleFor(process.stdout)).join('\n'));
   } finally {
     await deployment.close();
