@@ -14,6 +14,13 @@ import { type ApiClientCost, measureApiClient, renderApiClient } from './api-cli
 import { type Backlog, refreshWindow, runBacklog } from './backlog.js';
 import { type BundleSizes, measureBundles } from './bundle-size.js';
 import { type ColdStart, measureColdStart } from './cold-start.js';
+import {
+  type CostTable,
+  costTable,
+  dynamoDbRates,
+  renderCost,
+  secretsManagerRates,
+} from './cost.js';
 import { type Figure, figure } from './figures.js';
 import { type FleetRun, runFleet, WRITE_QUOTA_PER_SECOND, writesIn } from './fleet.js';
 import { buildFloor } from './floor.js';
@@ -28,12 +35,20 @@ import {
 } from './format.js';
 import { measureReaderBundle, type ReaderBundle, renderReaderBundle } from './reader-bundle.js';
 import { measureRoundTrips, type RoundTrips, type RunShape } from './round-trips.js';
+import {
+  renderTableFleet,
+  runTableFleets,
+  type TableFleetRun,
+  tableFleetFigures,
+} from './table-fleet.js';
 import { measureWebhookAnswer, type WebhookAnswer } from './webhook-answer.js';
 
 /** Two shops: the cold start skips both; the round-trip runs refresh one of each at a time. */
 const SHOPS = ['bench-a', 'bench-b'];
 const LATENCY_MS = 100;
 const FLEET_SIZES = [1000, 10_000] as const;
+/** The DynamoDB store's fleets (issue 19): one shop in a hundred due. */
+const TABLE_FLEET_SIZES = [10_000, 100_000] as const;
 const FLEET_TIME_TARGET = 1.2;
 /** Issue 19: from 3.8 per shop (each shop's labels read one GetSecretValue each). */
 const CALLS_PER_SKIPPED_SHOP_TARGET = 0.2;
@@ -58,6 +73,8 @@ interface Report {
   readonly coldStart: ColdStart;
   readonly roundTrips: RoundTrips;
   readonly fleet: readonly FleetRun[];
+  readonly tableFleet: readonly TableFleetRun[];
+  readonly cost: CostTable;
   readonly apiClient: ApiClientCost;
   readonly readerBundle: ReaderBundle;
   readonly backlog: Backlog;
@@ -90,6 +107,8 @@ async function main(): Promise<void> {
       progress(`running a fleet of ${size} shops…`);
       fleet.push(await runFleet(deployment, size));
     }
+    progress(`running DynamoDB fleets of ${TABLE_FLEET_SIZES.join(' and ')} shops…`);
+    const tableFleet = await runTableFleets(deployment, TABLE_FLEET_SIZES);
     progress('measuring the API client with the token and cipher cached…');
     const apiClient = await measureApiClient();
     const readerBundle = await measureReaderBundle(join(workDir, 'reader-floor'));
@@ -107,6 +126,8 @@ async function main(): Promise<void> {
       coldStart,
       roundTrips,
       fleet,
+      tableFleet,
+      cost: costTable([...fleet.map(secretsManagerRates), ...tableFleet.map(dynamoDbRates)]),
       apiClient,
       readerBundle,
       backlog,
@@ -116,6 +137,7 @@ async function main(): Promise<void> {
         coldStart.figure,
         ...roundTrips.figures,
         ...fleetFigures(fleet, loadAverage),
+        ...tableFleetFigures(tableFleet),
         ...apiClient.figures,
         readerBundle.figure,
         ...backlogFigures(backlog),
@@ -237,6 +259,10 @@ function render(report: Report, style: Style): string {
     ...renderRoundTrips(report.roundTrips, style),
     '',
     ...renderFleet(report.fleet, style),
+    '',
+    ...renderTableFleet(report.tableFleet, style),
+    '',
+    ...renderCost(report.cost, style),
     '',
     style.bold(
       'API client (another team’s Lambda): a cached call, and the example reader’s bundle',

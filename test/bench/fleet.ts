@@ -41,8 +41,13 @@ export interface FleetRun {
    * shops too, so this errs high) or a shop that was not due, per shop not due.
    */
   readonly callsPerSkippedShop: number;
+  /** Secrets Manager calls naming a due shop: what refreshing costs, apart from the survey. */
+  readonly dueShopCalls: number;
   readonly tiktokCalls: number;
   readonly eventBridgeCalls: number;
+  readonly eventBridgeEntries: number;
+  /** What the function printed (JSON logs, EMF metrics): what CloudWatch Logs ingests. */
+  readonly logBytes: number;
   readonly lambdaTimeoutMs: number;
 }
 
@@ -53,11 +58,12 @@ export interface FleetRun {
  */
 export async function runFleet(deployment: LocalDeployment, size: number): Promise<FleetRun> {
   const tagKey = `bench-fleet-${size}`;
-  const { due, skipped } = seedFleet(deployment, size, tagKey);
+  const { due, skipped, dueNames } = seedFleet(deployment, size, tagKey);
   const environmentOverride = { [ENV.tokenSecretIds]: '', [ENV.tokenSecretTagKey]: tagKey };
   const secretsFrom = deployment.secretsManager.calls.length;
   const tiktokFrom = deployment.tiktok.calls.length;
   const eventsFrom = deployment.eventBridge.callCount;
+  const entriesFrom = deployment.eventBridge.events.length;
   const throttledFrom = deployment.secretsManager.throttledWrites;
   const outcome = await deployment.invoke(SCHEDULED_EVENT, { environment: environmentOverride });
 
@@ -84,8 +90,13 @@ export async function runFleet(deployment: LocalDeployment, size: number): Promi
     ...writeTimeline(secretCalls),
     secretsManagerCalls: countBy(secretCalls.map((call) => call.operation)),
     callsPerSkippedShop: callsPerSkippedShop(secretCalls, skipped),
+    dueShopCalls: secretCalls.filter(
+      (call) => call.secretId !== undefined && dueNames.has(shopFromId(call.secretId).name),
+    ).length,
     tiktokCalls: deployment.tiktok.calls.length - tiktokFrom,
     eventBridgeCalls: deployment.eventBridge.callCount - eventsFrom,
+    eventBridgeEntries: deployment.eventBridge.events.length - entriesFrom,
+    logBytes: logBytes(outcome.logs),
     lambdaTimeoutMs: deployment.timeoutMs,
   };
 }
@@ -95,20 +106,23 @@ function seedFleet(
   deployment: LocalDeployment,
   size: number,
   tagKey: string,
-): { due: number; skipped: Set<string> } {
+): { due: number; skipped: Set<string>; dueNames: Set<string> } {
   let due = 0;
   const skipped = new Set<string>();
+  const dueNames = new Set<string>();
   for (let index = 0; index < size; index++) {
     const isDue = index % 10 < DUE_PER_TEN;
     const name = `tiktok-shop/tokens/fleet-${size}-${String(index).padStart(4, '0')}`;
-    if (isDue) due++;
-    else skipped.add(name);
+    if (isDue) {
+      due++;
+      dueNames.add(name);
+    } else skipped.add(name);
     deployment.seedShop(name, {
       accessTtlSeconds: isDue ? DUE_TTL_SECONDS : FRESH_TTL_SECONDS,
       tagKey,
     });
   }
-  return { due, skipped };
+  return { due, skipped, dueNames };
 }
 
 /** See FleetRun.callsPerSkippedShop. */
@@ -145,6 +159,11 @@ export function writesIn(calls: Readonly<Record<string, number>>): number {
     .reduce((sum, [, count]) => sum + count, 0);
 }
 
+/** The bytes of the lines the function printed, as CloudWatch Logs ingests them (with newlines). */
+export function logBytes(lines: readonly string[]): number {
+  return lines.reduce((sum, line) => sum + Buffer.byteLength(line) + 1, 0);
+}
+
 /** Outcomes per shop from the function's `shop <outcome>` / `shop failed` log lines. */
 export function shopOutcomes(logs: readonly string[]): Map<string, number> {
   const counts = new Map<string, number>();
@@ -166,7 +185,7 @@ function parseMessage(line: string): string | undefined {
   }
 }
 
-function countBy(values: readonly string[]): Record<string, number> {
+export function countBy(values: readonly string[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
   return counts;

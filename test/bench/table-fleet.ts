@@ -12,9 +12,10 @@ import { versionIdFor } from '../../lambda/shared/secrets-store.js';
 import { type LocalDynamoDb, startDynalite } from '../support/dynalite.js';
 import { LocalDeployment } from '../support/local-deployment.js';
 import { sellerToken } from '../support/seed-shop.js';
+import { type DynamoDbCounts, startDynamoDbMeter, storedBytes } from './dynamodb-meter.js';
 import { type Figure, figure } from './figures.js';
-import { shopOutcomes } from './fleet.js';
-import { printedRatio, ratio } from './format.js';
+import { countBy, logBytes, shopOutcomes } from './fleet.js';
+import { printedRatio, ratio, renderTable, type Style, styleFor } from './format.js';
 
 /** A scheduled run over 100,000 shops, 1 % due, finishes within this (issue 19). */
 const TABLE_FLEET_TIME_TARGET_MS = 60_000;
@@ -37,6 +38,17 @@ export interface TableFleetRun {
   readonly failed: number;
   readonly skipped: number;
   readonly invocationError?: string;
+  /** The function's DynamoDB calls and the request units they consumed, through the meter. */
+  readonly dynamoDb: DynamoDbCounts;
+  /** What the table stores, as DynamoDB bills it (items plus 100 bytes each), after the run. */
+  readonly storedBytes: number;
+  /** App credentials still come from Secrets Manager. */
+  readonly secretsManagerCalls: Readonly<Record<string, number>>;
+  readonly tiktokCalls: number;
+  readonly eventBridgeCalls: number;
+  readonly eventBridgeEntries: number;
+  /** What the function printed (JSON logs, EMF metrics): what CloudWatch Logs ingests. */
+  readonly logBytes: number;
 }
 
 /** A not-due token of TikTok's shape and usual size: never sent to TikTok. */
@@ -105,17 +117,25 @@ export async function runTableFleet(
   const seedStarted = performance.now();
   const due = await seedTable(deployment, client, table, size);
   const seedMs = performance.now() - seedStarted;
+  const meter = await startDynamoDbMeter(dynamo.url);
+  const secretsFrom = deployment.secretsManager.calls.length;
+  const tiktokFrom = deployment.tiktok.calls.length;
+  const eventCallsFrom = deployment.eventBridge.callCount;
+  const eventsFrom = deployment.eventBridge.events.length;
+  const outcome = await deployment
+    .invoke(SCHEDULED_EVENT, {
+      environment: {
+        [ENV.tokenStore]: TOKEN_STORE.dynamodb,
+        [ENV.tokenTableName]: table,
+        [ENV.tokenSecretIds]: '',
+        AWS_ENDPOINT_URL_DYNAMODB: meter.url,
+        // The function's memory (and so V8's heap limits): 256 MB as deployed, or another to test.
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: process.env.BENCH_MEMORY_MB ?? '256',
+      },
+    })
+    .finally(() => meter.close());
+  const stored = await storedBytes(client, table);
   client.destroy();
-  const outcome = await deployment.invoke(SCHEDULED_EVENT, {
-    environment: {
-      [ENV.tokenStore]: TOKEN_STORE.dynamodb,
-      [ENV.tokenTableName]: table,
-      [ENV.tokenSecretIds]: '',
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
-      // The function's memory (and so V8's heap limits): 256 MB as deployed, or another to test.
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: process.env.BENCH_MEMORY_MB ?? '256',
-    },
-  });
   const logged = shopOutcomes(outcome.logs);
   const summary = outcome.result as { counts?: { skipped?: number } } | undefined;
   return {
@@ -128,11 +148,22 @@ export async function runTableFleet(
     failed: logged.get('failed') ?? 0,
     skipped: summary?.counts?.skipped ?? 0,
     ...(outcome.error === undefined ? {} : { invocationError: outcome.error.errorMessage }),
+    dynamoDb: meter.counts(),
+    storedBytes: stored,
+    secretsManagerCalls: countBy(
+      deployment.secretsManager.calls.slice(secretsFrom).map((call) => call.operation),
+    ),
+    tiktokCalls: deployment.tiktok.calls.length - tiktokFrom,
+    eventBridgeCalls: deployment.eventBridge.callCount - eventCallsFrom,
+    eventBridgeEntries: deployment.eventBridge.events.length - eventsFrom,
+    logBytes: logBytes(outcome.logs),
   };
 }
 
 /** The figures of two runs (the smaller fleet first), each against its target, for the report. */
-export function tableFleetFigures(small: TableFleetRun, large: TableFleetRun): Figure[] {
+export function tableFleetFigures(runs: readonly TableFleetRun[]): Figure[] {
+  const [small, large] = runs;
+  if (small === undefined || large === undefined) return [];
   const memory = large.maxRssKb / small.maxRssKb;
   const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
   return [
@@ -163,23 +194,95 @@ export function tableFleetFigures(small: TableFleetRun, large: TableFleetRun): F
   ];
 }
 
-async function main(): Promise<void> {
-  const sizes = process.argv.slice(2).map(Number);
-  const deployment = await LocalDeployment.start({ shops: ['shop-a'] });
+/** Runs fleets of `sizes` shops, smallest first, on one fresh dynalite. */
+export async function runTableFleets(
+  deployment: LocalDeployment,
+  sizes: readonly number[],
+  onRun: (run: TableFleetRun) => void = () => {},
+): Promise<TableFleetRun[]> {
   const dynamo = await startDynalite();
   try {
     const runs: TableFleetRun[] = [];
-    for (const size of sizes.length > 0 ? sizes : [10_000, 100_000]) {
+    for (const size of [...sizes].sort((a, b) => a - b)) {
       const run = await runTableFleet(deployment, dynamo, size);
       runs.push(run);
-      console.log(JSON.stringify(run));
+      onRun(run);
     }
-    const [small, large] = runs;
-    if (small !== undefined && large !== undefined) {
-      for (const line of tableFleetFigures(small, large)) console.log(JSON.stringify(line));
-    }
+    return runs;
   } finally {
-    await Promise.all([deployment.close(), dynamo.close()]);
+    await dynamo.close();
+  }
+}
+
+export function renderTableFleet(runs: readonly TableFleetRun[], style: Style): string[] {
+  const right = (header: string) => ({ header, align: 'right' as const });
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const units = (counts: Readonly<Record<string, number>>) =>
+    Object.values(counts).reduce((sum, count) => sum + count, 0);
+  return [
+    style.bold(
+      `DynamoDB fleet: scheduled runs on the token table (dynalite behind a counting proxy), one shop in ${DUE_EVERY} due`,
+    ),
+    ...renderTable(
+      [
+        right('shops'),
+        right('due'),
+        right('seeded in'),
+        right('time'),
+        right('peak RSS'),
+        right('refreshed'),
+        right('failed'),
+        right('read units'),
+        right('write units'),
+        right('stored per shop'),
+        right('TikTok calls'),
+        right('PutEvents'),
+        right('events'),
+      ],
+      runs.map((run) => [
+        String(run.shops),
+        String(run.due),
+        seconds(run.seedMs),
+        seconds(run.durationMs),
+        `${(run.maxRssKb / 1024).toFixed(0)} MB`,
+        String(run.refreshed),
+        String(run.failed),
+        String(units(run.dynamoDb.readUnits)),
+        String(units(run.dynamoDb.writeUnits)),
+        `${Math.round(run.storedBytes / run.shops)} B`,
+        String(run.tiktokCalls),
+        String(run.eventBridgeCalls),
+        String(run.eventBridgeEntries),
+      ]),
+    ),
+    ...runs.map(
+      (run) =>
+        `  DynamoDB calls, ${run.shops} shops: ${Object.entries(run.dynamoDb.calls)
+          .map(([operation, count]) => `${operation} ${count}`)
+          .join(
+            ', ',
+          )}; refused conditional writes ${run.dynamoDb.refusedConditionalWrites}; Secrets Manager (app credentials): ${
+          Object.entries(run.secretsManagerCalls)
+            .map(([operation, count]) => `${operation} ${count}`)
+            .join(', ') || 'none'
+        }`,
+    ),
+  ];
+}
+
+async function main(): Promise<void> {
+  const sizes = process.argv.slice(2).map(Number);
+  const deployment = await LocalDeployment.start({ shops: ['shop-a'] });
+  try {
+    const runs = await runTableFleets(
+      deployment,
+      sizes.length > 0 ? sizes : [10_000, 100_000],
+      (run) => console.log(JSON.stringify(run)),
+    );
+    for (const line of tableFleetFigures(runs)) console.log(JSON.stringify(line));
+    console.log(renderTableFleet(runs, styleFor(process.stdout)).join('\n'));
+  } finally {
+    await deployment.close();
   }
 }
 
