@@ -38,8 +38,11 @@ export type Prices = {
 export const MONTH: Month = {
   runs: 730,
   refreshesPerShop: 6,
-  /** Step Functions, only when a run spans several invocations: an estimate, not counted. */
-  stepFunctionTransitionsPerRun: 4,
+  /**
+   * Step Functions, only with invocationsPerRun above 1: the 7 states a run of one invocation
+   * enters (test/infra/run-chain.test.ts counts them; each further invocation adds 3).
+   */
+  stepFunctionTransitionsPerRun: 7,
 };
 
 export interface Month {
@@ -311,7 +314,7 @@ export function renderCost(table: CostTable, style: Style): string[] {
           `  * not run at this size: ${scaled.map((column) => `${column.store} ${column.shops.toLocaleString('en-US')} scaled from the ${column.countedAt.toLocaleString('en-US')}-shop run's counts per shop`).join('; ')}`,
         ]),
     ...table.rates.map((rates) => `  ${describeRates(rates)}`),
-    `  Step Functions (only with invocationsPerRun > 1): ≈ ${month.stepFunctionTransitionsPerRun} state transitions per run, estimated, not counted: ${dollars(table.stepFunctionsPerMonth)} a month, in no total`,
+    `  Step Functions (only with invocationsPerRun > 1): ${month.stepFunctionTransitionsPerRun} state transitions per run of one invocation: ${dollars(table.stepFunctionsPerMonth)} a month, in no total`,
     `  a customer-managed KMS key (encryptionKey) adds ${price(prices.kmsKeyMonth)} a month and ${price(prices.kmsPer10kRequests)} per 10,000 requests, in no total`,
     `  prices: ${prices.recorded}: Secrets Manager ${price(prices.secretMonth)} per secret-month, ${price(prices.secretsManagerPer10kCalls)} per 10,000 calls; DynamoDB on demand ${price(prices.dynamoDbPerMillionWriteUnits)} per million write units, ${price(prices.dynamoDbPerMillionReadUnits)} per million read units, ${price(prices.dynamoDbStorageGbMonth)} per GB-month, PITR ${price(prices.dynamoDbPitrGbMonth)} per GB-month; Lambda arm64 ${price(prices.lambdaArmGbSecond)} per GB-s, ${price(prices.lambdaPerMillionRequests)} per million requests; EventBridge ${price(prices.eventBridgePerMillionEvents)} per million events; CloudWatch Logs ${price(prices.cloudWatchLogsIngestedGb)} per GB, metrics, alarms and dashboard ${price(prices.cloudWatchFixedMonth)} a month; Step Functions ${price(prices.stepFunctionsPer1kTransitions)} per 1,000 transitions`,
   ];
