@@ -136,7 +136,7 @@ export function createRefresherSchedule(
     assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
       conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
     }),
-    description: 'EventBridge Scheduler: starts the TikTok Shop token refresher',
+    description: 'EventBridge Scheduler: invokes the TikTok Shop token refresher',
   });
   // The schedule writes undeliverable runs to its dead-letter queue, encrypted under the key.
   options.encryptionKey?.grant(scheduleRole, 'kms:GenerateDataKey', 'kms:Decrypt');

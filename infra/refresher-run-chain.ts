@@ -1,6 +1,6 @@
 // The run state machine: with `invocationsPerRun` above 1, a scheduled run invokes the function
 // again at once while shops are left for lack of time, one invocation at a time.
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -17,6 +17,8 @@ export const CHAINED_EVENT = { ...SCHEDULED_EVENT, detail: { chained: true } } a
 
 /** Room for Lambda's start-up and Step Functions' own steps around each invocation. */
 const INVOCATION_SLACK = Duration.minutes(2);
+/** The longest the throttling retries below wait in all. */
+const THROTTLED_WAIT = Duration.seconds(1_050);
 
 export interface RunChainOptions {
   readonly invocations: number;
@@ -32,8 +34,9 @@ export interface RunChainOptions {
  * The state machine a scheduled run starts. It ends at once when another run of it is still
  * going (the function takes one invocation at a time anyway: a second chain would only wait);
  * otherwise it invokes the function with CHAINED_EVENT until no shop is left for lack of time,
- * and fails (`ShopsLeft`, alarmed) when `invocations` did not suffice. A failed invocation fails
- * the run: the function's error alarm and log say why, and the next scheduled run goes on.
+ * and fails (`ShopsLeft`, alarmed) when `invocations` did not suffice. A failure an invocation
+ * returns fails the run once no shop is left, with that invocation's error; one it throws (a
+ * timeout, an invalid event) fails it at once. Either way the next scheduled run goes on.
  */
 export function createRunChain(
   scope: Construct,
@@ -60,11 +63,15 @@ export function createRunChain(
     resultSelector: { running: sfn.JsonPath.arrayLength(sfn.JsonPath.listAt('$.Executions')) },
     resultPath: '$.others',
   });
+  // The look is a courtesy (ListExecutions is eventually consistent; the function's reserved
+  // concurrency is what keeps one writer): when it fails, the run goes on.
+  otherRuns.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(1), maxAttempts: 2 });
   const count = new sfn.Pass(scope, 'CountInvocation', {
     parameters: {
       invocation: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.invocation'), 1),
     },
   });
+  otherRuns.addCatch(count, { resultPath: '$.others' });
   const invoke = new tasks.LambdaInvoke(scope, 'InvokeRefresher', {
     lambdaFunction: fn,
     payload: sfn.TaskInput.fromObject(CHAINED_EVENT),
@@ -73,11 +80,13 @@ export function createRunChain(
     resultSelector: {
       shopsLeft: sfn.JsonPath.numberAt('$.shopsLeft'),
       counts: sfn.JsonPath.objectAt('$.counts'),
+      failure: sfn.JsonPath.objectAt('$.failure'),
     },
     resultPath: '$.last',
     taskTimeout: sfn.Timeout.duration(options.timeout.plus(INVOCATION_SLACK)),
   });
-  // A manual invocation holds the function's one concurrent execution: wait for it, a while.
+  // A manual invocation holds the function's one concurrent execution: wait for it, a while
+  // (THROTTLED_WAIT: 30 + 60 + 120 + 240 + 300 + 300 s).
   invoke.addRetry({
     errors: ['Lambda.TooManyRequestsException'],
     interval: Duration.seconds(30),
@@ -85,8 +94,14 @@ export function createRunChain(
     maxDelay: Duration.minutes(5),
     maxAttempts: 6,
   });
+  // What AWS advises retrying for Lambda tasks; a function error is never retried here.
   invoke.addRetry({
-    errors: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'],
+    errors: [
+      'Lambda.ClientExecutionTimeoutException',
+      'Lambda.ServiceException',
+      'Lambda.AWSLambdaException',
+      'Lambda.SdkClientException',
+    ],
     interval: Duration.seconds(2),
     backoffRate: 2,
     maxAttempts: 3,
@@ -95,6 +110,23 @@ export function createRunChain(
     error: 'ShopsLeft',
     cause: `shops were still left for lack of time after ${options.invocations} invocations; the next scheduled run goes on with them, most urgent first (raise invocationsPerRun or timeout)`,
   });
+  // A failure an invocation returned (a shop that fails the run, credentials that cannot be
+  // used) waits for the shops left, then fails the run with that invocation's error.
+  const failed = new sfn.Fail(scope, 'RunFailed', {
+    errorPath: '$.last.failure.errorType',
+    causePath: '$.last.failure.message',
+  });
+  const next = new sfn.Choice(scope, 'ShopsLeft?')
+    .when(
+      sfn.Condition.and(
+        sfn.Condition.numberGreaterThan('$.last.shopsLeft', 0),
+        sfn.Condition.numberLessThan('$.invocation', options.invocations),
+      ),
+      count,
+    )
+    .when(sfn.Condition.numberGreaterThan('$.last.shopsLeft', 0), shopsLeft)
+    .when(sfn.Condition.isNull('$.last.failure'), new sfn.Succeed(scope, 'Done'))
+    .otherwise(failed);
   const definition = new sfn.Pass(scope, 'Start', { parameters: { invocation: 0 } })
     .next(otherRuns)
     .next(
@@ -103,33 +135,23 @@ export function createRunChain(
           sfn.Condition.numberGreaterThan('$.others.running', 1),
           new sfn.Succeed(scope, 'LeftToTheRunGoing'),
         )
-        .otherwise(
-          count
-            .next(invoke)
-            .next(
-              new sfn.Choice(scope, 'ShopsLeft?')
-                .when(
-                  sfn.Condition.numberEquals('$.last.shopsLeft', 0),
-                  new sfn.Succeed(scope, 'Done'),
-                )
-                .when(sfn.Condition.numberLessThan('$.invocation', options.invocations), count)
-                .otherwise(shopsLeft),
-            ),
-        ),
+        .otherwise(count.next(invoke).next(next)),
     );
   const logGroup = new logs.LogGroup(scope, 'RunStateMachineLogs', {
     // AWS's advice for vended logs: the prefix keeps CloudWatch Logs' resource policy small.
     logGroupName: `/aws/vendedlogs/states/${options.name}`,
+    // Named, so a group left behind would block turning the chain on again; it holds counts only.
+    removalPolicy: RemovalPolicy.DESTROY,
     retention: options.logRetention,
     ...(options.encryptionKey === undefined ? {} : { encryptionKey: options.encryptionKey }),
   });
-  const perInvocation = options.timeout.plus(INVOCATION_SLACK).toSeconds();
+  const perInvocation = options.timeout.plus(INVOCATION_SLACK).plus(THROTTLED_WAIT).toSeconds();
   const stateMachine = new sfn.StateMachine(scope, 'RunStateMachine', {
     stateMachineName: options.name,
     comment: 'A TikTok Shop token refresh run spread over several invocations of the refresher',
     definitionBody: sfn.DefinitionBody.fromChainable(definition),
-    // Each invocation's bound and its throttling retries (at most 15.5 minutes).
-    timeout: Duration.seconds(options.invocations * (perInvocation + 930)),
+    // Each invocation's bound and its throttling retries.
+    timeout: Duration.seconds(options.invocations * perInvocation),
     // The states carry counts only: no token, secret or URL.
     logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     tracingEnabled: true,

@@ -201,8 +201,10 @@ export interface TikTokShopTokenRefresherProps {
    * Lambda's two async retries): a fleet whose due shops do not fit in `timeout` is caught up by
    * the next runs. With more, the schedule starts a Step Functions state machine that invokes the
    * function again at once while due shops were left for lack of time, one invocation at a time
-   * (the single writer stays single), up to this many; its `ShopsLeft` failure is alarmed. For a
-   * backlog of tens of thousands of due shops: `timeout` of 15 minutes and 8 invocations.
+   * (the single writer stays single), up to this many; its failures are alarmed
+   * (`alarms.runsIncomplete`) in place of Lambda's async retries and failure queue, which do not
+   * apply to its invocations. For a backlog of tens of thousands of due shops: `timeout` of 15
+   * minutes and 8 invocations.
    * @default 1
    */
   readonly invocationsPerRun?: number;

@@ -136,11 +136,16 @@ export const handler = async (
     );
     const summary = fleet.finish(run);
     // Everything is reported; now the run fails if an app's shops could not have been refreshed,
-    // or if a shop's failure fails it (in a chain, a shop left for lack of time does not: the
-    // state machine hands it to the next invocation).
+    // or if a shop's failure fails it. In a chain, a shop left for lack of time is the next
+    // invocation's, and a failure is returned: the state machine goes on with the shops left
+    // first, then fails the run with it.
     const failure = (await credentials.failure()) ?? incompleteRunError(summary, request);
+    if (request.chained === true) {
+      if (failure !== undefined) logger.error('invocation failed', errorFields(failure));
+      return chainedResult(summary, failure);
+    }
     if (failure !== undefined) throw failure;
-    return request.chained === true ? chainedResult(summary) : boundedSummary(summary);
+    return boundedSummary(summary);
   } catch (error) {
     const failure = toInternalError(error);
     logger.error('invocation failed', errorFields(failure));

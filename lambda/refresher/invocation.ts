@@ -129,12 +129,12 @@ export function incompleteRunError(
 }
 
 /**
- * A shop the run did not reach, or whose read or refresh was cut by the deadline: nothing was
- * lost, the next invocation starts it again. (A new token not stored in time is a
- * TokenNotStoredError: it fails the invocation, chained or not.)
+ * A shop whose refresh the deadline kept from starting (ShopResult.deferred): nothing was lost,
+ * the next invocation starts it again. A refresh cut at TikTok or while storing fails the
+ * invocation, chained or not.
  */
 function isLeftForLackOfTime(shop: ShopResult): boolean {
-  return shop.errorType === 'DeadlineExceededError';
+  return shop.deferred === true;
 }
 
 /** What a chained invocation returns: small enough for the state machine (256 KB a state). */
@@ -145,19 +145,38 @@ export interface ChainedRunResult {
   readonly counts: RunSummary['counts'];
   /** Shops left for lack of time: the state machine invokes the function again while any are. */
   readonly shopsLeft: number;
+  /**
+   * What would have failed an invocation on its own (the same error, not thrown: the shops left
+   * go on first); the state machine fails the run with it once none are left. Null when none.
+   */
+  readonly failure: ChainedFailure | null;
 }
 
-export function chainedResult({
-  trigger,
-  force,
-  dryRun,
-  counts,
-  shops,
-}: RunSummary): ChainedRunResult {
+export interface ChainedFailure {
+  readonly errorType: string;
+  readonly message: string;
+  readonly retryable: boolean;
+}
+
+export function chainedResult(
+  { trigger, force, dryRun, counts, shops }: RunSummary,
+  failure: RefresherError | undefined,
+): ChainedRunResult {
   const shopsLeft = shops.filter(
     (shop) => shop.outcome === 'failed' && isLeftForLackOfTime(shop),
   ).length;
-  return { trigger, force, dryRun, counts, shopsLeft };
+  const { errorType, message, retryable } = failure ?? {};
+  return {
+    trigger,
+    force,
+    dryRun,
+    counts,
+    shopsLeft,
+    failure:
+      errorType === undefined || message === undefined
+        ? null
+        : { errorType, message, retryable: retryable === true },
+  };
 }
 
 /**

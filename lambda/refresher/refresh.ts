@@ -175,7 +175,13 @@ export async function refreshShops(
   const { unpublished, reasons } = await run.tally.outbox.flushBy(reportEnd, deps.clock);
   if (unpublished > 0) deps.logger.warn('events not published', { failed: unpublished, reasons });
   const results = run.tally.results();
-  for (const [name, unit, value] of runMetrics(results, run.tally, unpublished, deps.clock.now())) {
+  for (const [name, unit, value] of runMetrics(
+    results,
+    run.tally,
+    unpublished,
+    deps.clock.now(),
+    run.request,
+  )) {
     deps.metrics.addMetric(name, unit, value);
   }
 

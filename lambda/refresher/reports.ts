@@ -47,6 +47,12 @@ export interface ShopResult {
    * person must see at once (an answer kept but not current, a shop of an unknown app).
    */
   readonly failsInvocation?: boolean;
+  /**
+   * Left for lack of time before anything irreversible: the refresh was not started (the shop
+   * was at most read, or an earlier run's token being made current). The next invocation takes
+   * it as it is; a refresh cut while at TikTok or while storing is no such shop.
+   */
+  readonly deferred?: true;
 }
 
 export interface RunSummary {
@@ -180,12 +186,16 @@ export function deferredReport(
   const advice =
     startedWithMs < budget.refreshNeedMs
       ? `give the function a timeout of at least ${budget.minimumTimeoutMs / 1000} s (the construct's timeout prop)`
-      : "the run ran out of time: Lambda's retry or the next run refreshes the shop, most urgent first; a longer timeout or a shorter refreshInterval refreshes more shops per run";
+      : "the run ran out of time: the next invocation (the run state machine's, Lambda's retry or the next run) refreshes the shop, most urgent first; a longer timeout, more invocationsPerRun or a shorter refreshInterval refreshes more shops per run";
   const error = new DeadlineExceededError(
     `refresh not started: ${(Math.max(0, invocationLeftMs) / 1000).toFixed(1)} s left in the invocation, one refresh needs ${describeRefreshNeed(budget)}; ${advice}`,
   );
-  return { ...failedReport(shop, error, inEffect), events: [] };
+  const report = failedReport(shop, error, inEffect);
+  return { ...report, result: { ...report.result, deferred: true }, events: [] };
 }
+
+/** Stages whose cut leaves nothing TikTok issued behind: the next invocation starts again. */
+const DEFERRABLE_STAGES: readonly (Stage | undefined)[] = [undefined, 'reading', 'promoting'];
 
 /** A shop still at work when the run's time was up. */
 export function unfinishedReport(shop: Shop, stage: Stage | undefined): ShopReport {
@@ -199,7 +209,10 @@ export function unfinishedReport(shop: Shop, stage: Stage | undefined): ShopRepo
             ? "not reached before the invocation's deadline; the next run tries again"
             : `${STAGE_TEXT[stage]} did not finish before the invocation's deadline; the next run tries again`,
         );
-  return failedReport(shop, error, undefined);
+  const report = failedReport(shop, error, undefined);
+  return DEFERRABLE_STAGES.includes(stage)
+    ? { ...report, result: { ...report.result, deferred: true } }
+    : report;
 }
 
 function detailTypeOf(error: unknown): string {
@@ -253,11 +266,14 @@ export type Datapoint = readonly [name: string, unit: 'Count' | 'Seconds', value
 
 /** The run's metrics, one datapoint each; `now` in epoch ms. */
 export function runMetrics(
-  results: readonly ShopResult[],
+  all: readonly ShopResult[],
   tokens: TokensInEffect,
   unpublished: number,
   now: number,
+  request: Pick<RunRequest, 'chained'> = {},
 ): Datapoint[] {
+  // In a chain, a deferred shop is the next invocation's: no failure, nothing to alarm on.
+  const results = request.chained === true ? all.filter((r) => r.deferred !== true) : all;
   const count = (predicate: (result: ShopResult) => boolean): number =>
     results.filter(predicate).length;
   const counts: [string, number][] = [

@@ -31,6 +31,19 @@ function answer(shopsLeft: number) {
     dryRun: false,
     counts: { refreshed: 10, skipped: 0, superseded: 0, failed: shopsLeft },
     shopsLeft,
+    failure: null,
+  };
+}
+
+/** A chained invocation's answer with a failure that would have failed it alone. */
+function failing(shopsLeft: number) {
+  return {
+    ...answer(shopsLeft),
+    failure: {
+      errorType: 'RefreshIncompleteError',
+      message: '1 of 2 shops failed and need a person, a retry will not help: shop-a',
+      retryable: false,
+    },
   };
 }
 
@@ -162,7 +175,37 @@ describe('State machine: a run spread over invocations', () => {
     expect(run.events).toHaveLength(3);
   });
 
-  it('fails the run on a failed invocation, without retrying it', async () => {
+  it('goes on with the shops left past a failing shop, then fails the run with its error', async () => {
+    const answers = [failing(30), failing(0)];
+
+    const run = await runChain(definition, { invoke: async () => answers.shift() ?? answer(0) });
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('RefreshIncompleteError');
+    expect(run.cause).toBe('1 of 2 shops failed and need a person, a retry will not help: shop-a');
+    expect(run.events).toHaveLength(2);
+  });
+
+  it('succeeds when the invocation that cleared the backlog failed nothing', async () => {
+    const answers = [failing(30), answer(0)];
+
+    const run = await runChain(definition, { invoke: async () => answers.shift() ?? answer(0) });
+
+    expect(run.status).toBe('SUCCEEDED');
+  });
+
+  it('goes on to invoke when it cannot look for another run', async () => {
+    const run = await runChain(definition, {
+      invoke: async () => answer(0),
+      listFails: new TaskError('Sfn.SfnException', 'Rate exceeded'),
+    });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.listed).toHaveLength(3);
+    expect(run.events).toHaveLength(1);
+  });
+
+  it('fails the run on an invocation that threw, without retrying it', async () => {
     const run = await runChain(definition, {
       invoke: async () => {
         throw new TaskError('RefreshIncompleteError', '1 of 2 shops failed');

@@ -56,6 +56,8 @@ export interface ChainTasks {
   invoke(event: unknown): Promise<unknown>;
   /** How many executions of the state machine are running, this one included. */
   readonly running?: number;
+  /** ListExecutions fails with this, every time. */
+  readonly listFails?: TaskError;
 }
 
 export interface ChainRun {
@@ -63,6 +65,7 @@ export interface ChainRun {
   readonly listed: unknown[];
   readonly status: 'SUCCEEDED' | 'FAILED';
   readonly error?: string;
+  readonly cause?: string;
   readonly events: unknown[];
   /** The states entered, in order. */
   readonly states: string[];
@@ -85,6 +88,7 @@ export async function runChain(
         taskResourceLocalHandlers: {
           LookForAnotherRun: (parameters) => {
             listed.push(parameters);
+            if (tasks.listFails !== undefined) throw tasks.listFails;
             return {
               Executions: Array.from({ length: tasks.running ?? 1 }, (_, index) => ({
                 executionArn: `${STATE_MACHINE_ARN}:execution-${index}`,
@@ -116,10 +120,11 @@ export async function runChain(
     return { status: 'SUCCEEDED', listed, events, states };
   } catch (error) {
     await collected;
-    const cause = (error as { cause?: { name?: string } }).cause;
+    const cause = (error as { cause?: { name?: string; message?: string } }).cause;
     return {
       status: 'FAILED',
       error: cause?.name ?? (error as Error).message,
+      ...(cause?.message === undefined ? {} : { cause: cause.message }),
       listed,
       events,
       states,

@@ -13,6 +13,7 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CHAINED_EVENT } from '../../infra/refresher-run-chain.js';
+import type { ChainedRunResult } from '../../lambda/refresher/invocation.js';
 import type { RunSummary } from '../../lambda/refresher/refresh.js';
 import { DEFAULTS, DETAIL_TYPE, ENV, METRIC } from '../../lambda/shared/contract.js';
 import { KEPT_LABEL, versionIdFor } from '../../lambda/shared/secrets-store.js';
@@ -824,20 +825,31 @@ describe('Function: handler', () => {
         dryRun: false,
         counts: { refreshed: 0, skipped: 1, superseded: 0, failed: 1 },
         shopsLeft: 1,
+        failure: null,
       });
       expect(refreshCalls()).toBe(0);
+      // The next invocation's shop is no failure: nothing to alarm on.
+      expect(logLines().find((line) => '_aws' in line)?.[METRIC.refreshFailures]).toBe(0);
     });
 
-    it('in a chain, still fails when the app credentials cannot be used', async () => {
+    it('in a chain, returns the failure for the state machine when the app credentials cannot be used', async () => {
       sm.on(GetSecretValueCommand, { SecretId: CREDENTIALS_ID }).resolves({
         VersionId: 'c1',
         SecretString: '{"app_key":"k-value-1234","app_secret":""}',
       });
       stored(SHOP_A, { raw: seller(60).raw, versionId: 'a1' });
 
-      const { error } = await invoke(CHAINED_EVENT);
+      const { result, error } = await invoke(CHAINED_EVENT);
 
-      expect(error?.name).toBe('MalformedSecretError');
+      expect(error).toBeUndefined();
+      expect((result as unknown as ChainedRunResult).failure).toEqual({
+        errorType: 'MalformedSecretError',
+        message: expect.stringContaining(`secret ${CREDENTIALS_ID} does not hold`),
+        retryable: false,
+      });
+      expect(logLines().find((line) => line.message === 'invocation failed')).toMatchObject({
+        errorType: 'MalformedSecretError',
+      });
       expect(refreshCalls()).toBe(0);
     });
 

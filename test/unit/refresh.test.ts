@@ -213,7 +213,7 @@ describe('Function: refreshShops', () => {
         ['tiktok-shop/tokens/c', 'refreshed'],
       ]);
       expect(summary.shops[2]?.message).toContain(
-        "the run ran out of time: Lambda's retry or the next run refreshes the shop, most urgent first",
+        "the run ran out of time: the next invocation (the run state machine's, Lambda's retry or the next run) refreshes the shop, most urgent first",
       );
       // A shop left to the retry is logged and counted, but is no event of its own.
       expect(parts.events.published.map((event) => event.detailType)).toEqual(

@@ -5,7 +5,12 @@ import {
   incompleteRunError,
   SUMMARY_SHOPS_LISTED,
 } from '../../../lambda/refresher/invocation.js';
-import type { RunSummary, ShopResult } from '../../../lambda/refresher/reports.js';
+import {
+  type RunSummary,
+  type ShopResult,
+  unfinishedReport,
+} from '../../../lambda/refresher/reports.js';
+import { shopFromId } from '../../../lambda/shared/shop.js';
 
 function summaryOf(shops: ShopResult[]): RunSummary {
   const counts = { refreshed: 0, skipped: 0, superseded: 0, failed: 0 };
@@ -26,7 +31,17 @@ const left = (index: number): ShopResult => ({
   message: 'refresh not started',
   retryable: true,
   failsInvocation: true,
+  deferred: true,
 });
+/** Cut by the deadline while TikTok had the refresh token: not the next invocation's to ignore. */
+const cutAtTikTok: ShopResult = {
+  shop: 'cut-at-tiktok',
+  outcome: 'failed',
+  errorType: 'DeadlineExceededError',
+  message: "the refresh at TikTok did not finish before the invocation's deadline",
+  retryable: true,
+  failsInvocation: true,
+};
 const notStored: ShopResult = {
   shop: 'not-stored',
   outcome: 'failed',
@@ -62,14 +77,28 @@ describe('Function: boundedSummary', () => {
 
 describe('Function: chainedResult', () => {
   it('counts the shops left for lack of time, and lists none', () => {
-    const result = chainedResult(summaryOf([skipped(1), left(1), left(2), notStored]));
+    const result = chainedResult(summaryOf([skipped(1), left(1), left(2)]), undefined);
 
     expect(result).toEqual({
       trigger: 'schedule',
       force: false,
       dryRun: false,
-      counts: { refreshed: 0, skipped: 1, superseded: 0, failed: 3 },
+      counts: { refreshed: 0, skipped: 1, superseded: 0, failed: 2 },
       shopsLeft: 2,
+      failure: null,
+    });
+  });
+
+  it('returns the failure the invocation would have thrown, beside the shops left', () => {
+    const summary = summaryOf([left(1), notStored]);
+
+    const result = chainedResult(summary, incompleteRunError(summary, { chained: true }));
+
+    expect(result.shopsLeft).toBe(1);
+    expect(result.failure).toEqual({
+      errorType: 'RefreshIncompleteError',
+      message: expect.stringContaining('not-stored (TokenNotStoredError'),
+      retryable: true,
     });
   });
 });
@@ -86,10 +115,34 @@ describe('Function: incompleteRunError', () => {
     expect(incompleteRunError(summaryOf([left(1), skipped(1)]), { chained: true })).toBeUndefined();
   });
 
+  it('fails a chained invocation for a refresh cut while at TikTok', () => {
+    const error = incompleteRunError(summaryOf([left(1), cutAtTikTok]), { chained: true });
+
+    expect(error?.message).toContain('cut-at-tiktok (DeadlineExceededError');
+  });
+
   it('fails a chained invocation for a new token not stored in time', () => {
     const error = incompleteRunError(summaryOf([left(1), notStored]), { chained: true });
 
     expect(error?.message).toContain('not-stored (TokenNotStoredError');
     expect(error?.message).not.toContain('left-1');
   });
+});
+
+describe('Function: unfinishedReport', () => {
+  const shop = shopFromId('tiktok-shop/tokens/shop-a');
+
+  it.each([undefined, 'reading', 'promoting'] as const)(
+    'marks a shop cut while %s as the next invocation’s',
+    (stage) => {
+      expect(unfinishedReport(shop, stage).result.deferred).toBe(true);
+    },
+  );
+
+  it.each(['refreshing', 'storing'] as const)(
+    'does not mark a shop cut while %s: TikTok may have issued a token',
+    (stage) => {
+      expect(unfinishedReport(shop, stage).result.deferred).toBeUndefined();
+    },
+  );
 });
