@@ -11,6 +11,7 @@ import { SecretsManagerShopSurvey } from '../shared/secrets-survey.js';
 import type { SurveySource } from '../shared/survey-source.js';
 import type { Config } from './config.js';
 import { listShops } from './listing.js';
+import { PrefetchedReads } from './prefetched-reads.js';
 import type { RunSummary } from './reports.js';
 import type { RunRequest } from './run-request.js';
 import { learnAppTags, type Shop, withApps } from './shops.js';
@@ -61,7 +62,10 @@ export async function openFleet(
       ...(deps.signal === undefined ? {} : { signal: deps.signal }),
     });
     const listed = await listShops(survey, config.tokenSecretIds, request);
-    // The app tag of each shop no listing brought: readers follow it, so must the run.
+    // The app tag of each shop no listing brought: readers follow it, so must the run. The
+    // first of those shops' tokens are read meanwhile (the survey reads them first).
+    const unlisted = listed.filter((shop) => shop.tags === undefined).map((shop) => shop.id);
+    const store = new PrefetchedReads(secrets, unlisted.slice(0, config.maxConcurrency));
     const tagged = await learnAppTags(
       listed,
       (secretId) => secrets.tagsOf(secretId),
@@ -69,7 +73,7 @@ export async function openFleet(
     );
     const shops = withApps(tagged, config.apps);
     return {
-      store: secrets,
+      store,
       shops,
       batch: survey,
       metrics,

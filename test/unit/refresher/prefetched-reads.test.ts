@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { PrefetchedReads } from '../../../lambda/refresher/prefetched-reads.js';
+import type { StoredToken, TokenStore } from '../../../lambda/shared/secrets-store.js';
+
+/** A store that answers each read with a new version and counts the reads of each shop. */
+function countingStore(failing: readonly string[] = []) {
+  const reads = new Map<string, number>();
+  const store: TokenStore = {
+    read: async (shopId) => {
+      const count = (reads.get(shopId) ?? 0) + 1;
+      reads.set(shopId, count);
+      if (failing.includes(shopId)) throw new Error(`cannot read ${shopId}`);
+      return {
+        current: { raw: '{}', versionId: `${shopId}-v${count}` },
+      } as unknown as StoredToken;
+    },
+    replace: async () => ({ stored: true, versionId: 'new' }) as never,
+    promote: async () => ({ stored: true }) as never,
+    keep: async () => 'kept',
+  };
+  return { store, reads };
+}
+
+describe('Class: PrefetchedReads', () => {
+  it('starts the first reads of the shops it is given at once', () => {
+    const { store, reads } = countingStore();
+
+    new PrefetchedReads(store, ['a', 'b', 'a']);
+
+    expect(Object.fromEntries(reads)).toEqual({ a: 1, b: 1 });
+  });
+
+  it('answers the first read of a shop with the early read, and reads again after that', async () => {
+    const { store, reads } = countingStore();
+    const prefetched = new PrefetchedReads(store, ['a']);
+
+    const first = await prefetched.read('a');
+    const second = await prefetched.read('a');
+
+    expect(first.current.versionId).toBe('a-v1');
+    expect(second.current.versionId).toBe('a-v2');
+    expect(reads.get('a')).toBe(2);
+  });
+
+  it('reads a shop it was not given when asked', async () => {
+    const { store, reads } = countingStore();
+    const prefetched = new PrefetchedReads(store, ['a']);
+
+    await prefetched.read('b');
+
+    expect(reads.get('b')).toBe(1);
+  });
+
+  it("gives the early read's failure to whoever reads the shop, and none unhandled otherwise", async () => {
+    const { store } = countingStore(['a', 'b']);
+
+    const prefetched = new PrefetchedReads(store, ['a', 'b']);
+
+    await expect(prefetched.read('a')).rejects.toThrow('cannot read a');
+    // 'b' is never read: its failure must not surface as an unhandled rejection.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  });
+});
