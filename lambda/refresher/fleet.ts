@@ -14,7 +14,7 @@ import { listShops } from './listing.js';
 import { PrefetchedReads } from './prefetched-reads.js';
 import type { RunSummary } from './reports.js';
 import type { RunRequest } from './run-request.js';
-import { learnAppTags, type Shop, withApps } from './shops.js';
+import { appOf, learnAppTags, type Shop, withApps } from './shops.js';
 import { BatchedFirstReads, planTableRun, TableRunMetrics } from './table-run.js';
 
 export interface Fleet {
@@ -39,6 +39,8 @@ export interface FleetDependencies extends AwsCallOptions {
   /** Built only when the table is the store. */
   readonly dynamodb: () => DynamoDBClient;
   readonly metrics: Metrics;
+  /** Starts reading the credentials of these apps: the run is likely to ask for them. */
+  readonly readCredentialsAhead?: (apps: Iterable<string>) => void;
 }
 
 /**
@@ -66,6 +68,8 @@ export async function openFleet(
     // first of those shops' tokens are read meanwhile (the survey reads them first).
     const unlisted = listed.filter((shop) => shop.tags === undefined).map((shop) => shop.id);
     const store = new PrefetchedReads(secrets, unlisted.slice(0, config.maxConcurrency));
+    // So are their apps' credentials, as far as the listing and the bindings tell.
+    deps.readCredentialsAhead?.(new Set(withApps(listed, config.apps).map(appOf)));
     const tagged = await learnAppTags(
       listed,
       (secretId) => secrets.tagsOf(secretId),

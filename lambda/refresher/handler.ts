@@ -93,20 +93,21 @@ export const handler = async (
       deadline: () => workEnd,
       signal: work.signal,
     });
-    const { store, shops, ...fleet } = await openFleet(config, request, {
-      secrets,
-      secretsManager,
-      dynamodb,
-      metrics,
-      deadline: () => workEnd,
-      signal: work.signal,
-    });
-    logger.info('refresh run started', { ...request, shops: shops.length, ...fleet.surveyed });
     // Each app's credentials are read once per run, beside the shops' reads, for every app the
     // run has a shop of: broken credentials fail every run, due or not.
     const credentials = new AppCredentialReads(config.apps.credentialsSecretIds, (secretId) =>
       secrets.readAppCredentials(secretId),
     );
+    const { store, shops, ...fleet } = await openFleet(config, request, {
+      secrets,
+      secretsManager,
+      dynamodb,
+      metrics,
+      readCredentialsAhead: credentials.start,
+      deadline: () => workEnd,
+      signal: work.signal,
+    });
+    logger.info('refresh run started', { ...request, shops: shops.length, ...fleet.surveyed });
 
     const run = await refreshShops(
       shops,

@@ -28,6 +28,8 @@ export class AppCredentialReads {
   readonly #secretIds: ReadonlyMap<string, string>;
   readonly #read: (secretId: string) => Promise<AppCredentials>;
   readonly #reads: { readonly app: string; readonly read: Promise<AppCredentials> }[] = [];
+  /** Reads started before the run knew its shops' apps, not yet asked for. */
+  readonly #early = new Map<string, Promise<AppCredentials>>();
 
   constructor(
     secretIds: ReadonlyMap<string, string>,
@@ -37,9 +39,25 @@ export class AppCredentialReads {
     this.#read = read;
   }
 
+  /**
+   * Starts reading the credentials of apps the run expects to ask for, beside its first reads of
+   * its shops: the run asks once it knows its shops' apps. A read nobody asks for fails nothing.
+   */
+  readonly start = (apps: Iterable<string>): void => {
+    for (const app of apps) {
+      const secretId = this.#secretIds.get(app);
+      if (secretId === undefined || this.#early.has(app)) continue;
+      const read = this.#read(secretId);
+      read.catch(() => {});
+      this.#early.set(app, read);
+    }
+  };
+
   /** Reads the app's credentials. */
   readonly get = (app: string): Promise<AppCredentials> => {
     const secretId = this.#secretIds.get(app);
+    const early = this.#early.get(app);
+    this.#early.delete(app);
     const read =
       secretId === undefined
         ? Promise.reject(
@@ -47,7 +65,7 @@ export class AppCredentialReads {
               `app "${app}" has no credentials secret (${ENV.appCredentialsSecretId} is not set)`,
             ),
           )
-        : this.#read(secretId).catch((error: unknown) => {
+        : (early ?? this.#read(secretId)).catch((error: unknown) => {
             throw namingApp(app, secretId, error);
           });
     // Whoever needs them reports a failure; `failure` raises it once the run is over.

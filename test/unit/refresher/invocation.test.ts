@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  AppCredentialReads,
   boundedSummary,
   chainedResult,
   incompleteRunError,
@@ -10,6 +11,7 @@ import {
   type ShopResult,
   unfinishedReport,
 } from '../../../lambda/refresher/reports.js';
+import { MalformedSecretError } from '../../../lambda/shared/errors.js';
 import { shopFromId } from '../../../lambda/shared/shop.js';
 
 function summaryOf(shops: ShopResult[]): RunSummary {
@@ -145,4 +147,40 @@ describe('Function: unfinishedReport', () => {
       expect(unfinishedReport(shop, stage).result.deferred).toBeUndefined();
     },
   );
+});
+
+describe('Class: AppCredentialReads', () => {
+  const secretIds = new Map([
+    ['default', 'creds-default'],
+    ['us', 'creds-us'],
+  ]);
+
+  function counted(broken: readonly string[] = []) {
+    const reads: string[] = [];
+    const read = async (secretId: string) => {
+      reads.push(secretId);
+      if (broken.includes(secretId)) throw new MalformedSecretError(`secret ${secretId} is empty`);
+      return { app_key: `key-${secretId}`, app_secret: 'secret' };
+    };
+    return { reads, credentials: new AppCredentialReads(secretIds, read) };
+  }
+
+  it('reads the apps it is told early, once, and answers each from its early read', async () => {
+    const { reads, credentials } = counted();
+
+    credentials.start(['us', 'us', 'unknown']);
+    const answer = await credentials.get('us');
+
+    expect(answer.app_key).toBe('key-creds-us');
+    expect(reads).toEqual(['creds-us']);
+  });
+
+  it('fails the run for an app asked for whose early read failed, and for no other', async () => {
+    const { credentials } = counted(['creds-default', 'creds-us']);
+
+    credentials.start(['default', 'us']);
+    await expect(credentials.get('us')).rejects.toThrow('secret creds-us is empty');
+
+    expect((await credentials.failure())?.message).toBe('secret creds-us is empty');
+  });
 });
