@@ -46,7 +46,7 @@ export async function runTableBacklog(
 }
 
 /** Every shop due, in a shuffled order of expiries; answers each shop's expiry (epoch seconds). */
-async function seedTable(
+export async function seedTable(
   deployment: LocalDeployment,
   dynamo: LocalDynamoDb,
   table: string,
