@@ -10,12 +10,12 @@ import type { SecretsManagerTokenStore, TokenStore } from '../shared/secrets-sto
 import { SecretsManagerShopSurvey } from '../shared/secrets-survey.js';
 import type { SurveySource } from '../shared/survey-source.js';
 import type { Config } from './config.js';
+import { BatchedFirstReads, PrefetchedReads } from './first-reads.js';
 import { listShops } from './listing.js';
-import { PrefetchedReads } from './prefetched-reads.js';
 import type { RunSummary } from './reports.js';
 import type { RunRequest } from './run-request.js';
 import { appOf, learnAppTags, type Shop, withApps } from './shops.js';
-import { BatchedFirstReads, planTableRun, TableRunMetrics } from './table-run.js';
+import { planTableRun, TableRunMetrics } from './table-run.js';
 
 export interface Fleet {
   readonly store: TokenStore;

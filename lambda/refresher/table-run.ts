@@ -4,7 +4,6 @@ import type { AppsConfig } from '../shared/apps.js';
 import { DEFAULTS, METRIC } from '../shared/contract.js';
 import type { ShopSurvey } from '../shared/dynamodb-item.js';
 import type { Metrics } from '../shared/observability.js';
-import type { StoredToken, TokenStore, WriteOutcome } from '../shared/secrets-store.js';
 import type { RunSummary } from './reports.js';
 import type { RunRequest } from './run-request.js';
 import { type Shop, selectShops, withApps } from './shops.js';
@@ -135,66 +134,5 @@ export class TableRunMetrics implements Metrics {
     return soonest === undefined
       ? undefined
       : Math.max(0, Math.floor(soonest - this.#now() / 1000));
-  }
-}
-
-/**
- * The store as the core uses it, whose first read of each planned shop comes from one
- * BatchGetItem for the next 100 shops in the order the core reads them (strongly consistent,
- * as GetItem). Every later read, and every write, goes to the store itself.
- */
-export class BatchedFirstReads implements TokenStore {
-  readonly #store: TokenStore;
-  readonly #readMany: (shopIds: readonly string[]) => Promise<Map<string, StoredToken>>;
-  readonly #order: readonly string[];
-  readonly #place: Map<string, number>;
-  readonly #batchSize: number;
-  readonly #started = new Set<number>();
-  /** Shops of a started batch not read yet, with the batch's answer. */
-  readonly #unread = new Map<string, Promise<Map<string, StoredToken>>>();
-
-  constructor(
-    store: TokenStore,
-    readMany: (shopIds: readonly string[]) => Promise<Map<string, StoredToken>>,
-    order: readonly string[],
-    batchSize: number,
-  ) {
-    this.#store = store;
-    this.#readMany = readMany;
-    this.#order = order;
-    this.#place = new Map(order.map((id, index) => [id, index]));
-    this.#batchSize = batchSize;
-  }
-
-  async read(shopId: string): Promise<StoredToken> {
-    const place = this.#place.get(shopId);
-    if (place !== undefined) this.#start(Math.floor(place / this.#batchSize));
-    const batch = this.#unread.get(shopId);
-    if (batch === undefined) return this.#store.read(shopId);
-    this.#unread.delete(shopId);
-    // A shop the batch did not find is read alone: the store's own error says what is missing.
-    return (await batch).get(shopId) ?? this.#store.read(shopId);
-  }
-
-  replace(shopId: string, raw: string, basedOnVersionId: string): Promise<WriteOutcome> {
-    return this.#store.replace(shopId, raw, basedOnVersionId);
-  }
-
-  promote(shopId: string, versionId: string, basedOnVersionId: string): Promise<WriteOutcome> {
-    return this.#store.promote(shopId, versionId, basedOnVersionId);
-  }
-
-  keep(shopId: string, raw: string): Promise<string> {
-    return this.#store.keep(shopId, raw);
-  }
-
-  #start(index: number): void {
-    if (this.#started.has(index)) return;
-    this.#started.add(index);
-    const ids = this.#order.slice(index * this.#batchSize, (index + 1) * this.#batchSize);
-    const batch = this.#readMany(ids);
-    // Whoever reads a shop of the batch sees its failure; a shop never read leaves none unhandled.
-    batch.catch(() => {});
-    for (const id of ids) this.#unread.set(id, batch);
   }
 }

@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { RunRequest } from '../../../lambda/refresher/run-request.js';
-import {
-  BatchedFirstReads,
-  planTableRun,
-  TableRunMetrics,
-} from '../../../lambda/refresher/table-run.js';
+import { planTableRun, TableRunMetrics } from '../../../lambda/refresher/table-run.js';
 import { DEFAULT_APP, METRIC } from '../../../lambda/shared/contract.js';
 import type { ShopSurvey } from '../../../lambda/shared/dynamodb-item.js';
 import { InvalidEventError } from '../../../lambda/shared/errors.js';
-import type { StoredToken, TokenStore } from '../../../lambda/shared/secrets-store.js';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const DAY = 24 * 3600;
@@ -165,52 +160,5 @@ describe('Class: TableRunMetrics', () => {
     });
 
     expect(sent).toEqual([[METRIC.minAccessTokenLifetime, 60]]);
-  });
-});
-
-describe('Class: BatchedFirstReads', () => {
-  const stored = (shop: string, n: number): StoredToken =>
-    ({ current: { versionId: `${shop}-${n}`, raw: `raw-${n}` } }) as StoredToken;
-
-  it('answers each planned shop first from one batch read, then from the store', async () => {
-    // Prepare
-    const batches: string[][] = [];
-    const single: string[] = [];
-    const store = {
-      read: async (shop: string) => {
-        single.push(shop);
-        return stored(shop, 2);
-      },
-    } as unknown as TokenStore;
-    const reads = new BatchedFirstReads(
-      store,
-      async (ids) => {
-        batches.push([...ids]);
-        return new Map(ids.map((id) => [id, stored(id, 1)]));
-      },
-      ['a', 'b', 'c'],
-      2,
-    );
-
-    // Act
-    const first = await Promise.all(['a', 'b', 'c'].map((shop) => reads.read(shop)));
-    const again = await reads.read('a');
-
-    // Assess
-    expect(first.map((token) => token.current.versionId)).toEqual(['a-1', 'b-1', 'c-1']);
-    expect(batches).toEqual([['a', 'b'], ['c']]);
-    expect(again.current.versionId).toBe('a-2');
-    expect(single).toEqual(['a']);
-  });
-
-  it('reads a shop the batch did not find from the store, whose error names it', async () => {
-    const store = {
-      read: async (shop: string) => {
-        throw new Error(`shop ${shop} has no token`);
-      },
-    } as unknown as TokenStore;
-    const reads = new BatchedFirstReads(store, async () => new Map(), ['gone'], 100);
-
-    await expect(reads.read('gone')).rejects.toThrow('shop gone has no token');
   });
 });
