@@ -3,7 +3,6 @@
  * 41 hours, TikTok answering in 300 ms; one chained invocation of the refresher bundle, measured
  * as the Secrets Manager backlog is (see backlog.ts).
  */
-import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import { ENV, TOKEN_STORE } from '../../lambda/shared/contract.js';
 import { type Item, shopKey, versionAttribute } from '../../lambda/shared/dynamodb-item.js';
 import { versionIdFor } from '../../lambda/shared/secrets-store.js';
@@ -13,8 +12,6 @@ import { sellerToken } from '../support/seed-shop.js';
 import { type BacklogRun, runBacklogInvocation, TIKTOK_LATENCY_MS } from './backlog.js';
 
 const HOUR = 3600;
-/** BatchWriteItem's limit. */
-const ITEMS_PER_WRITE = 25;
 
 export async function runTableBacklog(
   deployment: LocalDeployment,
@@ -64,21 +61,6 @@ export async function seedTable(
     items.push({ ...shopKey(shop), current: versionAttribute(versionIdFor(shop, raw), raw, now) });
     expiries.set(shop, Math.floor(now / 1000) + ttl);
   }
-  const client = dynamo.client({ maxAttempts: 5 });
-  try {
-    for (let start = 0; start < items.length; start += ITEMS_PER_WRITE) {
-      let request = items
-        .slice(start, start + ITEMS_PER_WRITE)
-        .map((Item) => ({ PutRequest: { Item } }));
-      while (request.length > 0) {
-        const answer = await client.send(
-          new BatchWriteItemCommand({ RequestItems: { [table]: request } }),
-        );
-        request = (answer.UnprocessedItems?.[table] ?? []) as typeof request;
-      }
-    }
-  } finally {
-    client.destroy();
-  }
+  await dynamo.putItems(table, items);
   return expiries;
 }

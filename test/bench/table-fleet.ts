@@ -4,7 +4,6 @@
  * `npx tsx test/bench/table-fleet.ts [shops…]` (default 10000 100000); BENCH_DUE_EVERY (one shop in
  * N due, default 100) and BENCH_MEMORY_MB (the function's memory, default 256) vary the run.
  */
-import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SCHEDULED_EVENT } from '../../infra/token-refresher.js';
 import { ENV, TOKEN_STORE } from '../../lambda/shared/contract.js';
 import { type Item, shopKey, versionAttribute } from '../../lambda/shared/dynamodb-item.js';
@@ -70,7 +69,7 @@ function freshToken(i: number, now: number): string {
 
 async function seedTable(
   deployment: LocalDeployment,
-  client: DynamoDBClient,
+  dynamo: LocalDynamoDb,
   table: string,
   size: number,
 ): Promise<number> {
@@ -86,23 +85,7 @@ async function seedTable(
       : freshToken(i, now);
     items.push({ ...shopKey(shop), current: versionAttribute(versionIdFor(shop, raw), raw, now) });
   }
-  const batches: Item[][] = [];
-  for (let start = 0; start < items.length; start += 25)
-    batches.push(items.slice(start, start + 25));
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      for (let batch = batches[next++]; batch !== undefined; batch = batches[next++]) {
-        let request = batch.map((Item) => ({ PutRequest: { Item } }));
-        while (request.length > 0) {
-          const answer = await client.send(
-            new BatchWriteItemCommand({ RequestItems: { [table]: request } }),
-          );
-          request = (answer.UnprocessedItems?.[table] ?? []) as typeof request;
-        }
-      }
-    }),
-  );
+  await dynamo.putItems(table, items);
   return due;
 }
 
@@ -113,9 +96,8 @@ export async function runTableFleet(
 ): Promise<TableFleetRun> {
   const table = `fleet-${size}`;
   await dynamo.createTokenTable(table);
-  const client = dynamo.client({ maxAttempts: 5 });
   const seedStarted = performance.now();
-  const due = await seedTable(deployment, client, table, size);
+  const due = await seedTable(deployment, dynamo, table, size);
   const seedMs = performance.now() - seedStarted;
   const meter = await startDynamoDbMeter(dynamo.url);
   const secretsFrom = deployment.secretsManager.calls.length;
@@ -134,8 +116,8 @@ export async function runTableFleet(
       },
     })
     .finally(() => meter.close());
-  const stored = await storedBytes(client, table);
-  client.destroy();
+  const client = dynamo.client({ maxAttempts: 5 });
+  const stored = await storedBytes(client, table).finally(() => client.destroy());
   const logged = shopOutcomes(outcome.logs);
   const summary = outcome.result as { counts?: { skipped?: number } } | undefined;
   return {

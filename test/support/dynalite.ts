@@ -5,7 +5,12 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { SELLER_ATTRIBUTE, SELLER_INDEX_NAME } from '../../lambda/shared/contract.js';
 
 type Dynalite = (options: { createTableMs?: number; deleteTableMs?: number }) => Server;
@@ -13,6 +18,8 @@ type Dynalite = (options: { createTableMs?: number; deleteTableMs?: number }) =>
 const dynalite = createRequire(import.meta.url)('dynalite') as Dynalite;
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+/** BatchWriteItem's limit. */
+const ITEMS_PER_WRITE = 25;
 
 export interface LocalDynamoDb {
   /** `http://127.0.0.1:PORT`, for `endpoint` or AWS_ENDPOINT_URL_DYNAMODB. */
@@ -24,6 +31,8 @@ export interface LocalDynamoDb {
    * the `seller` index onboarding looks a seller's other shops up in.
    */
   createTokenTable(tableName: string): Promise<void>;
+  /** Writes the items, 25 a BatchWriteItem and 8 calls at a time, until none is left unprocessed. */
+  putItems(tableName: string, items: readonly Record<string, AttributeValue>[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,6 +78,30 @@ export async function startDynalite(): Promise<LocalDynamoDb> {
         );
       } finally {
         admin.destroy();
+      }
+    },
+    async putItems(tableName, items) {
+      const writer = client({ maxAttempts: 5 });
+      let next = 0;
+      try {
+        await Promise.all(
+          Array.from({ length: 8 }, async () => {
+            for (let start = next; start < items.length; start = next) {
+              next += ITEMS_PER_WRITE;
+              let request = items
+                .slice(start, start + ITEMS_PER_WRITE)
+                .map((Item) => ({ PutRequest: { Item } }));
+              while (request.length > 0) {
+                const answer = await writer.send(
+                  new BatchWriteItemCommand({ RequestItems: { [tableName]: request } }),
+                );
+                request = (answer.UnprocessedItems?.[tableName] ?? []) as typeof request;
+              }
+            }
+          }),
+        );
+      } finally {
+        writer.destroy();
       }
     },
     async close() {
