@@ -3,6 +3,7 @@ import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 
 /** A TLS-only topic that CloudWatch alarms of this account and region may publish to. */
@@ -33,6 +34,22 @@ export function createAlarmTopic(scope: Construct, encryptionKey: kms.IKey | und
         conditions: fromThisAccountsAlarms(scope),
       }),
     );
+  }
+  return topic;
+}
+
+/**
+ * The topic the alarms notify: `alarmTopic` if given, else a new one; `alarmEmail` (if any) is
+ * subscribed to it and must confirm the subscription.
+ */
+export function alarmTopicOf(
+  scope: Construct,
+  props: { readonly alarmTopic?: sns.ITopic; readonly alarmEmail?: string },
+  encryptionKey: kms.IKey | undefined,
+): sns.ITopic {
+  const topic = props.alarmTopic ?? createAlarmTopic(scope, encryptionKey);
+  if (props.alarmEmail !== undefined) {
+    topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
   }
   return topic;
 }

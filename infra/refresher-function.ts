@@ -4,7 +4,6 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -24,14 +23,9 @@ import type { VpcPlacement } from './network.js';
 import type { AppCredentials } from './refresher-apps.js';
 import { checkedEnvironment } from './refresher-limits.js';
 import type { ResolvedRefresherProps } from './refresher-props.js';
+import { createRunChain } from './refresher-run-chain.js';
+import { SCHEDULED_EVENT } from './run-events.js';
 import { grantTableRefresher, tokenTableEnvironment } from './token-table.js';
-
-/** The event the schedule sends: the handler treats a "Scheduled Event" envelope as a scheduled run. */
-export const SCHEDULED_EVENT = {
-  source: 'aws.scheduler',
-  'detail-type': 'Scheduled Event',
-  detail: {},
-} as const;
 
 /** What the function is told besides the resolved props: the names the construct settled on. */
 export interface RefresherFunctionOptions {
@@ -113,24 +107,25 @@ export function createRefresherFunction(
   return created;
 }
 
-/** How often the schedule runs the function, and where the runs it cannot deliver go. */
+/** The props the schedule follows, and where the runs it cannot deliver go. */
 export interface RefresherScheduleOptions {
-  readonly interval: Duration;
-  /** Starts this run state machine instead of invoking the function (see refresher-run-chain). */
-  readonly runStateMachine: sfn.IStateMachine | undefined;
+  readonly resolved: ResolvedRefresherProps;
+  /** With `invocationsPerRun` above 1, the name of the run state machine the schedule starts. */
+  readonly runStateMachineName: string;
   readonly deadLetterQueue: sqs.IQueue;
-  readonly encryptionKey: kms.IKey | undefined;
 }
 
 /**
- * The schedule that starts a run every interval, with a role that can invoke this function (or
- * start the run state machine) only.
+ * The schedule that starts a run every interval, with a role that can invoke this function only;
+ * with `invocationsPerRun` above 1 it starts the run state machine instead (see
+ * refresher-run-chain), which it answers.
  */
 export function createRefresherSchedule(
   scope: Construct,
   fn: lambda.IFunction,
   options: RefresherScheduleOptions,
-): void {
+): sfn.StateMachine | undefined {
+  const { resolved } = options;
   const stack = Stack.of(scope);
   const scheduleRole = new iam.Role(scope, 'ScheduleRole', {
     assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
@@ -139,16 +134,25 @@ export function createRefresherSchedule(
     description: 'EventBridge Scheduler: invokes the TikTok Shop token refresher',
   });
   // The schedule writes undeliverable runs to its dead-letter queue, encrypted under the key.
-  options.encryptionKey?.grant(scheduleRole, 'kms:GenerateDataKey', 'kms:Decrypt');
+  resolved.encryptionKey?.grant(scheduleRole, 'kms:GenerateDataKey', 'kms:Decrypt');
   const delivery = {
     role: scheduleRole,
     retryAttempts: 3,
-    maxEventAge: options.interval,
+    maxEventAge: resolved.refreshInterval,
     deadLetterQueue: options.deadLetterQueue,
   };
-  const chain = options.runStateMachine;
+  const chain =
+    resolved.invocationsPerRun > 1
+      ? createRunChain(scope, fn, {
+          invocations: resolved.invocationsPerRun,
+          timeout: resolved.timeout,
+          logRetention: resolved.logRetention,
+          encryptionKey: resolved.encryptionKey,
+          name: options.runStateMachineName,
+        })
+      : undefined;
   new scheduler.Schedule(scope, 'Schedule', {
-    schedule: scheduler.ScheduleExpression.rate(options.interval),
+    schedule: scheduler.ScheduleExpression.rate(resolved.refreshInterval),
     description: 'Starts a TikTok Shop token refresh run',
     target:
       chain === undefined
@@ -161,7 +165,7 @@ export function createRefresherSchedule(
             input: scheduler.ScheduleTargetInput.fromObject({}),
           }),
   });
-  if (chain !== undefined) return;
+  if (chain !== undefined) return chain;
   Validations.of(scheduleRole).acknowledge({
     id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
     reason:

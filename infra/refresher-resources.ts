@@ -50,7 +50,7 @@ export interface TokenSecretOptions {
 }
 
 /** A shop's token secret, created empty (the first token is put in after deploy) and tagged. */
-export function createTokenSecret(
+function createTokenSecret(
   scope: Construct,
   shop: string,
   options: TokenSecretOptions,
@@ -67,6 +67,22 @@ export function createTokenSecret(
   // Readers find the app of a shop by this tag; no tag means the default app.
   if (options.app !== DEFAULT_APP) Tags.of(secret).add(DEFAULT_APP_TAG_KEY, options.app);
   return secret;
+}
+
+/** Every shop's token secret, by shop name, each named by `secretName` and tagged. */
+export function createTokenSecrets(
+  scope: Construct,
+  shops: readonly { readonly name: string; readonly app: string }[],
+  options: Omit<TokenSecretOptions, 'secretName' | 'app'> & {
+    readonly secretName: (shop: string) => string;
+  },
+): Map<string, secretsmanager.Secret> {
+  return new Map(
+    shops.map(({ name, app }) => [
+      name,
+      createTokenSecret(scope, name, { ...options, secretName: options.secretName(name), app }),
+    ]),
+  );
 }
 
 /** The refresher's two dead-letter queues. */

@@ -7,13 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { SCHEDULED_EVENT } from './refresher-function.js';
-
-/**
- * What the state machine sends each invocation: a scheduled run whose shops left for lack of
- * time are the next invocation's, not a failure (the handler then returns `shopsLeft`).
- */
-export const CHAINED_EVENT = { ...SCHEDULED_EVENT, detail: { chained: true } } as const;
+import { CHAINED_EVENT } from './run-events.js';
 
 /** Room for Lambda's start-up and Step Functions' own steps around each invocation. */
 const INVOCATION_SLACK = Duration.minutes(2);

@@ -9,12 +9,11 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as snsSubscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DEFAULT_APP_TAG_KEY, DEFAULTS, tokenSecretName } from '../lambda/shared/contract.js';
-import { createAlarmTopic } from './alarm-topic.js';
+import { alarmTopicOf } from './alarm-topic.js';
 import { resolveVpcPlacement, type VpcPlacement } from './network.js';
 import { createRefresherAlarms, type TikTokShopTokenRefresherAlarms } from './refresher-alarms.js';
 import { AppDirectory, adoptedSecretId, createAppCredentials } from './refresher-apps.js';
@@ -30,8 +29,7 @@ import {
   grantSecretsRead,
 } from './refresher-permissions.js';
 import { isShopName, MINIMUM_REFRESHER_TIMEOUT, resolveRefresherProps } from './refresher-props.js';
-import { createRefresherQueues, createTokenSecret } from './refresher-resources.js';
-import { createRunChain } from './refresher-run-chain.js';
+import { createRefresherQueues, createTokenSecrets } from './refresher-resources.js';
 import { secretArnPattern } from './secret-access.js';
 import type {
   TikTokShopAppOptions,
@@ -41,7 +39,7 @@ import type {
 import { createTokenTable, grantTableRead } from './token-table.js';
 import { TikTokShopWebhookReceiver } from './webhook-receiver.js';
 
-export { SCHEDULED_EVENT } from './refresher-function.js';
+export { SCHEDULED_EVENT } from './run-events.js';
 
 /**
  * Keeps TikTok Shop OAuth tokens in Secrets Manager fresh: a scheduled single-writer function,
@@ -152,17 +150,11 @@ export class TikTokShopTokenRefresher extends Construct implements ITikTokShopTo
     this.appCredentialsSecretId = defaultApp.id;
 
     this.tokenTable = createTokenTable(this, resolved.tokenStore, this.encryptionKey);
-    this.createdTokenSecrets = new Map(
-      (this.tokenTable ? [] : shops).map(({ name, app }) => [
-        name,
-        createTokenSecret(this, name, {
-          secretName: this.tokenSecretName(name),
-          app,
-          tagKey,
-          ...secretOptions,
-        }),
-      ]),
-    );
+    this.createdTokenSecrets = createTokenSecrets(this, this.tokenTable ? [] : shops, {
+      secretName: (shop) => this.tokenSecretName(shop),
+      tagKey,
+      ...secretOptions,
+    });
     const existingTokenSecrets = resolved.existingTokenSecrets;
     this.tokenSecrets = [...this.createdTokenSecrets.values(), ...existingTokenSecrets];
     this.tokenSecretIds = [
@@ -202,35 +194,16 @@ export class TikTokShopTokenRefresher extends Construct implements ITikTokShopTo
       discoveryScope: this.discoveryScope,
       encryptionKey: this.encryptionKey,
     });
-    this.runStateMachine =
-      resolved.invocationsPerRun > 1
-        ? createRunChain(this, fn, {
-            invocations: resolved.invocationsPerRun,
-            timeout,
-            logRetention: resolved.logRetention,
-            encryptionKey: this.encryptionKey,
-            name: `${this.serviceName.slice(0, 75)}-runs`,
-          })
-        : undefined;
-    createRefresherSchedule(this, fn, {
-      interval: this.refreshInterval,
-      runStateMachine: this.runStateMachine,
+    this.runStateMachine = createRefresherSchedule(this, fn, {
+      resolved,
+      runStateMachineName: `${this.serviceName.slice(0, 75)}-runs`,
       deadLetterQueue: this.scheduleDeadLetterQueue,
-      encryptionKey: this.encryptionKey,
     });
 
-    this.alarmTopic = props.alarmTopic ?? createAlarmTopic(this, this.encryptionKey);
-    if (props.alarmEmail !== undefined) {
-      this.alarmTopic.addSubscription(new snsSubscriptions.EmailSubscription(props.alarmEmail));
-    }
-    const watched = {
-      metrics: this.metrics,
-      fn,
-      ...queues,
-      expiryAlarmThreshold,
-      runStateMachine: this.runStateMachine,
-    };
-    this.alarms = createRefresherAlarms(this, { ...watched, topic: this.alarmTopic });
+    this.alarmTopic = alarmTopicOf(this, props, this.encryptionKey);
+    const watched = { metrics: this.metrics, fn, ...queues, expiryAlarmThreshold };
+    const alarmed = { ...watched, runStateMachine: this.runStateMachine, topic: this.alarmTopic };
+    this.alarms = createRefresherAlarms(this, alarmed);
 
     this.dashboard = resolved.createDashboard
       ? createRefresherDashboard(this, {

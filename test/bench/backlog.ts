@@ -1,4 +1,4 @@
-import { CHAINED_EVENT } from '../../infra/refresher-run-chain.js';
+import { CHAINED_EVENT } from '../../infra/run-events.js';
 import { runBudget } from '../../lambda/shared/budget.js';
 import { DEFAULTS, ENV } from '../../lambda/shared/contract.js';
 import type { LocalDeployment } from '../support/local-deployment.js';

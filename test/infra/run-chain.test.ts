@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { CHAINED_EVENT } from '../../infra/refresher-run-chain.js';
+import { CHAINED_EVENT } from '../../infra/run-events.js';
 import { STACK_NAME } from '../../infra/stack.js';
 import {
   runChain,

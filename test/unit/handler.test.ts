@@ -12,7 +12,7 @@ import {
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CHAINED_EVENT } from '../../infra/refresher-run-chain.js';
+import { CHAINED_EVENT } from '../../infra/run-events.js';
 import type { ChainedRunResult } from '../../lambda/refresher/invocation.js';
 import type { RunSummary } from '../../lambda/refresher/refresh.js';
 import { DEFAULTS, DETAIL_TYPE, ENV, METRIC } from '../../lambda/shared/contract.js';

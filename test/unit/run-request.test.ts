@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CHAINED_EVENT } from '../../infra/refresher-run-chain.js';
+import { CHAINED_EVENT } from '../../infra/run-events.js';
 import { SCHEDULED_EVENT } from '../../infra/token-refresher.js';
 import { parseRunRequest } from '../../lambda/refresher/run-request.js';
 import { InvalidEventError } from '../../lambda/shared/errors.js';
