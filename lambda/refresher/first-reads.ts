@@ -1,6 +1,23 @@
 // Stores whose first read of a shop comes from elsewhere than a read of its own: started early
 // beside other reads (PrefetchedReads), or one BatchGetItem for many shops (BatchedFirstReads).
 import type { StoredToken, TokenStore, WriteOutcome } from '../shared/secrets-store.js';
+import { deauthorizationInEffect } from '../shared/shop-state.js';
+import type { Shop } from './shops.js';
+
+/**
+ * A shop's first read in a run (`batchRead` when a batch brought it), made again when it pairs
+ * with its tags' deauthorization mark: the tags may be younger than the read (read beside it, or
+ * listed apart), and a reconnect between the two would look like a revoked shop.
+ */
+export async function firstRead(
+  store: TokenStore,
+  shop: Shop,
+  batchRead: StoredToken | undefined,
+): Promise<StoredToken> {
+  const stored = batchRead ?? (await store.read(shop.id));
+  if (!deauthorizationInEffect(shop.deauthorized, stored.current.createdAt)) return stored;
+  return store.read(shop.id);
+}
 
 /** Every later read, and every write, goes to the store itself. */
 abstract class FirstReads implements TokenStore {
@@ -28,26 +45,46 @@ abstract class FirstReads implements TokenStore {
 /**
  * The first token reads of shops whose secret's tags are still being read, started when the
  * store is built: learning a shop's app then costs a run no round trip of its own. Only the
- * survey's read may be early: a later read of the same shop reads again.
+ * survey's read may be early, and only while young: a read answered more than `maxAgeMs` before
+ * the survey asks (slow tag reads) is made again, as is any later read of the shop.
  */
 export class PrefetchedReads extends FirstReads {
-  readonly #first = new Map<string, Promise<StoredToken>>();
+  readonly #first = new Map<string, { read: Promise<StoredToken>; answeredAt?: number }>();
+  readonly #now: () => number;
+  readonly #maxAgeMs: number;
 
-  constructor(store: TokenStore, shopIds: readonly string[]) {
+  constructor(
+    store: TokenStore,
+    shopIds: readonly string[],
+    options: { readonly now: () => number; readonly maxAgeMs: number },
+  ) {
     super(store);
+    this.#now = options.now;
+    this.#maxAgeMs = options.maxAgeMs;
     for (const shopId of new Set(shopIds)) {
-      const read = store.read(shopId);
+      const early: { read: Promise<StoredToken>; answeredAt?: number } = {
+        read: store.read(shopId),
+      };
       // Whoever reads the shop sees the failure; a shop the run never reads leaves none unhandled.
-      read.catch(() => {});
-      this.#first.set(shopId, read);
+      early.read.then(
+        () => {
+          early.answeredAt = this.#now();
+        },
+        () => {},
+      );
+      this.#first.set(shopId, early);
     }
   }
 
   read(shopId: string): Promise<StoredToken> {
-    const first = this.#first.get(shopId);
-    if (first === undefined) return this.store.read(shopId);
+    const early = this.#first.get(shopId);
     this.#first.delete(shopId);
-    return first;
+    if (early === undefined) return this.store.read(shopId);
+    const { answeredAt } = early;
+    if (answeredAt !== undefined && this.#now() - answeredAt > this.#maxAgeMs) {
+      return this.store.read(shopId);
+    }
+    return early.read;
   }
 }
 

@@ -14,7 +14,7 @@ import { BatchedFirstReads, PrefetchedReads } from './first-reads.js';
 import { listShops } from './listing.js';
 import type { RunSummary } from './reports.js';
 import type { RunRequest } from './run-request.js';
-import { appOf, learnAppTags, type Shop, withApps } from './shops.js';
+import { appOf, type ListedShop, learnAppTags, type Shop, withApps } from './shops.js';
 import { planTableRun, TableRunMetrics } from './table-run.js';
 
 export interface Fleet {
@@ -44,6 +44,28 @@ export interface FleetDependencies extends AwsCallOptions {
 }
 
 /**
+ * How old an early token read may be when the survey takes it: about one slow tag read. The tags
+ * it is judged with are read beside it, and a refresh goes by it.
+ */
+const EARLY_READ_MAX_AGE_MS = 1_000;
+
+/**
+ * The apps whose credentials the run will ask for, as far as is known before the unlisted shops'
+ * tags are read: every shop's, with one app; else those of shops whose tags were listed or that
+ * are bound to an app. No other app's credentials are read early.
+ */
+function appsKnownBeforeTags(listed: readonly ListedShop[], config: Config): Set<string> {
+  const { apps } = config;
+  if (apps.credentialsSecretIds.size === 1) return new Set(apps.credentialsSecretIds.keys());
+  const known = listed.filter((shop) => shop.tags !== undefined || apps.shopApps.has(shop.name));
+  return new Set(
+    withApps(known, apps)
+      .filter((shop) => shop.appProblem === undefined)
+      .map(appOf),
+  );
+}
+
+/**
  * The run's fleet. With secrets, every configured or tagged shop is read, its writes paced below
  * Secrets Manager's quota. With the table, writes are not paced (DynamoDB has no account-wide
  * write quota of that kind; on-demand tables absorb bursts and throttling is retried), so the
@@ -67,9 +89,11 @@ export async function openFleet(
     // The app tag of each shop no listing brought: readers follow it, so must the run. The
     // first of those shops' tokens are read meanwhile (the survey reads them first).
     const unlisted = listed.filter((shop) => shop.tags === undefined).map((shop) => shop.id);
-    const store = new PrefetchedReads(secrets, unlisted.slice(0, config.maxConcurrency));
-    // So are their apps' credentials, as far as the listing and the bindings tell.
-    deps.readCredentialsAhead?.(new Set(withApps(listed, config.apps).map(appOf)));
+    const store = new PrefetchedReads(secrets, unlisted.slice(0, config.maxConcurrency), {
+      now: () => deps.clock?.now() ?? Date.now(),
+      maxAgeMs: EARLY_READ_MAX_AGE_MS,
+    });
+    deps.readCredentialsAhead?.(appsKnownBeforeTags(listed, config));
     const tagged = await learnAppTags(
       listed,
       (secretId) => secrets.tagsOf(secretId),

@@ -69,7 +69,7 @@ export const handler = async (
   context: Context,
 ): Promise<RunSummary | ChainedRunResult> => {
   logger.addContext(context);
-  const timers: { cancel(): void }[] = [];
+  const timers: { stop(): void }[] = [];
   try {
     const request = parseRunRequest(event);
     config ??= loadConfig(process.env);
@@ -152,7 +152,8 @@ export const handler = async (
     logger.error('invocation failed', errorFields(failure));
     throw failure;
   } finally {
-    for (const timer of timers) timer.cancel();
+    // Nothing this invocation started goes on into the next one the environment serves.
+    for (const timer of timers) timer.stop();
     metrics.publishStoredMetrics();
   }
 };

@@ -9,6 +9,7 @@ import type { SurveySource } from '../shared/survey-source.js';
 import { type Clock, mapWithConcurrency, settleBy } from '../shared/timing.js';
 import type { AppCredentials, TokenAnswer, TokenDocument } from '../shared/token.js';
 import { batchesReads, readCurrent, readGroups } from './batch-reads.js';
+import { firstRead } from './first-reads.js';
 import { Outbox } from './outbox.js';
 import {
   deferredReport,
@@ -282,7 +283,7 @@ async function survey(
     // Nothing could refresh its token: it fails every run, loudly, until a person binds it.
     if (shop.appProblem !== undefined) throw new ConfigurationError(shop.appProblem);
     run.stages.set(index, 'reading');
-    const stored = batchRead ?? (await deps.store.read(shop.id));
+    const stored = await firstRead(deps.store, shop, batchRead);
     const token = parseStoredToken(stored.current.raw, shop);
     inEffect = token;
     // A revoked authorization: reported every run, dry or not, and TikTok is never asked.

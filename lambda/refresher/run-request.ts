@@ -41,8 +41,10 @@ const Options = z.strictObject({
   force: z.optional(z.boolean()),
   dryRun: z.optional(z.boolean()),
   shops: z.optional(z.unknown()),
-  chained: z.optional(z.boolean()),
 });
+
+/** A schedule's options: `chained` is the run state machine's (CHAINED_EVENT), not a person's. */
+const ScheduledOptions = z.strictObject({ ...Options.shape, chained: z.optional(z.boolean()) });
 
 /**
  * What a schedule delivers, and nothing else. The product's own schedule (EventBridge Scheduler)
@@ -55,7 +57,7 @@ const Options = z.strictObject({
 const ScheduledEnvelope = z.strictObject({
   source: z.enum(['aws.scheduler', 'aws.events'], 'must be "aws.scheduler" or "aws.events"'),
   'detail-type': z.literal('Scheduled Event', 'must be "Scheduled Event"'),
-  detail: z.optional(Options),
+  detail: z.optional(ScheduledOptions),
   version: z.optional(z.string()),
   id: z.optional(z.string()),
   account: z.optional(z.string()),
@@ -91,7 +93,8 @@ export function parseRunRequest(event: unknown): RunRequest {
       `invalid event: ${problems}; ${ACCEPTED}${isEnvelope ? `; ${ENVELOPE}` : ''}`,
     );
   }
-  const options = 'detail-type' in result.data ? (result.data.detail ?? {}) : result.data;
+  const options: z.infer<typeof ScheduledOptions> =
+    'detail-type' in result.data ? (result.data.detail ?? {}) : result.data;
   return {
     trigger: isEnvelope ? 'schedule' : 'manual',
     force: options.force ?? false,

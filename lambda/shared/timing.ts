@@ -33,9 +33,13 @@ export class DeadlineReached extends Error {
 
 /**
  * A signal that aborts at `epochMs` by `clock`, with a DeadlineReached reason; never for an
- * infinite deadline. `cancel` stops its timer, so that nothing outlives the invocation.
+ * infinite deadline. `cancel` stops its timer; `stop` also aborts at once, so that nothing
+ * outlives the invocation.
  */
-export function abortAt(clock: Clock, epochMs: number): { signal: AbortSignal; cancel(): void } {
+export function abortAt(
+  clock: Clock,
+  epochMs: number,
+): { signal: AbortSignal; cancel(): void; stop(): void } {
   const controller = new AbortController();
   const cancelled = new AbortController();
   if (Number.isFinite(epochMs)) {
@@ -43,7 +47,16 @@ export function abortAt(clock: Clock, epochMs: number): { signal: AbortSignal; c
       if (!cancelled.signal.aborted) controller.abort(new DeadlineReached('deadline reached'));
     });
   }
-  return { signal: controller.signal, cancel: () => cancelled.abort() };
+  const cancel = () => cancelled.abort();
+  return {
+    signal: controller.signal,
+    cancel,
+    // The work is over: whatever is still in flight (a read no one waits for) stops now.
+    stop: () => {
+      cancel();
+      controller.abort(new DeadlineReached('invocation over'));
+    },
+  };
 }
 
 /**

@@ -130,6 +130,12 @@ describe('Function: parseRunRequest', () => {
       expect(request).toEqual({ trigger: 'schedule', force: false, dryRun: false });
     });
 
+    it('refuses chained from a person: only the run state machine sends it', () => {
+      expect(() => parseRunRequest({ chained: true })).toThrow(
+        "invalid event: unknown field 'chained'",
+      );
+    });
+
     it("marks the run state machine's event as one invocation of a chain", () => {
       expect(parseRunRequest(CHAINED_EVENT)).toEqual({
         trigger: 'schedule',
