@@ -58,11 +58,12 @@ function shopIdsPort(config: Config, tags: SecretsManagerShopTags): ShopIdsPort 
 
 /**
  * Scheduled, chained by the run state machine or typed by a person in the console: refreshes the
- * shops' tokens that are due and returns a summary (a chained invocation: its counts and the
- * shops left for lack of time). Throws when a shop's failure fails the invocation (a retry may fix it, or a
- * person must act at once) or when an app's credentials cannot be used, so that Lambda's async
- * retries, the on-failure destination and the error alarm take over. Returns or throws before the
- * invocation's deadline, whatever a call does.
+ * shops' tokens that are due and returns a summary. Throws when a shop's failure fails the
+ * invocation (a retry may fix it, or a person must act at once) or when an app's credentials
+ * cannot be used, so that Lambda's async retries, the on-failure destination and the error alarm
+ * take over; a chained invocation returns its counts, the shops left for lack of time and that
+ * failure instead, for the state machine. Returns or throws before the invocation's deadline,
+ * whatever a call does.
  */
 export const handler = async (
   event: unknown,
