@@ -183,7 +183,6 @@ export function chainedResult(
   const shopsLeft = shops.filter(
     (shop) => shop.outcome === 'failed' && isLeftForLackOfTime(shop),
   ).length;
-  const { errorType, message, retryable } = failure ?? {};
   return {
     trigger,
     force,
@@ -191,9 +190,9 @@ export function chainedResult(
     counts,
     shopsLeft,
     failure:
-      errorType === undefined || message === undefined
+      failure === undefined
         ? null
-        : { errorType, message, retryable: retryable === true },
+        : { errorType: failure.errorType, message: failure.message, retryable: failure.retryable },
   };
 }
 

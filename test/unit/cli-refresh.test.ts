@@ -530,6 +530,21 @@ describe('Function: main (npm run refresh)', () => {
     expect(printed()).toContain(ENV.tiktokAuthBaseUrl);
   });
 
+  it('refuses a TikTok URL carrying credentials without printing them', async () => {
+    await tokenFile(HOUR);
+
+    const code = await main(['--token-file', file], {
+      ...env,
+      [ENV.tiktokAuthBaseUrl]: 'https://ops:P4ss_in_url@auth.tiktok-shops.com/?sig=S1g_in_url',
+    });
+
+    expect(code).toBe(2);
+    expect(printed()).toContain('must not contain credentials, a query string or a fragment');
+    expect(printed()).not.toContain('P4ss_in_url');
+    expect(printed()).not.toContain('S1g_in_url');
+    expect(tiktok.calls).toEqual([]);
+  });
+
   it.each(['-1', '60001', 'soon'])(
     'exits 2 before any call when REFUSAL_RECHECK_MS is %j',
     async (recheckMs) => {
